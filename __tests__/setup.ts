@@ -1,0 +1,2 @@
+// Registers cdktf's jest matchers (toHaveResource, toHaveResourceWithProperties, ...) at runtime.
+require("cdktf").Testing.setupJest();

@@ -1,0 +1,35 @@
+/**
+ * Synth-time validation errors.
+ *
+ * Every message names the construct, the property, the value that was given and what is
+ * allowed, so a user can fix their input without reading this library's source.
+ */
+export class ValidationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ValidationError";
+  }
+}
+
+/** Renders a user-given value for an error message (strings quoted, long values cut). */
+export function describeValue(value: unknown): string {
+  let text: string;
+  if (value === undefined) text = "undefined";
+  else if (typeof value === "string") text = JSON.stringify(value);
+  else {
+    try {
+      text = JSON.stringify(value) ?? String(value);
+    } catch {
+      text = String(value);
+    }
+  }
+  return text.length > 200 ? `${text.slice(0, 197)}...` : text;
+}
+
+/**
+ * Throws a ValidationError of the form
+ * `<owner>: invalid <prop> <value>: <problem>. Allowed: <allowed>`.
+ */
+export function invalid(owner: string, prop: string, value: unknown, problem: string, allowed: string): never {
+  throw new ValidationError(`${owner}: invalid ${prop} ${describeValue(value)}: ${problem}. Allowed: ${allowed}`);
+}
