@@ -1,0 +1,63 @@
+/** Where the model comes from: a local file or folder copied into the image under `model/`. */
+import * as fs from "fs";
+import * as path from "path";
+import { Token } from "cdktf";
+import { invalid } from "./errors";
+
+/** A model resolved at synth time. */
+export interface ResolvedModel {
+  /** Absolute path of the model file or folder. */
+  readonly absolutePath: string;
+  readonly kind: "file" | "directory";
+  /** Name under `model/` in the image (and inside `AZUREML_MODEL_DIR`). */
+  readonly basename: string;
+}
+
+const ALLOWED = "a path (absolute, or relative to the current working directory) to an existing, readable model file or non-empty folder";
+
+export class ModelSource {
+  /** A model file or folder on the local disk; relative paths resolve against process.cwd(). */
+  public static fromLocalPath(modelPath: string): ModelSource {
+    return new ModelSource(modelPath);
+  }
+
+  private constructor(private readonly localPath: string) {}
+
+  /** Checks the path and describes it. Does not read file contents. */
+  public resolve(owner: string): ResolvedModel {
+    const given = this.localPath;
+    if (typeof given !== "string" || given.trim() === "") invalid(owner, "model", given, "the path is empty", ALLOWED);
+    if (Token.isUnresolved(given)) invalid(owner, "model", given, "the path is a token; the model is copied at synth time, so it must be a literal path", ALLOWED);
+    const absolutePath = path.resolve(process.cwd(), given);
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(absolutePath);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR") invalid(owner, "model", given, `nothing exists at ${absolutePath}`, ALLOWED);
+      if (code === "ELOOP") invalid(owner, "model", given, `${absolutePath} is a symbolic link loop`, ALLOWED);
+      invalid(owner, "model", given, `cannot read ${absolutePath} (${code ?? (e as Error).message})`, ALLOWED);
+    }
+    const basename = path.basename(absolutePath);
+    if (stat.isFile()) {
+      try {
+        fs.accessSync(absolutePath, fs.constants.R_OK);
+      } catch (e) {
+        invalid(owner, "model", given, `the file ${absolutePath} is not readable (${(e as NodeJS.ErrnoException).code ?? "error"})`, ALLOWED);
+      }
+      return { absolutePath, kind: "file", basename };
+    }
+    if (stat.isDirectory()) {
+      let entries: string[];
+      try {
+        fs.accessSync(absolutePath, fs.constants.R_OK | fs.constants.X_OK);
+        entries = fs.readdirSync(absolutePath);
+      } catch (e) {
+        invalid(owner, "model", given, `the folder ${absolutePath} is not readable (${(e as NodeJS.ErrnoException).code ?? "error"})`, ALLOWED);
+      }
+      if (entries.length === 0) invalid(owner, "model", given, `the folder ${absolutePath} is empty`, ALLOWED);
+      return { absolutePath, kind: "directory", basename };
+    }
+    invalid(owner, "model", given, `${absolutePath} is neither a regular file nor a folder`, ALLOWED);
+  }
+}
