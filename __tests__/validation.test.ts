@@ -1,0 +1,142 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { AmlFunctionDeployment, HttpTrigger, ModelSource, PlanSku, PythonEnvironment, PythonVersion, RegistrySku, ValidationError } from "../lib";
+import { AmlFunctionDeploymentProps } from "../lib/aml-function-deployment";
+import { newStack, sampleProps } from "./helpers";
+
+/** Runs the constructor and returns its ValidationError message (fails when nothing is thrown). */
+function errorOf(overrides: Partial<AmlFunctionDeploymentProps> | (() => Partial<AmlFunctionDeploymentProps>), id = "churn"): string {
+  try {
+    const props = typeof overrides === "function" ? overrides() : overrides;
+    new AmlFunctionDeployment(newStack(), id, sampleProps(props));
+  } catch (e) {
+    expect(e).toBeInstanceOf(ValidationError);
+    return (e as Error).message;
+  }
+  throw new Error("expected a ValidationError");
+}
+
+const fixture = (name: string) => path.join(__dirname, "fixtures", "scripts", name);
+
+describe("bad input fails at synth with the property, the value and what is allowed", () => {
+  test("a model path that does not exist", () => {
+    const msg = errorOf(() => ({ model: ModelSource.fromLocalPath("models/does-not-exist") }));
+    expect(msg).toMatch(/model/);
+    expect(msg).toContain("models/does-not-exist");
+  });
+
+  test("an unreadable model file", () => {
+    if (process.getuid && process.getuid() === 0) {
+      // root reads everything: make the path unreadable by making it a dangling symlink instead.
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "model-"));
+      const link = path.join(dir, "model.pkl");
+      fs.symlinkSync(path.join(dir, "gone.pkl"), link);
+      const msg = errorOf(() => ({ model: ModelSource.fromLocalPath(link) }));
+      expect(msg).toMatch(/model/);
+      expect(msg).toContain(link);
+    } else {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "model-"));
+      const file = path.join(dir, "model.pkl");
+      fs.writeFileSync(file, "x");
+      fs.chmodSync(file, 0o000);
+      const msg = errorOf(() => ({ model: ModelSource.fromLocalPath(file) }));
+      expect(msg).toMatch(/model/);
+      expect(msg).toContain(file);
+    }
+  });
+
+  test("a missing entry script", () => {
+    const msg = errorOf({ entryScript: "scoring/nope.py" });
+    expect(msg).toMatch(/entryScript/);
+    expect(msg).toContain("scoring/nope.py");
+  });
+
+  test("an entry script that is not .py", () => {
+    const msg = errorOf({ entryScript: fixture("not_python.txt") });
+    expect(msg).toMatch(/entryScript/);
+    expect(msg).toContain("not_python.txt");
+    expect(msg).toMatch(/\.py/);
+  });
+
+  test("an entry script without run()", () => {
+    const msg = errorOf({ entryScript: fixture("no_run.py") });
+    expect(msg).toMatch(/entryScript/);
+    expect(msg).toMatch(/run/);
+  });
+
+  test("an empty trigger list", () => {
+    const msg = errorOf({ triggers: [] });
+    expect(msg).toContain('invalid triggers []');
+    expect(msg).toMatch(/HttpTrigger/);
+  });
+
+  test("an invalid location", () => {
+    const msg = errorOf({ location: "westeuropa" });
+    expect(msg).toContain('invalid location "westeuropa"');
+    expect(msg).toMatch(/westeurope/);
+  });
+
+  test("a location in display form is accepted and normalised", () => {
+    expect(() => new AmlFunctionDeployment(newStack(), "churn", sampleProps({ location: "West Europe" }))).not.toThrow();
+  });
+
+  test("an invalid name, and a construct id that cannot serve as one", () => {
+    expect(errorOf({ name: "Churn_Model" })).toContain('invalid name "Churn_Model"');
+    expect(errorOf({}, "Churn Model!")).toMatch(/name.*"churn model!"/);
+  });
+
+  test("an unknown SKU", () => {
+    expect(() => PlanSku.of("EP9")).toThrow(/planSku "EP9".*EP1, EP2, EP3/);
+    expect(() => PlanSku.of("Y1")).toThrow(/Consumption/);
+    expect(() => RegistrySku.of("Gold")).toThrow(/"Gold".*Basic, Standard, Premium/);
+  });
+
+  test("a conda file that cannot be mapped", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "conda-"));
+    const file = path.join(dir, "env.yml");
+    fs.writeFileSync(file, "name: x\ndependencies:\n  - python=3.11\n  - numpy=1.24\n  - cudatoolkit=11.8\n  - mkl\n");
+    const msg = errorOf(() => ({ environment: PythonEnvironment.fromCondaFile(file) }));
+    expect(msg).toMatch(/environment/);
+    expect(msg).toContain("cudatoolkit");
+    expect(msg).toContain("mkl");
+  });
+
+  test("a conda python that differs from the image's Python", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "conda-"));
+    const file = path.join(dir, "env.yml");
+    fs.writeFileSync(file, "dependencies:\n  - python=3.10\n  - numpy\n");
+    const msg = errorOf(() => ({ environment: PythonEnvironment.fromCondaFile(file) }));
+    expect(msg).toContain('invalid environment "3.10"');
+    expect(msg).toMatch(/3\.11/);
+  });
+
+  test("an unsupported Python version", () => {
+    expect(() => PythonVersion.of("3.9")).toThrow(/pythonVersion "3.9".*3\.11, 3\.12/);
+  });
+
+  test("a provider-owned app setting", () => {
+    const msg = errorOf({ appSettings: { FUNCTIONS_WORKER_RUNTIME: "python" } });
+    expect(msg).toContain('invalid appSettings "FUNCTIONS_WORKER_RUNTIME"');
+  });
+
+  test("an app setting the library sets itself", () => {
+    expect(errorOf({ appSettings: { AZUREML_MODEL_DIR: "/elsewhere" } })).toMatch(/appSettings "AZUREML_MODEL_DIR".*already set/);
+  });
+
+  test("scaling out of range, and Elastic Premium settings on a Dedicated plan", () => {
+    expect(errorOf({ scaling: { alwaysReadyInstances: 50 } })).toContain("invalid scaling.alwaysReadyInstances 50");
+    expect(errorOf({ scaling: { maximumInstances: 0 } })).toContain("invalid scaling.maximumInstances 0");
+    expect(errorOf({ planSku: PlanSku.P1V3, scaling: { prewarmedInstances: 2 } })).toMatch(/scaling.prewarmedInstances 2.*Elastic Premium/);
+  });
+
+  test("two triggers with the same function name", () => {
+    const msg = errorOf({ triggers: [new HttpTrigger(), new HttpTrigger({ route: "other" })] });
+    expect(msg).toMatch(/triggers "score".*same function name/);
+  });
+
+  test("an HTTP route that cannot work", () => {
+    expect(() => new HttpTrigger({ route: "/score" })).toThrow(/route "\/score"/);
+    expect(() => new HttpTrigger({ route: "admin/x" })).toThrow(/admin/);
+  });
+});

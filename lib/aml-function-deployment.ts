@@ -1,0 +1,399 @@
+import * as fs from "fs";
+import * as path from "path";
+import { Construct } from "constructs";
+import { Lazy, TerraformOutput, Token } from "cdktf";
+import { ResourceGroup } from "@cdktf/provider-azurerm/lib/resource-group";
+import { UserAssignedIdentity } from "@cdktf/provider-azurerm/lib/user-assigned-identity";
+import { LogAnalyticsWorkspace } from "@cdktf/provider-azurerm/lib/log-analytics-workspace";
+import { ApplicationInsights } from "@cdktf/provider-azurerm/lib/application-insights";
+import { LinuxFunctionApp } from "@cdktf/provider-azurerm/lib/linux-function-app";
+import { invalid } from "./errors";
+import { normalizeLocation } from "./azure-regions";
+import { deriveNames, DerivedNames, uniqueSuffix, validateDeploymentBaseName, validateResourceGroupName } from "./naming";
+import { ModelSource } from "./model-source";
+import { resolveEntryScript } from "./entry-script";
+import { PythonEnvironment } from "./python-environment";
+import { PythonVersion } from "./python-version";
+import { PlanSku, RegistrySku } from "./skus";
+import { IContainerRegistryRef, ScoringRegistry } from "./registry/scoring-registry";
+import { IServicePlanRef, ScoringPlan } from "./plan/scoring-plan";
+import { createSecureStorageAccount } from "./security/secure-storage-account";
+import { BuiltInRole, grantRole } from "./security/role-assignment";
+import { ITrigger, ITriggerTarget, TriggerBinding, TriggerIdentity } from "./triggers/trigger";
+import { functionDefinitionFiles } from "./image/function-definitions";
+import { stageBuildContext } from "./image/build-context";
+import { ScoringImage } from "./image/scoring-image";
+import { scoringImageDir } from "./image/scoring-image-dir";
+import { mergeAppSettings } from "./app-settings";
+import { ensureProviders } from "./providers";
+
+/** An existing resource group: an azurerm `ResourceGroup` or `DataAzurermResourceGroup` fits. */
+export interface IResourceGroupRef {
+  readonly name: string;
+}
+
+/** Elastic Premium scaling of the function app. */
+export interface ScalingOptions {
+  /**
+   * Instances kept running for this app at all times (`elastic_instance_minimum`), 0–20.
+   * @default 1
+   */
+  readonly alwaysReadyInstances?: number;
+  /**
+   * Extra instances warmed up ahead of scale-out (`pre_warmed_instance_count`), 0–20. Custom
+   * images start slowly, so keeping one warm hides most cold starts.
+   * @default 1
+   */
+  readonly prewarmedInstances?: number;
+  /**
+   * Upper bound on instances for this app (`app_scale_limit`).
+   * @default the plan's maximum
+   */
+  readonly maximumInstances?: number;
+  /**
+   * Burst limit of the plan this deployment creates (1–100). For a shared plan, set it on
+   * the {@link ScoringPlan}.
+   * @default 20
+   */
+  readonly maximumElasticWorkerCount?: number;
+}
+
+/** Props of {@link AmlFunctionDeployment}. */
+export interface AmlFunctionDeploymentProps {
+  /** Azure region, e.g. `westeurope` or `West Europe`. */
+  readonly location: string;
+  /** The trained model: a file or a folder, copied into the image under `AZUREML_MODEL_DIR`. */
+  readonly model: ModelSource;
+  /** Path of the Azure ML entry script (`init()` and `run()`); its folder is the source directory. */
+  readonly entryScript: string;
+  /** Python packages the entry script needs. */
+  readonly environment: PythonEnvironment;
+  /** How the function is called: one or more of HttpTrigger, BlobTrigger, ServiceBusTrigger. */
+  readonly triggers: ITrigger[];
+  /**
+   * Base of every resource name (2–20 lowercase letters, digits, hyphens). Globally unique
+   * names add a suffix derived from the construct path, so the same app gives the same names.
+   * @default the construct id
+   */
+  readonly name?: string;
+  /**
+   * Python version of the Functions base image.
+   * @default PythonVersion.PYTHON_3_11
+   */
+  readonly pythonVersion?: PythonVersion;
+  /**
+   * An existing resource group to deploy into.
+   * @default a new resource group `rg-<name>`
+   */
+  readonly resourceGroup?: IResourceGroupRef;
+  /**
+   * A registry to push the image to; pass one {@link ScoringRegistry} to several deployments to
+   * share it.
+   * @default a new registry for this deployment
+   */
+  readonly registry?: IContainerRegistryRef;
+  /**
+   * SKU of the registry this deployment creates (ignored with `registry`).
+   * @default RegistrySku.STANDARD
+   */
+  readonly registrySku?: RegistrySku;
+  /**
+   * A plan to run on; pass one {@link ScoringPlan} to several deployments to share it.
+   * @default a new Linux Elastic Premium plan for this deployment
+   */
+  readonly servicePlan?: IServicePlanRef;
+  /**
+   * SKU of the plan this deployment creates; with a `servicePlan` that does not tell its SKU,
+   * the SKU it has (to decide which scaling settings apply).
+   * @default PlanSku.EP1
+   */
+  readonly planSku?: PlanSku;
+  /** @default alwaysReadyInstances 1, prewarmedInstances 1, no app limit */
+  readonly scaling?: ScalingOptions;
+  /**
+   * Log Analytics workspace id for Application Insights.
+   * @default a new workspace (PerGB2018, 30 days)
+   */
+  readonly logAnalyticsWorkspaceId?: string;
+  /**
+   * Further app settings (no secrets: use Key Vault references). Settings the provider manages
+   * itself are refused.
+   * @default none
+   */
+  readonly appSettings?: { [key: string]: string };
+  /**
+   * Whether the function app accepts traffic from public networks.
+   * @default true (the scoring endpoint must be reachable; HTTP calls still need a key)
+   */
+  readonly publicNetworkAccessEnabled?: boolean;
+  /** @default no tags */
+  readonly tags?: { [key: string]: string };
+}
+
+/** Where the image puts things; the scoring-image Dockerfile sets the same values. */
+const AML_APP_ROOT = "/var/azureml-app";
+const AZUREML_MODEL_DIR = `${AML_APP_ROOT}/azureml-models`;
+const PLATFORM = "linux/amd64";
+
+/**
+ * An Azure ML model and entry script served by a containerised Azure Function: registry, image
+ * build and push, plan, host storage, identity, monitoring, the function app and its triggers.
+ * No keys or passwords: the app pulls, reads storage and connects its triggers as a
+ * user-assigned managed identity.
+ */
+export class AmlFunctionDeployment extends Construct {
+  public readonly names: DerivedNames;
+  public readonly location: string;
+  public readonly resourceGroupName: string;
+  public readonly identity: UserAssignedIdentity;
+  public readonly registry: IContainerRegistryRef;
+  public readonly servicePlan: IServicePlanRef;
+  public readonly image: ScoringImage;
+  public readonly functionApp: LinuxFunctionApp;
+  /** Function app name (literal). */
+  public readonly functionAppName: string;
+  /** `https://<host>/api/<route>` of the first HTTP trigger, if any. */
+  public readonly scoringUrl?: string;
+
+  constructor(scope: Construct, id: string, props: AmlFunctionDeploymentProps) {
+    super(scope, id);
+    const owner = `AmlFunctionDeployment "${id}"`;
+    ensureProviders(this);
+
+    // ---- Validate every input before creating anything.
+    this.location = normalizeLocation(owner, "location", props.location);
+    const base = props.name ?? id.toLowerCase();
+    if (Token.isUnresolved(base)) invalid(owner, "name", base, "names are derived at synth time", "a literal string");
+    validateDeploymentBaseName(owner, props.name === undefined ? "name (defaulted from the construct id)" : "name", base);
+    if (!Array.isArray(props.triggers) || props.triggers.length === 0) {
+      invalid(owner, "triggers", props.triggers, "at least one trigger is required", "a non-empty list of HttpTrigger, BlobTrigger or ServiceBusTrigger");
+    }
+    props.triggers.forEach((t, i) => {
+      if (!t || typeof (t as ITrigger).bind !== "function") {
+        invalid(owner, `triggers[${i}]`, t, "not a trigger", "new HttpTrigger(...), new BlobTrigger(...) or new ServiceBusTrigger(...)");
+      }
+    });
+    if (!(props.model instanceof ModelSource)) invalid(owner, "model", props.model, "not a ModelSource", "ModelSource.fromLocalPath(path)");
+    if (!(props.environment instanceof PythonEnvironment)) {
+      invalid(owner, "environment", props.environment, "not a PythonEnvironment", "PythonEnvironment.fromPipPackages([...]), .fromRequirementsFile(path) or .fromCondaFile(path)");
+    }
+    const pythonVersion = props.pythonVersion ?? PythonVersion.PYTHON_3_11;
+    if (!(pythonVersion instanceof PythonVersion)) {
+      invalid(owner, "pythonVersion", props.pythonVersion, "not a PythonVersion", "PythonVersion.PYTHON_3_11, PythonVersion.PYTHON_3_12 or PythonVersion.of(\"3.11\")");
+    }
+    const model = props.model.resolve(owner);
+    const entryScript = resolveEntryScript(owner, props.entryScript);
+    const requirementsTxt = props.environment.requirements(owner);
+    const condaPython = props.environment.condaPythonVersion;
+    if (condaPython !== undefined && !pythonVersion.version.startsWith(condaPython) && !condaPython.startsWith(pythonVersion.version)) {
+      invalid(owner, "environment", condaPython, `the conda file asks for python ${condaPython} but the image runs Python ${pythonVersion.version}`, `set pythonVersion to match, or python=${pythonVersion.version} in the conda file`);
+    }
+    const planSku = props.servicePlan?.sku ?? props.planSku ?? PlanSku.EP1;
+    const scaling = validateScaling(owner, props.scaling ?? {}, planSku, props.servicePlan !== undefined);
+    if (props.servicePlan && props.planSku && props.servicePlan.sku && props.servicePlan.sku !== props.planSku) {
+      invalid(owner, "planSku", props.planSku.name, `the given servicePlan is ${props.servicePlan.sku.name}`, "leave planSku unset when passing a ScoringPlan");
+    }
+    if (props.resourceGroup && !Token.isUnresolved(props.resourceGroup.name)) {
+      validateResourceGroupName(owner, "resourceGroup.name", props.resourceGroup.name);
+    }
+
+    this.names = deriveNames(base, uniqueSuffix(this.node.path));
+    const names = this.names;
+    const tags = props.tags;
+
+    // ---- Resource group, identity, registry, plan.
+    this.resourceGroupName = props.resourceGroup
+      ? props.resourceGroup.name
+      : new ResourceGroup(this, "resource-group", { name: names.resourceGroup, location: this.location, tags }).name;
+    const rg = this.resourceGroupName;
+
+    this.identity = new UserAssignedIdentity(this, "identity", { name: names.identity, location: this.location, resourceGroupName: rg, tags });
+    const identity: TriggerIdentity = { id: this.identity.id, principalId: this.identity.principalId, clientId: this.identity.clientId };
+
+    this.registry = props.registry ?? new ScoringRegistry(this, "registry", {
+      name: names.containerRegistry, location: this.location, resourceGroupName: rg, sku: props.registrySku, tags,
+    });
+    this.servicePlan = props.servicePlan ?? new ScoringPlan(this, "plan", {
+      name: names.servicePlan, location: this.location, resourceGroupName: rg, sku: planSku,
+      maximumElasticWorkerCount: planSku.isElasticPremium ? props.scaling?.maximumElasticWorkerCount : undefined, tags,
+    });
+
+    // ---- Host storage through the identity (no key): the three data roles the host needs.
+    const hostStorage = createSecureStorageAccount(this, "host-storage", { name: names.hostStorage, location: this.location, resourceGroupName: rg, tags });
+    const grants = [
+      grantRole(this, "acr-pull", this.registry.id, BuiltInRole.ACR_PULL, identity.principalId),
+      grantRole(this, "host-blob", hostStorage.id, BuiltInRole.STORAGE_BLOB_DATA_OWNER, identity.principalId),
+      grantRole(this, "host-queue", hostStorage.id, BuiltInRole.STORAGE_QUEUE_DATA_CONTRIBUTOR, identity.principalId),
+      grantRole(this, "host-table", hostStorage.id, BuiltInRole.STORAGE_TABLE_DATA_CONTRIBUTOR, identity.principalId),
+    ];
+
+    // ---- Monitoring: workspace-based Application Insights that accepts Azure AD-authenticated telemetry only.
+    const workspaceId = props.logAnalyticsWorkspaceId ?? new LogAnalyticsWorkspace(this, "logs", {
+      name: names.logAnalytics, location: this.location, resourceGroupName: rg, sku: "PerGB2018", retentionInDays: 30, tags,
+    }).id;
+    const insights = new ApplicationInsights(this, "insights", {
+      name: names.appInsights, location: this.location, resourceGroupName: rg, applicationType: "other",
+      workspaceId, localAuthenticationDisabled: true, tags,
+    });
+    grants.push(grantRole(this, "insights-publish", insights.id, BuiltInRole.MONITORING_METRICS_PUBLISHER, identity.principalId));
+
+    // ---- Triggers bind before the image is built: their function definitions go into it.
+    this.functionAppName = names.functionApp;
+    let app: LinuxFunctionApp | undefined;
+    const target: ITriggerTarget = {
+      deploymentId: id,
+      location: this.location,
+      resourceGroupName: rg,
+      tags: tags ?? {},
+      identity,
+      baseName: base,
+      uniqueSuffix: uniqueSuffix(this.node.path),
+      defaultHostname: Lazy.stringValue({ produce: () => app!.defaultHostname }),
+      outputId: (name: string) => outputId(id, name),
+    };
+    const bindings: TriggerBinding[] = props.triggers.map((t, i) => t.bind(new Construct(this, `trigger-${i}`), target));
+
+    // ---- The image.
+    const imageDir = scoringImageDir();
+    const baseHostJson = JSON.parse(fs.readFileSync(path.join(imageDir, "host.json"), "utf8")) as Record<string, unknown>;
+    const buildArgs = { AZUREML_ENTRY_SCRIPT: entryScript.relativePath, PYTHON_VERSION: pythonVersion.version };
+    const context = stageBuildContext({
+      scoringImageDir: imageDir,
+      model,
+      entryScript,
+      requirementsTxt,
+      generatedFiles: functionDefinitionFiles(owner, baseHostJson, bindings),
+      buildArgs,
+      platform: PLATFORM,
+    });
+    this.image = new ScoringImage(this, "image", {
+      registry: this.registry,
+      repository: names.imageRepository,
+      pushCredentialName: names.scopeMap,
+      context,
+      buildArgs,
+      platform: PLATFORM,
+    });
+
+    // ---- The function app.
+    const appSettings = mergeAppSettings(owner, [
+      {
+        from: "AmlFunctionDeployment",
+        settings: {
+          // The image holds the code: don't mount /home over it.
+          WEBSITES_ENABLE_APP_SERVICE_STORAGE: "false",
+          // Host storage through the user-assigned identity (the provider adds __accountName).
+          AzureWebJobsStorage__credential: "managedidentity",
+          AzureWebJobsStorage__clientId: identity.clientId,
+          // Application Insights with local auth off needs Azure AD-authenticated telemetry.
+          APPLICATIONINSIGHTS_AUTHENTICATION_STRING: `ClientId=${identity.clientId};Authorization=AAD`,
+          AML_APP_ROOT,
+          AZUREML_MODEL_DIR,
+          AZUREML_ENTRY_SCRIPT: entryScript.relativePath,
+        },
+      },
+      ...bindings.map((b) => ({ from: `trigger "${b.functionName}"`, settings: b.appSettings })),
+      { from: "appSettings", settings: props.appSettings },
+    ]);
+
+    const elastic = planSku.isElasticPremium;
+    app = new LinuxFunctionApp(this, "function-app", {
+      name: names.functionApp,
+      location: this.location,
+      resourceGroupName: rg,
+      servicePlanId: this.servicePlan.id,
+      storageAccountName: hostStorage.name,
+      storageUsesManagedIdentity: true,
+      // Code comes from the image, so no Azure Files content share (it would need an account key).
+      contentShareForceDisabled: true,
+      functionsExtensionVersion: "~4",
+      httpsOnly: true,
+      publicNetworkAccessEnabled: props.publicNetworkAccessEnabled ?? true,
+      ftpPublishBasicAuthenticationEnabled: false,
+      webdeployPublishBasicAuthenticationEnabled: false,
+      builtinLoggingEnabled: false,
+      clientCertificateMode: "Optional",
+      identity: { type: "UserAssigned", identityIds: [identity.id] },
+      keyVaultReferenceIdentityId: identity.id,
+      siteConfig: {
+        minimumTlsVersion: "1.2",
+        scmMinimumTlsVersion: "1.2",
+        ftpsState: "Disabled",
+        http2Enabled: true,
+        remoteDebuggingEnabled: false,
+        alwaysOn: elastic ? undefined : true,
+        preWarmedInstanceCount: elastic ? scaling.prewarmedInstances : undefined,
+        elasticInstanceMinimum: elastic ? scaling.alwaysReadyInstances : undefined,
+        appScaleLimit: scaling.maximumInstances,
+        containerRegistryUseManagedIdentity: true,
+        containerRegistryManagedIdentityClientId: identity.clientId,
+        applicationInsightsConnectionString: insights.connectionString,
+        applicationStack: {
+          docker: [{
+            registryUrl: `https://${this.registry.loginServer}`,
+            imageName: this.image.repository,
+            imageTag: this.image.tag,
+          }],
+        },
+      },
+      appSettings,
+      tags,
+      // The identity must be able to pull and reach storage before the first start, and the
+      // image must be in the registry.
+      dependsOn: [...grants, ...bindings.flatMap((b) => b.dependencies ?? []), this.image.pushed],
+    });
+    this.functionApp = app;
+
+    // ---- Outputs (names prefixed with the construct id so several deployments fit one stack).
+    this.output("function_app_name", app.name, "Name of the function app");
+    this.output("default_hostname", app.defaultHostname, "Default hostname of the function app");
+    const http = bindings.find((b) => b.httpPath !== undefined);
+    if (http) {
+      this.scoringUrl = `https://${app.defaultHostname}/${http.httpPath}`;
+      this.output("scoring_url", this.scoringUrl, "HTTPS scoring URL (send the function key in x-functions-key unless the trigger is anonymous)");
+    }
+    this.output("image", this.image.imageReference, "The scoring image: registry/repository:fingerprint");
+  }
+
+  private output(name: string, value: string, description: string): void {
+    new TerraformOutput(this, `output-${name}`, { value, description }).overrideLogicalId(outputId(this.node.id, name));
+  }
+}
+
+function outputId(deploymentId: string, name: string): string {
+  return `${deploymentId.replace(/[^A-Za-z0-9_]/g, "_")}_${name}`;
+}
+
+interface ResolvedScaling {
+  alwaysReadyInstances?: number;
+  prewarmedInstances?: number;
+  maximumInstances?: number;
+}
+
+function validateScaling(owner: string, s: ScalingOptions, sku: PlanSku, sharedPlan: boolean): ResolvedScaling {
+  const count = (prop: string, v: number | undefined, min: number, max: number) => {
+    if (v !== undefined && (!Number.isInteger(v) || v < min || v > max)) invalid(owner, `scaling.${prop}`, v, "out of range", `a whole number from ${min} to ${max}`);
+  };
+  count("alwaysReadyInstances", s.alwaysReadyInstances, 0, 20);
+  count("prewarmedInstances", s.prewarmedInstances, 0, 20);
+  count("maximumInstances", s.maximumInstances, 1, 100);
+  count("maximumElasticWorkerCount", s.maximumElasticWorkerCount, 1, 100);
+  if (!sku.isElasticPremium) {
+    for (const prop of ["alwaysReadyInstances", "prewarmedInstances", "maximumElasticWorkerCount"] as const) {
+      if (s[prop] !== undefined) invalid(owner, `scaling.${prop}`, s[prop], `it applies to Elastic Premium plans only, the plan is ${sku.name}`, "leave it unset on Dedicated plans");
+    }
+    return { maximumInstances: s.maximumInstances };
+  }
+  if (sharedPlan && s.maximumElasticWorkerCount !== undefined) {
+    invalid(owner, "scaling.maximumElasticWorkerCount", s.maximumElasticWorkerCount, "it is a setting of the plan, and this deployment uses a given servicePlan", "set maximumElasticWorkerCount on the ScoringPlan");
+  }
+  const resolved = { alwaysReadyInstances: s.alwaysReadyInstances ?? 1, prewarmedInstances: s.prewarmedInstances ?? 1, maximumInstances: s.maximumInstances };
+  const burst = s.maximumElasticWorkerCount ?? 20;
+  if (!sharedPlan && resolved.alwaysReadyInstances > burst) {
+    invalid(owner, "scaling.alwaysReadyInstances", resolved.alwaysReadyInstances, `more than the plan's maximumElasticWorkerCount (${burst})`, `at most ${burst}`);
+  }
+  if (resolved.maximumInstances !== undefined && resolved.maximumInstances < resolved.alwaysReadyInstances) {
+    invalid(owner, "scaling.maximumInstances", resolved.maximumInstances, `fewer than alwaysReadyInstances (${resolved.alwaysReadyInstances})`, `at least ${resolved.alwaysReadyInstances}`);
+  }
+  return resolved;
+}

@@ -1,0 +1,58 @@
+import { invalid } from "../errors";
+import { TriggerBinding } from "../triggers/trigger";
+
+/** Deterministic JSON: object keys sorted, two-space indent, trailing newline. */
+export function stableJson(value: unknown): string {
+  const sort = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(sort);
+    if (v && typeof v === "object") {
+      return Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])]));
+    }
+    return v;
+  };
+  return `${JSON.stringify(sort(value), null, 2)}\n`;
+}
+
+/**
+ * The generated part of the image: one folder per function (`function.json`, a one-line
+ * `__init__.py` that points at the shared adapter, and `aml.json` with the adapter's settings)
+ * and `host.json` with the triggers' extension settings merged in.
+ */
+export function functionDefinitionFiles(owner: string, baseHostJson: Record<string, unknown>, bindings: TriggerBinding[]): { [path: string]: string } {
+  const files: { [path: string]: string } = {};
+  const seen = new Set<string>();
+  for (const b of bindings) {
+    // Function names are folder names; the Functions host treats them case-insensitively.
+    const key = b.functionName.toLowerCase();
+    if (seen.has(key)) {
+      invalid(owner, "triggers", b.functionName, "two triggers use the same function name", "a distinct functionName for each trigger");
+    }
+    seen.add(key);
+    files[`app/${b.functionName}/function.json`] = stableJson({ bindings: b.bindings });
+    files[`app/${b.functionName}/__init__.py`] = `from adapters.${b.adapter}_adapter import main  # noqa: F401\n`;
+    files[`app/${b.functionName}/aml.json`] = stableJson(b.adapterSettings ?? { kind: b.adapter });
+  }
+  files["app/host.json"] = stableJson(mergeHostExtensions(owner, baseHostJson, bindings));
+  return files;
+}
+
+function mergeHostExtensions(owner: string, base: Record<string, unknown>, bindings: TriggerBinding[]): Record<string, unknown> {
+  const extensions: Record<string, Record<string, unknown>> = { ...((base.extensions as Record<string, Record<string, unknown>>) ?? {}) };
+  const setBy: Record<string, string> = {};
+  for (const b of bindings) {
+    for (const [name, settings] of Object.entries(b.hostExtensions ?? {})) {
+      const merged = { ...(extensions[name] ?? {}) };
+      for (const [k, v] of Object.entries(settings)) {
+        const where = `${name}.${k}`;
+        // host.json is one file for the whole app: two triggers may not ask for different values.
+        if (setBy[where] !== undefined && JSON.stringify(merged[k]) !== JSON.stringify(v)) {
+          invalid(owner, "triggers", v, `host.json setting extensions.${where} is ${JSON.stringify(merged[k])} for function "${setBy[where]}" and differs for function "${b.functionName}"`, "the same value on every trigger of one deployment (host.json is shared by the app)");
+        }
+        merged[k] = v;
+        setBy[where] = b.functionName;
+      }
+      extensions[name] = merged;
+    }
+  }
+  return Object.keys(extensions).length > 0 ? { ...base, extensions } : { ...base };
+}

@@ -1,0 +1,72 @@
+import { Construct } from "constructs";
+import { ServicePlan } from "@cdktf/provider-azurerm/lib/service-plan";
+import { PlanSku } from "../skus";
+import { validateServicePlanName } from "../naming";
+import { invalid } from "../errors";
+
+/**
+ * The parts of an App Service plan a deployment needs. An azurerm `ServicePlan` or
+ * `DataAzurermServicePlan` fits; a {@link ScoringPlan} also tells its SKU, which decides
+ * whether the Elastic Premium scaling settings apply.
+ */
+export interface IServicePlanRef {
+  readonly id: string;
+  /** The plan's SKU when known at synth time. */
+  readonly sku?: PlanSku;
+}
+
+/** Props of {@link ScoringPlan}. */
+export interface ScoringPlanProps {
+  /** Plan name: 1–60 letters, digits, `-` and `_`. */
+  readonly name: string;
+  readonly location: string;
+  readonly resourceGroupName: string;
+  /**
+   * Plan SKU: Elastic Premium (EP1–EP3) or Dedicated (P0v3–P3v3). Custom containers do not
+   * run on Consumption or Flex Consumption.
+   * @default PlanSku.EP1
+   */
+  readonly sku?: PlanSku;
+  /**
+   * Instances an Elastic Premium plan may burst to (1–100).
+   * @default 20
+   */
+  readonly maximumElasticWorkerCount?: number;
+  /** @default no tags */
+  readonly tags?: { [key: string]: string };
+}
+
+/** A Linux plan for containerised function apps; share one between several deployments. */
+export class ScoringPlan extends Construct implements IServicePlanRef {
+  public readonly resource: ServicePlan;
+  public readonly sku: PlanSku;
+
+  constructor(scope: Construct, id: string, props: ScoringPlanProps) {
+    super(scope, id);
+    const owner = `ScoringPlan "${id}"`;
+    validateServicePlanName(owner, "name", props.name);
+    this.sku = props.sku ?? PlanSku.EP1;
+    const maxWorkers = props.maximumElasticWorkerCount;
+    if (maxWorkers !== undefined) {
+      if (!this.sku.isElasticPremium) {
+        invalid(owner, "maximumElasticWorkerCount", maxWorkers, `it applies to Elastic Premium plans only, this plan is ${this.sku.name}`, "leave it unset for Dedicated plans");
+      }
+      if (!Number.isInteger(maxWorkers) || maxWorkers < 1 || maxWorkers > 100) {
+        invalid(owner, "maximumElasticWorkerCount", maxWorkers, "out of range", "a whole number from 1 to 100");
+      }
+    }
+    this.resource = new ServicePlan(this, "plan", {
+      name: props.name,
+      location: props.location,
+      resourceGroupName: props.resourceGroupName,
+      osType: "Linux",
+      skuName: this.sku.name,
+      maximumElasticWorkerCount: this.sku.isElasticPremium ? (maxWorkers ?? 20) : undefined,
+      tags: props.tags,
+    });
+  }
+
+  public get id(): string {
+    return this.resource.id;
+  }
+}

@@ -1,0 +1,78 @@
+import { Construct } from "constructs";
+import { invalid } from "../errors";
+import { ITrigger, ITriggerTarget, TriggerBinding } from "./trigger";
+import { validateFunctionName } from "./function-name";
+
+/** Who may call the HTTP scoring function (the Functions `authLevel`). */
+export class HttpAuthLevel {
+  /** No key needed. Put the app behind your own gateway or Easy Auth if you choose this. */
+  public static readonly ANONYMOUS = new HttpAuthLevel("anonymous");
+  /** A function or host key in `x-functions-key` or `?code=` (the retired AML feature's default). */
+  public static readonly FUNCTION = new HttpAuthLevel("function");
+  /** The host's master key only. */
+  public static readonly ADMIN = new HttpAuthLevel("admin");
+
+  private constructor(public readonly value: "anonymous" | "function" | "admin") {}
+
+  public toString(): string {
+    return this.value;
+  }
+}
+
+/** Props of {@link HttpTrigger}. */
+export interface HttpTriggerProps {
+  /**
+   * Who may call the endpoint.
+   * @default HttpAuthLevel.FUNCTION
+   */
+  readonly authLevel?: HttpAuthLevel;
+  /**
+   * Route below `/api/`: the scoring URL is `https://<host>/api/<route>`.
+   * @default "score" (the path Azure ML online endpoints use)
+   */
+  readonly route?: string;
+  /**
+   * Name of the function in the app.
+   * @default "score"
+   */
+  readonly functionName?: string;
+}
+
+const ROUTE = /^[A-Za-z0-9][A-Za-z0-9_\-./]*$/;
+
+/**
+ * Scores the body of each HTTPS POST request with the entry script's `run()` and answers with
+ * its JSON result, as the Azure ML inference server does.
+ */
+export class HttpTrigger implements ITrigger {
+  public readonly authLevel: HttpAuthLevel;
+  public readonly route: string;
+  public readonly functionName: string;
+
+  constructor(props: HttpTriggerProps = {}) {
+    const owner = "HttpTrigger";
+    this.authLevel = props.authLevel ?? HttpAuthLevel.FUNCTION;
+    if (!(this.authLevel instanceof HttpAuthLevel)) {
+      invalid(owner, "authLevel", props.authLevel, "not an HttpAuthLevel", "HttpAuthLevel.ANONYMOUS, HttpAuthLevel.FUNCTION, HttpAuthLevel.ADMIN");
+    }
+    this.route = props.route ?? "score";
+    if (!ROUTE.test(this.route) || this.route.length > 200 || /(^|\/)admin(\/|$)/i.test(this.route) || this.route.includes("//")) {
+      invalid(owner, "route", this.route, "not a usable route", "letters, digits, '-', '_', '.', '/' (no leading '/', no '//', at most 200 characters, not the reserved 'admin' segment)");
+    }
+    this.functionName = props.functionName ?? "score";
+    validateFunctionName(owner, "functionName", this.functionName);
+  }
+
+  public bind(_scope: Construct, _target: ITriggerTarget): TriggerBinding {
+    return {
+      functionName: this.functionName,
+      adapter: "http",
+      bindings: [
+        { type: "httpTrigger", direction: "in", name: "req", authLevel: this.authLevel.value, methods: ["post"], route: this.route },
+        { type: "http", direction: "out", name: "$return" },
+      ],
+      adapterSettings: { kind: "http" },
+      httpPath: `api/${this.route}`,
+    };
+  }
+}
