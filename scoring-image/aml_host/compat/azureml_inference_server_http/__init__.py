@@ -1,0 +1,1 @@
+"""Stand-in used only when the real Azure ML inference server is not installed (see compat/README.md)."""

@@ -1,0 +1,1 @@
+"""Stand-in used only when the real Azure ML package is not installed (see compat/README.md)."""
