@@ -1,0 +1,258 @@
+import { createHash } from "crypto";
+import { Construct } from "constructs";
+import { ITerraformDependable, TerraformOutput } from "cdktf";
+import { StorageContainer } from "@cdktf/provider-azurerm/lib/storage-container";
+import { StorageQueue } from "@cdktf/provider-azurerm/lib/storage-queue";
+import { invalid } from "../errors";
+import { deriveNames, validateStorageAccountName } from "../naming";
+import { createSecureStorageAccount } from "../security/secure-storage-account";
+import { BuiltInRole, grantRole } from "../security/role-assignment";
+import { validateBlobPaths } from "./blob-path";
+import { validateFunctionName } from "./function-name";
+import { ITrigger, ITriggerTarget, TriggerBinding } from "./trigger";
+
+/**
+ * An existing storage account for the trigger. An azurerm `StorageAccount` or a
+ * `DataAzurermStorageAccount` satisfies this interface as is.
+ */
+export interface IBlobTriggerStorageAccount {
+  /** Azure resource id of the account. */
+  readonly id: string;
+  readonly name: string;
+  /** `https://<name>.blob.core.windows.net/` */
+  readonly primaryBlobEndpoint: string;
+  /** `https://<name>.queue.core.windows.net/` (the trigger's poison queue lives there). */
+  readonly primaryQueueEndpoint: string;
+}
+
+/** Props of {@link BlobTrigger}. */
+export interface BlobTriggerProps {
+  /**
+   * Blobs that trigger scoring: `<container>/<blob name pattern>`. `{token}` captures part of the
+   * blob name (letters, digits, `_`); `{{`/`}}` are literal braces. A token matches any text,
+   * sub-folders included.
+   * @default "input/{blobname}.json" (the documented example of the retired Azure ML feature)
+   */
+  readonly inputPath?: string;
+  /**
+   * Where each result is written: `<container>/<blob name pattern>`, using only tokens captured by
+   * `inputPath`. Refused when a result could match `inputPath` (same container and overlapping
+   * patterns): it would trigger the function again, endlessly. Per-invocation expressions such as
+   * `{rand-guid}` or `{DateTime}` are refused too: a retried blob would get a second result.
+   * @default "output/{blobname}_out.json"
+   */
+  readonly outputPath?: string;
+  /**
+   * Name of the function in the app (folder in the image, name in the portal).
+   * @default "score-blob"
+   */
+  readonly functionName?: string;
+  /**
+   * Prefix of the identity-based connection settings (`<connectionName>__blobServiceUri`, ...).
+   * Letters, digits and single `_`, starting with a letter; `__` is the settings separator.
+   * @default "AmlBlobStorage" for the default function name; otherwise "AmlBlobStorage_" + the
+   * function name with '-' replaced by '_', so that two blob triggers never share settings
+   */
+  readonly connectionName?: string;
+  /**
+   * Use this storage account instead of creating one. Only the containers (see
+   * `createContainers`) and the role assignments are created in it.
+   * @default a new account with the secure baseline (no shared keys, TLS 1.2, private containers)
+   */
+  readonly storageAccount?: IBlobTriggerStorageAccount;
+  /**
+   * Name of the storage account the trigger creates (not allowed with `storageAccount`).
+   * @default `st<base><role><suffix>` with role "trg" (or "t" + 5 hex digits of the function name
+   * for a non-default function name, so that two blob triggers get two accounts)
+   */
+  readonly storageAccountName?: string;
+  /**
+   * Whether to create the input and output containers. Set false when they already exist in
+   * `storageAccount`; role assignments are then scoped to their resource ids all the same.
+   * @default true
+   */
+  readonly createContainers?: boolean;
+}
+
+/** Name of the queue the blob trigger moves a blob's message to after its last failed try. */
+export const BLOB_POISON_QUEUE = "webjobs-blobtrigger-poison";
+
+const DEFAULT_FUNCTION_NAME = "score-blob";
+const DEFAULT_CONNECTION = "AmlBlobStorage";
+const CONNECTION_NAME = /^[A-Za-z](?:[A-Za-z0-9]|_(?!_))*$/;
+const OWNER = "BlobTrigger";
+
+/**
+ * Scores blobs: every blob that lands at `inputPath` is passed to the entry script's `run()` and
+ * the result is written to `outputPath` (like the retired feature's `package_blob`).
+ *
+ * **Behaviour at run time** (the `blob` adapter in `scoring-image/adapters/`): the blob arrives as
+ * bytes (`dataType: binary`) and is decoded as UTF-8 text for a plain `run(data)`, or passed
+ * raw to scripts in raw mode (like the HTTP trigger). The input blob is never modified or deleted.
+ * The result is written only when scoring succeeded; a failure raises, and the log names the blob,
+ * so the runtime retries it (5 tries) and finally puts a message on `webjobs-blobtrigger-poison` in
+ * the trigger's storage account. This is the polling blob trigger: new blobs can take minutes to
+ * be noticed.
+ *
+ * **Connection**: identity-based with the app's user-assigned identity (`__blobServiceUri`,
+ * `__queueServiceUri`, `__credential`, `__clientId`); no key or connection string anywhere.
+ *
+ * **Roles, as narrow as Azure allows** (Azure Functions docs, "Blob storage trigger", Identity-based
+ * connections: the trigger needs Storage Blob Data Owner and Storage Queue Data Contributor; the
+ * output binding lists Storage Blob Data Owner as its example role, management roles such as Owner
+ * are not enough):
+ * - Storage Blob Data Owner on the **input container** only: the role the docs state for the
+ *   trigger, granted at container scope so that it covers no other container of the account.
+ * - Storage Blob Data Contributor on the **output container** only: writing a blob needs no more
+ *   (Owner adds only ACL management, irrelevant here). Skipped when input and output share a
+ *   container, which the Owner grant already covers.
+ * - Storage Queue Data Contributor for the poison queue (the trigger writes to it on the trigger's
+ *   account): on the **queue itself** when this trigger creates the account (it pre-creates the
+ *   queue); on the **account** when the account is the user's, because the queue may not exist
+ *   yet there and the runtime must be able to create it, which a grant on a non-existent queue
+ *   cannot allow.
+ * Role scopes use the containers' and queue's `id`: created through `storage_account_id`, azurerm
+ * 4.x gives them the Resource Manager id (`resource_manager_id` is deprecated in favour of it).
+ *
+ * **Host storage**: the blob trigger also keeps receipts and an internal queue in the host storage
+ * (AzureWebJobsStorage); the deployment grants those roles.
+ *
+ * **Outputs**: `blob_storage_account_name`, `blob_input_container`, `blob_output_container`,
+ * `blob_poison_queue`, prefixed with `<functionName>_` when the function name is not the default,
+ * so that several blob triggers in one deployment keep distinct outputs.
+ */
+export class BlobTrigger implements ITrigger {
+  public readonly inputPath: string;
+  public readonly outputPath: string;
+  public readonly functionName: string;
+  public readonly connectionName: string;
+  public readonly inputContainer: string;
+  public readonly outputContainer: string;
+  public readonly createContainers: boolean;
+  private readonly props: BlobTriggerProps;
+  private bound = false;
+
+  constructor(props: BlobTriggerProps = {}) {
+    this.props = props;
+    this.inputPath = props.inputPath ?? "input/{blobname}.json";
+    this.outputPath = props.outputPath ?? "output/{blobname}_out.json";
+    const { input, output } = validateBlobPaths(OWNER, this.inputPath, this.outputPath);
+    this.inputContainer = input.container;
+    this.outputContainer = output.container;
+
+    this.functionName = props.functionName ?? DEFAULT_FUNCTION_NAME;
+    validateFunctionName(OWNER, "functionName", this.functionName);
+
+    this.connectionName = props.connectionName ?? (this.functionName === DEFAULT_FUNCTION_NAME ? DEFAULT_CONNECTION : `${DEFAULT_CONNECTION}_${this.functionName.replace(/-/g, "_").replace(/_+/g, "_")}`.slice(0, 64).replace(/_+$/, ""));
+    if (typeof this.connectionName !== "string" || !CONNECTION_NAME.test(this.connectionName) || this.connectionName.length > 64) {
+      invalid(OWNER, "connectionName", this.connectionName, "not usable as an app setting prefix", "1-64 letters, digits and single '_', starting with a letter ('__' separates the prefix from the setting name)");
+    }
+
+    if (props.createContainers !== undefined && typeof props.createContainers !== "boolean") {
+      invalid(OWNER, "createContainers", props.createContainers, "not a boolean", "true or false");
+    }
+    this.createContainers = props.createContainers ?? true;
+    if (props.createContainers === false && props.storageAccount === undefined) {
+      invalid(OWNER, "createContainers", false, "the trigger creates its own storage account, which has no containers unless it creates them", "false only together with storageAccount");
+    }
+
+    if (props.storageAccountName !== undefined) {
+      if (props.storageAccount !== undefined) {
+        invalid(OWNER, "storageAccountName", props.storageAccountName, "storageAccount is given too, so no account is created to name", "storageAccountName or storageAccount, not both");
+      }
+      validateStorageAccountName(OWNER, "storageAccountName", props.storageAccountName);
+    }
+    if (props.storageAccount !== undefined) {
+      const acct = props.storageAccount as unknown as { [k: string]: unknown };
+      for (const key of ["id", "name", "primaryBlobEndpoint", "primaryQueueEndpoint"]) {
+        if (typeof acct[key] !== "string") {
+          invalid(OWNER, `storageAccount.${key}`, acct[key], "missing", "an azurerm StorageAccount, a DataAzurermStorageAccount, or an object with id, name, primaryBlobEndpoint and primaryQueueEndpoint strings");
+        }
+      }
+    }
+  }
+
+  public bind(scope: Construct, target: ITriggerTarget): TriggerBinding {
+    if (this.bound) {
+      invalid(OWNER, "bind", this.functionName, "this trigger is already bound to a deployment", "one BlobTrigger instance per deployment (create a new one)");
+    }
+    this.bound = true;
+    const props = this.props;
+    const isDefaultFunction = this.functionName === DEFAULT_FUNCTION_NAME;
+
+    // ---- Storage account: the user's, or a new one with the secure baseline.
+    let account: IBlobTriggerStorageAccount;
+    const owned = props.storageAccount === undefined;
+    if (props.storageAccount !== undefined) {
+      account = props.storageAccount;
+    } else {
+      const role = isDefaultFunction ? "trg" : `t${createHash("sha256").update(this.functionName, "utf8").digest("hex").slice(0, 5)}`;
+      const name = props.storageAccountName ?? deriveNames(target.baseName, target.uniqueSuffix).storageAccount(role);
+      account = createSecureStorageAccount(scope, "trigger-storage", {
+        name,
+        location: target.location,
+        resourceGroupName: target.resourceGroupName,
+        tags: target.tags,
+      });
+    }
+
+    // ---- Containers (Resource Manager ids as role scopes).
+    const sameContainer = this.inputContainer === this.outputContainer;
+    const containerScope = (name: string, id: string): string => {
+      if (!this.createContainers) return `${account.id}/blobServices/default/containers/${name}`;
+      const container = new StorageContainer(scope, id, {
+        name,
+        storageAccountId: account.id,
+        containerAccessType: "private",
+      });
+      return container.id;
+    };
+    const inputScope = containerScope(this.inputContainer, "input-container");
+    const outputScope = sameContainer ? inputScope : containerScope(this.outputContainer, "output-container");
+
+    // ---- Poison queue.
+    let queueScope: string;
+    if (owned) {
+      const queue = new StorageQueue(scope, "poison-queue", { name: BLOB_POISON_QUEUE, storageAccountId: account.id });
+      queueScope = queue.id;
+    } else {
+      queueScope = account.id;
+    }
+
+    // ---- Roles.
+    const principal = target.identity.principalId;
+    const dependencies: ITerraformDependable[] = [grantRole(scope, "input-blob-owner", inputScope, BuiltInRole.STORAGE_BLOB_DATA_OWNER, principal)];
+    if (!sameContainer) {
+      dependencies.push(grantRole(scope, "output-blob-contributor", outputScope, BuiltInRole.STORAGE_BLOB_DATA_CONTRIBUTOR, principal));
+    }
+    dependencies.push(grantRole(scope, "poison-queue-contributor", queueScope, BuiltInRole.STORAGE_QUEUE_DATA_CONTRIBUTOR, principal));
+
+    // ---- Outputs.
+    const outputName = (name: string): string => target.outputId(isDefaultFunction ? name : `${this.functionName}_${name}`);
+    const output = (id: string, name: string, value: string, description: string): void => {
+      new TerraformOutput(scope, id, { value, description }).overrideLogicalId(outputName(name));
+    };
+    output("output-account", "blob_storage_account_name", account.name, `Storage account of the blob trigger "${this.functionName}"`);
+    output("output-input-container", "blob_input_container", this.inputContainer, `Upload blobs to score here (path ${this.inputPath})`);
+    output("output-output-container", "blob_output_container", this.outputContainer, `Scored results land here (path ${this.outputPath})`);
+    output("output-poison-queue", "blob_poison_queue", BLOB_POISON_QUEUE, "Queue (in the trigger's storage account) that receives blobs whose scoring failed on every try");
+
+    const prefix = this.connectionName;
+    return {
+      functionName: this.functionName,
+      adapter: "blob",
+      bindings: [
+        { type: "blobTrigger", direction: "in", name: "inputblob", path: this.inputPath, connection: prefix, dataType: "binary" },
+        { type: "blob", direction: "out", name: "outputblob", path: this.outputPath, connection: prefix },
+      ],
+      adapterSettings: { kind: "blob", inputPath: this.inputPath, outputPath: this.outputPath },
+      appSettings: {
+        [`${prefix}__blobServiceUri`]: account.primaryBlobEndpoint,
+        [`${prefix}__queueServiceUri`]: account.primaryQueueEndpoint,
+        [`${prefix}__credential`]: "managedidentity",
+        [`${prefix}__clientId`]: target.identity.clientId,
+      },
+      dependencies,
+    };
+  }
+}
