@@ -1,0 +1,265 @@
+import { Construct } from "constructs";
+import { TerraformOutput, TerraformStack, Testing } from "cdktf";
+import { AzurermProvider } from "@cdktf/provider-azurerm/lib/provider";
+import { RoleAssignment } from "@cdktf/provider-azurerm/lib/role-assignment";
+import { ServicebusNamespace } from "@cdktf/provider-azurerm/lib/servicebus-namespace";
+import { ServicebusQueue } from "@cdktf/provider-azurerm/lib/servicebus-queue";
+import { ValidationError } from "../lib/errors";
+import { isoDurationSeconds, ServiceBusCardinality, ServiceBusSku, ServiceBusTrigger, ServiceBusTriggerProps } from "../lib/triggers/service-bus-trigger";
+import { ITriggerTarget, TriggerBinding } from "../lib/triggers/trigger";
+import { schemaProblems } from "./schema-check";
+
+const PRINCIPAL = "00000000-0000-0000-0000-000000000001";
+const CLIENT = "00000000-0000-0000-0000-000000000002";
+
+const fakeTarget: ITriggerTarget = {
+  deploymentId: "churn",
+  location: "westeurope",
+  resourceGroupName: "rg-churn",
+  tags: { app: "churn" },
+  identity: { id: "/subscriptions/s/resourceGroups/rg-churn/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-churn", principalId: PRINCIPAL, clientId: CLIENT },
+  baseName: "churn",
+  uniqueSuffix: "0123abcd",
+  defaultHostname: "func-churn-0123abcd.azurewebsites.net",
+  outputId: (name: string) => `churn_${name}`,
+};
+
+const existingNamespace = { id: "/subscriptions/s/resourceGroups/msg/providers/Microsoft.ServiceBus/namespaces/sb-shared", name: "sb-shared" };
+
+function newStack(): TerraformStack {
+  const stack = new TerraformStack(Testing.app(), "test");
+  new AzurermProvider(stack, "azurerm", { features: [{}] });
+  return stack;
+}
+
+function bindIn(props: ServiceBusTriggerProps = {}): { binding: TriggerBinding; synth: string; json: any; resolvedSettings: { [k: string]: string } } {
+  const stack = newStack();
+  const binding = new ServiceBusTrigger(props).bind(stack, fakeTarget);
+  new TerraformOutput(stack, "probe", { value: binding.appSettings });
+  const synth = Testing.synth(stack);
+  const json = JSON.parse(synth);
+  return { binding, synth, json, resolvedSettings: json.output.probe.value };
+}
+
+function logicalIdOf(json: any, type: string, props: { [k: string]: unknown }): string {
+  const matches = Object.entries<any>(json.resource?.[type] ?? {}).filter(([, body]) => Object.entries(props).every(([k, v]) => body[k] === v));
+  if (matches.length !== 1) throw new Error(`expected one ${type} with ${JSON.stringify(props)}, found ${matches.length}`);
+  return matches[0][0];
+}
+
+describe("ServiceBusTrigger defaults", () => {
+  test("describes the function: a Service Bus trigger on inqueue, no output binding (the adapter sends)", () => {
+    const { binding } = bindIn();
+    expect(binding.functionName).toBe("score-queue");
+    expect(binding.adapter).toBe("servicebus");
+    expect(binding.bindings).toEqual([{ type: "serviceBusTrigger", direction: "in", name: "msg", queueName: "inqueue", connection: "AmlServiceBus", cardinality: "one" }]);
+    expect(binding.adapterSettings).toEqual({ kind: "servicebus", connection: "AmlServiceBus", outputQueue: "outqueue", cardinality: "one" });
+    expect(binding.httpPath).toBeUndefined();
+  });
+
+  test("creates a namespace sb-<base>-<suffix>: Standard, local (SAS) auth off, TLS 1.2", () => {
+    const { synth, json } = bindIn();
+    expect(synth).toHaveResourceWithProperties(ServicebusNamespace, {
+      name: "sb-churn-0123abcd",
+      location: "westeurope",
+      resource_group_name: "rg-churn",
+      sku: "Standard",
+      local_auth_enabled: false,
+      minimum_tls_version: "1.2",
+      tags: { app: "churn" },
+    });
+    const ns = Object.values<any>(json.resource.azurerm_servicebus_namespace)[0];
+    expect(ns.capacity).toBeUndefined();
+  });
+
+  test("input queue dead-letters after maxDeliveryCount; output queue drops duplicate message ids", () => {
+    const { synth, json } = bindIn();
+    const ns = logicalIdOf(json, "azurerm_servicebus_namespace", { name: "sb-churn-0123abcd" });
+    expect(synth).toHaveResourceWithProperties(ServicebusQueue, {
+      name: "inqueue",
+      namespace_id: `\${azurerm_servicebus_namespace.${ns}.id}`,
+      max_delivery_count: 10,
+      lock_duration: "PT1M",
+      dead_lettering_on_message_expiration: true,
+    });
+    expect(synth).toHaveResourceWithProperties(ServicebusQueue, {
+      name: "outqueue",
+      namespace_id: `\${azurerm_servicebus_namespace.${ns}.id}`,
+      requires_duplicate_detection: true,
+      duplicate_detection_history_time_window: "PT1H",
+    });
+  });
+
+  test("identity-based connection: fully qualified namespace, managed identity, client id; no key", () => {
+    const { binding, json, resolvedSettings } = bindIn();
+    const ns = logicalIdOf(json, "azurerm_servicebus_namespace", { name: "sb-churn-0123abcd" });
+    expect(Object.keys(binding.appSettings!).sort()).toEqual(["AmlServiceBus__clientId", "AmlServiceBus__credential", "AmlServiceBus__fullyQualifiedNamespace"]);
+    expect(resolvedSettings).toEqual({
+      AmlServiceBus__fullyQualifiedNamespace: `\${azurerm_servicebus_namespace.${ns}.name}.servicebus.windows.net`,
+      AmlServiceBus__credential: "managedidentity",
+      AmlServiceBus__clientId: CLIENT,
+    });
+    expect(JSON.stringify(resolvedSettings)).not.toMatch(/SharedAccessKey|connection_string|primary_key/i);
+  });
+
+  test("Data Receiver on the input queue and Data Sender on the output queue, nothing else", () => {
+    const { synth, json, binding } = bindIn();
+    const input = logicalIdOf(json, "azurerm_servicebus_queue", { name: "inqueue" });
+    const output = logicalIdOf(json, "azurerm_servicebus_queue", { name: "outqueue" });
+    const roles = Object.values<any>(json.resource.azurerm_role_assignment);
+    expect(roles).toHaveLength(2);
+    const common = { principal_id: PRINCIPAL, principal_type: "ServicePrincipal", skip_service_principal_aad_check: true };
+    expect(synth).toHaveResourceWithProperties(RoleAssignment, { ...common, role_definition_name: "Azure Service Bus Data Receiver", scope: `\${azurerm_servicebus_queue.${input}.id}` });
+    expect(synth).toHaveResourceWithProperties(RoleAssignment, { ...common, role_definition_name: "Azure Service Bus Data Sender", scope: `\${azurerm_servicebus_queue.${output}.id}` });
+    expect(binding.dependencies).toHaveLength(2);
+    const ids = binding.dependencies!.map((d) => (d as RoleAssignment).friendlyUniqueId).sort();
+    expect(ids).toEqual(Object.keys(json.resource.azurerm_role_assignment).sort());
+  });
+
+  test("host.json: prefetch 0, auto-complete on success, 4 concurrent calls; no batch size for single messages", () => {
+    const { binding } = bindIn();
+    expect(binding.hostExtensions).toEqual({ serviceBus: { prefetchCount: 0, autoCompleteMessages: true, maxConcurrentCalls: 4 } });
+  });
+
+  test("outputs namespace and queue names under the deployment's output ids", () => {
+    const { json } = bindIn();
+    const ns = logicalIdOf(json, "azurerm_servicebus_namespace", { name: "sb-churn-0123abcd" });
+    expect(json.output.churn_servicebus_namespace_name.value).toBe(`\${azurerm_servicebus_namespace.${ns}.name}`);
+    expect(json.output.churn_servicebus_input_queue.value).toBe("inqueue");
+    expect(json.output.churn_servicebus_output_queue.value).toBe("outqueue");
+  });
+});
+
+describe("ServiceBusTrigger options", () => {
+  test("batches: cardinality many in the binding and adapter settings, maxMessageBatchSize in host.json", () => {
+    const { binding } = bindIn({ cardinality: ServiceBusCardinality.MANY, maxMessageBatchSize: 64, prefetchCount: 10 });
+    expect(binding.bindings[0].cardinality).toBe("many");
+    expect(binding.adapterSettings).toMatchObject({ cardinality: "many" });
+    expect(binding.hostExtensions).toEqual({ serviceBus: { prefetchCount: 10, autoCompleteMessages: true, maxMessageBatchSize: 64 } });
+  });
+
+  test("batches default to 32 messages", () => {
+    expect(bindIn({ cardinality: ServiceBusCardinality.MANY }).binding.hostExtensions!.serviceBus.maxMessageBatchSize).toBe(32);
+  });
+
+  test("queue settings are passed through", () => {
+    const { synth } = bindIn({ inputQueueName: "requests", outputQueueName: "results", maxDeliveryCount: 3, lockDuration: "PT5M", duplicateDetectionWindow: "P1D" });
+    expect(synth).toHaveResourceWithProperties(ServicebusQueue, { name: "requests", max_delivery_count: 3, lock_duration: "PT5M" });
+    expect(synth).toHaveResourceWithProperties(ServicebusQueue, { name: "results", requires_duplicate_detection: true, duplicate_detection_history_time_window: "P1D" });
+  });
+
+  test("Premium: one messaging unit and one partition", () => {
+    const { synth } = bindIn({ sku: ServiceBusSku.PREMIUM });
+    expect(synth).toHaveResourceWithProperties(ServicebusNamespace, { sku: "Premium", capacity: 1, premium_messaging_partitions: 1, local_auth_enabled: false });
+  });
+
+  test("an existing namespace: only the queues and roles are created in it", () => {
+    const { synth, json, resolvedSettings } = bindIn({ namespace: existingNamespace });
+    expect(json.resource.azurerm_servicebus_namespace).toBeUndefined();
+    expect(synth).toHaveResourceWithProperties(ServicebusQueue, { name: "inqueue", namespace_id: existingNamespace.id });
+    expect(synth).toHaveResourceWithProperties(ServicebusQueue, { name: "outqueue", namespace_id: existingNamespace.id, requires_duplicate_detection: true });
+    expect(resolvedSettings.AmlServiceBus__fullyQualifiedNamespace).toBe("sb-shared.servicebus.windows.net");
+    expect(json.output.churn_servicebus_namespace_name.value).toBe("sb-shared");
+  });
+
+  test("createQueues: false is respected; roles are scoped to the existing queues' ids", () => {
+    const { synth, json } = bindIn({ namespace: existingNamespace, createQueues: false });
+    expect(json.resource.azurerm_servicebus_queue).toBeUndefined();
+    expect(synth).toHaveResourceWithProperties(RoleAssignment, { role_definition_name: "Azure Service Bus Data Receiver", scope: `${existingNamespace.id}/queues/inqueue` });
+    expect(synth).toHaveResourceWithProperties(RoleAssignment, { role_definition_name: "Azure Service Bus Data Sender", scope: `${existingNamespace.id}/queues/outqueue` });
+  });
+
+  test("a non-default function name gets its own namespace, connection prefix and output names", () => {
+    const { binding, json } = bindIn({ functionName: "score-orders" });
+    expect(binding.bindings[0].connection).toBe("AmlServiceBus_score_orders");
+    expect(binding.adapterSettings).toMatchObject({ connection: "AmlServiceBus_score_orders" });
+    const name = Object.values<any>(json.resource.azurerm_servicebus_namespace)[0].name;
+    expect(name).toMatch(/^sb-churn-[0-9a-f]{5}-0123abcd$/);
+    expect(Object.keys(json.output).filter((k) => k !== "probe").sort()).toEqual([
+      "churn_score-orders_servicebus_input_queue",
+      "churn_score-orders_servicebus_namespace_name",
+      "churn_score-orders_servicebus_output_queue",
+    ]);
+  });
+
+  test("two Service Bus triggers in one stack do not collide", () => {
+    const stack = newStack();
+    const a = new ServiceBusTrigger().bind(new Construct(stack, "t0"), fakeTarget);
+    const b = new ServiceBusTrigger({ functionName: "score-b" }).bind(new Construct(stack, "t1"), fakeTarget);
+    const json = JSON.parse(Testing.synth(stack));
+    expect(new Set(Object.values<any>(json.resource.azurerm_servicebus_namespace).map((n) => n.name)).size).toBe(2);
+    expect(Object.keys(b.appSettings!).some((k) => k in a.appSettings!)).toBe(false);
+    expect(Object.keys(json.output)).toHaveLength(6);
+  });
+
+  test("explicit namespaceName and connectionName are used", () => {
+    const { synth, binding } = bindIn({ namespaceName: "sb-my-scoring", connectionName: "Orders" });
+    expect(synth).toHaveResourceWithProperties(ServicebusNamespace, { name: "sb-my-scoring" });
+    expect(Object.keys(binding.appSettings!)).toContain("Orders__fullyQualifiedNamespace");
+  });
+});
+
+describe("ServiceBusTrigger against the azurerm 4.55.0 schema", () => {
+  test.each<[string, ServiceBusTriggerProps]>([
+    ["defaults", {}],
+    ["premium batches", { sku: ServiceBusSku.PREMIUM, cardinality: ServiceBusCardinality.MANY }],
+    ["existing namespace", { namespace: existingNamespace }],
+  ])("every argument exists and required ones are set (%s)", (_label, props) => {
+    expect(schemaProblems(bindIn(props).json)).toEqual([]);
+  });
+});
+
+describe("ServiceBusTrigger validation", () => {
+  test.each<[string, ServiceBusTriggerProps, string]>([
+    ["same queue in and out", { inputQueueName: "q1", outputQueueName: "Q1" }, "every result would be scored again"],
+    ["bad queue name", { inputQueueName: "-in" }, "invalid inputQueueName"],
+    ["bad namespace name", { namespaceName: "sb-bad-sb" }, "invalid namespaceName"],
+    ["namespace and name", { namespace: existingNamespace, namespaceName: "sb-other-name" }, "namespaceName or namespace, not both"],
+    ["namespace and sku", { namespace: existingNamespace, sku: ServiceBusSku.PREMIUM }, "sku or namespace, not both"],
+    ["string sku", { sku: "Basic" as any }, "Basic has no duplicate detection"],
+    ["string cardinality", { cardinality: "many" as any }, "invalid cardinality"],
+    ["createQueues false without namespace", { createQueues: false }, "false only together with namespace"],
+    ["maxDeliveryCount 0", { maxDeliveryCount: 0 }, "invalid maxDeliveryCount 0"],
+    ["maxDeliveryCount 2.5", { maxDeliveryCount: 2.5 }, "invalid maxDeliveryCount 2.5"],
+    ["maxDeliveryCount 2001", { maxDeliveryCount: 2001 }, "invalid maxDeliveryCount 2001"],
+    ["lock too long", { lockDuration: "PT6M" }, 'invalid lockDuration "PT6M": 360 seconds is outside'],
+    ["lock not ISO", { lockDuration: "60s" }, "not an ISO 8601 duration"],
+    ["window too short", { duplicateDetectionWindow: "PT10S" }, "invalid duplicateDetectionWindow"],
+    ["window too long", { duplicateDetectionWindow: "P8D" }, "invalid duplicateDetectionWindow"],
+    ["negative prefetch", { prefetchCount: -1 }, "invalid prefetchCount -1"],
+    ["zero concurrency", { maxConcurrentCalls: 0 }, "invalid maxConcurrentCalls 0"],
+    ["batch size with ONE", { maxMessageBatchSize: 10 }, "maxMessageBatchSize with cardinality MANY"],
+    ["concurrency with MANY", { cardinality: ServiceBusCardinality.MANY, maxConcurrentCalls: 2 }, "maxConcurrentCalls with cardinality ONE"],
+    ["batch size too big", { cardinality: ServiceBusCardinality.MANY, maxMessageBatchSize: 5000 }, "invalid maxMessageBatchSize 5000"],
+    ["function name", { functionName: "score queue" }, "invalid functionName"],
+    ["connection name", { connectionName: "Aml__Sb" }, "invalid connectionName"],
+  ])("refuses %s", (_label, props, message) => {
+    expect(() => new ServiceBusTrigger(props)).toThrow(ValidationError);
+    expect(() => new ServiceBusTrigger(props)).toThrow(message);
+  });
+
+  test("messages follow '<owner>: invalid <prop> <value>: <problem>. Allowed: <allowed>'", () => {
+    expect(() => new ServiceBusTrigger({ maxDeliveryCount: 0 })).toThrow(/^ServiceBusTrigger: invalid maxDeliveryCount 0: .+\. Allowed: an integer from 1 to 2000$/);
+  });
+
+  test("a trigger binds once", () => {
+    const t = new ServiceBusTrigger();
+    t.bind(newStack(), fakeTarget);
+    expect(() => t.bind(newStack(), fakeTarget)).toThrow("already bound");
+  });
+});
+
+describe("isoDurationSeconds", () => {
+  test.each<[string, number | undefined]>([
+    ["PT1M", 60],
+    ["PT1H", 3600],
+    ["P7D", 604800],
+    ["P1DT2H3M4.5S", 93784.5],
+    ["PT", undefined],
+    ["P", undefined],
+    ["1M", undefined],
+    ["PT1M30", undefined],
+  ])("%s -> %s", (value, seconds) => {
+    expect(isoDurationSeconds(value)).toBe(seconds);
+  });
+});

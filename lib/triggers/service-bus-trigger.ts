@@ -1,0 +1,385 @@
+import { createHash } from "crypto";
+import { Construct } from "constructs";
+import { TerraformOutput } from "cdktf";
+import { ServicebusNamespace } from "@cdktf/provider-azurerm/lib/servicebus-namespace";
+import { ServicebusQueue } from "@cdktf/provider-azurerm/lib/servicebus-queue";
+import { invalid } from "../errors";
+import { deriveNames, validateServiceBusNamespaceName, validateServiceBusQueueName } from "../naming";
+import { BuiltInRole, grantRole } from "../security/role-assignment";
+import { validateFunctionName } from "./function-name";
+import { ITrigger, ITriggerTarget, TriggerBinding } from "./trigger";
+
+/** How many messages one invocation of the scoring function receives. */
+export class ServiceBusCardinality {
+  /** One message per invocation; the entry script's `run()` scores it. */
+  public static readonly ONE = new ServiceBusCardinality("one");
+  /**
+   * A batch of messages per invocation (up to `maxMessageBatchSize`). When the entry script
+   * defines `run_batch(mini_batch: list) -> list`, it is called once per batch; otherwise `run()`
+   * is called for each message of the batch.
+   */
+  public static readonly MANY = new ServiceBusCardinality("many");
+
+  private constructor(public readonly value: "one" | "many") {}
+
+  public toString(): string {
+    return this.value;
+  }
+}
+
+/**
+ * Service Bus namespace tier. Basic is not offered: it has no duplicate detection, which the
+ * output queue needs so that a result re-sent after a retry is dropped by the broker.
+ */
+export class ServiceBusSku {
+  /** Shared capacity, pay per operation. */
+  public static readonly STANDARD = new ServiceBusSku("Standard");
+  /** Dedicated capacity (1 messaging unit, 1 partition); needed for private endpoints. */
+  public static readonly PREMIUM = new ServiceBusSku("Premium");
+
+  private constructor(public readonly value: "Standard" | "Premium") {}
+
+  public toString(): string {
+    return this.value;
+  }
+}
+
+/** An existing Service Bus namespace; an azurerm `ServicebusNamespace` or its data source fits. */
+export interface IServiceBusNamespaceRef {
+  /** Azure resource id of the namespace. */
+  readonly id: string;
+  readonly name: string;
+}
+
+/** Props of {@link ServiceBusTrigger}. */
+export interface ServiceBusTriggerProps {
+  /**
+   * Queue whose messages are scored.
+   * @default "inqueue" (as the retired Azure ML feature)
+   */
+  readonly inputQueueName?: string;
+  /**
+   * Queue that receives one result message per input message. The result's `message_id` and
+   * `correlation_id` are the input's message id.
+   * @default "outqueue"
+   */
+  readonly outputQueueName?: string;
+  /**
+   * Name of the function in the app.
+   * @default "score-queue"
+   */
+  readonly functionName?: string;
+  /**
+   * Prefix of the identity-based connection settings (`<connectionName>__fullyQualifiedNamespace`).
+   * Letters, digits and single `_`, starting with a letter.
+   * @default "AmlServiceBus" for the default function name, otherwise "AmlServiceBus_" + the
+   * function name with '-' replaced by '_'
+   */
+  readonly connectionName?: string;
+  /**
+   * Use this namespace instead of creating one; only the queues (see `createQueues`) and the role
+   * assignments are created in it. It must be Standard or Premium (duplicate detection).
+   * @default a new namespace (local/SAS authentication off, TLS 1.2)
+   */
+  readonly namespace?: IServiceBusNamespaceRef;
+  /**
+   * Name of the namespace the trigger creates (not allowed with `namespace`).
+   * @default `sb-<base>-<suffix>`; `sb-<base>-<5 hex digits of the function name>-<suffix>` for a
+   * non-default function name, so that two Service Bus triggers get two namespaces
+   */
+  readonly namespaceName?: string;
+  /**
+   * Whether to create the two queues. Set false when they already exist in `namespace`; the output
+   * queue then needs duplicate detection for the no-duplicates guarantee below.
+   * @default true
+   */
+  readonly createQueues?: boolean;
+  /**
+   * Tier of the namespace the trigger creates.
+   * @default ServiceBusSku.STANDARD
+   */
+  readonly sku?: ServiceBusSku;
+  /**
+   * One message per invocation, or batches. With `MANY` the entry script may define
+   * `run_batch(mini_batch: list) -> list` (one result per item, same order) and is called once per
+   * batch; without it `run()` is called per message. If scoring the batch raises, the whole batch
+   * is abandoned and redelivered: results already sent are sent again with the same message id and
+   * dropped by the output queue's duplicate detection, so no result is lost or duplicated.
+   * @default ServiceBusCardinality.ONE
+   */
+  readonly cardinality?: ServiceBusCardinality;
+  /**
+   * Deliveries of a message before Service Bus moves it to the input queue's dead-letter queue.
+   * A message is completed only after its result was sent; a failure abandons it (retry).
+   * @default 10
+   */
+  readonly maxDeliveryCount?: number;
+  /**
+   * Peek-lock duration of the input queue (ISO 8601, 5 seconds to 5 minutes). The Functions
+   * runtime renews the lock while scoring runs (up to its `maxAutoLockRenewalDuration`, 5 minutes
+   * by default), so this only bounds how soon a message of a crashed instance is redelivered.
+   * @default "PT1M"
+   */
+  readonly lockDuration?: string;
+  /**
+   * How long the output queue remembers message ids to drop duplicates (ISO 8601, 20 seconds to
+   * 7 days). Must exceed the time between a first send and a redelivered send: roughly
+   * `maxDeliveryCount` × (lock duration + scoring time).
+   * @default "PT1H"
+   */
+  readonly duplicateDetectionWindow?: string;
+  /**
+   * host.json `serviceBus.prefetchCount`: messages fetched ahead of the function. 0 keeps waiting
+   * messages in the queue, where their lock does not run out while a slow model scores others.
+   * @default 0
+   */
+  readonly prefetchCount?: number;
+  /**
+   * host.json `serviceBus.maxConcurrentCalls` (cardinality ONE only): messages scored at once per
+   * instance. Python runs every invocation in one worker process, and CPU-bound scoring holds the
+   * GIL, so many concurrent calls only make messages wait while locked; 4 overlaps I/O (receive,
+   * send) with scoring without that.
+   * @default 4
+   */
+  readonly maxConcurrentCalls?: number;
+  /**
+   * host.json `serviceBus.maxMessageBatchSize` (cardinality MANY only): most messages per batch.
+   * @default 32
+   */
+  readonly maxMessageBatchSize?: number;
+}
+
+const DEFAULT_FUNCTION_NAME = "score-queue";
+const DEFAULT_CONNECTION = "AmlServiceBus";
+const CONNECTION_NAME = /^[A-Za-z](?:[A-Za-z0-9]|_(?!_))*$/;
+const OWNER = "ServiceBusTrigger";
+
+/** Seconds in an ISO 8601 duration `P[nD][T[nH][nM][nS]]`, or undefined when it is not one. */
+export function isoDurationSeconds(value: string): number | undefined {
+  const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(value);
+  if (!m || value === "P" || value.endsWith("T")) return undefined;
+  const [, d, h, min, s] = m;
+  return Number(d ?? 0) * 86400 + Number(h ?? 0) * 3600 + Number(min ?? 0) * 60 + Number(s ?? 0);
+}
+
+function checkDuration(prop: string, value: string, min: number, max: number, range: string): void {
+  const seconds = typeof value === "string" ? isoDurationSeconds(value) : undefined;
+  if (seconds === undefined) invalid(OWNER, prop, value, "not an ISO 8601 duration", `an ISO 8601 duration from ${range}, e.g. "PT1M"`);
+  if (seconds < min || seconds > max) invalid(OWNER, prop, value, `${seconds} seconds is outside the range Service Bus accepts`, `an ISO 8601 duration from ${range}`);
+}
+
+function checkInteger(prop: string, value: number, min: number, max: number, why = ""): void {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    invalid(OWNER, prop, value, `not an integer from ${min} to ${max}${why}`, `an integer from ${min} to ${max}`);
+  }
+}
+
+/**
+ * Scores Service Bus queue messages: each message of `inputQueueName` is passed to the entry
+ * script and one result message is sent to `outputQueueName` (like the retired feature's
+ * `package_service_bus_queue`).
+ *
+ * **Behaviour at run time** (the `servicebus` adapter in `scoring-image/adapters/`): the function
+ * binding only receives; the adapter sends results with the azure-servicebus SDK so that each
+ * result carries the input's message id as `message_id` and `correlation_id`. Messages are
+ * completed by the runtime only when the invocation succeeded (`autoCompleteMessages`); a failure
+ * abandons them, Service Bus redelivers and dead-letters after `maxDeliveryCount` deliveries. The
+ * output queue has duplicate detection, so a result re-sent after a redelivery is dropped.
+ *
+ * **Connection**: identity-based with the app's user-assigned identity
+ * (`<connection>__fullyQualifiedNamespace`, `__credential`, `__clientId`). A namespace this trigger
+ * creates has local (SAS) authentication off and TLS 1.2 minimum: no key exists to leak.
+ *
+ * **Roles, as narrow as Azure allows** (Azure Functions docs, Service Bus bindings, identity-based
+ * connections: the trigger needs Azure Service Bus Data Receiver, the output Data Sender; both
+ * roles can be assigned at queue scope): Data Receiver on the **input queue** only and Data Sender
+ * on the **output queue** only; nothing at namespace scope.
+ *
+ * **Outputs**: `servicebus_namespace_name`, `servicebus_input_queue`, `servicebus_output_queue`,
+ * prefixed with `<functionName>_` when the function name is not the default.
+ */
+export class ServiceBusTrigger implements ITrigger {
+  public readonly inputQueueName: string;
+  public readonly outputQueueName: string;
+  public readonly functionName: string;
+  public readonly connectionName: string;
+  public readonly cardinality: ServiceBusCardinality;
+  public readonly sku: ServiceBusSku;
+  public readonly createQueues: boolean;
+  public readonly maxDeliveryCount: number;
+  public readonly lockDuration: string;
+  public readonly duplicateDetectionWindow: string;
+  public readonly prefetchCount: number;
+  /** Undefined with cardinality MANY (the setting applies to single-message functions only). */
+  public readonly maxConcurrentCalls?: number;
+  /** Undefined with cardinality ONE. */
+  public readonly maxMessageBatchSize?: number;
+  private readonly props: ServiceBusTriggerProps;
+  private bound = false;
+
+  constructor(props: ServiceBusTriggerProps = {}) {
+    this.props = props;
+    this.inputQueueName = props.inputQueueName ?? "inqueue";
+    this.outputQueueName = props.outputQueueName ?? "outqueue";
+    validateServiceBusQueueName(OWNER, "inputQueueName", this.inputQueueName);
+    validateServiceBusQueueName(OWNER, "outputQueueName", this.outputQueueName);
+    if (this.inputQueueName.toLowerCase() === this.outputQueueName.toLowerCase()) {
+      invalid(OWNER, "outputQueueName", this.outputQueueName, "it is the input queue (queue names are case-insensitive), so every result would be scored again, endlessly", "a queue other than inputQueueName");
+    }
+
+    this.functionName = props.functionName ?? DEFAULT_FUNCTION_NAME;
+    validateFunctionName(OWNER, "functionName", this.functionName);
+    this.connectionName = props.connectionName ?? (this.functionName === DEFAULT_FUNCTION_NAME ? DEFAULT_CONNECTION : `${DEFAULT_CONNECTION}_${this.functionName.replace(/-/g, "_").replace(/_+/g, "_")}`.slice(0, 64).replace(/_+$/, ""));
+    if (typeof this.connectionName !== "string" || !CONNECTION_NAME.test(this.connectionName) || this.connectionName.length > 64) {
+      invalid(OWNER, "connectionName", this.connectionName, "not usable as an app setting prefix", "1-64 letters, digits and single '_', starting with a letter ('__' separates the prefix from the setting name)");
+    }
+
+    this.cardinality = props.cardinality ?? ServiceBusCardinality.ONE;
+    if (!(this.cardinality instanceof ServiceBusCardinality)) {
+      invalid(OWNER, "cardinality", props.cardinality, "not a ServiceBusCardinality", "ServiceBusCardinality.ONE or ServiceBusCardinality.MANY");
+    }
+    this.sku = props.sku ?? ServiceBusSku.STANDARD;
+    if (!(this.sku instanceof ServiceBusSku)) {
+      invalid(OWNER, "sku", props.sku, "not a ServiceBusSku (Basic has no duplicate detection, which the output queue needs)", "ServiceBusSku.STANDARD or ServiceBusSku.PREMIUM");
+    }
+
+    if (props.createQueues !== undefined && typeof props.createQueues !== "boolean") {
+      invalid(OWNER, "createQueues", props.createQueues, "not a boolean", "true or false");
+    }
+    this.createQueues = props.createQueues ?? true;
+    if (props.namespace === undefined) {
+      if (props.createQueues === false) {
+        invalid(OWNER, "createQueues", false, "the trigger creates its own namespace, which has no queues unless it creates them", "false only together with namespace");
+      }
+    } else {
+      const ns = props.namespace as unknown as { [k: string]: unknown };
+      for (const key of ["id", "name"]) {
+        if (typeof ns[key] !== "string") invalid(OWNER, `namespace.${key}`, ns[key], "missing", "an azurerm ServicebusNamespace, its data source, or an object with id and name strings");
+      }
+      if (props.namespaceName !== undefined) {
+        invalid(OWNER, "namespaceName", props.namespaceName, "namespace is given too, so no namespace is created to name", "namespaceName or namespace, not both");
+      }
+      if (props.sku !== undefined) {
+        invalid(OWNER, "sku", props.sku.toString(), "namespace is given too; the tier of an existing namespace is not set here", "sku or namespace, not both");
+      }
+    }
+    if (props.namespaceName !== undefined) validateServiceBusNamespaceName(OWNER, "namespaceName", props.namespaceName);
+
+    this.maxDeliveryCount = props.maxDeliveryCount ?? 10;
+    checkInteger("maxDeliveryCount", this.maxDeliveryCount, 1, 2000);
+    this.lockDuration = props.lockDuration ?? "PT1M";
+    checkDuration("lockDuration", this.lockDuration, 5, 300, "PT5S to PT5M");
+    this.duplicateDetectionWindow = props.duplicateDetectionWindow ?? "PT1H";
+    checkDuration("duplicateDetectionWindow", this.duplicateDetectionWindow, 20, 7 * 86400, "PT20S to P7D");
+
+    this.prefetchCount = props.prefetchCount ?? 0;
+    checkInteger("prefetchCount", this.prefetchCount, 0, 10000);
+    if (this.cardinality === ServiceBusCardinality.MANY) {
+      if (props.maxConcurrentCalls !== undefined) {
+        invalid(OWNER, "maxConcurrentCalls", props.maxConcurrentCalls, "it applies to single-message functions only; batches are sized by maxMessageBatchSize", "maxConcurrentCalls with cardinality ONE");
+      }
+      this.maxMessageBatchSize = props.maxMessageBatchSize ?? 32;
+      checkInteger("maxMessageBatchSize", this.maxMessageBatchSize, 1, 1000);
+    } else {
+      if (props.maxMessageBatchSize !== undefined) {
+        invalid(OWNER, "maxMessageBatchSize", props.maxMessageBatchSize, "it applies to batches only", "maxMessageBatchSize with cardinality MANY");
+      }
+      this.maxConcurrentCalls = props.maxConcurrentCalls ?? 4;
+      checkInteger("maxConcurrentCalls", this.maxConcurrentCalls, 1, 1000);
+    }
+  }
+
+  public bind(scope: Construct, target: ITriggerTarget): TriggerBinding {
+    if (this.bound) {
+      invalid(OWNER, "bind", this.functionName, "this trigger is already bound to a deployment", "one ServiceBusTrigger instance per deployment (create a new one)");
+    }
+    this.bound = true;
+    const props = this.props;
+    const isDefaultFunction = this.functionName === DEFAULT_FUNCTION_NAME;
+
+    // ---- Namespace: the user's, or a new one without SAS authentication.
+    let namespace: IServiceBusNamespaceRef;
+    if (props.namespace !== undefined) {
+      namespace = props.namespace;
+    } else {
+      let name = props.namespaceName;
+      if (name === undefined) {
+        const derived = deriveNames(target.baseName, target.uniqueSuffix).serviceBusNamespace();
+        const tag = createHash("sha256").update(this.functionName, "utf8").digest("hex").slice(0, 5);
+        name = isDefaultFunction ? derived : `sb-${target.baseName}-${tag}-${target.uniqueSuffix}`;
+        validateServiceBusNamespaceName(OWNER, "namespaceName (derived)", name);
+      }
+      const premium = this.sku === ServiceBusSku.PREMIUM;
+      namespace = new ServicebusNamespace(scope, "namespace", {
+        name,
+        location: target.location,
+        resourceGroupName: target.resourceGroupName,
+        sku: this.sku.value,
+        localAuthEnabled: false,
+        minimumTlsVersion: "1.2",
+        // The function app is not VNet-integrated by default; access still needs an Azure AD role.
+        publicNetworkAccessEnabled: true,
+        ...(premium ? { capacity: 1, premiumMessagingPartitions: 1 } : {}),
+        tags: target.tags,
+      });
+    }
+
+    // ---- Queues (their resource ids are the role scopes).
+    let inputScope: string;
+    let outputScope: string;
+    if (this.createQueues) {
+      const input = new ServicebusQueue(scope, "input-queue", {
+        name: this.inputQueueName,
+        namespaceId: namespace.id,
+        maxDeliveryCount: this.maxDeliveryCount,
+        lockDuration: this.lockDuration,
+        deadLetteringOnMessageExpiration: true,
+      });
+      const output = new ServicebusQueue(scope, "output-queue", {
+        name: this.outputQueueName,
+        namespaceId: namespace.id,
+        requiresDuplicateDetection: true,
+        duplicateDetectionHistoryTimeWindow: this.duplicateDetectionWindow,
+      });
+      inputScope = input.id;
+      outputScope = output.id;
+    } else {
+      inputScope = `${namespace.id}/queues/${this.inputQueueName}`;
+      outputScope = `${namespace.id}/queues/${this.outputQueueName}`;
+    }
+
+    // ---- Roles: receive from the input queue, send to the output queue, nothing else.
+    const principal = target.identity.principalId;
+    const dependencies = [
+      grantRole(scope, "input-queue-receiver", inputScope, BuiltInRole.SERVICE_BUS_DATA_RECEIVER, principal),
+      grantRole(scope, "output-queue-sender", outputScope, BuiltInRole.SERVICE_BUS_DATA_SENDER, principal),
+    ];
+
+    // ---- Outputs.
+    const outputName = (name: string): string => target.outputId(isDefaultFunction ? name : `${this.functionName}_${name}`);
+    const output = (id: string, name: string, value: string, description: string): void => {
+      new TerraformOutput(scope, id, { value, description }).overrideLogicalId(outputName(name));
+    };
+    output("output-namespace", "servicebus_namespace_name", namespace.name, `Service Bus namespace of the trigger "${this.functionName}"`);
+    output("output-input-queue", "servicebus_input_queue", this.inputQueueName, "Send messages to score to this queue");
+    output("output-output-queue", "servicebus_output_queue", this.outputQueueName, "Results arrive here, correlation id = the input's message id");
+
+    const prefix = this.connectionName;
+    const serviceBus: { [key: string]: unknown } = { prefetchCount: this.prefetchCount, autoCompleteMessages: true };
+    if (this.maxConcurrentCalls !== undefined) serviceBus.maxConcurrentCalls = this.maxConcurrentCalls;
+    if (this.maxMessageBatchSize !== undefined) serviceBus.maxMessageBatchSize = this.maxMessageBatchSize;
+    return {
+      functionName: this.functionName,
+      adapter: "servicebus",
+      bindings: [{ type: "serviceBusTrigger", direction: "in", name: "msg", queueName: this.inputQueueName, connection: prefix, cardinality: this.cardinality.value }],
+      adapterSettings: { kind: "servicebus", connection: prefix, outputQueue: this.outputQueueName, cardinality: this.cardinality.value },
+      appSettings: {
+        [`${prefix}__fullyQualifiedNamespace`]: `${namespace.name}.servicebus.windows.net`,
+        [`${prefix}__credential`]: "managedidentity",
+        [`${prefix}__clientId`]: target.identity.clientId,
+      },
+      hostExtensions: { serviceBus },
+      dependencies,
+    };
+  }
+}
