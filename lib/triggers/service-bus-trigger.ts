@@ -101,10 +101,14 @@ export interface ServiceBusTriggerProps {
   readonly sku?: ServiceBusSku;
   /**
    * One message per invocation, or batches. With `MANY` the entry script may define
-   * `run_batch(mini_batch: list) -> list` (one result per item, same order) and is called once per
-   * batch; without it `run()` is called per message. If scoring the batch raises, the whole batch
-   * is abandoned and redelivered: results already sent are sent again with the same message id and
-   * dropped by the output queue's duplicate detection, so no result is lost or duplicated.
+   * `run_batch(mini_batch: list) -> list` (inputs in the same mode as `run`, one result per item,
+   * same order) and is called once per batch; without it `run()` is called per message. If
+   * `run_batch` raises or returns the wrong number of results, each message is scored again with
+   * `run()` to isolate the bad ones. The results of the good messages are sent; if any message
+   * failed, the invocation then fails and the whole batch is redelivered: the good messages are
+   * scored and sent again with the same message ids, which the output queue's duplicate detection
+   * drops, so no result is lost or duplicated, and a message that keeps failing is dead-lettered
+   * after `maxDeliveryCount` deliveries.
    * @default ServiceBusCardinality.ONE
    */
   readonly cardinality?: ServiceBusCardinality;
