@@ -1,0 +1,250 @@
+"""Adapter wiring, tested up to the edge: azure.functions / azure.identity / azure.servicebus
+cannot be installed here, so tiny fakes of the few names the adapters use are injected into
+sys.modules. This checks the conversions and call order, not the real SDKs' behaviour."""
+
+import importlib
+import json
+import os
+import sys
+import types
+import typing
+
+import aml_host.script as script_mod
+
+from .helpers import ScriptTestCase
+
+SENT = []
+CLIENTS = []
+
+
+def _fake_modules():
+    func = types.ModuleType("azure.functions")
+
+    class HttpRequest:
+        def __init__(self, method, url, headers=None, params=None, body=b""):
+            self.method, self.url, self.headers, self.params, self._body = method, url, headers or {}, params or {}, body
+
+        def get_body(self):
+            return self._body
+
+    class HttpResponse:
+        def __init__(self, body=None, *, status_code=None, headers=None, mimetype=None, charset=None):
+            self.body, self.status_code, self.headers = body, status_code, headers
+
+    class InputStream:
+        def __init__(self, name, data):
+            self.name, self._data, self.reads = name, data, 0
+
+        def read(self, size=-1):
+            self.reads += 1
+            return self._data
+
+    class Out(typing.Generic[typing.TypeVar("T")]):
+        def __init__(self):
+            self.value, self.calls = None, 0
+
+        def set(self, value):
+            self.value, self.calls = value, self.calls + 1
+
+        def get(self):
+            return self.value
+
+    class ServiceBusMessage:
+        def __init__(self, body, message_id, delivery_count=1, content_type="application/json"):
+            self._body, self.message_id, self.delivery_count, self.content_type = body, message_id, delivery_count, content_type
+
+        def get_body(self):
+            return self._body
+
+    class Context:
+        def __init__(self, function_directory):
+            self.function_directory = function_directory
+
+    for cls in (HttpRequest, HttpResponse, InputStream, Out, ServiceBusMessage, Context):
+        setattr(func, cls.__name__, cls)
+
+    identity = types.ModuleType("azure.identity")
+
+    class ManagedIdentityCredential:
+        def __init__(self, *, client_id=None):
+            self.client_id = client_id
+
+    identity.ManagedIdentityCredential = ManagedIdentityCredential
+
+    servicebus = types.ModuleType("azure.servicebus")
+
+    class SbMessage:
+        def __init__(self, body, *, message_id=None, correlation_id=None, content_type=None):
+            self.body, self.message_id, self.correlation_id, self.content_type = body, message_id, correlation_id, content_type
+
+    class Sender:
+        def __init__(self, queue_name):
+            self.queue_name = queue_name
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def send_messages(self, messages):
+            SENT.append((self.queue_name, list(messages)))
+
+    class ServiceBusClient:
+        def __init__(self, fully_qualified_namespace, credential):
+            self.namespace, self.credential = fully_qualified_namespace, credential
+            CLIENTS.append(self)
+
+        def get_queue_sender(self, queue_name):
+            return Sender(queue_name)
+
+    servicebus.ServiceBusMessage = SbMessage
+    servicebus.ServiceBusClient = ServiceBusClient
+    azure = types.ModuleType("azure")
+    azure.__path__ = []
+    azure.functions, azure.identity, azure.servicebus = func, identity, servicebus
+    return {"azure": azure, "azure.functions": func, "azure.identity": identity, "azure.servicebus": servicebus}
+
+
+class AdapterTestCase(ScriptTestCase):
+    SCRIPT = """
+        import json
+        def init(): pass
+        def run(data):
+            obj = json.loads(data)
+            if obj.get("bad"):
+                raise ValueError("bad")
+            return {"double": obj["x"] * 2}
+    """
+
+    def setUp(self):
+        super().setUp()
+        SENT.clear()
+        CLIENTS.clear()
+        fakes = _fake_modules()
+        saved = {name: sys.modules.get(name) for name in list(fakes) + [
+            "adapters", "adapters.http_adapter", "adapters.blob_adapter", "adapters.servicebus_adapter"]}
+
+        def restore():
+            for name, mod in saved.items():
+                if mod is None:
+                    sys.modules.pop(name, None)
+                else:
+                    sys.modules[name] = mod
+        self.addCleanup(restore)
+        for name in saved:
+            sys.modules.pop(name, None)
+        sys.modules.update(fakes)
+        self.func = fakes["azure.functions"]
+        saved_script = script_mod._default_script
+        self.addCleanup(setattr, script_mod, "_default_script", saved_script)
+        script_mod._default_script = self.script(self.SCRIPT)
+
+    def function_dir(self, settings):
+        d = os.path.join(self.tmp, "app", "score-sb")
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "aml.json"), "w") as f:
+            json.dump(settings, f)
+        return d
+
+
+class HttpAdapterTest(AdapterTestCase):
+    def test_converts_request_and_response(self):
+        adapter = importlib.import_module("adapters.http_adapter")
+        req = self.func.HttpRequest("POST", "https://h/api/score", {"Content-Type": "application/json"}, {},
+                                    b'{"x": 21}')
+        resp = adapter.main(req)
+        self.assertIsInstance(resp, self.func.HttpResponse)
+        self.assertEqual((resp.status_code, resp.body), (200, b'{"double": 42}'))
+        self.assertEqual(resp.headers["Content-Type"], "application/json")
+        with self.assertLogs("aml_host", level="ERROR"):
+            resp = adapter.main(self.func.HttpRequest("POST", "https://h/api/score", {}, {}, b'{"bad": 1}'))
+        self.assertEqual(resp.status_code, 500)
+
+    def test_generated_function_module_imports_main(self):
+        # What the TS side generates as <functionName>/__init__.py.
+        ns = {}
+        exec("from adapters.http_adapter import main  # noqa: F401", ns)
+        self.assertTrue(callable(ns["main"]))
+        self.assertEqual(list(typing.get_type_hints(ns["main"])), ["req", "return"])
+
+
+class BlobAdapterTest(AdapterTestCase):
+    def test_sets_output_on_success(self):
+        adapter = importlib.import_module("adapters.blob_adapter")
+        blob, out = self.func.InputStream("input/a.json", b'{"x": 2}'), self.func.Out()
+        adapter.main(blob, out)
+        self.assertEqual((out.calls, out.value), (1, b'{"double": 4}'))
+
+    def test_raises_and_sets_nothing_on_failure(self):
+        adapter = importlib.import_module("adapters.blob_adapter")
+        blob, out = self.func.InputStream("input/bad.json", b'{"bad": 1}'), self.func.Out()
+        with self.assertLogs("aml_host", level="ERROR"):
+            with self.assertRaises(Exception) as err:
+                adapter.main(blob, out)
+        self.assertIn("input/bad.json", str(err.exception))
+        self.assertEqual(out.calls, 0)
+
+    def test_binding_names(self):
+        adapter = importlib.import_module("adapters.blob_adapter")
+        self.assertEqual(list(typing.get_type_hints(adapter.main)), ["inputblob", "outputblob", "return"])
+
+
+class ServiceBusAdapterTest(AdapterTestCase):
+    SETTINGS = {"kind": "servicebus", "connection": "TriggerSB", "outputQueue": "outqueue", "cardinality": "one"}
+
+    def setUp(self):
+        super().setUp()
+        for key, value in (("TriggerSB__fullyQualifiedNamespace", "ns.servicebus.windows.net"),
+                           ("TriggerSB__clientId", "client-1")):
+            old = os.environ.get(key)
+            os.environ[key] = value
+            self.addCleanup(lambda k=key, v=old: os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v))
+        self.adapter = importlib.import_module("adapters.servicebus_adapter")
+
+    def test_single_message_sent_with_ids(self):
+        ctx = self.func.Context(self.function_dir(self.SETTINGS))
+        self.adapter.main(self.func.ServiceBusMessage(b'{"x": 5}', "m-1"), ctx)
+        self.assertEqual(len(SENT), 1)
+        queue, messages = SENT[0]
+        self.assertEqual(queue, "outqueue")
+        self.assertEqual([(m.body, m.message_id, m.correlation_id, m.content_type) for m in messages],
+                         [(b'{"double": 10}', "m-1", "m-1", "application/json")])
+        self.assertEqual((CLIENTS[0].namespace, CLIENTS[0].credential.client_id),
+                         ("ns.servicebus.windows.net", "client-1"))
+
+    def test_single_failure_sends_nothing_and_raises(self):
+        ctx = self.func.Context(self.function_dir(self.SETTINGS))
+        with self.assertLogs("aml_host", level="ERROR"):
+            with self.assertRaises(Exception) as err:
+                self.adapter.main(self.func.ServiceBusMessage(b'{"bad": 1}', "m-bad"), ctx)
+        self.assertIn("m-bad", str(err.exception))
+        self.assertEqual(SENT, [])
+
+    def test_batch_sends_good_outputs_then_raises_for_bad(self):
+        ctx = self.func.Context(self.function_dir(dict(self.SETTINGS, cardinality="many")))
+        batch = [self.func.ServiceBusMessage(b'{"x": 1}', "a"), self.func.ServiceBusMessage(b'{"bad": 1}', "b"),
+                 self.func.ServiceBusMessage(b'{"x": 3}', "c")]
+        with self.assertLogs("aml_host", level="ERROR"):
+            with self.assertRaises(Exception) as err:
+                self.adapter.main(batch, ctx)
+        self.assertIn("b", getattr(err.exception, "failed_ids", []))
+        sent = [m for _, ms in SENT for m in ms]
+        self.assertEqual([(m.message_id, m.correlation_id, m.body) for m in sent],
+                         [("a", "a", b'{"double": 2}'), ("c", "c", b'{"double": 6}')])
+
+    def test_batch_all_good_does_not_raise(self):
+        ctx = self.func.Context(self.function_dir(dict(self.SETTINGS, cardinality="many")))
+        self.adapter.main([self.func.ServiceBusMessage(b'{"x": 1}', "a")], ctx)
+        self.assertEqual([m.message_id for _, ms in SENT for m in ms], ["a"])
+
+    def test_parameter_names_match_bindings(self):
+        import inspect
+
+        self.assertEqual(list(inspect.signature(self.adapter.main).parameters), ["msg", "context"])
+
+    def test_missing_aml_json_is_clear(self):
+        ctx = self.func.Context(os.path.join(self.tmp, "nowhere"))
+        with self.assertRaises(ValueError) as err:
+            self.adapter.main(self.func.ServiceBusMessage(b'{"x": 1}', "a"), ctx)
+        self.assertIn("aml.json", str(err.exception))
