@@ -2,16 +2,25 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { execFileSync, spawnSync } from "child_process";
-import { App, TerraformStack } from "cdktf";
+import { App, LocalBackend, TerraformStack } from "cdktf";
 import { AmlFunctionDeployment } from "../lib";
 import { sampleProps } from "./helpers";
 
 function fullSynth(hcl = false): { outdir: string; stackDir: string } {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "aml-synth-"));
-  const app = new App({ outdir, hclOutput: hcl });
-  const stack = new TerraformStack(app, "scoring");
-  new AmlFunctionDeployment(stack, "churn", sampleProps());
-  app.synth();
+  // cdktf reads HCL mode from SYNTH_HCL_OUTPUT (what `cdktf synth --hcl` sets) when the stack is created.
+  const before = process.env.SYNTH_HCL_OUTPUT;
+  process.env.SYNTH_HCL_OUTPUT = hcl ? "true" : "false";
+  try {
+    const app = new App({ outdir, hclOutput: hcl });
+    const stack = new TerraformStack(app, "scoring");
+    new LocalBackend(stack, { path: "../../../terraform.scoring.tfstate" });
+    new AmlFunctionDeployment(stack, "churn", sampleProps());
+    app.synth();
+  } finally {
+    if (before === undefined) delete process.env.SYNTH_HCL_OUTPUT;
+    else process.env.SYNTH_HCL_OUTPUT = before;
+  }
   return { outdir, stackDir: path.join(outdir, "stacks", "scoring") };
 }
 

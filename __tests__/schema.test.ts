@@ -13,7 +13,7 @@ describe("synthesized azurerm resources conform to the azurerm 4.55.0 schema", (
     const stack = newStack();
     const registry = new ScoringRegistry(stack, "acr", { name: "sharedacr01", location: "westeurope", resourceGroupName: "rg" });
     const plan = new ScoringPlan(stack, "plan", { name: "plan", location: "westeurope", resourceGroupName: "rg", sku: PlanSku.P1V3 });
-    new AmlFunctionDeployment(stack, "a", sampleProps({ registry, servicePlan: plan }));
+    new AmlFunctionDeployment(stack, "shared", sampleProps({ registry, servicePlan: plan }));
     expect(schemaProblems(synthJson(stack))).toEqual([]);
   });
 

@@ -47,6 +47,7 @@ console.log(`Machine: ${os.cpus().length} cores, ${os.cpus()[0].model}, node ${p
 console.log(`Runs: ${RUNS} (test command: ${TEST_RUNS})\n`);
 
 run("npm", ["run", "--silent", "build"]);
+run("npx", ["tsc", "-p", "tsconfig.bench.json"]);
 const outdir = (name) => ({ CDKTF_OUTDIR: fs.mkdtempSync(path.join(os.tmpdir(), `bench-${name}-`)) });
 
 const results = {};
