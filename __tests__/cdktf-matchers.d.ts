@@ -1,1 +1,2 @@
-/// <reference path="../node_modules/cdktf/lib/testing/adapters/jest.d.ts" />
+// Types of cdktf's jest matchers (registered at runtime in setup.ts).
+import "cdktf/lib/testing/adapters/jest";

@@ -46,6 +46,12 @@ describe("AmlFunctionDeployment: the resources of one HTTP deployment", () => {
     for (const [name] of roles) expect(app.depends_on).toContain(`azurerm_role_assignment.${name}`);
   });
 
+  test("without a blob trigger, no management-plane role on host storage", () => {
+    const names = Object.values(resourcesOf(json, "azurerm_role_assignment")).map((r: any) => r.role_definition_name);
+    expect(names).not.toContain("Storage Account Contributor");
+    expect(names.sort()).toEqual(["AcrPull", "Monitoring Metrics Publisher", "Storage Blob Data Owner", "Storage Queue Data Contributor", "Storage Table Data Contributor"]);
+  });
+
   test("workspace-based Application Insights with local auth off, wired through site_config", () => {
     const ai = onlyResource(json, "azurerm_application_insights");
     expect(ai.workspace_id).toBe(refTo(json, "azurerm_log_analytics_workspace", "id"));

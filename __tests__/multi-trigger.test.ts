@@ -110,6 +110,14 @@ describe("a deployment with HTTP, Blob and Service Bus triggers", () => {
     }
   });
 
+  test("with a blob trigger, host storage also grants Storage Account Contributor (receipts and dispatch queue)", () => {
+    const hostStorage = refTo(json, "azurerm_storage_account", "id", (r) => r.name.startsWith("stchurn") && !r.name.includes("trg"));
+    const contributor = Object.entries<any>(resourcesOf(json, "azurerm_role_assignment")).filter(([, r]) => r.role_definition_name === "Storage Account Contributor");
+    expect(contributor).toHaveLength(1);
+    expect(contributor[0][1].scope).toBe(hostStorage);
+    expect(app.depends_on).toContain(`azurerm_role_assignment.${contributor[0][0]}`);
+  });
+
   test("the trigger resources are synthesized and match the azurerm 4.55.0 schema", () => {
     expect(Object.values<any>(resourcesOf(json, "azurerm_storage_container")).map((c) => c.name).sort()).toEqual(["input", "output"]);
     expect(Object.values<any>(resourcesOf(json, "azurerm_servicebus_queue")).map((q) => q.name).sort()).toEqual(["inqueue", "outqueue"]);

@@ -252,12 +252,19 @@ export class AmlFunctionDeployment extends Construct {
       outputId: (name: string) => outputId(id, name),
     };
     const bindings: TriggerBinding[] = props.triggers.map((t, i) => t.bind(new Construct(this, `trigger-${i}`), target));
+    if (bindings.some((b) => b.adapter === "blob")) {
+      // The blob trigger keeps its receipts and dispatch queue in host storage; with an identity
+      // connection the Functions docs list Storage Account Contributor on host storage as well
+      // (azure-webjobs-sdk #2921). Only granted when a blob trigger needs it.
+      grants.push(grantRole(this, "host-account", hostStorage.id, BuiltInRole.STORAGE_ACCOUNT_CONTRIBUTOR, identity.principalId));
+    }
 
     // ---- The image.
     const imageDir = scoringImageDir();
     const baseHostJson = JSON.parse(fs.readFileSync(path.join(imageDir, "host.json"), "utf8")) as Record<string, unknown>;
     const buildArgs = { AZUREML_ENTRY_SCRIPT: entryScript.relativePath, PYTHON_VERSION: pythonVersion.version };
     const context = stageBuildContext({
+      owner,
       scoringImageDir: imageDir,
       model,
       entryScript,

@@ -37,11 +37,11 @@ export function functionDefinitionFiles(owner: string, baseHostJson: Record<stri
 }
 
 function mergeHostExtensions(owner: string, base: Record<string, unknown>, bindings: TriggerBinding[]): Record<string, unknown> {
-  const extensions: Record<string, Record<string, unknown>> = { ...((base.extensions as Record<string, Record<string, unknown>>) ?? {}) };
+  const extensions: Record<string, Record<string, unknown>> = { ...(base.extensions as Record<string, Record<string, unknown>> | undefined) };
   const setBy: Record<string, string> = {};
   for (const b of bindings) {
     for (const [name, settings] of Object.entries(b.hostExtensions ?? {})) {
-      const merged = { ...(extensions[name] ?? {}) };
+      const merged = { ...extensions[name] };
       for (const [k, v] of Object.entries(settings)) {
         const where = `${name}.${k}`;
         // host.json is one file for the whole app: two triggers may not ask for different values.

@@ -4,6 +4,7 @@ import { RoleAssignment } from "@cdktf/provider-azurerm/lib/role-assignment";
 /** Built-in Azure roles this library grants; names as Azure spells them. */
 export const BuiltInRole = {
   ACR_PULL: "AcrPull",
+  STORAGE_ACCOUNT_CONTRIBUTOR: "Storage Account Contributor",
   STORAGE_BLOB_DATA_OWNER: "Storage Blob Data Owner",
   STORAGE_BLOB_DATA_CONTRIBUTOR: "Storage Blob Data Contributor",
   STORAGE_BLOB_DATA_READER: "Storage Blob Data Reader",
