@@ -7,23 +7,10 @@ import { StorageContainer } from "@cdktf/provider-azurerm/lib/storage-container"
 import { StorageQueue } from "@cdktf/provider-azurerm/lib/storage-queue";
 import { ValidationError } from "../lib/errors";
 import { BlobTrigger, BLOB_POISON_QUEUE } from "../lib/triggers/blob-trigger";
-import { ITriggerTarget, TriggerBinding } from "../lib/triggers/trigger";
+import { TriggerBinding } from "../lib/triggers/trigger";
 import { schemaProblems } from "./schema-check";
+import { CLIENT, fakeTarget, PRINCIPAL } from "./fake-target";
 
-const PRINCIPAL = "00000000-0000-0000-0000-000000000001";
-const CLIENT = "00000000-0000-0000-0000-000000000002";
-
-const fakeTarget: ITriggerTarget = {
-  deploymentId: "churn",
-  location: "westeurope",
-  resourceGroupName: "rg-churn",
-  tags: { app: "churn" },
-  identity: { id: "/subscriptions/s/resourceGroups/rg-churn/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-churn", principalId: PRINCIPAL, clientId: CLIENT },
-  baseName: "churn",
-  uniqueSuffix: "0123abcd",
-  defaultHostname: "func-churn-0123abcd.azurewebsites.net",
-  outputId: (name: string) => `churn_${name}`,
-};
 
 function newStack(): TerraformStack {
   const stack = new TerraformStack(Testing.app(), "test");

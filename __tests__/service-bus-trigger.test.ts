@@ -6,23 +6,10 @@ import { ServicebusNamespace } from "@cdktf/provider-azurerm/lib/servicebus-name
 import { ServicebusQueue } from "@cdktf/provider-azurerm/lib/servicebus-queue";
 import { ValidationError } from "../lib/errors";
 import { isoDurationSeconds, ServiceBusCardinality, ServiceBusSku, ServiceBusTrigger, ServiceBusTriggerProps } from "../lib/triggers/service-bus-trigger";
-import { ITriggerTarget, TriggerBinding } from "../lib/triggers/trigger";
+import { TriggerBinding } from "../lib/triggers/trigger";
 import { schemaProblems } from "./schema-check";
+import { CLIENT, fakeTarget, PRINCIPAL } from "./fake-target";
 
-const PRINCIPAL = "00000000-0000-0000-0000-000000000001";
-const CLIENT = "00000000-0000-0000-0000-000000000002";
-
-const fakeTarget: ITriggerTarget = {
-  deploymentId: "churn",
-  location: "westeurope",
-  resourceGroupName: "rg-churn",
-  tags: { app: "churn" },
-  identity: { id: "/subscriptions/s/resourceGroups/rg-churn/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-churn", principalId: PRINCIPAL, clientId: CLIENT },
-  baseName: "churn",
-  uniqueSuffix: "0123abcd",
-  defaultHostname: "func-churn-0123abcd.azurewebsites.net",
-  outputId: (name: string) => `churn_${name}`,
-};
 
 const existingNamespace = { id: "/subscriptions/s/resourceGroups/msg/providers/Microsoft.ServiceBus/namespaces/sb-shared", name: "sb-shared" };
 
