@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { resolveEntryScript, scanTopLevelFunctions } from "../lib/entry-script";
+import { message } from "./error-message";
 
 jest.mock("fs", () => {
   const actual = jest.requireActual("fs");
@@ -21,15 +22,6 @@ function write(name: string, text: string): string {
   fs.mkdirSync(path.dirname(p), { recursive: true });
   fs.writeFileSync(p, text);
   return p;
-}
-
-function message(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    return (e as Error).message;
-  }
-  throw new Error("expected an error");
 }
 
 const GOOD = [

@@ -3,6 +3,7 @@ import * as os from "os";
 import * as path from "path";
 import { Token } from "cdktf";
 import { ModelSource } from "../lib/model-source";
+import { message } from "./error-message";
 
 jest.mock("fs", () => {
   const actual = jest.requireActual("fs");
@@ -20,15 +21,6 @@ beforeAll(() => {
   fs.mkdirSync(path.join(dir, "empty"));
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-function message(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    return (e as Error).message;
-  }
-  throw new Error("expected an error");
-}
 
 test("a file resolves to kind file with its basename", () => {
   const r = ModelSource.fromLocalPath(path.join(dir, "model.pkl")).resolve("D");

@@ -3,19 +3,11 @@ import * as os from "os";
 import * as path from "path";
 import { Token } from "cdktf";
 import { condaHasNoPipEquivalent, condaToPip, condaVersionToPip, PythonEnvironment, requirementProblem } from "../lib/python-environment";
+import { message } from "./error-message";
 
 const FIXTURES = path.join(__dirname, "fixtures", "env");
 const fixture = (name: string): string => path.join(FIXTURES, name);
 const ALLOWED = "Allowed: PEP 508 requirements such as";
-
-function message(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    return (e as Error).message;
-  }
-  throw new Error("expected an error");
-}
 
 describe("fromPipPackages", () => {
   test("renders one requirement per line with a trailing newline, keeping the order", () => {
