@@ -204,7 +204,7 @@ describe("ServiceBusTrigger validation", () => {
     ["namespace and name", { namespace: existingNamespace, namespaceName: "sb-other-name" }, "namespaceName or namespace, not both"],
     ["namespace and sku", { namespace: existingNamespace, sku: ServiceBusSku.PREMIUM }, "sku or namespace, not both"],
     ["string sku", { sku: "Basic" as any }, "Basic has no duplicate detection"],
-    ["string cardinality", { cardinality: "many" as any }, "invalid cardinality"],
+    ["unknown cardinality name", { cardinality: "several" as any }, "invalid cardinality \"several\""],
     ["createQueues false without namespace", { createQueues: false }, "false only together with namespace"],
     ["maxDeliveryCount 0", { maxDeliveryCount: 0 }, "invalid maxDeliveryCount 0"],
     ["maxDeliveryCount 2.5", { maxDeliveryCount: 2.5 }, "invalid maxDeliveryCount 2.5"],

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { AmlFunctionDeployment, HttpTrigger, ModelSource, PlanSku, PythonEnvironment, PythonVersion, RegistrySku, ValidationError } from "../lib";
+import { AmlFunctionDeployment, HttpAuthLevel, HttpTrigger, ModelSource, PlanSku, PythonEnvironment, PythonVersion, RegistrySku, ServiceBusCardinality, ServiceBusTrigger, ValidationError } from "../lib";
 import { AmlFunctionDeploymentProps } from "../lib/aml-function-deployment";
 import { newStack, sampleProps } from "./helpers";
 
@@ -138,5 +138,31 @@ describe("bad input fails at synth with the property, the value and what is allo
   test("an HTTP route that cannot work", () => {
     expect(() => new HttpTrigger({ route: "/score" })).toThrow(/route "\/score"/);
     expect(() => new HttpTrigger({ route: "admin/x" })).toThrow(/admin/);
+  });
+});
+
+describe("enum-like props also take their names as strings, with the same validation", () => {
+  test("pythonVersion, planSku and registrySku by name", () => {
+    const stack = newStack();
+    new AmlFunctionDeployment(stack, "churn", sampleProps({ pythonVersion: "3.12", planSku: "ep2", registrySku: "Premium" }));
+    const json = JSON.parse(require("cdktf").Testing.synth(stack));
+    expect(Object.values(json.resource.azurerm_service_plan)[0]).toMatchObject({ sku_name: "EP2" });
+    expect(Object.values(json.resource.azurerm_container_registry)[0]).toMatchObject({ sku: "Premium" });
+    expect((Object.values(json.resource.docker_image)[0] as any).build.build_args.PYTHON_VERSION).toBe("3.12");
+  });
+
+  test("unknown names are refused naming the prop, the value and what is allowed", () => {
+    expect(errorOf({ pythonVersion: "3.9" })).toMatch(/pythonVersion "3.9".*3\.11, 3\.12/);
+    expect(errorOf({ planSku: "EP9" })).toMatch(/AmlFunctionDeployment "churn": invalid planSku "EP9".*EP1/);
+    expect(errorOf({ planSku: "Y1" })).toMatch(/planSku "Y1".*Consumption/);
+    expect(errorOf({ registrySku: "Gold" })).toMatch(/registrySku "Gold"|"Gold".*Basic, Standard, Premium/);
+  });
+
+  test("trigger options by name", () => {
+    expect(new HttpTrigger({ authLevel: "anonymous" }).authLevel).toBe(HttpAuthLevel.ANONYMOUS);
+    expect(() => new HttpTrigger({ authLevel: "public" as any })).toThrow(/authLevel "public".*ANONYMOUS/);
+    expect(new ServiceBusTrigger({ cardinality: "many" }).cardinality).toBe(ServiceBusCardinality.MANY);
+    expect(() => new ServiceBusTrigger({ cardinality: "all" as any })).toThrow(/cardinality "all"/);
+    expect(() => new ServiceBusTrigger({ sku: "Basic" as any })).toThrow(/sku "Basic".*duplicate detection/);
   });
 });

@@ -77,10 +77,10 @@ export interface AmlFunctionDeploymentProps {
    */
   readonly name?: string;
   /**
-   * Python version of the Functions base image.
+   * Python version of the Functions base image (or its name, "3.11" or "3.12").
    * @default PythonVersion.PYTHON_3_11
    */
-  readonly pythonVersion?: PythonVersion;
+  readonly pythonVersion?: PythonVersion | string;
   /**
    * An existing resource group to deploy into.
    * @default a new resource group `rg-<name>`
@@ -93,10 +93,10 @@ export interface AmlFunctionDeploymentProps {
    */
   readonly registry?: IContainerRegistryRef;
   /**
-   * SKU of the registry this deployment creates (ignored with `registry`).
+   * SKU of the registry this deployment creates, or its name ("Basic", "Standard", "Premium").
    * @default RegistrySku.STANDARD
    */
-  readonly registrySku?: RegistrySku;
+  readonly registrySku?: RegistrySku | string;
   /**
    * A plan to run on; pass one {@link ScoringPlan} to several deployments to share it.
    * @default a new Linux Elastic Premium plan for this deployment
@@ -104,10 +104,10 @@ export interface AmlFunctionDeploymentProps {
   readonly servicePlan?: IServicePlanRef;
   /**
    * SKU of the plan this deployment creates; with a `servicePlan` that does not tell its SKU,
-   * the SKU it has (to decide which scaling settings apply).
+   * the SKU it has (to decide which scaling settings apply). A PlanSku or its name ("EP2").
    * @default PlanSku.EP1
    */
-  readonly planSku?: PlanSku;
+  readonly planSku?: PlanSku | string;
   /** @default alwaysReadyInstances 1, prewarmedInstances 1, no app limit */
   readonly scaling?: ScalingOptions;
   /**
@@ -177,10 +177,14 @@ export class AmlFunctionDeployment extends Construct {
     if (!(props.environment instanceof PythonEnvironment)) {
       invalid(owner, "environment", props.environment, "not a PythonEnvironment", "PythonEnvironment.fromPipPackages([...]), .fromRequirementsFile(path) or .fromCondaFile(path)");
     }
-    const pythonVersion = props.pythonVersion ?? PythonVersion.PYTHON_3_11;
+    const pythonVersion = typeof props.pythonVersion === "string" ? PythonVersion.of(props.pythonVersion, owner) : (props.pythonVersion ?? PythonVersion.PYTHON_3_11);
     if (!(pythonVersion instanceof PythonVersion)) {
       invalid(owner, "pythonVersion", props.pythonVersion, "not a PythonVersion", "PythonVersion.PYTHON_3_11, PythonVersion.PYTHON_3_12 or PythonVersion.of(\"3.11\")");
     }
+    const givenPlanSku: PlanSku | undefined = typeof props.planSku === "string" ? PlanSku.of(props.planSku, owner) : props.planSku;
+    if (givenPlanSku !== undefined && !(givenPlanSku instanceof PlanSku)) invalid(owner, "planSku", givenPlanSku, "not a PlanSku", PlanSku.all().join(", "));
+    const registrySku: RegistrySku | undefined = typeof props.registrySku === "string" ? RegistrySku.of(props.registrySku, owner) : props.registrySku;
+    if (registrySku !== undefined && !(registrySku instanceof RegistrySku)) invalid(owner, "registrySku", registrySku, "not a RegistrySku", RegistrySku.all().join(", "));
     const model = props.model.resolve(owner);
     const entryScript = resolveEntryScript(owner, props.entryScript);
     const requirementsTxt = props.environment.requirements(owner);
@@ -188,10 +192,10 @@ export class AmlFunctionDeployment extends Construct {
     if (condaPython !== undefined && !pythonVersion.version.startsWith(condaPython) && !condaPython.startsWith(pythonVersion.version)) {
       invalid(owner, "environment", condaPython, `the conda file asks for python ${condaPython} but the image runs Python ${pythonVersion.version}`, `set pythonVersion to match, or python=${pythonVersion.version} in the conda file`);
     }
-    const planSku = props.servicePlan?.sku ?? props.planSku ?? PlanSku.EP1;
+    const planSku = props.servicePlan?.sku ?? givenPlanSku ?? PlanSku.EP1;
     const scaling = validateScaling(owner, props.scaling ?? {}, planSku, props.servicePlan !== undefined);
-    if (props.servicePlan && props.planSku && props.servicePlan.sku && props.servicePlan.sku !== props.planSku) {
-      invalid(owner, "planSku", props.planSku.name, `the given servicePlan is ${props.servicePlan.sku.name}`, "leave planSku unset when passing a ScoringPlan");
+    if (props.servicePlan && givenPlanSku && props.servicePlan.sku && props.servicePlan.sku !== givenPlanSku) {
+      invalid(owner, "planSku", givenPlanSku.name, `the given servicePlan is ${props.servicePlan.sku.name}`, "leave planSku unset when passing a ScoringPlan");
     }
     if (props.resourceGroup && !Token.isUnresolved(props.resourceGroup.name)) {
       validateResourceGroupName(owner, "resourceGroup.name", props.resourceGroup.name);
@@ -211,7 +215,7 @@ export class AmlFunctionDeployment extends Construct {
     const identity: TriggerIdentity = { id: this.identity.id, principalId: this.identity.principalId, clientId: this.identity.clientId };
 
     this.registry = props.registry ?? new ScoringRegistry(this, "registry", {
-      name: names.containerRegistry, location: this.location, resourceGroupName: rg, sku: props.registrySku, tags,
+      name: names.containerRegistry, location: this.location, resourceGroupName: rg, sku: registrySku, tags,
     });
     this.servicePlan = props.servicePlan ?? new ScoringPlan(this, "plan", {
       name: names.servicePlan, location: this.location, resourceGroupName: rg, sku: planSku,

@@ -26,7 +26,7 @@ export interface ScoringPlanProps {
    * run on Consumption or Flex Consumption.
    * @default PlanSku.EP1
    */
-  readonly sku?: PlanSku;
+  readonly sku?: PlanSku | string;
   /**
    * Instances an Elastic Premium plan may burst to (1–100).
    * @default 20
@@ -45,7 +45,7 @@ export class ScoringPlan extends Construct implements IServicePlanRef {
     super(scope, id);
     const owner = `ScoringPlan "${id}"`;
     validateServicePlanName(owner, "name", props.name);
-    this.sku = props.sku ?? PlanSku.EP1;
+    this.sku = typeof props.sku === "string" ? PlanSku.of(props.sku, owner) : (props.sku ?? PlanSku.EP1);
     const maxWorkers = props.maximumElasticWorkerCount;
     if (maxWorkers !== undefined) {
       if (!this.sku.isElasticPremium) {

@@ -24,7 +24,7 @@ export interface ScoringRegistryProps {
    * Registry SKU. Basic has no content trust or retention and is flagged by scanners.
    * @default RegistrySku.STANDARD
    */
-  readonly sku?: RegistrySku;
+  readonly sku?: RegistrySku | string;
   /**
    * Days untagged manifests are kept before deletion (Premium only).
    * @default 7 on Premium, not set otherwise
@@ -47,7 +47,7 @@ export class ScoringRegistry extends Construct implements IContainerRegistryRef 
   constructor(scope: Construct, id: string, props: ScoringRegistryProps) {
     super(scope, id);
     validateContainerRegistryName(`ScoringRegistry "${id}"`, "name", props.name);
-    this.sku = props.sku ?? RegistrySku.STANDARD;
+    this.sku = typeof props.sku === "string" ? RegistrySku.of(props.sku, `ScoringRegistry "${id}"`) : (props.sku ?? RegistrySku.STANDARD);
     const premium = this.sku === RegistrySku.PREMIUM;
     this.resource = new ContainerRegistry(this, "registry", {
       name: props.name,

@@ -12,6 +12,13 @@ export class HttpAuthLevel {
   /** The host's master key only. */
   public static readonly ADMIN = new HttpAuthLevel("admin");
 
+  /** Looks a level up by its function.json name ("anonymous", "function", "admin", any case). */
+  public static of(value: string): HttpAuthLevel {
+    const found = [HttpAuthLevel.ANONYMOUS, HttpAuthLevel.FUNCTION, HttpAuthLevel.ADMIN].find((l) => typeof value === "string" && l.value === value.trim().toLowerCase());
+    if (!found) invalid("HttpTrigger", "authLevel", value, "not an HTTP auth level", "HttpAuthLevel.ANONYMOUS, HttpAuthLevel.FUNCTION, HttpAuthLevel.ADMIN (\"anonymous\", \"function\", \"admin\")");
+    return found;
+  }
+
   private constructor(public readonly value: "anonymous" | "function" | "admin") {}
 
   public toString(): string {
@@ -25,7 +32,7 @@ export interface HttpTriggerProps {
    * Who may call the endpoint.
    * @default HttpAuthLevel.FUNCTION
    */
-  readonly authLevel?: HttpAuthLevel;
+  readonly authLevel?: HttpAuthLevel | "anonymous" | "function" | "admin";
   /**
    * Route below `/api/`: the scoring URL is `https://<host>/api/<route>`.
    * @default "score" (the path Azure ML online endpoints use)
@@ -51,7 +58,7 @@ export class HttpTrigger implements ITrigger {
 
   constructor(props: HttpTriggerProps = {}) {
     const owner = "HttpTrigger";
-    this.authLevel = props.authLevel ?? HttpAuthLevel.FUNCTION;
+    this.authLevel = typeof props.authLevel === "string" ? HttpAuthLevel.of(props.authLevel) : (props.authLevel ?? HttpAuthLevel.FUNCTION);
     if (!(this.authLevel instanceof HttpAuthLevel)) {
       invalid(owner, "authLevel", props.authLevel, "not an HttpAuthLevel", "HttpAuthLevel.ANONYMOUS, HttpAuthLevel.FUNCTION, HttpAuthLevel.ADMIN");
     }

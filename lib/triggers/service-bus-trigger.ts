@@ -20,6 +20,13 @@ export class ServiceBusCardinality {
    */
   public static readonly MANY = new ServiceBusCardinality("many");
 
+  /** Looks a cardinality up by its function.json name ("one" or "many", any case). */
+  public static of(value: string): ServiceBusCardinality {
+    const found = [ServiceBusCardinality.ONE, ServiceBusCardinality.MANY].find((c) => typeof value === "string" && c.value === value.trim().toLowerCase());
+    if (!found) invalid(OWNER, "cardinality", value, "not a Service Bus cardinality", "ServiceBusCardinality.ONE or ServiceBusCardinality.MANY (\"one\" or \"many\")");
+    return found;
+  }
+
   private constructor(public readonly value: "one" | "many") {}
 
   public toString(): string {
@@ -36,6 +43,13 @@ export class ServiceBusSku {
   public static readonly STANDARD = new ServiceBusSku("Standard");
   /** Dedicated capacity (1 messaging unit, 1 partition); needed for private endpoints. */
   public static readonly PREMIUM = new ServiceBusSku("Premium");
+
+  /** Looks a tier up by name ("Standard" or "Premium", any case). */
+  public static of(value: string): ServiceBusSku {
+    const found = [ServiceBusSku.STANDARD, ServiceBusSku.PREMIUM].find((c) => typeof value === "string" && c.value.toLowerCase() === value.trim().toLowerCase());
+    if (!found) invalid(OWNER, "sku", value, "not a supported Service Bus tier (Basic has no duplicate detection, which the output queue needs)", "ServiceBusSku.STANDARD or ServiceBusSku.PREMIUM");
+    return found;
+  }
 
   private constructor(public readonly value: "Standard" | "Premium") {}
 
@@ -98,7 +112,7 @@ export interface ServiceBusTriggerProps {
    * Tier of the namespace the trigger creates.
    * @default ServiceBusSku.STANDARD
    */
-  readonly sku?: ServiceBusSku;
+  readonly sku?: ServiceBusSku | "Standard" | "Premium";
   /**
    * One message per invocation, or batches. With `MANY` the entry script may define
    * `run_batch(mini_batch: list) -> list` (inputs in the same mode as `run`, one result per item,
@@ -111,7 +125,7 @@ export interface ServiceBusTriggerProps {
    * after `maxDeliveryCount` deliveries.
    * @default ServiceBusCardinality.ONE
    */
-  readonly cardinality?: ServiceBusCardinality;
+  readonly cardinality?: ServiceBusCardinality | "one" | "many";
   /**
    * Deliveries of a message before Service Bus moves it to the input queue's dead-letter queue.
    * A message is completed only after its result was sent; a failure abandons it (retry).
@@ -238,11 +252,11 @@ export class ServiceBusTrigger implements ITrigger {
       invalid(OWNER, "connectionName", this.connectionName, "not usable as an app setting prefix", "1-64 letters, digits and single '_', starting with a letter ('__' separates the prefix from the setting name)");
     }
 
-    this.cardinality = props.cardinality ?? ServiceBusCardinality.ONE;
+    this.cardinality = typeof props.cardinality === "string" ? ServiceBusCardinality.of(props.cardinality) : (props.cardinality ?? ServiceBusCardinality.ONE);
     if (!(this.cardinality instanceof ServiceBusCardinality)) {
       invalid(OWNER, "cardinality", props.cardinality, "not a ServiceBusCardinality", "ServiceBusCardinality.ONE or ServiceBusCardinality.MANY");
     }
-    this.sku = props.sku ?? ServiceBusSku.STANDARD;
+    this.sku = typeof props.sku === "string" ? ServiceBusSku.of(props.sku) : (props.sku ?? ServiceBusSku.STANDARD);
     if (!(this.sku instanceof ServiceBusSku)) {
       invalid(OWNER, "sku", props.sku, "not a ServiceBusSku (Basic has no duplicate detection, which the output queue needs)", "ServiceBusSku.STANDARD or ServiceBusSku.PREMIUM");
     }
