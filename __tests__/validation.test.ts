@@ -77,13 +77,19 @@ describe("bad input fails at synth with the property, the value and what is allo
     expect(msg).toMatch(/westeurope/);
   });
 
+  test("a construct id that is not name-safe is made so for the default name", () => {
+    const stack = newStack();
+    const d = new AmlFunctionDeployment(stack, "Churn_Model v2", sampleProps());
+    expect(d.names.functionApp).toMatch(/^func-churn-model-v2-[0-9a-f]{8}$/);
+  });
+
   test("a location in display form is accepted and normalised", () => {
     expect(() => new AmlFunctionDeployment(newStack(), "churn", sampleProps({ location: "West Europe" }))).not.toThrow();
   });
 
   test("an invalid name, and a construct id that cannot serve as one", () => {
     expect(errorOf({ name: "Churn_Model" })).toContain('invalid name "Churn_Model"');
-    expect(errorOf({}, "Churn Model!")).toMatch(/name.*"churn model!"/);
+    expect(errorOf({}, "42-models")).toMatch(/name \(defaulted from the construct id "42-models"; pass name\) "42-models"/);
   });
 
   test("an unknown SKU", () => {

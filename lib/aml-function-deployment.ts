@@ -162,9 +162,10 @@ export class AmlFunctionDeployment extends Construct {
 
     // ---- Validate every input before creating anything.
     this.location = normalizeLocation(owner, "location", props.location);
-    const base = props.name ?? id.toLowerCase();
+    // The default name is the construct id made name-safe ("Churn_Model" -> "churn-model").
+    const base = props.name ?? id.toLowerCase().replace(/[^a-z0-9]+/g, "-").slice(0, 20).replace(/^-+|-+$/g, "");
     if (Token.isUnresolved(base)) invalid(owner, "name", base, "names are derived at synth time", "a literal string");
-    validateDeploymentBaseName(owner, props.name === undefined ? "name (defaulted from the construct id)" : "name", base);
+    validateDeploymentBaseName(owner, props.name === undefined ? `name (defaulted from the construct id "${id}"; pass name)` : "name", base);
     if (!Array.isArray(props.triggers) || props.triggers.length === 0) {
       invalid(owner, "triggers", props.triggers, "at least one trigger is required", "a non-empty list of HttpTrigger, BlobTrigger or ServiceBusTrigger");
     }
