@@ -1,5 +1,5 @@
 import * as path from "path";
-import { App, TerraformStack, Testing } from "cdktf";
+import { TerraformStack, Testing } from "cdktf";
 import { AmlFunctionDeploymentProps } from "../lib/aml-function-deployment";
 import { HttpTrigger, ModelSource, PythonEnvironment } from "../lib";
 
@@ -45,8 +45,4 @@ export function refTo(json: any, type: string, attr: string, pick: (r: any) => b
   const entry = Object.entries(resourcesOf(json, type)).find(([, r]) => pick(r));
   if (!entry) throw new Error(`no ${type} matches`);
   return `\${${type}.${entry[0]}.${attr}}`;
-}
-
-export function newApp(outdir: string, hcl = false): App {
-  return new App({ outdir, hclOutput: hcl, skipValidation: false });
 }

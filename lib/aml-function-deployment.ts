@@ -16,7 +16,7 @@ import { PythonEnvironment } from "./python-environment";
 import { PythonVersion } from "./python-version";
 import { PlanSku, RegistrySku } from "./skus";
 import { IContainerRegistryRef, ScoringRegistry } from "./registry/scoring-registry";
-import { IServicePlanRef, ScoringPlan } from "./plan/scoring-plan";
+import { DEFAULT_MAXIMUM_ELASTIC_WORKER_COUNT, IServicePlanRef, ScoringPlan } from "./plan/scoring-plan";
 import { createSecureStorageAccount } from "./security/secure-storage-account";
 import { BuiltInRole, grantRole } from "./security/role-assignment";
 import { ITrigger, ITriggerTarget, TriggerBinding, TriggerIdentity } from "./triggers/trigger";
@@ -202,7 +202,8 @@ export class AmlFunctionDeployment extends Construct {
       validateResourceGroupName(owner, "resourceGroup.name", props.resourceGroup.name);
     }
 
-    this.names = deriveNames(base, uniqueSuffix(this.node.path));
+    const suffix = uniqueSuffix(this.node.path);
+    this.names = deriveNames(base, suffix);
     const names = this.names;
     const tags = props.tags;
 
@@ -252,7 +253,7 @@ export class AmlFunctionDeployment extends Construct {
       tags: tags ?? {},
       identity,
       baseName: base,
-      uniqueSuffix: uniqueSuffix(this.node.path),
+      uniqueSuffix: suffix,
       defaultHostname: Lazy.stringValue({ produce: () => app!.defaultHostname }),
       outputId: (name: string) => outputId(id, name),
     };
@@ -400,7 +401,7 @@ function validateScaling(owner: string, s: ScalingOptions, sku: PlanSku, sharedP
     invalid(owner, "scaling.maximumElasticWorkerCount", s.maximumElasticWorkerCount, "it is a setting of the plan, and this deployment uses a given servicePlan", "set maximumElasticWorkerCount on the ScoringPlan");
   }
   const resolved = { alwaysReadyInstances: s.alwaysReadyInstances ?? 1, prewarmedInstances: s.prewarmedInstances ?? 1, maximumInstances: s.maximumInstances };
-  const burst = s.maximumElasticWorkerCount ?? 20;
+  const burst = s.maximumElasticWorkerCount ?? DEFAULT_MAXIMUM_ELASTIC_WORKER_COUNT;
   if (!sharedPlan && resolved.alwaysReadyInstances > burst) {
     invalid(owner, "scaling.alwaysReadyInstances", resolved.alwaysReadyInstances, `more than the plan's maximumElasticWorkerCount (${burst})`, `at most ${burst}`);
   }

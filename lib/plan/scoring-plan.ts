@@ -15,6 +15,9 @@ export interface IServicePlanRef {
   readonly sku?: PlanSku;
 }
 
+/** Instances an Elastic Premium plan may burst to when nothing else is said. */
+export const DEFAULT_MAXIMUM_ELASTIC_WORKER_COUNT = 20;
+
 /** Props of {@link ScoringPlan}. */
 export interface ScoringPlanProps {
   /** Plan name: 1–60 letters, digits, `-` and `_`. */
@@ -61,7 +64,7 @@ export class ScoringPlan extends Construct implements IServicePlanRef {
       resourceGroupName: props.resourceGroupName,
       osType: "Linux",
       skuName: this.sku.name,
-      maximumElasticWorkerCount: this.sku.isElasticPremium ? (maxWorkers ?? 20) : undefined,
+      maximumElasticWorkerCount: this.sku.isElasticPremium ? (maxWorkers ?? DEFAULT_MAXIMUM_ELASTIC_WORKER_COUNT) : undefined,
       tags: props.tags,
     });
   }

@@ -14,6 +14,16 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 HeaderInput = Union[Mapping, Iterable[Tuple[str, str]], None]
 
 
+def _convert(value: str, type, default):  # noqa: A002 (werkzeug's parameter name)
+    """werkzeug's ``get(name, default, type)``: the converted value, or ``default`` if it fails."""
+    if type is None:
+        return value
+    try:
+        return type(value)
+    except ValueError:
+        return default
+
+
 class Headers(Mapping):
     """Read-only, case-insensitive header mapping that keeps the original spelling."""
 
@@ -42,12 +52,7 @@ class Headers(Mapping):
             value = self[name]
         except KeyError:
             return default
-        if type is not None:
-            try:
-                return type(value)
-            except ValueError:
-                return default
-        return value
+        return _convert(value, type, default)
 
     def to_dict(self) -> Dict[str, str]:
         return {original: value for original, value in self._items.values()}
@@ -80,13 +85,7 @@ class QueryArgs(Mapping):
     def get(self, name: str, default=None, type=None):  # noqa: A002
         if name not in self._values:
             return default
-        value = self._values[name][0]
-        if type is not None:
-            try:
-                return type(value)
-            except ValueError:
-                return default
-        return value
+        return _convert(self._values[name][0], type, default)
 
     def getlist(self, name: str) -> List[str]:
         return list(self._values.get(name, []))
