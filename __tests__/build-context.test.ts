@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { BuildContextSpec, computeFingerprint, DEFAULT_EXCLUDES, stageBuildContext } from "../lib/image/build-context";
-import { ModelSource } from "../lib/model-source";
+import { ModelSource } from "../lib/model/model-source";
 import { resolveEntryScript } from "../lib/entry-script";
 
 jest.mock("fs", () => {

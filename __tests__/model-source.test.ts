@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Token } from "cdktf";
-import { ModelSource } from "../lib/model-source";
+import { ModelSource } from "../lib/model/model-source";
 import { message } from "./error-message";
 
 jest.mock("fs", () => {

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { Construct } from "constructs";
-import { Lazy, TerraformOutput, Token } from "cdktf";
+import { ITerraformDependable, Lazy, TerraformOutput, Token } from "cdktf";
 import { ResourceGroup } from "@cdktf/provider-azurerm/lib/resource-group";
 import { UserAssignedIdentity } from "@cdktf/provider-azurerm/lib/user-assigned-identity";
 import { LogAnalyticsWorkspace } from "@cdktf/provider-azurerm/lib/log-analytics-workspace";
@@ -10,7 +10,7 @@ import { LinuxFunctionApp } from "@cdktf/provider-azurerm/lib/linux-function-app
 import { invalid } from "./errors";
 import { normalizeLocation } from "./azure-regions";
 import { deriveNames, DerivedNames, uniqueSuffix, validateDeploymentBaseName, validateResourceGroupName } from "./naming";
-import { ModelSource } from "./model-source";
+import { IModelSource, isModelSource } from "./model/model-source";
 import { resolveEntryScript } from "./entry-script";
 import { PythonEnvironment } from "./python-environment";
 import { PythonVersion } from "./python-version";
@@ -22,7 +22,7 @@ import { BuiltInRole, grantRole } from "./security/role-assignment";
 import { ITrigger, ITriggerTarget, TriggerBinding, TriggerIdentity } from "./triggers/trigger";
 import { functionDefinitionFiles } from "./image/function-definitions";
 import { stageBuildContext } from "./image/build-context";
-import { ScoringImage } from "./image/scoring-image";
+import { IImageBuild, ImageBuild, ImageBuildBinding, isImageBuild } from "./image/build/image-build";
 import { scoringImageDir } from "./image/scoring-image-dir";
 import { mergeAppSettings } from "./app-settings";
 import { ensureProviders } from "./providers";
@@ -62,12 +62,23 @@ export interface ScalingOptions {
 export interface AmlFunctionDeploymentProps {
   /** Azure region, e.g. `westeurope` or `West Europe`. */
   readonly location: string;
-  /** The trained model: a file or a folder, copied into the image under `AZUREML_MODEL_DIR`. */
-  readonly model: ModelSource;
+  /**
+   * The trained model, available under `AZUREML_MODEL_DIR` when `init()` runs:
+   * `ModelSource.fromLocalPath(path)` copies a file or folder into the image.
+   */
+  readonly model: IModelSource;
   /** Path of the Azure ML entry script (`init()` and `run()`); its folder is the source directory. */
   readonly entryScript: string;
-  /** Python packages the entry script needs. */
-  readonly environment: PythonEnvironment;
+  /**
+   * Python packages the entry script needs.
+   * @default no packages beyond the standard library and the Functions host's own
+   */
+  readonly environment?: PythonEnvironment;
+  /**
+   * How the image is built and pushed.
+   * @default ImageBuild.localDocker()
+   */
+  readonly imageBuild?: IImageBuild;
   /** How the function is called: one or more of HttpTrigger, BlobTrigger, ServiceBusTrigger. */
   readonly triggers: ITrigger[];
   /**
@@ -148,7 +159,8 @@ export class AmlFunctionDeployment extends Construct {
   public readonly identity: UserAssignedIdentity;
   public readonly registry: IContainerRegistryRef;
   public readonly servicePlan: IServicePlanRef;
-  public readonly image: ScoringImage;
+  /** The scoring image in the registry (repository, fingerprint tag, reference). */
+  public readonly image: ImageBuildBinding;
   public readonly functionApp: LinuxFunctionApp;
   /** Function app name (literal). */
   public readonly functionAppName: string;
@@ -174,8 +186,12 @@ export class AmlFunctionDeployment extends Construct {
         invalid(owner, `triggers[${i}]`, t, "not a trigger", "new HttpTrigger(...), new BlobTrigger(...) or new ServiceBusTrigger(...)");
       }
     });
-    if (!(props.model instanceof ModelSource)) invalid(owner, "model", props.model, "not a ModelSource", "ModelSource.fromLocalPath(path)");
-    if (!(props.environment instanceof PythonEnvironment)) {
+    if (!isModelSource(props.model)) invalid(owner, "model", props.model, "not a model source", "ModelSource.fromLocalPath(path)");
+    if (props.imageBuild !== undefined && !isImageBuild(props.imageBuild)) {
+      invalid(owner, "imageBuild", props.imageBuild, "not a build mode", "ImageBuild.localDocker()");
+    }
+    const environment = props.environment ?? PythonEnvironment.fromPipPackages([]);
+    if (!(environment instanceof PythonEnvironment)) {
       invalid(owner, "environment", props.environment, "not a PythonEnvironment", "PythonEnvironment.fromPipPackages([...]), .fromRequirementsFile(path) or .fromCondaFile(path)");
     }
     const pythonVersion = typeof props.pythonVersion === "string" ? PythonVersion.of(props.pythonVersion, owner) : (props.pythonVersion ?? PythonVersion.PYTHON_3_11);
@@ -186,10 +202,9 @@ export class AmlFunctionDeployment extends Construct {
     if (givenPlanSku !== undefined && !(givenPlanSku instanceof PlanSku)) invalid(owner, "planSku", givenPlanSku, "not a PlanSku", PlanSku.all().join(", "));
     const registrySku: RegistrySku | undefined = typeof props.registrySku === "string" ? RegistrySku.of(props.registrySku, owner) : props.registrySku;
     if (registrySku !== undefined && !(registrySku instanceof RegistrySku)) invalid(owner, "registrySku", registrySku, "not a RegistrySku", RegistrySku.all().join(", "));
-    const model = props.model.resolve(owner);
     const entryScript = resolveEntryScript(owner, props.entryScript);
-    const requirementsTxt = props.environment.requirements(owner);
-    const condaPython = props.environment.condaPythonVersion;
+    const requirementsTxt = environment.requirements(owner);
+    const condaPython = environment.condaPythonVersion;
     if (condaPython !== undefined && !pythonVersion.version.startsWith(condaPython) && !condaPython.startsWith(pythonVersion.version)) {
       invalid(owner, "environment", condaPython, `the conda file asks for python ${condaPython} but the image runs Python ${pythonVersion.version}`, `set pythonVersion to match, or python=${pythonVersion.version} in the conda file`);
     }
@@ -226,7 +241,13 @@ export class AmlFunctionDeployment extends Construct {
 
     // ---- Host storage through the identity (no key): the three data roles the host needs.
     const hostStorage = createSecureStorageAccount(this, "host-storage", { name: names.hostStorage, location: this.location, resourceGroupName: rg, tags });
-    const grants = [
+    // ---- The model: baked into the image, or fetched by the identity when an instance starts.
+    const modelBinding = props.model.bind(new Construct(this, "model"), {
+      owner, location: this.location, resourceGroupName: rg, tags: tags ?? {}, identity, modelDir: AZUREML_MODEL_DIR,
+    });
+
+    const grants: ITerraformDependable[] = [
+      ...(modelBinding.dependencies ?? []),
       grantRole(this, "acr-pull", this.registry.id, BuiltInRole.ACR_PULL, identity.principalId),
       grantRole(this, "host-blob", hostStorage.id, BuiltInRole.STORAGE_BLOB_DATA_OWNER, identity.principalId),
       grantRole(this, "host-queue", hostStorage.id, BuiltInRole.STORAGE_QUEUE_DATA_CONTRIBUTOR, identity.principalId),
@@ -272,17 +293,24 @@ export class AmlFunctionDeployment extends Construct {
     const context = stageBuildContext({
       owner,
       scoringImageDir: imageDir,
-      model,
+      model: modelBinding.bakedModel,
       entryScript,
       requirementsTxt,
       generatedFiles: functionDefinitionFiles(owner, baseHostJson, bindings),
       buildArgs,
       platform: PLATFORM,
     });
-    this.image = new ScoringImage(this, "image", {
+    const imageBuild = props.imageBuild ?? ImageBuild.localDocker();
+    this.image = imageBuild.bind(new Construct(this, "image"), {
+      owner,
+      location: this.location,
+      resourceGroupName: rg,
+      tags: tags ?? {},
+      baseName: base,
+      uniqueSuffix: suffix,
       registry: this.registry,
       repository: names.imageRepository,
-      pushCredentialName: names.scopeMap,
+      credentialName: names.scopeMap,
       context,
       buildArgs,
       platform: PLATFORM,
@@ -305,6 +333,7 @@ export class AmlFunctionDeployment extends Construct {
           AZUREML_ENTRY_SCRIPT: entryScript.relativePath,
         },
       },
+      { from: "model", settings: modelBinding.appSettings },
       ...bindings.map((b) => ({ from: `trigger "${b.functionName}"`, settings: b.appSettings })),
       { from: "appSettings", settings: props.appSettings },
     ]);
@@ -353,7 +382,7 @@ export class AmlFunctionDeployment extends Construct {
       tags,
       // The identity must be able to pull and reach storage before the first start, and the
       // image must be in the registry.
-      dependsOn: [...grants, ...bindings.flatMap((b) => b.dependencies ?? []), this.image.pushed],
+      dependsOn: [...grants, ...bindings.flatMap((b) => b.dependencies ?? []), ...this.image.dependencies],
     });
     this.functionApp = app;
 

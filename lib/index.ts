@@ -1,7 +1,11 @@
 // Public API. Types are exported with `export type` so transpile-only tooling (swc) drops them.
 export { AmlFunctionDeployment } from "./aml-function-deployment";
 export type { AmlFunctionDeploymentProps, IResourceGroupRef, ScalingOptions } from "./aml-function-deployment";
-export { ModelSource } from "./model-source";
+export { ModelSource } from "./model/model-source";
+export type { IModelSource, ModelBinding, ModelTarget } from "./model/model-source";
+export type { LocalModelSource } from "./model/local-model-source";
+export { ImageBuild } from "./image/build/image-build";
+export type { IImageBuild, ImageBuildBinding, ImageBuildTarget } from "./image/build/image-build";
 export { PythonEnvironment } from "./python-environment";
 export { PythonVersion } from "./python-version";
 export { PlanSku, RegistrySku } from "./skus";

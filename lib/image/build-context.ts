@@ -18,7 +18,7 @@ import * as path from "path";
 import dockerignore from "@balena/dockerignore";
 import { invalid } from "../errors";
 import { ResolvedEntryScript } from "../entry-script";
-import { ResolvedModel } from "../model-source";
+import { ResolvedModel } from "../model/local-model-source";
 
 /** Patterns excluded from every copied folder before its own `.dockerignore` applies. */
 export const DEFAULT_EXCLUDES: readonly string[] = Object.freeze([
@@ -36,8 +36,8 @@ export const DEFAULT_EXCLUDES: readonly string[] = Object.freeze([
 export interface BuildContextSpec {
   /** The scoring-image folder (Dockerfile, requirements.txt, aml_host/, adapters/, .dockerignore). */
   readonly scoringImageDir: string;
-  /** Copied to `model/<basename>`. */
-  readonly model: ResolvedModel;
+  /** Copied to `model/<basename>`; absent when the model is fetched at start instead. */
+  readonly model?: ResolvedModel;
   /** Its sourceDir is copied to `source/`. */
   readonly entryScript: ResolvedEntryScript;
   /** Written as `requirements.txt`. */
@@ -165,14 +165,17 @@ function collect(spec: BuildContextSpec): Entry[] {
   entries.push(...walkFolder({ owner, prop: "scoringImageDir", root: imageDir, destPrefix: "app/", only: ["aml_host", "adapters"] }));
 
   const model = spec.model;
-  if (model.kind === "file") {
+  if (model === undefined) {
+    // Fetched at start: the image still needs the folder the Dockerfile copies.
+    entries.push({ dest: "model/.fetched-at-start", content: Buffer.alloc(0) });
+  } else if (model.kind === "file") {
     entries.push({ dest: `model/${model.basename}`, source: model.absolutePath });
   } else {
     entries.push(...walkFolder({ owner, prop: "model", root: model.absolutePath, destPrefix: `model/${model.basename}/` }));
   }
 
-  const modelReal = fs.realpathSync(model.absolutePath);
-  entries.push(...walkFolder({ owner, prop: "entryScript", root: spec.entryScript.sourceDir, destPrefix: "source/", skip: [modelReal] }));
+  const skip = model === undefined ? [] : [fs.realpathSync(model.absolutePath)];
+  entries.push(...walkFolder({ owner, prop: "entryScript", root: spec.entryScript.sourceDir, destPrefix: "source/", skip }));
 
   for (const rel of Object.keys(spec.generatedFiles)) {
     checkRelativePath(owner, rel);

@@ -1,8 +1,9 @@
-/** Where the model comes from: a local file or folder copied into the image under `model/`. */
+/** A model from the local disk: a file or folder copied into the image under `model/`. */
 import * as fs from "fs";
 import * as path from "path";
 import { Token } from "cdktf";
-import { invalid } from "./errors";
+import { invalid } from "../errors";
+import type { IModelSource, ModelBinding, ModelTarget } from "./model-source";
 
 /** A model resolved at synth time. */
 export interface ResolvedModel {
@@ -15,13 +16,14 @@ export interface ResolvedModel {
 
 const ALLOWED = "a path (absolute, or relative to the current working directory) to an existing, readable model file or non-empty folder";
 
-export class ModelSource {
-  /** A model file or folder on the local disk; relative paths resolve against process.cwd(). */
-  public static fromLocalPath(modelPath: string): ModelSource {
-    return new ModelSource(modelPath);
-  }
+/** Made by `ModelSource.fromLocalPath(path)`. */
+export class LocalModelSource implements IModelSource {
+  constructor(private readonly localPath: string) {}
 
-  private constructor(private readonly localPath: string) {}
+  /** The model is baked into the image: nothing to create, no role to grant. */
+  public bind(_scope: unknown, target: ModelTarget): ModelBinding {
+    return { bakedModel: this.resolve(target.owner) };
+  }
 
   /** Checks the path and describes it. Does not read file contents. */
   public resolve(owner: string): ResolvedModel {

@@ -5,48 +5,25 @@ import { ContainerRegistryToken } from "@cdktf/provider-azurerm/lib/container-re
 import { ContainerRegistryTokenPassword } from "@cdktf/provider-azurerm/lib/container-registry-token-password";
 import { Image } from "@cdktf/provider-docker/lib/image";
 import { RegistryImage } from "@cdktf/provider-docker/lib/registry-image";
-import { IContainerRegistryRef } from "../registry/scoring-registry";
-import { StagedBuildContext } from "./build-context";
-
-/** Props of {@link ScoringImage}. */
-export interface ScoringImageProps {
-  readonly registry: IContainerRegistryRef;
-  /** Repository inside the registry, e.g. `aml/churn`. */
-  readonly repository: string;
-  /** Name of the push-only scope map and token for this repository. */
-  readonly pushCredentialName: string;
-  /** The staged build context; its fingerprint is the image tag. */
-  readonly context: StagedBuildContext;
-  readonly buildArgs: { [name: string]: string };
-  readonly platform: string;
-}
+import type { IImageBuild, ImageBuildBinding, ImageBuildTarget } from "./image-build";
 
 /**
- * Builds the scoring image from the staged context and pushes it to the registry.
+ * `ImageBuild.localDocker()`: builds the scoring image from the staged context with the Docker
+ * engine of the machine that runs `terraform apply`, and pushes it to the registry.
  *
  * The tag is the content fingerprint, and the fingerprint is the trigger of both docker
  * resources: the docker provider does not look inside the build context, so without it an
  * edited script would never be rebuilt, and an unchanged one must not be. The push uses a token
  * that can write to this one repository only (scope map), never the registry's admin user.
  */
-export class ScoringImage extends Construct {
-  /** `<login server>/<repository>:<fingerprint>`. */
-  public readonly imageReference: string;
-  /** The tag: the build context's content fingerprint. */
-  public readonly tag: string;
-  public readonly repository: string;
-  /** The pushed image; the function app depends on it. */
-  public readonly pushed: RegistryImage;
+export class LocalDockerBuild implements IImageBuild {
+  public bind(scope: Construct, target: ImageBuildTarget): ImageBuildBinding {
+    const { registry, repository, context } = target;
+    const tag = context.fingerprint;
+    const imageReference = `${registry.loginServer}/${repository}:${tag}`;
 
-  constructor(scope: Construct, id: string, props: ScoringImageProps) {
-    super(scope, id);
-    const { registry, repository } = props;
-    this.repository = repository;
-    this.tag = props.context.fingerprint;
-    this.imageReference = `${registry.loginServer}/${repository}:${this.tag}`;
-
-    const scopeMap = new ContainerRegistryScopeMap(this, "push-scope", {
-      name: props.pushCredentialName,
+    const scopeMap = new ContainerRegistryScopeMap(scope, "push-scope", {
+      name: target.credentialName,
       containerRegistryName: registry.name,
       resourceGroupName: registry.resourceGroupName,
       description: `Push access to ${repository} only`,
@@ -56,8 +33,8 @@ export class ScoringImage extends Construct {
         `repositories/${repository}/metadata/read`,
       ],
     });
-    const token = new ContainerRegistryToken(this, "push-token", {
-      name: props.pushCredentialName,
+    const token = new ContainerRegistryToken(scope, "push-token", {
+      name: target.credentialName,
       containerRegistryName: registry.name,
       resourceGroupName: registry.resourceGroupName,
       scopeMapId: scopeMap.id,
@@ -65,31 +42,31 @@ export class ScoringImage extends Construct {
     });
     // The password lives in Terraform state only (mark your state backend as sensitive);
     // nothing in the synthesized configuration holds it.
-    const password = new ContainerRegistryTokenPassword(this, "push-password", {
+    const password = new ContainerRegistryTokenPassword(scope, "push-password", {
       containerRegistryTokenId: token.id,
       password1: {},
     });
 
-    const asset = new TerraformAsset(this, "context", {
-      path: props.context.directory,
+    const asset = new TerraformAsset(scope, "context", {
+      path: context.directory,
       type: AssetType.DIRECTORY,
-      assetHash: props.context.fingerprint,
+      assetHash: context.fingerprint,
     });
-    const triggers = { fingerprint: props.context.fingerprint };
+    const triggers = { fingerprint: context.fingerprint };
 
-    const image = new Image(this, "image", {
-      name: this.imageReference,
+    const image = new Image(scope, "image", {
+      name: imageReference,
       keepLocally: true,
       triggers,
       buildAttribute: {
         // Absolute at apply time: relative paths would resolve against Terraform's working dir.
         context: `\${abspath(path.module)}/${asset.path}`,
         dockerfile: "Dockerfile",
-        platform: props.platform,
-        buildArgs: props.buildArgs,
+        platform: target.platform,
+        buildArgs: { ...target.buildArgs },
       },
     });
-    this.pushed = new RegistryImage(this, "push", {
+    const pushed = new RegistryImage(scope, "push", {
       name: image.name,
       keepRemotely: true,
       triggers,
@@ -99,5 +76,6 @@ export class ScoringImage extends Construct {
         password: password.password1.value,
       },
     });
+    return { repository, tag, imageReference, dependencies: [pushed] };
   }
 }
