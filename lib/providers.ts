@@ -1,12 +1,13 @@
 import { IConstruct } from "constructs";
-import { Aspects, IAspect, TerraformProvider, TerraformStack } from "cdktf";
+import { Aspects, IAspect, TerraformProvider, TerraformResource, TerraformStack } from "cdktf";
 import { AzurermProvider } from "@cdktf/provider-azurerm/lib/provider";
 import { DockerProvider } from "@cdktf/provider-docker/lib/provider";
 
 const ENSURED = Symbol.for("aml-function-deployment.providers-ensured");
 
 /**
- * Adds the azurerm and docker providers to a stack that has none, at synth time.
+ * Adds the azurerm provider (and the docker provider, when the stack has docker resources) to a
+ * stack that has none, at synth time.
  *
  * An aspect (not the constructor) does it so that a provider the user adds after the deployment
  * is still found and no second, conflicting default provider appears. The azurerm provider
@@ -21,7 +22,10 @@ class EnsureProviders implements IAspect {
     if (!has(AzurermProvider.tfResourceType)) {
       new AzurermProvider(node, "azurerm", { features: [{}], storageUseAzuread: true });
     }
-    if (!has(DockerProvider.tfResourceType)) {
+    // The docker provider only where something builds locally: a stack that builds in Azure
+    // must not need a Docker engine, nor even the docker provider binary.
+    const usesDocker = node.node.findAll().some((c) => c instanceof TerraformResource && c.terraformResourceType.startsWith("docker_"));
+    if (usesDocker && !has(DockerProvider.tfResourceType)) {
       new DockerProvider(node, "docker", {});
     }
   }
