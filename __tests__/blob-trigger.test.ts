@@ -6,7 +6,7 @@ import { StorageAccount } from "@cdktf/provider-azurerm/lib/storage-account";
 import { StorageContainer } from "@cdktf/provider-azurerm/lib/storage-container";
 import { StorageQueue } from "@cdktf/provider-azurerm/lib/storage-queue";
 import { ValidationError } from "../lib/errors";
-import { BlobTrigger, BLOB_POISON_QUEUE } from "../lib/triggers/blob-trigger";
+import { BlobTrigger, BLOB_POISON_QUEUE, BLOB_RECEIPTS_CONTAINER, BLOB_SERVICE_PROPERTIES_ACTIONS, LOGS_CONTAINER_CONDITION } from "../lib/triggers/blob-trigger";
 import { TriggerBinding } from "../lib/triggers/trigger";
 import { schemaProblems } from "./schema-check";
 import { CLIENT, fakeTarget, PRINCIPAL } from "./fake-target";
@@ -36,7 +36,7 @@ function logicalIdOf(json: any, type: string, props: { [k: string]: unknown }): 
 }
 
 const existingAccount = {
-  id: "/subscriptions/s/resourceGroups/data/providers/Microsoft.Storage/storageAccounts/stdata",
+  id: "/subscriptions/00000000-0000-0000-0000-0000000000aa/resourceGroups/data/providers/Microsoft.Storage/storageAccounts/stdata",
   name: "stdata",
   primaryBlobEndpoint: "https://stdata.blob.core.windows.net/",
   primaryQueueEndpoint: "https://stdata.queue.core.windows.net/",
@@ -97,28 +97,50 @@ describe("BlobTrigger defaults", () => {
     expect(JSON.stringify(settings)).not.toMatch(/AccountKey|SharedAccessSignature|connection_string|access_key/i);
   });
 
-  test("grants exactly three data roles, each at the narrowest scope, to the app identity", () => {
+  test("grants four data roles at container/queue scope, a $logs-only reader and a two-action custom role, to the app identity", () => {
     const { synth, json } = bindIn(new BlobTrigger());
     const input = logicalIdOf(json, "azurerm_storage_container", { name: "input" });
     const output = logicalIdOf(json, "azurerm_storage_container", { name: "output" });
+    const receipts = logicalIdOf(json, "azurerm_storage_container", { name: BLOB_RECEIPTS_CONTAINER });
     const queue = logicalIdOf(json, "azurerm_storage_queue", { name: BLOB_POISON_QUEUE });
+    const account = logicalIdOf(json, "azurerm_storage_account", { name: "stchurntrg0123abcd" });
     const roles = roleAssignments(json);
-    expect(roles).toHaveLength(3);
+    expect(roles).toHaveLength(6);
     const common = { principal_id: PRINCIPAL, principal_type: "ServicePrincipal", skip_service_principal_aad_check: true };
     expect(synth).toHaveResourceWithProperties(RoleAssignment, { ...common, role_definition_name: "Storage Blob Data Owner", scope: `\${azurerm_storage_container.${input}.id}` });
     expect(synth).toHaveResourceWithProperties(RoleAssignment, { ...common, role_definition_name: "Storage Blob Data Contributor", scope: `\${azurerm_storage_container.${output}.id}` });
+    expect(synth).toHaveResourceWithProperties(RoleAssignment, { ...common, role_definition_name: "Storage Blob Data Contributor", scope: `\${azurerm_storage_container.${receipts}.id}` });
     expect(synth).toHaveResourceWithProperties(RoleAssignment, { ...common, role_definition_name: "Storage Queue Data Contributor", scope: `\${azurerm_storage_queue.${queue}.id}` });
-    // Nothing at account scope, and the deprecated resource_manager_id is not used.
+    // At account scope only: a reader limited to $logs by an ABAC condition, and the custom role.
+    const accountScoped = roles.filter((r) => r.scope === `\${azurerm_storage_account.${account}.id}`);
+    expect(accountScoped).toHaveLength(2);
+    expect(accountScoped).toContainEqual(expect.objectContaining({ role_definition_name: "Storage Blob Data Reader", condition: LOGS_CONTAINER_CONDITION, condition_version: "2.0" }));
+    expect(LOGS_CONTAINER_CONDITION).toContain("StringEquals '$logs'");
+    const roleDef = Object.entries<any>(json.resource.azurerm_role_definition);
+    expect(roleDef).toHaveLength(1);
+    expect(accountScoped).toContainEqual(expect.objectContaining({ role_definition_id: `\${azurerm_role_definition.${roleDef[0][0]}.role_definition_resource_id}` }));
+    // The custom role holds exactly blob service read/write, nothing else (no keys, no delete).
+    expect(roleDef[0][1].permissions).toEqual([{ actions: BLOB_SERVICE_PROPERTIES_ACTIONS, data_actions: [], not_actions: [], not_data_actions: [] }]);
+    expect(BLOB_SERVICE_PROPERTIES_ACTIONS).toEqual(["Microsoft.Storage/storageAccounts/blobServices/read", "Microsoft.Storage/storageAccounts/blobServices/write"]);
+    expect(roleDef[0][1].name).toContain("stchurntrg0123abcd");
+    expect(roleDef[0][1].scope).toMatch(/^\$\{join\("\/", slice\(split\("\/", azurerm_storage_account\.[^.]+\.id\), 0, 5\)\)\}$/);
+    expect(roleDef[0][1].assignable_scopes).toEqual([roleDef[0][1].scope]);
+    // No built-in management role, and the deprecated resource_manager_id is not used.
     for (const r of roles) {
-      expect(r.scope).not.toMatch(/azurerm_storage_account\./);
+      expect(r.role_definition_name ?? "").not.toMatch(/Account Contributor|^Owner$|^Contributor$/);
       expect(r.scope).not.toMatch(/resource_manager_id/);
     }
+  });
+
+  test("the trigger's account keeps blob versioning on (input blobs and results can be restored)", () => {
+    const { synth } = bindIn(new BlobTrigger());
+    expect(synth).toHaveResourceWithProperties(StorageAccount, { name: "stchurntrg0123abcd", blob_properties: expect.objectContaining({ versioning_enabled: true }) });
   });
 
   test("returns every role assignment as a dependency of the app", () => {
     const stack = newStack();
     const binding = new BlobTrigger().bind(stack, fakeTarget);
-    expect(binding.dependencies).toHaveLength(3);
+    expect(binding.dependencies).toHaveLength(6);
     for (const d of binding.dependencies!) expect(d).toBeInstanceOf(RoleAssignment);
     const json = JSON.parse(Testing.synth(stack));
     const ids = binding.dependencies!.map((d) => (d as RoleAssignment).friendlyUniqueId).sort();
@@ -138,10 +160,10 @@ describe("BlobTrigger defaults", () => {
 describe("BlobTrigger options", () => {
   test("custom paths in one container: one container, Owner only (it covers the writes), paths in the bindings", () => {
     const { binding, json } = bindIn(new BlobTrigger({ inputPath: "data/in/{name}.csv", outputPath: "data/out/{name}.json" }));
-    expect(Object.values<any>(json.resource.azurerm_storage_container).map((c) => c.name)).toEqual(["data"]);
+    expect(Object.values<any>(json.resource.azurerm_storage_container).map((c) => c.name).sort()).toEqual([BLOB_RECEIPTS_CONTAINER, "data"]);
     const container = logicalIdOf(json, "azurerm_storage_container", { name: "data" });
-    const blobRoles = roleAssignments(json).filter((r) => r.role_definition_name.startsWith("Storage Blob"));
-    expect(blobRoles).toEqual([expect.objectContaining({ role_definition_name: "Storage Blob Data Owner", scope: `\${azurerm_storage_container.${container}.id}` })]);
+    const blobRoles = roleAssignments(json).filter((r) => r.scope === `\${azurerm_storage_container.${container}.id}`);
+    expect(blobRoles).toEqual([expect.objectContaining({ role_definition_name: "Storage Blob Data Owner" })]);
     expect(binding.bindings[0].path).toBe("data/in/{name}.csv");
     expect(binding.bindings[1].path).toBe("data/out/{name}.json");
     expect(json.output.churn_blob_input_container.value).toBe("data");
@@ -155,6 +177,8 @@ describe("BlobTrigger options", () => {
     expect(synth).toHaveResourceWithProperties(StorageContainer, { name: "input", storage_account_id: existingAccount.id });
     expect(synth).toHaveResourceWithProperties(StorageContainer, { name: "output", storage_account_id: existingAccount.id });
     expect(synth).toHaveResourceWithProperties(RoleAssignment, { role_definition_name: "Storage Queue Data Contributor", scope: existingAccount.id, principal_id: PRINCIPAL });
+    expect(synth).toHaveResourceWithProperties(StorageContainer, { name: BLOB_RECEIPTS_CONTAINER, storage_account_id: existingAccount.id });
+    expect(synth).toHaveResourceWithProperties(RoleAssignment, { role_definition_name: "Storage Blob Data Reader", scope: existingAccount.id, condition: LOGS_CONTAINER_CONDITION });
     expect(binding.appSettings).toMatchObject({
       AmlBlobStorage__blobServiceUri: existingAccount.primaryBlobEndpoint,
       AmlBlobStorage__queueServiceUri: existingAccount.primaryQueueEndpoint,
@@ -167,6 +191,7 @@ describe("BlobTrigger options", () => {
     expect(json.resource.azurerm_storage_container).toBeUndefined();
     expect(synth).toHaveResourceWithProperties(RoleAssignment, { role_definition_name: "Storage Blob Data Owner", scope: `${existingAccount.id}/blobServices/default/containers/input` });
     expect(synth).toHaveResourceWithProperties(RoleAssignment, { role_definition_name: "Storage Blob Data Contributor", scope: `${existingAccount.id}/blobServices/default/containers/output` });
+    expect(synth).toHaveResourceWithProperties(RoleAssignment, { role_definition_name: "Storage Blob Data Contributor", scope: `${existingAccount.id}/blobServices/default/containers/${BLOB_RECEIPTS_CONTAINER}` });
   });
 
   test("a non-default function name gets its own account, connection prefix and output names", () => {
@@ -229,6 +254,15 @@ describe("BlobTrigger validation", () => {
     ["name and account", () => new BlobTrigger({ storageAccount: existingAccount, storageAccountName: "stother" }), "storageAccountName or storageAccount, not both"],
     ["createContainers false without account", () => new BlobTrigger({ createContainers: false }), "false only together with storageAccount"],
     ["incomplete account", () => new BlobTrigger({ storageAccount: { id: "x", name: "y" } as any }), "invalid storageAccount.primaryBlobEndpoint"],
+    ["account id that is not an id", () => new BlobTrigger({ storageAccount: { ...existingAccount, id: "stdata" } }), 'invalid storageAccount.id "stdata": not an Azure resource id'],
+    ["account id of another type", () => new BlobTrigger({ storageAccount: { ...existingAccount, id: existingAccount.id.replace("Microsoft.Storage/storageAccounts", "Microsoft.KeyVault/vaults") } }), "names a Microsoft.KeyVault/vaults, not a Microsoft.Storage/storageAccounts"],
+    ["account id with a heredoc break-out", () => new BlobTrigger({ storageAccount: { ...existingAccount, id: `${existingAccount.id}\nEOF\nresource "x" "y" {}\nEOF` } }), "not an Azure resource id"],
+    ["plain-HTTP endpoint", () => new BlobTrigger({ storageAccount: { ...existingAccount, primaryBlobEndpoint: "http://stdata.blob.core.windows.net/" } }), "invalid storageAccount.primaryBlobEndpoint"],
+    ["endpoint with a template", () => new BlobTrigger({ storageAccount: { ...existingAccount, primaryQueueEndpoint: "https://${file(\"/etc/hostname\")}/" } }), "invalid storageAccount.primaryQueueEndpoint"],
+    ["account name with a template", () => new BlobTrigger({ storageAccount: { ...existingAccount, name: "${file(\"x\")}" } }), "invalid storageAccount.name"],
+    ["receipts container as input", () => new BlobTrigger({ inputPath: "azure-webjobs-hosts/{blobname}.json" }), "keeps its blob receipts"],
+    ["output that drops an input token", () => new BlobTrigger({ inputPath: "input/{a}-{b}.json", outputPath: "output/{a}.json" }), "does not use {b}"],
+    ["fixed output for a pattern input", () => new BlobTrigger({ outputPath: "output/result.json" }), "does not use {blobname}"],
   ])("refuses %s", (_label, make, message) => {
     expect(make).toThrow(ValidationError);
     expect(make).toThrow(message);

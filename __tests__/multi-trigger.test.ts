@@ -110,16 +110,19 @@ describe("a deployment with HTTP, Blob and Service Bus triggers", () => {
     }
   });
 
-  test("with a blob trigger, host storage also grants Storage Account Contributor (receipts and dispatch queue)", () => {
+  test("with a blob trigger, host storage gets no management role (the blob listener only uses blobs and queues there)", () => {
     const hostStorage = refTo(json, "azurerm_storage_account", "id", (r) => r.name.startsWith("stchurn") && !r.name.includes("trg"));
-    const contributor = Object.entries<any>(resourcesOf(json, "azurerm_role_assignment")).filter(([, r]) => r.role_definition_name === "Storage Account Contributor");
-    expect(contributor).toHaveLength(1);
-    expect(contributor[0][1].scope).toBe(hostStorage);
-    expect(app.depends_on).toContain(`azurerm_role_assignment.${contributor[0][0]}`);
+    const onHost = Object.values<any>(resourcesOf(json, "azurerm_role_assignment")).filter((r) => r.scope === hostStorage).map((r) => r.role_definition_name).sort();
+    expect(onHost).toEqual(["Storage Blob Data Owner", "Storage Queue Data Contributor", "Storage Table Data Contributor"]);
+    expect(Object.values<any>(resourcesOf(json, "azurerm_role_assignment")).some((r) => r.role_definition_name === "Storage Account Contributor")).toBe(false);
+    // The blob trigger's custom role (blob service properties) is a dependency of the app.
+    const custom = Object.entries<any>(resourcesOf(json, "azurerm_role_assignment")).filter(([, r]) => r.role_definition_id !== undefined);
+    expect(custom).toHaveLength(1);
+    expect(app.depends_on).toContain(`azurerm_role_assignment.${custom[0][0]}`);
   });
 
   test("the trigger resources are synthesized and match the azurerm 4.55.0 schema", () => {
-    expect(Object.values<any>(resourcesOf(json, "azurerm_storage_container")).map((c) => c.name).sort()).toEqual(["input", "output"]);
+    expect(Object.values<any>(resourcesOf(json, "azurerm_storage_container")).map((c) => c.name).sort()).toEqual(["azure-webjobs-hosts", "input", "output"]);
     expect(Object.values<any>(resourcesOf(json, "azurerm_servicebus_queue")).map((q) => q.name).sort()).toEqual(["inqueue", "outqueue"]);
     expect(schemaProblems(json)).toEqual([]);
   });

@@ -26,6 +26,9 @@ import { IImageBuild, ImageBuild, ImageBuildBinding, isImageBuild } from "./imag
 import { scoringImageDir } from "./image/scoring-image-dir";
 import { mergeAppSettings } from "./app-settings";
 import { ensureProviders } from "./providers";
+import { validateTags } from "./validation/tags";
+import { validateHostName, validateResourceId } from "./validation/resource-id";
+import { addDiagnosticSetting, addDiagnosticsForCreatedResources, FUNCTION_APP_CATEGORIES } from "./monitoring/diagnostic-settings";
 
 /** An existing resource group: an azurerm `ResourceGroup` or `DataAzurermResourceGroup` fits. */
 export interface IResourceGroupRef {
@@ -216,11 +219,19 @@ export class AmlFunctionDeployment extends Construct {
     if (props.resourceGroup && !Token.isUnresolved(props.resourceGroup.name)) {
       validateResourceGroupName(owner, "resourceGroup.name", props.resourceGroup.name);
     }
+    // Ids and names from the caller are written into the Terraform configuration: they must be
+    // what they claim to be (a line break in one would add HCL of the caller's choosing to cdk.tf).
+    if (props.logAnalyticsWorkspaceId !== undefined) {
+      validateResourceId(owner, "logAnalyticsWorkspaceId", props.logAnalyticsWorkspaceId, "Microsoft.OperationalInsights/workspaces");
+    }
+    if (props.registry !== undefined) validateRegistryRef(owner, props.registry);
+    if (props.servicePlan !== undefined) validateResourceId(owner, "servicePlan.id", props.servicePlan.id, "Microsoft.Web/serverFarms");
+    // Tag values are escaped for Terraform (`${` stays literal); names and lengths follow Azure's rules.
+    const tags = validateTags(owner, "tags", props.tags);
 
     const suffix = uniqueSuffix(this.node.path);
     this.names = deriveNames(base, suffix);
     const names = this.names;
-    const tags = props.tags;
 
     // ---- Resource group, identity, registry, plan.
     this.resourceGroupName = props.resourceGroup
@@ -240,7 +251,9 @@ export class AmlFunctionDeployment extends Construct {
     });
 
     // ---- Host storage through the identity (no key): the three data roles the host needs.
-    const hostStorage = createSecureStorageAccount(this, "host-storage", { name: names.hostStorage, location: this.location, resourceGroupName: rg, tags });
+    // No blob versioning on host storage: the host rewrites its lease, timer and scan-state blobs
+    // every few seconds, and each write would keep a version.
+    const hostStorage = createSecureStorageAccount(this, "host-storage", { name: names.hostStorage, location: this.location, resourceGroupName: rg, tags, blobVersioning: false });
     // ---- The model: baked into the image, or fetched by the identity when an instance starts.
     const modelBinding = props.model.bind(new Construct(this, "model"), {
       owner, location: this.location, resourceGroupName: rg, tags: tags ?? {}, identity, modelDir: AZUREML_MODEL_DIR,
@@ -255,8 +268,12 @@ export class AmlFunctionDeployment extends Construct {
     ];
 
     // ---- Monitoring: workspace-based Application Insights that accepts Azure AD-authenticated telemetry only.
+    // The workspace this deployment creates accepts Azure AD-authenticated ingestion and queries
+    // only (`local_authentication_enabled = false`; `local_authentication_disabled` is deprecated in 4.55):
+    // App Insights sends with the identity, diagnostic settings are Azure's own pipeline.
     const workspaceId = props.logAnalyticsWorkspaceId ?? new LogAnalyticsWorkspace(this, "logs", {
-      name: names.logAnalytics, location: this.location, resourceGroupName: rg, sku: "PerGB2018", retentionInDays: 30, tags,
+      name: names.logAnalytics, location: this.location, resourceGroupName: rg, sku: "PerGB2018", retentionInDays: 30,
+      localAuthenticationEnabled: false, tags,
     }).id;
     const insights = new ApplicationInsights(this, "insights", {
       name: names.appInsights, location: this.location, resourceGroupName: rg, applicationType: "other",
@@ -279,12 +296,10 @@ export class AmlFunctionDeployment extends Construct {
       outputId: (name: string) => outputId(id, name),
     };
     const bindings: TriggerBinding[] = props.triggers.map((t, i) => t.bind(new Construct(this, `trigger-${i}`), target));
-    if (bindings.some((b) => b.adapter === "blob")) {
-      // The blob trigger keeps its receipts and dispatch queue in host storage; with an identity
-      // connection the Functions docs list Storage Account Contributor on host storage as well
-      // (azure-webjobs-sdk #2921). Only granted when a blob trigger needs it.
-      grants.push(grantRole(this, "host-account", hostStorage.id, BuiltInRole.STORAGE_ACCOUNT_CONTRIBUTOR, identity.principalId));
-    }
+    // No Storage Account Contributor on host storage for blob triggers: the WebJobs SDK's blob
+    // listener only reads and writes blobs and queues in host storage (scan state, dispatch queue);
+    // the management calls it makes (blob service properties) go to the watched account, where
+    // the BlobTrigger grants a custom role with just those actions (lib/triggers/blob-trigger.ts).
 
     // ---- The image.
     const imageDir = scoringImageDir();
@@ -354,7 +369,8 @@ export class AmlFunctionDeployment extends Construct {
       ftpPublishBasicAuthenticationEnabled: false,
       webdeployPublishBasicAuthenticationEnabled: false,
       builtinLoggingEnabled: false,
-      clientCertificateMode: "Optional",
+      // No client_certificate_mode: client certificates are off (client_certificate_enabled
+      // defaults to false), and a mode without them only draws scanner findings.
       identity: { type: "UserAssigned", identityIds: [identity.id] },
       keyVaultReferenceIdentityId: identity.id,
       siteConfig: {
@@ -385,6 +401,11 @@ export class AmlFunctionDeployment extends Construct {
       dependsOn: [...grants, ...bindings.flatMap((b) => b.dependencies ?? []), ...this.image.dependencies],
     });
     this.functionApp = app;
+
+    // ---- Diagnostic settings: logs and metrics of what this deployment creates go to its workspace.
+    addDiagnosticSetting(this, "function-app-diagnostics", app.id, workspaceId, FUNCTION_APP_CATEGORIES);
+    if (this.registry instanceof ScoringRegistry) this.registry.sendLogsTo(workspaceId);
+    addDiagnosticsForCreatedResources(this, workspaceId);
 
     // ---- Outputs (names prefixed with the construct id so several deployments fit one stack).
     this.output("function_app_name", app.name, "Name of the function app");
@@ -438,4 +459,19 @@ function validateScaling(owner: string, s: ScalingOptions, sku: PlanSku, sharedP
     invalid(owner, "scaling.maximumInstances", resolved.maximumInstances, `fewer than alwaysReadyInstances (${resolved.alwaysReadyInstances})`, `at least ${resolved.alwaysReadyInstances}`);
   }
   return resolved;
+}
+
+/** A registry passed in: its id, login server and names reach the Terraform configuration. */
+function validateRegistryRef(owner: string, registry: IContainerRegistryRef): void {
+  for (const key of ["id", "name", "loginServer", "resourceGroupName"] as const) {
+    if (typeof registry?.[key] !== "string") {
+      invalid(owner, `registry.${key}`, registry?.[key], "missing", "a ScoringRegistry, an azurerm ContainerRegistry or DataAzurermContainerRegistry, or an object with id, name, loginServer and resourceGroupName strings");
+    }
+  }
+  validateResourceId(owner, "registry.id", registry.id, "Microsoft.ContainerRegistry/registries");
+  validateHostName(owner, "registry.loginServer", registry.loginServer);
+  if (!Token.isUnresolved(registry.name) && !/^[A-Za-z0-9]{5,50}$/.test(registry.name)) {
+    invalid(owner, "registry.name", registry.name, "not a container registry name", "5-50 letters and digits");
+  }
+  if (!Token.isUnresolved(registry.resourceGroupName)) validateResourceGroupName(owner, "registry.resourceGroupName", registry.resourceGroupName);
 }

@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Token } from "cdktf";
 import { invalid } from "./errors";
+import { validateSafeFileName } from "./validation/file-name";
 
 export interface ResolvedEntryScript {
   /** Absolute path of the script. */
@@ -41,6 +42,8 @@ export function resolveEntryScript(owner: string, entryScript: string): Resolved
   if (Token.isUnresolved(entryScript)) invalid(owner, "entryScript", entryScript, "the path is a token; the script is copied at synth time, so it must be a literal path", ALLOWED);
   if (!entryScript.endsWith(".py")) invalid(owner, "entryScript", entryScript, "the file name does not end in .py", ALLOWED);
   const absolutePath = path.resolve(process.cwd(), entryScript);
+  // The file name becomes the AZUREML_ENTRY_SCRIPT app setting and a Docker build argument.
+  validateSafeFileName(owner, "entryScript", path.basename(absolutePath), entryScript);
   let text: string;
   try {
     const stat = fs.statSync(absolutePath);

@@ -4,8 +4,10 @@
  * Requirement-line policy: one PEP 508 requirement per line (name, extras, version specifiers or
  * `name @ url`, markers), optionally followed by `--hash=...` options. Blank lines and comments are
  * dropped. pip options that change where packages come from or pull in other files (`-r`, `-c`,
- * `-e`, `--index-url`, `--extra-index-url`, `-f`, bare paths or URLs, ...) are rejected: they cannot
- * be resolved inside the image build. An empty environment is allowed (no extra packages) and
+ * `-e`, `--index-url`, `--extra-index-url`, `-f`, `--trusted-host`, bare paths or URLs, ...) are
+ * rejected: they cannot be resolved inside the image build, and some (`--trusted-host`, an
+ * `http://` index) would turn off TLS checks. A direct reference `name @ url` must be `https://` or
+ * `git+https://` and hold no credentials. An empty environment is allowed (no extra packages) and
  * renders as an empty file. Same input gives the same bytes; the user's order is kept.
  *
  * Conda files: `dependencies` strings are conda specs mapped to pip (see condaToPip); `python`
@@ -20,13 +22,13 @@ import { invalid } from "./errors";
 
 const PROP = "environment";
 const REQUIREMENT_ALLOWED =
-  "PEP 508 requirements such as \"numpy\", \"numpy==1.26.4\", \"scikit-learn>=1.3,<1.6\", \"pandas[parquet]~=2.2; python_version>='3.10'\" or \"pkg @ https://host/pkg.whl\" (no -r, -c, -e, --index-url or other pip options)";
+  "PEP 508 requirements such as \"numpy\", \"numpy==1.26.4\", \"scikit-learn>=1.3,<1.6\", \"pandas[parquet]~=2.2; python_version>='3.10'\" or \"pkg @ https://host/pkg.whl\" (direct references over https:// only, without credentials; no -r, -c, -e, --index-url, --trusted-host or other pip options)";
 
 const NAME = "[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?";
 const EXTRAS = `\\[\\s*(?:${NAME}(?:\\s*,\\s*${NAME})*)?\\s*\\]`;
 const VERSION_CLAUSE = "(?:~=|===|==|!=|<=|>=|<|>)\\s*[A-Za-z0-9.*+!_-]+";
 const VERSION_SPEC = `${VERSION_CLAUSE}(?:\\s*,\\s*${VERSION_CLAUSE})*`;
-const REQUIREMENT_RE = new RegExp(`^(${NAME})\\s*(?:${EXTRAS})?\\s*(?:\\(\\s*${VERSION_SPEC}\\s*\\)|${VERSION_SPEC}|@\\s*\\S+)?\\s*(?:;(.*))?$`);
+const REQUIREMENT_RE = new RegExp(`^(${NAME})\\s*(?:${EXTRAS})?\\s*(?:\\(\\s*${VERSION_SPEC}\\s*\\)|${VERSION_SPEC}|@\\s*(\\S+))?\\s*(?:;(.*))?$`);
 const MARKER_VARIABLES = new Set([
   "python_version",
   "python_full_version",
@@ -78,7 +80,26 @@ export function requirementProblem(line: string): string | undefined {
   }
   const m = REQUIREMENT_RE.exec(text);
   if (m === null) return "it is not a PEP 508 requirement";
-  if (m[2] !== undefined) return markerProblem(m[2]);
+  if (m[2] !== undefined) {
+    const problem = urlProblem(m[2]);
+    if (problem !== undefined) return problem;
+  }
+  if (m[3] !== undefined) return markerProblem(m[3]);
+  return undefined;
+}
+
+/**
+ * Direct references (`name @ url`) are fetched by pip inside the image build and run as code in
+ * the app: only HTTPS (and git over HTTPS) is accepted, so nobody on the network path can swap
+ * the package, and no user name or password in the URL, which would be baked into the image.
+ */
+function urlProblem(url: string): string | undefined {
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(url)?.[1]?.toLowerCase();
+  if (scheme !== "https" && scheme !== "git+https") {
+    return `the direct reference ${JSON.stringify(url)} is not fetched over HTTPS (${scheme === undefined ? "no scheme" : `scheme ${scheme}`}); plain HTTP, file and other schemes can be tampered with or cannot be resolved in the image build`;
+  }
+  const authority = url.slice(url.indexOf("://") + 3).split(/[/?#]/)[0];
+  if (authority.includes("@")) return `the direct reference ${JSON.stringify(url)} holds credentials, which would be baked into the image`;
   return undefined;
 }
 

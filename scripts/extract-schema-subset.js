@@ -13,6 +13,7 @@ const types = [
   "azurerm_service_plan", "azurerm_storage_account", "azurerm_storage_container", "azurerm_storage_queue",
   "azurerm_role_assignment", "azurerm_log_analytics_workspace", "azurerm_application_insights",
   "azurerm_linux_function_app", "azurerm_servicebus_namespace", "azurerm_servicebus_queue",
+  "azurerm_monitor_diagnostic_setting", "azurerm_role_definition",
 ];
 const dataTypes = ["azurerm_resource_group", "azurerm_container_registry", "azurerm_service_plan", "azurerm_storage_account", "azurerm_servicebus_namespace"];
 const pick = (all, names) => Object.fromEntries(names.map((n) => [n, all[n]]));

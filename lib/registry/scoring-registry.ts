@@ -2,6 +2,9 @@ import { Construct } from "constructs";
 import { ContainerRegistry } from "@cdktf/provider-azurerm/lib/container-registry";
 import { RegistrySku } from "../skus";
 import { validateContainerRegistryName } from "../naming";
+import { validateTags } from "../validation/tags";
+import { validateResourceId } from "../validation/resource-id";
+import { addDiagnosticSetting, ALL_LOGS_AND_METRICS } from "../monitoring/diagnostic-settings";
 
 /**
  * The parts of a container registry a deployment needs. An azurerm `ContainerRegistry`,
@@ -32,21 +35,41 @@ export interface ScoringRegistryProps {
   readonly retentionDays?: number;
   /** @default no tags */
   readonly tags?: { [key: string]: string };
+  /**
+   * Log Analytics workspace that receives the registry's logs (`allLogs`: logins, pushes, pulls)
+   * and metrics through a diagnostic setting.
+   * @default the workspace of the first AmlFunctionDeployment that uses this registry
+   */
+  readonly logAnalyticsWorkspaceId?: string;
 }
 
 /**
- * A container registry with secure defaults: admin user off, anonymous pull off. Images are
- * pushed with a repository-scoped token and pulled with a managed identity, so no registry
- * password exists anywhere. Create one and pass it to several `AmlFunctionDeployment`s to share it.
+ * A container registry with secure defaults: admin user off, anonymous pull off, logs and
+ * metrics sent to Log Analytics. Images are pushed with a repository-scoped token and pulled with a
+ * managed identity, so no registry password exists anywhere. Create one and pass it to several
+ * `AmlFunctionDeployment`s to share it.
+ *
+ * Pull rights: each app's identity gets AcrPull on the whole registry. Repository-scoped pull
+ * (ABAC "repository permissions" with the Container Registry Repository Reader role and a
+ * repository condition) needs the registry's role-assignment mode set to ABAC, which
+ * `azurerm_container_registry` cannot express in azurerm 4.55 (no such argument), and an AcrPull
+ * assignment is not narrowed by conditions on a registry in the default mode. See the README,
+ * "Security baseline and documented exceptions".
  */
 export class ScoringRegistry extends Construct implements IContainerRegistryRef {
   /** The underlying azurerm resource, for settings this construct does not expose. */
   public readonly resource: ContainerRegistry;
   public readonly sku: RegistrySku;
+  private diagnostics?: string;
 
   constructor(scope: Construct, id: string, props: ScoringRegistryProps) {
     super(scope, id);
-    validateContainerRegistryName(`ScoringRegistry "${id}"`, "name", props.name);
+    const owner = `ScoringRegistry "${id}"`;
+    validateContainerRegistryName(owner, "name", props.name);
+    const tags = validateTags(owner, "tags", props.tags);
+    if (props.logAnalyticsWorkspaceId !== undefined) {
+      validateResourceId(owner, "logAnalyticsWorkspaceId", props.logAnalyticsWorkspaceId, "Microsoft.OperationalInsights/workspaces");
+    }
     this.sku = typeof props.sku === "string" ? RegistrySku.of(props.sku, `ScoringRegistry "${id}"`) : (props.sku ?? RegistrySku.STANDARD);
     const premium = this.sku === RegistrySku.PREMIUM;
     this.resource = new ContainerRegistry(this, "registry", {
@@ -58,8 +81,21 @@ export class ScoringRegistry extends Construct implements IContainerRegistryRef 
       anonymousPullEnabled: false,
       // Retention of untagged manifests exists on Premium only.
       retentionPolicyInDays: premium ? (props.retentionDays ?? 7) : undefined,
-      tags: props.tags,
+      tags,
     });
+    if (props.logAnalyticsWorkspaceId !== undefined) this.sendLogsTo(props.logAnalyticsWorkspaceId);
+  }
+
+  /**
+   * Sends the registry's logs and metrics to a Log Analytics workspace. Only the first call has
+   * an effect (a shared registry gets one diagnostic setting, from `logAnalyticsWorkspaceId` or the
+   * first deployment that uses it): Azure refuses two settings sending the same categories to one
+   * workspace.
+   */
+  public sendLogsTo(workspaceId: string): void {
+    if (this.diagnostics !== undefined) return;
+    this.diagnostics = workspaceId;
+    addDiagnosticSetting(this, "diagnostics", this.resource.id, workspaceId, ALL_LOGS_AND_METRICS);
   }
 
   public get id(): string {

@@ -21,10 +21,24 @@ export const BuiltInRole = {
  * `principal_type = ServicePrincipal` and `skip_service_principal_aad_check` let the assignment be
  * created right after a fresh identity, before Azure AD has replicated it (FIELD-NOTES §4).
  */
-export function grantRole(scope: Construct, id: string, scopeId: string, roleDefinitionName: string, principalId: string): RoleAssignment {
+export function grantRole(scope: Construct, id: string, scopeId: string, roleDefinitionName: string, principalId: string, condition?: string): RoleAssignment {
   return new RoleAssignment(scope, id, {
     scope: scopeId,
     roleDefinitionName,
+    principalId,
+    principalType: "ServicePrincipal",
+    skipServicePrincipalAadCheck: true,
+    // An Azure ABAC condition narrows the role further (version 2.0 is the current syntax).
+    condition,
+    conditionVersion: condition === undefined ? undefined : "2.0",
+  });
+}
+
+/** Grants a custom role (by its resource id, e.g. `azurerm_role_definition.role_definition_resource_id`). */
+export function grantRoleById(scope: Construct, id: string, scopeId: string, roleDefinitionId: string, principalId: string): RoleAssignment {
+  return new RoleAssignment(scope, id, {
+    scope: scopeId,
+    roleDefinitionId,
     principalId,
     principalType: "ServicePrincipal",
     skipServicePrincipalAadCheck: true,

@@ -13,12 +13,18 @@ export interface SecureStorageAccountProps {
    * @default 7
    */
   readonly softDeleteDays?: number;
+  /**
+   * Blob versioning: every overwrite or delete keeps the previous version, so a result or an
+   * input blob replaced by mistake (or by an attacker with write access) can be restored.
+   * @default true
+   */
+  readonly blobVersioning?: boolean;
 }
 
 /**
  * A storage account with the secure baseline (FIELD-NOTES §7): HTTPS only, TLS 1.2, no public
  * nested items, no shared keys (Azure AD only, so the app and Terraform need no key), local users
- * and SFTP off, blob and container soft delete.
+ * and SFTP off, blob and container soft delete, blob versioning (unless turned off).
  *
  * Kept open to public networks: the function app is not VNet-integrated by default, so it reaches
  * storage over the public endpoint; access still needs an Azure AD role (see README, "Exceptions").
@@ -43,6 +49,7 @@ export function createSecureStorageAccount(scope: Construct, id: string, props: 
     infrastructureEncryptionEnabled: true,
     publicNetworkAccessEnabled: true,
     blobProperties: {
+      versioningEnabled: props.blobVersioning ?? true,
       deleteRetentionPolicy: { days },
       containerDeleteRetentionPolicy: { days },
     },

@@ -114,6 +114,8 @@ export interface ValidatedBlobPaths {
  *   split unambiguously);
  * - every token of the output is captured by the input (per-invocation values such as
  *   `{rand-guid}` or `{DateTime}` are refused: a retried blob would get a second output);
+ * - every token of the input is used by the output, and output tokens are not adjacent, so that
+ *   two input blobs never write the same result blob;
  * - the output cannot re-trigger the function: when both use the same container, no blob name the
  *   output pattern can produce may match the input pattern.
  */
@@ -147,6 +149,27 @@ export function validateBlobPaths(owner: string, inputPath: string, outputPath: 
     }
     invalid(owner, "outputPath", outputPath, `token {${t}} is not defined by inputPath ${JSON.stringify(inputPath)}`, `only tokens captured by inputPath ${describeTokens(input.tokens)}`);
   }
+
+  // Distinct input blobs must give distinct results: a result path that leaves out an input
+  // token (or names a fixed blob) makes several inputs write to the same blob, each result
+  // silently replacing the previous one.
+  const used = new Set(output.tokens);
+  const unused = input.tokens.filter((t) => !used.has(t));
+  if (unused.length > 0) {
+    invalid(
+      owner,
+      "outputPath",
+      outputPath,
+      `it does not use ${unused.map((t) => `{${t}}`).join(", ")} from inputPath ${JSON.stringify(inputPath)}, so input blobs that differ only there would write the same result blob and overwrite each other's results`,
+      `an output path that uses every token of inputPath ${describeTokens(input.tokens)}, e.g. "output/${input.tokens.map((t) => `{${t}}`).join("-")}.json"`,
+    );
+  }
+  output.segments.forEach((s, k) => {
+    const next = output.segments[k + 1];
+    if (s.kind === "token" && next?.kind === "token") {
+      invalid(owner, "outputPath", outputPath, `tokens {${s.name}} and {${next.name}} are adjacent, so different inputs can give the same result name (a="1",b="23" and a="12",b="3" both give "123")`, "tokens separated by literal text, e.g. \"output/{name}-{ext}.json\"");
+    }
+  });
 
   if (input.container === output.container && patternsCanOverlap(input.segments, output.segments)) {
     invalid(

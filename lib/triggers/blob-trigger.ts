@@ -1,12 +1,15 @@
 import { createHash } from "crypto";
 import { Construct } from "constructs";
-import { ITerraformDependable, TerraformOutput } from "cdktf";
+import { Fn, ITerraformDependable, TerraformOutput } from "cdktf";
 import { StorageContainer } from "@cdktf/provider-azurerm/lib/storage-container";
 import { StorageQueue } from "@cdktf/provider-azurerm/lib/storage-queue";
+import { RoleDefinition } from "@cdktf/provider-azurerm/lib/role-definition";
 import { invalid } from "../errors";
 import { deriveNames, validateStorageAccountName } from "../naming";
 import { createSecureStorageAccount } from "../security/secure-storage-account";
-import { BuiltInRole, grantRole } from "../security/role-assignment";
+import { BuiltInRole, grantRole, grantRoleById } from "../security/role-assignment";
+import { validateHttpsEndpoint, validateResourceId } from "../validation/resource-id";
+import { terraformLiteral } from "../validation/terraform-literal";
 import { validateBlobPaths } from "./blob-path";
 import { validateFunctionName } from "./function-name";
 import { ITrigger, ITriggerTarget, TriggerBinding } from "./trigger";
@@ -77,6 +80,30 @@ export interface BlobTriggerProps {
 /** Name of the queue the blob trigger moves a blob's message to after its last failed try. */
 export const BLOB_POISON_QUEUE = "webjobs-blobtrigger-poison";
 
+/**
+ * Container in the trigger's storage account where the runtime keeps one receipt blob per
+ * processed blob (WebJobs SDK `BlobReceiptManager`, created on the *watched* account's client in
+ * `BlobListenerFactory`; `HostContainerNames.Hosts`).
+ */
+export const BLOB_RECEIPTS_CONTAINER = "azure-webjobs-hosts";
+
+/**
+ * The only actions the polling blob trigger needs beyond data roles (WebJobs SDK,
+ * `BlobLogListener.EnableLoggingAsync`: Get Blob Service Properties, then Set Blob Service
+ * Properties to turn on classic write logging when it is off). With Azure AD auth those calls
+ * need `blobServices/read` and `blobServices/write` (azure-sdk-for-js #13503); Storage Account
+ * Contributor has them among many others (keys, network rules, deletion).
+ */
+export const BLOB_SERVICE_PROPERTIES_ACTIONS = ["Microsoft.Storage/storageAccounts/blobServices/read", "Microsoft.Storage/storageAccounts/blobServices/write"];
+
+/**
+ * Storage Blob Data Reader is granted on the account but only for blobs in `$logs` (the classic
+ * storage logs the trigger polls), through an Azure ABAC condition: `$logs` only exists once the
+ * runtime has turned logging on, so it cannot be a role-assignment scope at deploy time.
+ */
+export const LOGS_CONTAINER_CONDITION =
+  "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] StringEquals '$logs'))";
+
 const DEFAULT_FUNCTION_NAME = "score-blob";
 const DEFAULT_CONNECTION = "AmlBlobStorage";
 const CONNECTION_NAME = /^[A-Za-z](?:[A-Za-z0-9]|_(?!_))*$/;
@@ -111,11 +138,21 @@ const OWNER = "BlobTrigger";
  *   queue); on the **account** when the account is the user's, because the queue may not exist
  *   yet there and the runtime must be able to create it, which a grant on a non-existent queue
  *   cannot allow.
+ * - Storage Blob Data Contributor on the receipts container `azure-webjobs-hosts` of the trigger's
+ *   account (created with the other containers): the runtime writes a receipt per processed blob
+ *   there, in the *watched* account (WebJobs SDK `BlobListenerFactory` / `BlobReceiptManager`).
+ * - Storage Blob Data Reader on the account, limited by an ABAC condition to blobs in `$logs`:
+ *   the trigger polls the account's classic storage logs.
+ * - A custom role with only `blobServices/read` and `blobServices/write` on the account: the
+ *   trigger reads the blob service properties and turns classic write logging on
+ *   (`BlobLogListener.EnableLoggingAsync`). This replaces Storage Account Contributor, which the
+ *   Functions docs list and which could also read keys, change network rules or delete the account.
  * Role scopes use the containers' and queue's `id`: created through `storage_account_id`, azurerm
  * 4.x gives them the Resource Manager id (`resource_manager_id` is deprecated in favour of it).
  *
- * **Host storage**: the blob trigger also keeps receipts and an internal queue in the host storage
- * (AzureWebJobsStorage); the deployment grants those roles.
+ * **Host storage**: the shared blob listener keeps its scan state and dispatch queue in host
+ * storage (AzureWebJobsStorage), which the deployment's Blob Data Owner and Queue Data Contributor
+ * grants cover; it needs no management role there.
  *
  * **Outputs**: `blob_storage_account_name`, `blob_input_container`, `blob_output_container`,
  * `blob_poison_queue`, prefixed with `<functionName>_` when the function name is not the default,
@@ -139,6 +176,11 @@ export class BlobTrigger implements ITrigger {
     const { input, output } = validateBlobPaths(OWNER, this.inputPath, this.outputPath);
     this.inputContainer = input.container;
     this.outputContainer = output.container;
+    for (const [prop, path, container] of [["inputPath", this.inputPath, input.container], ["outputPath", this.outputPath, output.container]] as const) {
+      if (container === BLOB_RECEIPTS_CONTAINER) {
+        invalid(OWNER, prop, path, `the runtime keeps its blob receipts in the container "${BLOB_RECEIPTS_CONTAINER}"`, "any other container name");
+      }
+    }
 
     this.functionName = props.functionName ?? DEFAULT_FUNCTION_NAME;
     validateFunctionName(OWNER, "functionName", this.functionName);
@@ -169,6 +211,11 @@ export class BlobTrigger implements ITrigger {
           invalid(OWNER, `storageAccount.${key}`, acct[key], "missing", "an azurerm StorageAccount, a DataAzurermStorageAccount, or an object with id, name, primaryBlobEndpoint and primaryQueueEndpoint strings");
         }
       }
+      // These values are written into the Terraform configuration and app settings.
+      validateResourceId(OWNER, "storageAccount.id", props.storageAccount.id, "Microsoft.Storage/storageAccounts");
+      validateStorageAccountName(OWNER, "storageAccount.name", props.storageAccount.name);
+      validateHttpsEndpoint(OWNER, "storageAccount.primaryBlobEndpoint", props.storageAccount.primaryBlobEndpoint);
+      validateHttpsEndpoint(OWNER, "storageAccount.primaryQueueEndpoint", props.storageAccount.primaryQueueEndpoint);
     }
   }
 
@@ -182,12 +229,15 @@ export class BlobTrigger implements ITrigger {
 
     // ---- Storage account: the user's, or a new one with the secure baseline.
     let account: IBlobTriggerStorageAccount;
+    let accountName: string;
     const owned = props.storageAccount === undefined;
     if (props.storageAccount !== undefined) {
       account = props.storageAccount;
+      accountName = account.name;
     } else {
       const role = isDefaultFunction ? "trg" : `t${createHash("sha256").update(this.functionName, "utf8").digest("hex").slice(0, 5)}`;
       const name = props.storageAccountName ?? deriveNames(target.baseName, target.uniqueSuffix).storageAccount(role);
+      accountName = name;
       account = createSecureStorageAccount(scope, "trigger-storage", {
         name,
         location: target.location,
@@ -210,6 +260,11 @@ export class BlobTrigger implements ITrigger {
     const inputScope = containerScope(this.inputContainer, "input-container");
     const outputScope = sameContainer ? inputScope : containerScope(this.outputContainer, "output-container");
 
+    // ---- Receipts: the runtime records each processed blob in the watched account.
+    const receiptsScope = this.createContainers
+      ? new StorageContainer(scope, "receipts-container", { name: BLOB_RECEIPTS_CONTAINER, storageAccountId: account.id, containerAccessType: "private" }).id
+      : `${account.id}/blobServices/default/containers/${BLOB_RECEIPTS_CONTAINER}`;
+
     // ---- Poison queue.
     let queueScope: string;
     if (owned) {
@@ -226,6 +281,22 @@ export class BlobTrigger implements ITrigger {
       dependencies.push(grantRole(scope, "output-blob-contributor", outputScope, BuiltInRole.STORAGE_BLOB_DATA_CONTRIBUTOR, principal));
     }
     dependencies.push(grantRole(scope, "poison-queue-contributor", queueScope, BuiltInRole.STORAGE_QUEUE_DATA_CONTRIBUTOR, principal));
+    // Receipts: create, lease and update metadata of blobs in azure-webjobs-hosts.
+    dependencies.push(grantRole(scope, "receipts-contributor", receiptsScope, BuiltInRole.STORAGE_BLOB_DATA_CONTRIBUTOR, principal));
+    // Log polling: list and read $logs only (ABAC condition), and get/set the blob service
+    // properties to turn classic write logging on (a custom role with exactly those two actions,
+    // defined in the account's resource group; its name must be unique in the tenant, hence the
+    // globally unique account name in it).
+    dependencies.push(grantRole(scope, "logs-reader", account.id, BuiltInRole.STORAGE_BLOB_DATA_READER, principal, LOGS_CONTAINER_CONDITION));
+    const resourceGroupId = Fn.join("/", Fn.slice(Fn.split("/", account.id), 0, 5));
+    const serviceProperties = new RoleDefinition(scope, "service-properties-role", {
+      name: `AML blob trigger ${this.functionName} ${target.uniqueSuffix} on ${accountName}`,
+      scope: resourceGroupId,
+      assignableScopes: [resourceGroupId],
+      description: "Get and set blob service properties: the polling blob trigger turns on classic write logging of the account it watches",
+      permissions: [{ actions: BLOB_SERVICE_PROPERTIES_ACTIONS, notActions: [], dataActions: [], notDataActions: [] }],
+    });
+    dependencies.push(grantRoleById(scope, "service-properties", account.id, serviceProperties.roleDefinitionResourceId, principal));
 
     // ---- Outputs.
     const outputName = (name: string): string => target.outputId(isDefaultFunction ? name : `${this.functionName}_${name}`);
@@ -233,8 +304,9 @@ export class BlobTrigger implements ITrigger {
       new TerraformOutput(scope, id, { value, description }).overrideLogicalId(outputName(name));
     };
     output("output-account", "blob_storage_account_name", account.name, `Storage account of the blob trigger "${this.functionName}"`);
-    output("output-input-container", "blob_input_container", this.inputContainer, `Upload blobs to score here (path ${this.inputPath})`);
-    output("output-output-container", "blob_output_container", this.outputContainer, `Scored results land here (path ${this.outputPath})`);
+    // The paths are user text: escaped so that Terraform does not evaluate `${...}` in them.
+    output("output-input-container", "blob_input_container", this.inputContainer, terraformLiteral(OWNER, "inputPath", `Upload blobs to score here (path ${this.inputPath})`));
+    output("output-output-container", "blob_output_container", this.outputContainer, terraformLiteral(OWNER, "outputPath", `Scored results land here (path ${this.outputPath})`));
     output("output-poison-queue", "blob_poison_queue", BLOB_POISON_QUEUE, "Queue (in the trigger's storage account) that receives blobs whose scoring failed on every try");
 
     const prefix = this.connectionName;
