@@ -122,3 +122,38 @@ describe("validateBlobPaths", () => {
     expect(() => validateBlobPaths(OWNER, "input/batch.json", "output/{x}.json")).toThrow("it captures none");
   });
 });
+
+describe("distinct inputs never share a result blob (issue 7, item 10)", () => {
+  test.each<[string, string, string]>([
+    ["input/{a}-{b}.json", "output/{a}.json", "does not use {b} from inputPath"],
+    ["input/{blobname}.json", "output/result.json", "does not use {blobname} from inputPath"],
+    ["input/{blobname}.{blobextension}", "output/{blobname}.out", "does not use {blobextension}"],
+    ["input/{a}/{b}/{c}.json", "output/{b}.json", "does not use {a}, {c}"],
+    ["input/{a}-{b}.json", "output/{a}{b}.json", "tokens {a} and {b} are adjacent"],
+  ])("%s -> %s is refused", (input, output, problem) => {
+    let m = "";
+    try {
+      validateBlobPaths(OWNER, input, output);
+    } catch (e) {
+      m = (e as Error).message;
+    }
+    expect(m).toContain(`BlobTrigger: invalid outputPath ${JSON.stringify(output)}: `);
+    expect(m).toContain(problem);
+    expect(m).toContain("Allowed: ");
+  });
+
+  test("the message explains the overwrite and shows a path that works", () => {
+    expect(() => validateBlobPaths(OWNER, "input/{a}-{b}.json", "output/{a}.json")).toThrow(
+      'input blobs that differ only there would write the same result blob and overwrite each other\'s results. Allowed: an output path that uses every token of inputPath ({a}, {b}), e.g. "output/{a}-{b}.json"',
+    );
+  });
+
+  test.each<[string, string]>([
+    ["input/{a}-{b}.json", "output/{b}_{a}.json"],
+    ["input/{a}-{b}.json", "output/{a}/{b}.json"],
+    ["input/{name}.json", "output/{name}-{name}.json"],
+    ["input/batch.json", "output/batch.json"],
+  ])("%s -> %s is accepted", (input, output) => {
+    expect(() => validateBlobPaths(OWNER, input, output)).not.toThrow();
+  });
+});

@@ -80,6 +80,39 @@ describe("requirementProblem (loose PEP 508)", () => {
   });
 });
 
+describe("insecure sources are refused (issue 7, item 12)", () => {
+  test.each<[string, string]>([
+    ["pkg @ http://example.com/pkg-1.0-py3-none-any.whl", "is not fetched over HTTPS (scheme http)"],
+    ["pkg @ HTTP://example.com/pkg.whl", "scheme http"],
+    ["pkg @ git+http://example.com/repo.git", "scheme git+http"],
+    ["pkg @ ftp://example.com/pkg.whl", "scheme ftp"],
+    ["pkg @ file:///tmp/pkg.whl", "scheme file"],
+    ["pkg @ https://user:secret@example.com/pkg.whl", "holds credentials"],
+    ["--index-url http://pypi.example.com/simple", "pip option --index-url"],
+    ["--extra-index-url http://pypi.example.com/simple", "pip option --extra-index-url"],
+    ["-i http://pypi.example.com/simple", "pip option -i"],
+    ["-f http://example.com/wheels/", "pip option -f"],
+    ["--find-links=http://example.com/wheels/", "pip option --find-links"],
+    ["--trusted-host pypi.example.com", "pip option --trusted-host"],
+  ])("%j", (requirement, problem) => {
+    expect(requirementProblem(requirement)).toContain(problem);
+    const m = message(() => PythonEnvironment.fromPipPackages([requirement]).requirements("D"));
+    expect(m).toContain(`D: invalid environment ${JSON.stringify(requirement)}`);
+    expect(m).toContain("direct references over https:// only");
+  });
+
+  test("a requirements file with an http:// reference is refused, naming the line", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aml-req-"));
+    const file = path.join(dir, "requirements.txt");
+    fs.writeFileSync(file, "numpy==1.26.4\npkg @ http://example.com/pkg.whl\n");
+    expect(message(() => PythonEnvironment.fromRequirementsFile(file).requirements("D"))).toContain("is not fetched over HTTPS");
+  });
+
+  test.each(["pkg @ https://example.com/pkg-1.0-py3-none-any.whl", "pkg @ git+https://github.com/org/repo.git@v1.0", "pkg @ https://example.com/pkg.whl ; python_version >= '3.10'"])("%j is accepted", (requirement) => {
+    expect(requirementProblem(requirement)).toBeUndefined();
+  });
+});
+
 describe("fromRequirementsFile", () => {
   test("drops comments and blanks, joins continuations, keeps hashes and the order", () => {
     expect(PythonEnvironment.fromRequirementsFile(fixture("requirements.txt")).requirements("D")).toBe(
