@@ -23,7 +23,12 @@ import { invalid } from "../errors";
 const TOKEN_MARKER = /\$\{TfToken\[[A-Za-z0-9_.-]+\]\}/g;
 
 /** Characters refused in every literal: C0 and C1 controls, DEL, and the Unicode line and paragraph separators. */
-const CONTROL = new RegExp("[\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]");
+function firstControl(text: string): string | undefined {
+  return [...text].find((c) => {
+    const code = c.charCodeAt(0);
+    return code < 0x20 || (code >= 0x7f && code <= 0x9f) || code === 0x2028 || code === 0x2029;
+  });
+}
 
 /** What {@link terraformLiteral} accepts, in words (the "Allowed:" part of messages). */
 export const LITERAL_ALLOWED = "text without control characters (no line breaks or tabs) and without '\\'; '${' and '%{' are kept as literal text";
@@ -49,9 +54,9 @@ export function terraformLiteral(owner: string, prop: string, value: string): st
   if (typeof value !== "string") invalid(owner, prop, value, "not a string", LITERAL_ALLOWED);
   const parts = splitTokens(value);
   const literal = parts.filter((p) => !p.token).map((p) => p.text).join("");
-  const control = CONTROL.exec(literal);
-  if (control !== null) {
-    invalid(owner, prop, value, `contains the control character U+${control[0].charCodeAt(0).toString(16).padStart(4, "0").toUpperCase()}; a line break would end the HCL string early (cdktf writes multi-line strings as <<EOF heredocs)`, LITERAL_ALLOWED);
+  const control = firstControl(literal);
+  if (control !== undefined) {
+    invalid(owner, prop, value, `contains the control character U+${control.charCodeAt(0).toString(16).padStart(4, "0").toUpperCase()}; a line break would end the HCL string early (cdktf writes multi-line strings as <<EOF heredocs)`, LITERAL_ALLOWED);
   }
   if (literal.includes("\\")) {
     invalid(owner, prop, value, "contains a backslash, which cdktf's HCL output does not escape", LITERAL_ALLOWED);
