@@ -3,7 +3,7 @@ import * as os from "os";
 import * as path from "path";
 import { spawnSync } from "child_process";
 import { App, LocalBackend, TerraformStack, TerraformVariable, Token } from "cdktf";
-import { AmlFunctionDeployment, AmlFunctionDeploymentProps, ValidationError } from "../lib";
+import { AmlFunctionDeployment, AmlFunctionDeploymentProps, BlobTrigger, ServiceBusTrigger, ValidationError } from "../lib";
 import { escapeTemplateSequences, terraformLiteral } from "../lib/validation/terraform-literal";
 import { validateResourceId } from "../lib/validation/resource-id";
 import { validateTags } from "../lib/validation/tags";
@@ -156,6 +156,14 @@ describe("validateTags: Azure's limits, plus nothing Terraform could evaluate", 
     expect(m).toContain(problem);
   });
 
+  test("a 256-character value with ${ still fits once escaped, and escaping twice (deployment, then ScoringRegistry) is stable", () => {
+    const value = `\${x}${"v".repeat(252)}`;
+    expect(value).toHaveLength(256);
+    const once = validateTags(O, "tags", { k: value })!;
+    expect(once.k).toHaveLength(257);
+    expect(validateTags(O, "tags", once)).toEqual(once);
+  });
+
   test("refuses more than 50 tags", () => {
     const tags = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, "v"]));
     expect(errorOf(() => validateTags(O, "tags", tags))).toContain("at most 50 tags");
@@ -238,6 +246,19 @@ describe("hostile input through a whole deployment, in JSON and HCL", () => {
     expect(hcl).toContain('quoted = "say \\"hi\\""');
     expect(evaluatedSequences(hcl).filter((e) => e.includes("file(") || e.startsWith("%{"))).toEqual([]);
     expect(hcl).not.toMatch(/null_resource/);
+  });
+
+  test("HCL and JSON with blob and Service Bus triggers: paths with '${' in output descriptions, ABAC condition, custom role, diagnostic settings", () => {
+    const triggers = [new BlobTrigger({ inputPath: "input/${name}.json", outputPath: "output/${name}.out.json" }), new ServiceBusTrigger()];
+    const json = JSON.parse(synthText({ ...hostile, triggers }, false));
+    expect(json.output.churn_blob_input_container.description).toBe("Upload blobs to score here (path input/$${name}.json)");
+    expect(evaluatedSequences(JSON.stringify(json)).filter((e) => e.includes("{name}") || e.includes("file(") || e.startsWith("%{"))).toEqual([]);
+    const hcl = synthText({ ...hostile, triggers: [new BlobTrigger({ inputPath: "input/${name}.json", outputPath: "output/${name}.out.json" }), new ServiceBusTrigger()] }, true);
+    expect(hclParses(hcl)).toBe(true);
+    expect(hcl).toContain('resource "azurerm_monitor_diagnostic_setting"');
+    expect(hcl).toContain('resource "azurerm_role_definition"');
+    expect(hcl).toContain("StringEquals '$logs'");
+    expect(evaluatedSequences(hcl).filter((e) => e.includes("{name}") || e.includes("file(") || e.startsWith("%{"))).toEqual([]);
   });
 
   test("the HCL parse check itself fails on the break-out the issue describes (so the test above can fail)", () => {

@@ -53,8 +53,10 @@ export function validateTags(owner: string, prop: string, tags: { [key: string]:
     seen.set(name.toLowerCase(), name);
 
     if (typeof value !== "string") invalid(owner, `${prop}.${name}`, value, "a tag value must be a string", VALUE_ALLOWED);
-    if (!Token.isUnresolved(value) && value.length > MAX_TAG_VALUE_LENGTH) {
-      invalid(owner, `${prop}.${name}`, value, `length ${value.length} is over Azure's ${MAX_TAG_VALUE_LENGTH}`, VALUE_ALLOWED);
+    // Azure sees the value Terraform sends, so an already escaped `$${` counts as `${`.
+    const sent = value.replace(/\$\$\{/g, "${").replace(/%%\{/g, "%{");
+    if (!Token.isUnresolved(value) && sent.length > MAX_TAG_VALUE_LENGTH) {
+      invalid(owner, `${prop}.${name}`, value, `length ${sent.length} is over Azure's ${MAX_TAG_VALUE_LENGTH}`, VALUE_ALLOWED);
     }
     result[name] = terraformLiteral(owner, `${prop}.${name}`, value);
   }
