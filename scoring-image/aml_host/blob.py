@@ -7,13 +7,23 @@ scripts. The output is ``json.dumps(result)`` as UTF-8 (an AMLResponse gives its
 On any failure :class:`BlobScoringError` is raised and nothing is returned, so the adapter
 writes no output blob; the Functions runtime retries the blob (5 tries in all) and then puts it
 on the ``webjobs-blobtrigger-poison`` queue. The input blob is never modified or deleted.
+
+While the entry script is not ready, an invocation waits up to ``AML_INIT_WAIT_SECONDS``
+(default 240 s) for ``init()`` to succeed (retries included) before it fails, so five tries
+span many minutes of ``init()`` retries instead of milliseconds.
+
+Blobs larger than ``AML_MAX_BLOB_BYTES`` (default 100 MiB) are not scored: the invocation
+fails naming the limit. :func:`read_blob` reads at most limit + 1 bytes from the stream, so a
+huge blob costs no more than that in extra memory (the Functions host itself still hands the
+worker the whole blob).
 """
 
 import logging
-from typing import Optional
+from typing import Any, Optional
 
 from .results import ResultError, result_to_bytes
 from .script import EntryScript, InitFailedError, InvalidInputError, Payload, get_entry_script
+from .settings import max_blob_bytes
 
 logger = logging.getLogger("aml_host")
 
@@ -26,13 +36,38 @@ class BlobScoringError(Exception):
         self.blob_name = blob_name
 
 
-def score_blob(blob_name: str, data: bytes, script: Optional[EntryScript] = None) -> bytes:
+def _too_large(blob_name: str, size: str, limit: int) -> BlobScoringError:
+    message = (f"blob '{blob_name}' was not scored: it is {size} bytes, over the limit of {limit} bytes "
+               f"(app setting AML_MAX_BLOB_BYTES)")
+    logger.error(message)
+    return BlobScoringError(blob_name, message)
+
+
+def read_blob(blob_name: str, stream: Any, limit: Optional[int] = None) -> bytes:
+    """Read an input stream (``func.InputStream``), at most ``limit`` + 1 bytes; raise
+    :class:`BlobScoringError` if the blob is larger than ``limit`` (default AML_MAX_BLOB_BYTES)."""
+    limit = max_blob_bytes() if limit is None else limit
+    length = getattr(stream, "length", None)
+    if isinstance(length, int) and length > limit:
+        raise _too_large(blob_name, str(length), limit)
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise _too_large(blob_name, f"more than {limit}", limit)
+    return data
+
+
+def score_blob(blob_name: str, data: bytes, script: Optional[EntryScript] = None,
+               wait: Optional[float] = None) -> bytes:
+    """Score one blob; ``wait`` overrides AML_INIT_WAIT_SECONDS (seconds to wait for ``init()``)."""
     label = f"blob '{blob_name}'"
+    limit = max_blob_bytes()
+    if len(data or b"") > limit:
+        raise _too_large(blob_name, str(len(data)), limit)
     try:
         script = script if script is not None else get_entry_script()
-        script.ensure_ready()
+        script.wait_until_ready(wait)
     except InitFailedError as exc:
-        message = f"{label} was not scored: the entry script failed to initialise ({exc})"
+        message = f"{label} was not scored: the entry script is not initialised ({exc})"
         logger.error(message)
         raise BlobScoringError(blob_name, message) from exc
     payload = Payload(body=bytes(data or b""), method="POST", url=f"blob:///{blob_name}",

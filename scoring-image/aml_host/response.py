@@ -1,12 +1,13 @@
 """The response object an entry script may return (AML's ``AMLResponse``).
 
 ``AMLResponse(message, status_code, response_headers={}, json_str=False)``: with ``json_str``
-the message is serialised with ``json.dumps`` and sent as application/json; otherwise it is
+the message is serialised as strict JSON (NaN/Infinity as null) and sent as application/json; otherwise it is
 sent as is (str encoded as UTF-8, bytes unchanged) with the headers given.
 """
 
-import json
 from typing import Dict, Optional, Tuple
+
+from .json_output import to_json_bytes
 
 
 class AMLResponse:
@@ -15,7 +16,7 @@ class AMLResponse:
         self.status_code = int(status_code)
         self.headers: Dict[str, str] = dict(response_headers or {})
         if json_str:
-            body = json.dumps(message)
+            body = to_json_bytes(message)
             mimetype = "application/json"
         else:
             body = message

@@ -1,8 +1,8 @@
 """Turning ``run`` results into output bytes (shared by the blob and Service Bus paths)."""
 
-import json
 from typing import Any
 
+from .json_output import to_json_bytes
 from .response import as_response_parts
 
 
@@ -11,7 +11,8 @@ class ResultError(Exception):
 
 
 def result_to_bytes(result: Any) -> bytes:
-    """``json.dumps(result)`` as UTF-8; an AMLResponse gives its body (an error status raises)."""
+    """Strict JSON of ``result`` as UTF-8 (NaN/Infinity as null, see :mod:`aml_host.json_output`);
+    an AMLResponse gives its body (an error status raises)."""
     parts = as_response_parts(result)
     if parts is not None:
         status, _headers, body = parts
@@ -19,6 +20,8 @@ def result_to_bytes(result: Any) -> bytes:
             raise ResultError(f"run() returned an AMLResponse with status {status}")
         return body
     try:
-        return json.dumps(result).encode("utf-8")
+        return to_json_bytes(result)
+    except RecursionError:
+        raise ResultError("run() returned a value nested too deeply to write as JSON") from None
     except (TypeError, ValueError) as exc:
         raise ResultError(f"run() returned a value that is not JSON-serialisable ({exc})") from exc

@@ -1,12 +1,23 @@
 """Loading and calling an Azure ML entry script, with the AML inference server's semantics.
 
 * The script is loaded by path with importlib, its folder first on ``sys.path``.
-* ``init()`` runs exactly once per worker process, before the first ``run``, under a lock, so
-  concurrent first invocations wait for the one ``init`` instead of starting their own.
+* ``init()`` runs on a background thread of its own, started by the first invocation (or the
+  first health ping), so at most one attempt runs at a time and a successful ``init()`` runs
+  exactly once per worker process, however many invocations arrive together.
 * If loading the script or ``init()`` fails, the error and a bounded listing of
-  ``AZUREML_MODEL_DIR`` are logged once, and every later call fails at once with
-  :class:`InitFailedError` (the AML server refuses to start in that case; a Functions worker
-  cannot refuse, so it answers clearly instead of retrying ``init`` on every request).
+  ``AZUREML_MODEL_DIR`` are logged and the attempt is repeated after a doubling delay
+  (:class:`InitRetryPolicy`: 5 s, 10 s, 20 s, ... capped at 60 s; app settings
+  ``AML_INIT_RETRY_FIRST_SECONDS`` / ``AML_INIT_RETRY_MAX_SECONDS``). A failing first
+  ``init()`` is expected on a new app: role assignments take minutes to propagate. Retries go
+  on until one succeeds; the health function (``/api/health``) answers 503 meanwhile, so the
+  platform can replace an instance that never becomes ready.
+* Callers wait for readiness with a bound: :meth:`EntryScript.wait_until_ready` (blob and
+  Service Bus invocations: up to ``AML_INIT_WAIT_SECONDS``, across retries, so a queue of
+  deliveries fails slowly instead of burning its delivery count in milliseconds) and
+  :meth:`EntryScript.wait_for_attempt` (HTTP: waits for a running attempt up to
+  ``AML_HTTP_INIT_WAIT_SECONDS``, never for a retry: the caller gets 503 with Retry-After).
+  Both raise :class:`NotReadyError` (an :class:`InitFailedError`). Module-level
+  :func:`wait_until_ready` does the same for the process-wide script.
 * ``run`` input modes (:class:`InputMode`): plain ``run(data)`` gets the body as a UTF-8 str;
   ``@rawhttp`` gets a request object (:class:`aml_host.request.ScoringRequest`);
   ``@input_schema`` (inference-schema) gets the keys of a JSON object body as keyword
@@ -21,15 +32,18 @@ import inspect
 import itertools
 import json
 import logging
+import math
 import os
 import re
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from .request import ScoringRequest
+from .settings import number_setting
 
 logger = logging.getLogger("aml_host")
 
@@ -58,7 +72,42 @@ class EntryScriptError(Exception):
 
 
 class InitFailedError(EntryScriptError):
-    """Loading the entry script or its ``init()`` failed in this worker; nothing is scored."""
+    """The entry script is not usable in this worker (yet); nothing is scored."""
+
+
+class NotReadyError(InitFailedError):
+    """The entry script did not become ready within the wait: ``init()`` is still running, or
+    it failed and the next attempt is scheduled. ``retry_after`` is a hint in whole seconds."""
+
+    def __init__(self, message: str, retry_after: int, initialising: bool):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.initialising = initialising
+
+
+@dataclass(frozen=True)
+class InitRetryPolicy:
+    """When failed ``init()`` attempts are repeated and how long callers wait (seconds)."""
+
+    first_delay: float = 5.0
+    max_delay: float = 60.0
+    trigger_wait: float = 240.0
+    http_wait: float = 60.0
+
+    def delay(self, failures: int) -> float:
+        """Delay after the ``failures``-th failed attempt in a row: first, 2x first, ... capped."""
+        return min(self.max_delay, self.first_delay * (2 ** min(max(failures, 1) - 1, 30)))
+
+    @classmethod
+    def from_environ(cls, environ: Optional[Mapping[str, str]] = None) -> "InitRetryPolicy":
+        d = cls()
+        first = number_setting("AML_INIT_RETRY_FIRST_SECONDS", d.first_delay, 0.01, 3600, environ)
+        cap = number_setting("AML_INIT_RETRY_MAX_SECONDS", max(d.max_delay, first), first, 3600, environ)
+        # Blob/Service Bus waits stay below the 10-minute function timeout of host.json; HTTP
+        # waits below the 230 s after which the Functions front end gives up on a request.
+        trigger_wait = number_setting("AML_INIT_WAIT_SECONDS", d.trigger_wait, 0, 570, environ)
+        http_wait = number_setting("AML_HTTP_INIT_WAIT_SECONDS", d.http_wait, 0, 220, environ)
+        return cls(first_delay=first, max_delay=cap, trigger_wait=trigger_wait, http_wait=http_wait)
 
 
 class InvalidInputError(Exception):
@@ -193,19 +242,26 @@ def _module_name_for(path: str) -> str:
 
 class _State(Enum):
     NEW = "new"
+    INITIALISING = "initialising"
     READY = "ready"
-    FAILED = "failed"
+    RETRY_WAIT = "retry-wait"  # the last attempt failed; the next one is scheduled
 
 
 class EntryScript:
     """One entry script in one worker process. Thread-safe."""
 
-    def __init__(self, path: str, model_dir: Optional[str] = None):
+    def __init__(self, path: str, model_dir: Optional[str] = None, policy: Optional[InitRetryPolicy] = None):
         self.path = os.path.abspath(path)
         self._model_dir = model_dir
-        self._lock = threading.Lock()
+        self.policy = policy if policy is not None else InitRetryPolicy.from_environ()
+        self._cond = threading.Condition()
         self._state = _State.NEW
         self._failure: Optional[str] = None
+        self._failures = 0  # failed attempts in a row
+        self._attempts = 0
+        self._next_attempt_at = 0.0
+        self._closed = False
+        self._thread: Optional[threading.Thread] = None
         self.module = None
         self._run: Optional[Callable] = None
         self._run_batch: Optional[Callable] = None
@@ -224,7 +280,18 @@ class EntryScript:
 
     @property
     def failure(self) -> Optional[str]:
+        """What the last failed attempt said (None before any failure)."""
         return self._failure
+
+    @property
+    def attempts(self) -> int:
+        """``init()`` attempts started so far (load + init)."""
+        return self._attempts
+
+    @property
+    def state(self) -> str:
+        """"new", "initialising", "ready" or "retry-wait"."""
+        return self._state.value
 
     @property
     def has_run_batch(self) -> bool:
@@ -233,36 +300,113 @@ class EntryScript:
 
     # -- loading -------------------------------------------------------------------------
 
-    def ensure_ready(self) -> None:
-        """Load the script and run ``init()`` once; raise InitFailedError if that ever failed."""
+    def start(self) -> None:
+        """Start the background ``init()`` thread if it is not running yet; never blocks."""
+        with self._cond:
+            if self._state is not _State.NEW or self._closed:
+                return
+            self._state = _State.INITIALISING
+            self._attempts += 1
+            self._thread = threading.Thread(target=self._init_loop, name="aml-entry-script-init", daemon=True)
+            self._thread.start()
+
+    def close(self) -> None:
+        """Stop retrying (for tests and shutdown); a running attempt finishes on its own."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def wait_until_ready(self, timeout: Optional[float] = None) -> None:
+        """Wait up to ``timeout`` seconds (default: the policy's trigger wait) for ``init()`` to
+        succeed, across retries; raise :class:`NotReadyError` if it has not by then."""
+        self._wait(self.policy.trigger_wait if timeout is None else timeout, across_retries=True)
+
+    def wait_for_attempt(self, timeout: Optional[float] = None) -> None:
+        """Wait up to ``timeout`` seconds (default: the policy's HTTP wait) for a RUNNING attempt;
+        raise :class:`NotReadyError` at once if the last attempt failed (a retry is scheduled)."""
+        self._wait(self.policy.http_wait if timeout is None else timeout, across_retries=False)
+
+    def ensure_ready(self, timeout: Optional[float] = None) -> None:
+        """Return when ready; otherwise like :meth:`wait_until_ready`."""
         if self._state is _State.READY:
             return
-        with self._lock:
-            if self._state is _State.READY:
-                return
-            if self._state is _State.FAILED:
-                raise InitFailedError(self._failure)
-            try:
-                self._load()
-                logger.info("Entry script %s: calling init()", self.path)
-                self.module.init()
-            except BaseException as exc:  # noqa: BLE001 - includes SystemExit from init()
-                if isinstance(exc, KeyboardInterrupt):
-                    raise
-                self._state = _State.FAILED
-                self._failure = (
-                    f"The entry script {os.path.basename(self.path)} could not be started in this worker "
-                    f"({type(exc).__name__}: {exc}); no input is scored until the app is restarted "
-                    f"with a fixed script or model. See the log for the traceback and the model folder."
-                )
-                logger.error("Entry script %s: loading or init() failed", self.path, exc_info=exc)
+        self.wait_until_ready(timeout)
+
+    def _wait(self, timeout: float, across_retries: bool) -> None:
+        if self._state is _State.READY:
+            return
+        self.start()
+        deadline = time.monotonic() + max(0.0, timeout)
+        with self._cond:
+            while True:
+                state = self._state
+                if state is _State.READY:
+                    return
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self._closed or (state is _State.RETRY_WAIT and not across_retries):
+                    raise self._not_ready(timeout)
+                self._cond.wait(remaining)
+
+    def _not_ready(self, waited: float) -> NotReadyError:
+        name = os.path.basename(self.path)
+        if self._state is _State.RETRY_WAIT:
+            retry_in = max(0.0, self._next_attempt_at - time.monotonic())
+            return NotReadyError(
+                f"The entry script {name} is not ready: init() failed {self._failures} time(s) in a row "
+                f"(last: {self._failure}); the next attempt starts in {retry_in:.0f} s.",
+                retry_after=max(1, math.ceil(retry_in)), initialising=False)
+        if self._closed and self._state is not _State.INITIALISING:
+            return NotReadyError(f"The entry script {name} is not ready: retrying was stopped.", 60, False)
+        return NotReadyError(
+            f"The entry script {name} is not ready: init() attempt {self._attempts} is still running "
+            f"after waiting {waited:g} s.", retry_after=max(1, math.ceil(self.policy.first_delay)),
+            initialising=True)
+
+    def _init_loop(self) -> None:
+        while True:
+            ok = self._attempt()
+            with self._cond:
+                if ok:
+                    self._state = _State.READY
+                    self._failures = 0
+                    self._cond.notify_all()
+                    return
+                self._failures += 1
+                delay = self.policy.delay(self._failures)
+                self._next_attempt_at = time.monotonic() + delay
+                self._state = _State.RETRY_WAIT
+                self._cond.notify_all()
+                logger.error("Entry script %s: init() attempt %d failed; retrying in %g s",
+                             self.path, self._attempts, delay)
+                while not self._closed and time.monotonic() < self._next_attempt_at:
+                    self._cond.wait(self._next_attempt_at - time.monotonic())
+                if self._closed:
+                    return
+                self._state = _State.INITIALISING
+                self._attempts += 1
+                self._cond.notify_all()
+
+    def _attempt(self) -> bool:
+        """One load + ``init()``; True on success. Runs on the init thread, outside the lock."""
+        try:
+            self._load()
+            logger.info("Entry script %s: calling init() (attempt %d)", self.path, self._attempts)
+            self.module.init()
+        except BaseException as exc:  # noqa: BLE001 - includes SystemExit from init()
+            if self.module is not None:
+                sys.modules.pop(self.module.__name__, None)
+            self.module, self._run, self._run_batch = None, None, None
+            self._failure = f"{type(exc).__name__}: {exc}"
+            logger.error("Entry script %s: loading or init() failed (attempt %d)", self.path, self._attempts,
+                         exc_info=exc)
+            if self._failures == 0:
                 logger.error("Model folder (AZUREML_MODEL_DIR) at the time of the failure:\n%s",
                              model_dir_listing(self.model_dir))
-                raise InitFailedError(self._failure) from exc
-            self._state = _State.READY
-            logger.info("Entry script %s: ready (input mode %s%s%s)", self.path, self.mode.value,
-                        ", request_headers" if self.accepts_request_headers else "",
-                        ", run_batch" if self._run_batch is not None else "")
+            return False
+        logger.info("Entry script %s: ready after %d attempt(s) (input mode %s%s%s)", self.path, self._attempts,
+                    self.mode.value, ", request_headers" if self.accepts_request_headers else "",
+                    ", run_batch" if self._run_batch is not None else "")
+        return True
 
     def _load(self) -> None:
         install_compat()
@@ -332,6 +476,8 @@ class EntryScript:
     def _schema_kwargs(self, payload: Payload) -> Dict[str, Any]:
         try:
             obj = json.loads(bytes(payload.body).decode("utf-8"))
+        except RecursionError:
+            raise InvalidInputError(400, f"The {payload.source} body is JSON nested too deeply.") from None
         except (UnicodeDecodeError, ValueError):
             raise InvalidInputError(
                 415, f"The {payload.source} body must be JSON: this entry script declares its input with "
@@ -396,3 +542,14 @@ def get_entry_script() -> EntryScript:
             if _default_script is None:
                 _default_script = EntryScript(entry_script_path())
     return _default_script
+
+
+def wait_until_ready(timeout: Optional[float] = None) -> EntryScript:
+    """Start ``init()`` if needed and wait up to ``timeout`` seconds (default
+    ``AML_INIT_WAIT_SECONDS``, 240) for the process-wide entry script to be ready, across
+    retries. Returns the script; raises :class:`InitFailedError` (:class:`NotReadyError` when
+    the wait ran out). For queue-like triggers: failing slowly keeps a broken start from using
+    up the delivery count of every waiting message."""
+    script = get_entry_script()
+    script.wait_until_ready(timeout)
+    return script

@@ -1,10 +1,38 @@
-"""Reading the per-function adapter settings, ``aml.json`` beside ``function.json``."""
+"""Settings of the hosting code: the per-function ``aml.json`` and the app settings it reads.
+
+App settings (environment variables of the function app; all optional):
+
+=============================== ========= ===================================================
+name                            default   meaning
+=============================== ========= ===================================================
+``AML_INIT_RETRY_FIRST_SECONDS`` 5         delay before the first retry of a failed ``init()``
+``AML_INIT_RETRY_MAX_SECONDS``   60        cap of the doubling delay between retries
+``AML_INIT_WAIT_SECONDS``        240       how long a blob or Service Bus invocation waits for
+                                           ``init()`` to succeed before it fails
+``AML_HTTP_INIT_WAIT_SECONDS``   60        how long an HTTP request waits for a running
+                                           ``init()`` attempt before it answers 503
+``AML_MAX_REQUEST_BYTES``        104857600 largest HTTP body scored (bigger: 413)
+``AML_MAX_BLOB_BYTES``           104857600 largest input blob scored (bigger: the invocation
+                                           fails, the blob goes to the poison queue)
+=============================== ========= ===================================================
+
+A value that is not a number or is out of range is logged and the default is used: a typo in
+a setting must not stop the app from scoring.
+"""
 
 import json
+import logging
+import math
 import os
-from typing import Any, Dict
+from typing import Any, Dict, Mapping, Optional
 
-VALID_KINDS = ("http", "blob", "servicebus")
+logger = logging.getLogger("aml_host")
+
+VALID_KINDS = ("http", "blob", "servicebus", "health")
+
+# The Functions HTTP front end refuses bodies over 100 MB (104857600 bytes) by default.
+DEFAULT_MAX_REQUEST_BYTES = 100 * 1024 * 1024
+DEFAULT_MAX_BLOB_BYTES = 100 * 1024 * 1024
 
 
 def load_function_settings(function_directory: str) -> Dict[str, Any]:
@@ -19,3 +47,29 @@ def load_function_settings(function_directory: str) -> Dict[str, Any]:
     if not isinstance(settings, dict) or settings.get("kind") not in VALID_KINDS:
         raise ValueError(f"{path}: 'kind' must be one of {', '.join(VALID_KINDS)}")
     return settings
+
+
+def number_setting(name: str, default: float, minimum: float, maximum: float,
+                   environ: Optional[Mapping[str, str]] = None) -> float:
+    """The app setting ``name`` as a number in [minimum, maximum]; ``default`` if unset or bad."""
+    env = os.environ if environ is None else environ
+    raw = env.get(name)
+    if raw is None or not str(raw).strip():
+        return default
+    try:
+        value = float(str(raw).strip())
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < minimum or value > maximum:
+        logger.warning("App setting %s=%r is not a number from %g to %g; using the default %g",
+                       name, raw, minimum, maximum, default)
+        return default
+    return value
+
+
+def max_request_bytes(environ: Optional[Mapping[str, str]] = None) -> int:
+    return int(number_setting("AML_MAX_REQUEST_BYTES", DEFAULT_MAX_REQUEST_BYTES, 1, 2**40, environ))
+
+
+def max_blob_bytes(environ: Optional[Mapping[str, str]] = None) -> int:
+    return int(number_setting("AML_MAX_BLOB_BYTES", DEFAULT_MAX_BLOB_BYTES, 1, 2**40, environ))

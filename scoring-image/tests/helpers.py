@@ -7,7 +7,11 @@ import tempfile
 import textwrap
 import unittest
 
-from aml_host.script import EntryScript
+from aml_host.script import EntryScript, InitRetryPolicy
+
+# Tests wait at most this long for an init() that succeeds; failing-init tests pass their own
+# policy with short waits (see test_init_retry.py).
+TEST_POLICY = InitRetryPolicy(first_delay=5.0, max_delay=60.0, trigger_wait=30.0, http_wait=30.0)
 
 SCORING_IMAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPO_ROOT = os.path.dirname(SCORING_IMAGE)
@@ -33,8 +37,10 @@ class ScriptTestCase(unittest.TestCase):
             f.write(textwrap.dedent(source))
         return path
 
-    def script(self, source: str, **kw) -> EntryScript:
-        return EntryScript(self.write_script(source, **kw), model_dir=self.model_dir)
+    def script(self, source: str, policy: InitRetryPolicy = TEST_POLICY, **kw) -> EntryScript:
+        script = EntryScript(self.write_script(source, **kw), model_dir=self.model_dir, policy=policy)
+        self.addCleanup(script.close)  # stop retrying a failing init() when the test ends
+        return script
 
 
 def forget_modules(prefix: str) -> None:
