@@ -11,6 +11,14 @@ from .test_adapters import AdapterTestCase
 
 
 class HealthAdapterTest(AdapterTestCase):
+    def setUp(self):
+        super().setUp()
+        import sys
+
+        saved = sys.modules.pop("adapters.health_adapter", None)
+        self.addCleanup(lambda: sys.modules.pop("adapters.health_adapter", None) if saved is None
+                        else sys.modules.__setitem__("adapters.health_adapter", saved))
+
     def test_loading_starts_init_and_health_turns_200(self):
         import aml_host.script as script_mod
 
