@@ -20,7 +20,7 @@ import { DEFAULT_MAXIMUM_ELASTIC_WORKER_COUNT, IServicePlanRef, ScoringPlan } fr
 import { createSecureStorageAccount } from "./security/secure-storage-account";
 import { BuiltInRole, grantRole } from "./security/role-assignment";
 import { ITrigger, ITriggerTarget, TriggerBinding, TriggerIdentity } from "./triggers/trigger";
-import { functionDefinitionFiles } from "./image/function-definitions";
+import { functionDefinitionFiles, HEALTH_CHECK_EVICTION_TIME_IN_MIN, HEALTH_CHECK_PATH } from "./image/function-definitions";
 import { stageBuildContext } from "./image/build-context";
 import { IImageBuild, ImageBuild, ImageBuildBinding, isImageBuild } from "./image/build/image-build";
 import { scoringImageDir } from "./image/scoring-image-dir";
@@ -383,6 +383,11 @@ export class AmlFunctionDeployment extends Construct {
         preWarmedInstanceCount: elastic ? scaling.prewarmedInstances : undefined,
         elasticInstanceMinimum: elastic ? scaling.alwaysReadyInstances : undefined,
         appScaleLimit: scaling.maximumInstances,
+        // The health function answers 503 until init() succeeded (it is retried with backoff);
+        // an instance that stays unhealthy is taken out of rotation and, with more than one
+        // instance, replaced after the eviction time.
+        healthCheckPath: HEALTH_CHECK_PATH,
+        healthCheckEvictionTimeInMin: HEALTH_CHECK_EVICTION_TIME_IN_MIN,
         containerRegistryUseManagedIdentity: true,
         containerRegistryManagedIdentityClientId: identity.clientId,
         applicationInsightsConnectionString: insights.connectionString,

@@ -13,25 +13,63 @@ export function stableJson(value: unknown): string {
   return `${JSON.stringify(sort(value), null, 2)}\n`;
 }
 
+/** Name of the health function every app gets (folder `app/health`). */
+export const HEALTH_FUNCTION_NAME = "health";
+/** Its route below `/api/`. */
+export const HEALTH_ROUTE = "health";
+/** The app's `health_check_path`: answers 200 once the entry script's `init()` succeeded, else 503. */
+export const HEALTH_CHECK_PATH = `/api/${HEALTH_ROUTE}`;
+/**
+ * Minutes an instance may fail the health check before the platform replaces it (2–10). The
+ * maximum: a first `init()` may wait minutes for role assignments or a model download.
+ */
+export const HEALTH_CHECK_EVICTION_TIME_IN_MIN = 10;
+
+/**
+ * The health function: anonymous (the platform's probe sends no key; the answer is only
+ * `{"status": ...}`), GET only, served by `adapters/health_adapter.py`.
+ */
+function healthFunctionFiles(): { [path: string]: string } {
+  const dir = `app/${HEALTH_FUNCTION_NAME}`;
+  return {
+    [`${dir}/function.json`]: stableJson({
+      bindings: [
+        { type: "httpTrigger", direction: "in", name: "req", authLevel: "anonymous", methods: ["get"], route: HEALTH_ROUTE },
+        { type: "http", direction: "out", name: "$return" },
+      ],
+    }),
+    [`${dir}/__init__.py`]: "from adapters.health_adapter import main  # noqa: F401\n",
+    [`${dir}/aml.json`]: stableJson({ kind: "health" }),
+  };
+}
+
 /**
  * The generated part of the image: one folder per function (`function.json`, a one-line
- * `__init__.py` that points at the shared adapter, and `aml.json` with the adapter's settings)
- * and `host.json` with the triggers' extension settings merged in.
+ * `__init__.py` that points at the shared adapter, and `aml.json` with the adapter's settings),
+ * the health function, and `host.json` with the triggers' extension settings merged in.
  */
 export function functionDefinitionFiles(owner: string, baseHostJson: Record<string, unknown>, bindings: TriggerBinding[]): { [path: string]: string } {
   const files: { [path: string]: string } = {};
-  const seen = new Set<string>();
+  const seen = new Set<string>([HEALTH_FUNCTION_NAME]);
   for (const b of bindings) {
     // Function names are folder names; the Functions host treats them case-insensitively.
     const key = b.functionName.toLowerCase();
+    if (key === HEALTH_FUNCTION_NAME) {
+      invalid(owner, "triggers", b.functionName, `the function name "${HEALTH_FUNCTION_NAME}" is reserved for the app's health function`, `any other functionName`);
+    }
     if (seen.has(key)) {
       invalid(owner, "triggers", b.functionName, "two triggers use the same function name", "a distinct functionName for each trigger");
     }
     seen.add(key);
+    // Routes match case-insensitively and ignore a trailing slash.
+    if (b.httpPath !== undefined && b.httpPath.toLowerCase().replace(/\/+$/, "") === `api/${HEALTH_ROUTE}`) {
+      invalid(owner, "triggers", b.httpPath, `the route "${HEALTH_ROUTE}" is taken by the app's health function (${HEALTH_CHECK_PATH})`, `any other route, e.g. "score"`);
+    }
     files[`app/${b.functionName}/function.json`] = stableJson({ bindings: b.bindings });
     files[`app/${b.functionName}/__init__.py`] = `from adapters.${b.adapter}_adapter import main  # noqa: F401\n`;
     files[`app/${b.functionName}/aml.json`] = stableJson(b.adapterSettings ?? { kind: b.adapter });
   }
+  Object.assign(files, healthFunctionFiles());
   files["app/host.json"] = stableJson(mergeHostExtensions(owner, baseHostJson, bindings));
   return files;
 }
