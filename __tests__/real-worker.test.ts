@@ -1,0 +1,101 @@
+/**
+ * The function folders of a synthesized app, run in the REAL Azure Functions Python worker.
+ *
+ * The app is synthesized with this library (sample churn model and script; HTTP, Blob and
+ * Service Bus triggers), its staged build context is taken from the synth output (the image's
+ * files, exactly what `docker build` gets) and `scoring-image/tests/worker_harness.py` lays it
+ * out as the Dockerfile does and runs every `scoring-image/tests/worker_test_*.py` against it
+ * with the real worker, mock host and `azure.functions` from ../shared/vendor (see its README).
+ *
+ * Needs Python with scikit-learn, grpcio, protobuf, dateutil and requests (Debian packages, see
+ * .ci/run) and the vendor folder. Missing pieces FAIL this test; set
+ * AML_ALLOW_MISSING_REAL_WORKER=1 to skip it knowingly on a machine without them (never in CI).
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { App, TerraformStack } from "cdktf";
+import { AmlFunctionDeployment, HttpAuthLevel, HttpTrigger } from "../lib";
+import { BlobTrigger } from "../lib/triggers/blob-trigger";
+import { ServiceBusCardinality, ServiceBusTrigger } from "../lib/triggers/service-bus-trigger";
+import { REPO, sampleProps } from "./helpers";
+
+const VENDOR = path.resolve(REPO, "..", "shared", "vendor", "azure-functions-python");
+const HARNESS = path.join(REPO, "scoring-image", "tests", "worker_harness.py");
+
+function python(): string {
+  if (process.env.PYTHON) return process.env.PYTHON;
+  return fs.existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+}
+
+function workerEnv(): NodeJS.ProcessEnv {
+  const paths = [path.join(VENDOR, "worker"), path.join(VENDOR, "library")];
+  return { ...process.env, PYTHONPATH: paths.join(path.delimiter), PYTHONDONTWRITEBYTECODE: "1" };
+}
+
+/** Why the real worker cannot run here, or undefined when it can. */
+function missingPrerequisite(): string | undefined {
+  if (!fs.existsSync(path.join(VENDOR, "worker", "azure_functions_worker"))) return `the vendored worker is missing (${VENDOR})`;
+  const probe = spawnSync(python(), ["-c", "import grpc, google.protobuf, dateutil, requests, sklearn, joblib, azure_functions_worker.dispatcher, azure.functions"], {
+    env: workerEnv(), encoding: "utf8", cwd: os.tmpdir(),
+  });
+  if (probe.error || probe.status !== 0) return `${python()} cannot import the worker's dependencies: ${probe.error?.message ?? probe.stderr.trim().split("\n").pop()}`;
+  return undefined;
+}
+
+/** Synthesizes the app and returns its staged build context and entry script (relative path). */
+function synthesizeApp(): { context: string; entryScript: string } {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "aml-real-worker-synth-"));
+  const app = new App({ outdir });
+  const stack = new TerraformStack(app, "scoring");
+  new AmlFunctionDeployment(stack, "churn", sampleProps({
+    triggers: [
+      new HttpTrigger({ authLevel: HttpAuthLevel.FUNCTION }),
+      new BlobTrigger(),
+      new ServiceBusTrigger(),
+      new ServiceBusTrigger({ functionName: "score-batch", cardinality: ServiceBusCardinality.MANY, maxMessageBatchSize: 8 }),
+    ],
+  }));
+  app.synth();
+  const assets = path.join(outdir, "stacks", "scoring", "assets");
+  const hosts: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (p.endsWith(`${path.sep}app${path.sep}host.json`)) hosts.push(p);
+    }
+  };
+  walk(assets);
+  if (hosts.length !== 1) throw new Error(`expected one staged context (app/host.json) under ${assets}, found ${hosts.length}`);
+  const synth = JSON.parse(fs.readFileSync(path.join(outdir, "stacks", "scoring", "cdk.tf.json"), "utf8"));
+  const settings = Object.values(synth.resource.azurerm_linux_function_app as Record<string, any>)[0].app_settings;
+  return { context: path.dirname(path.dirname(hosts[0])), entryScript: settings.AZUREML_ENTRY_SCRIPT };
+}
+
+describe("the real Azure Functions Python worker", () => {
+  const missing = missingPrerequisite();
+
+  test("runs the synthesized app's HTTP, Blob and health functions from its staged build context", () => {
+    if (missing !== undefined) {
+      if (process.env.AML_ALLOW_MISSING_REAL_WORKER === "1" && !process.env.CI) {
+        console.warn(`real-worker test not run: ${missing}`);
+        return;
+      }
+      throw new Error(`${missing}. Install python3-grpcio python3-protobuf python3-dateutil python3-requests python3-sklearn (see .ci/run).`);
+    }
+    const { context, entryScript } = synthesizeApp();
+    expect(fs.readdirSync(path.join(context, "app")).sort()).toEqual(expect.arrayContaining(["adapters", "aml_host", "health", "score", "score-blob"]));
+    const run = spawnSync(python(), [HARNESS, "--context", context, "--entry-script", entryScript], {
+      env: workerEnv(), encoding: "utf8", cwd: os.tmpdir(), timeout: 600_000, maxBuffer: 64 * 1024 * 1024,
+    });
+    const report = `${run.stdout}\n${run.stderr}`;
+    if (run.status !== 0) throw new Error(`real-worker tests failed (exit ${run.status}${run.error ? `, ${run.error.message}` : ""}):\n${report.slice(-20000)}`);
+    // unittest's summary: every case ran, none skipped.
+    expect(report).toMatch(/^Ran \d+ tests? in /m);
+    expect(report).toMatch(/^OK$/m);
+    expect(report).not.toMatch(/skipped/);
+    for (const suite of ["worker_test_http", "worker_test_blob", "worker_test_health"]) expect(report).toContain(suite);
+  }, 600_000);
+});
