@@ -4,13 +4,14 @@ import * as path from "path";
 import { App, TerraformStack } from "cdktf";
 import { AmlFunctionDeployment, HttpTrigger } from "../lib";
 import { BlobTrigger } from "../lib/triggers/blob-trigger";
+import { ITrigger } from "../lib/triggers/trigger";
 import { HEALTH_CHECK_EVICTION_TIME_IN_MIN, HEALTH_CHECK_PATH } from "../lib/image/function-definitions";
 import { message } from "./error-message";
 import { newStack, onlyResource, sampleProps, synthJson } from "./helpers";
 import { schemaProblems } from "./schema-check";
 
 /** Synthesizes into a temp dir and returns the app resource and the staged context's files. */
-function synthWithContext(triggers = [new HttpTrigger()]) {
+function synthWithContext(triggers: ITrigger[] = [new HttpTrigger()]) {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "aml-health-"));
   const app = new App({ outdir });
   const stack = new TerraformStack(app, "scoring");

@@ -5,6 +5,10 @@
 // (Debian's python3-sklearn, needed by the end-to-end tests); else python3 from PATH.
 // Set AML_REQUIRE_SKLEARN=1 to make the scikit-learn tests fail instead of skip when sklearn
 // is missing. The exit code of unittest is forwarded.
+//
+// Not run here: scoring-image/tests/worker_test_*.py (the real Functions worker). They need the
+// staged build context of a synthesized app, so __tests__/real-worker.test.ts (jest) synthesizes
+// one and runs them through scoring-image/tests/worker_harness.py in a process of their own.
 "use strict";
 
 const { spawn, spawnSync } = require("node:child_process");
