@@ -11,6 +11,8 @@
   ``init()`` is expected on a new app: role assignments take minutes to propagate. Retries go
   on until one succeeds; the health function (``/api/health``) answers 503 meanwhile, so the
   platform can replace an instance that never becomes ready.
+* Functions in :data:`BEFORE_INIT_HOOKS` run at the start of every attempt, before the script
+  is loaded (model fetching belongs there): their failures are retried like ``init()``'s.
 * Callers wait for readiness with a bound: :meth:`EntryScript.wait_until_ready` (blob and
   Service Bus invocations: up to ``AML_INIT_WAIT_SECONDS``, across retries, so a queue of
   deliveries fails slowly instead of burning its delivery count in milliseconds) and
@@ -240,6 +242,12 @@ def _module_name_for(path: str) -> str:
     return f"aml_entry_{stem}_{next(_module_counter)}"
 
 
+# Called with the EntryScript at the start of every init() attempt, before the script is
+# loaded (e.g. to fetch the model into AZUREML_MODEL_DIR). A hook that raises makes the attempt
+# fail: it is logged and retried with the same backoff as init().
+BEFORE_INIT_HOOKS: List[Callable[["EntryScript"], None]] = []
+
+
 class _State(Enum):
     NEW = "new"
     INITIALISING = "initialising"
@@ -389,6 +397,8 @@ class EntryScript:
     def _attempt(self) -> bool:
         """One load + ``init()``; True on success. Runs on the init thread, outside the lock."""
         try:
+            for hook in list(BEFORE_INIT_HOOKS):
+                hook(self)
             self._load()
             logger.info("Entry script %s: calling init() (attempt %d)", self.path, self._attempts)
             self.module.init()

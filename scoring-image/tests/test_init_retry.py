@@ -219,3 +219,22 @@ class ModuleLevelWaitTest(RetryTestCase):
         self.open_gate()
         self.assertIs(wait_until_ready(20), script)
         self.assertTrue(script.ready)
+
+
+class BeforeInitHookTest(RetryTestCase):
+    def test_a_failing_hook_is_a_failed_attempt_and_is_retried(self):
+        calls = []
+
+        def hook(script):
+            calls.append(script.attempts)
+            if len(calls) < 3:
+                raise ConnectionError("model storage not reachable yet")
+
+        script_mod.BEFORE_INIT_HOOKS.append(hook)
+        self.addCleanup(script_mod.BEFORE_INIT_HOOKS.remove, hook)
+        script = self.script("def init(): pass\ndef run(d): return d\n", policy=FAST_RETRY)
+        with self.assertLogs("aml_host", level="ERROR") as logs:
+            script.wait_until_ready(20)
+        self.assertEqual(calls, [1, 2, 3])
+        self.assertIn("ConnectionError", "\n".join(logs.output))
+        self.assertEqual(handle_http("POST", "http://h/s", {}, {}, b"ok", script=script).json(), "ok")
