@@ -66,3 +66,9 @@ describe("several deployments sharing one registry and one plan", () => {
     expect(json.provider.azurerm).toHaveLength(1);
   });
 });
+
+test("a ScoringPlan validates its tags like a deployment does", () => {
+  const stack = newStack();
+  expect(() => new ScoringPlan(stack, "plan", { name: "plan-shared", location: "westeurope", resourceGroupName: "rg", tags: { "bad/key": "v" } }))
+    .toThrow(/ScoringPlan "plan": invalid tags.*bad\/key/);
+});

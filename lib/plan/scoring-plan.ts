@@ -3,6 +3,7 @@ import { ServicePlan } from "@cdktf/provider-azurerm/lib/service-plan";
 import { PlanSku } from "../skus";
 import { validateServicePlanName } from "../naming";
 import { invalid } from "../errors";
+import { validateTags } from "../validation/tags";
 
 /**
  * The parts of an App Service plan a deployment needs. An azurerm `ServicePlan` or
@@ -48,6 +49,7 @@ export class ScoringPlan extends Construct implements IServicePlanRef {
     super(scope, id);
     const owner = `ScoringPlan "${id}"`;
     validateServicePlanName(owner, "name", props.name);
+    const tags = validateTags(owner, "tags", props.tags);
     this.sku = typeof props.sku === "string" ? PlanSku.of(props.sku, owner) : (props.sku ?? PlanSku.EP1);
     const maxWorkers = props.maximumElasticWorkerCount;
     if (maxWorkers !== undefined) {
@@ -65,7 +67,7 @@ export class ScoringPlan extends Construct implements IServicePlanRef {
       osType: "Linux",
       skuName: this.sku.name,
       maximumElasticWorkerCount: this.sku.isElasticPremium ? (maxWorkers ?? DEFAULT_MAXIMUM_ELASTIC_WORKER_COUNT) : undefined,
-      tags: props.tags,
+      tags,
     });
   }
 
