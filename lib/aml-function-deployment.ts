@@ -217,6 +217,7 @@ export class AmlFunctionDeployment extends Construct {
     if (props.servicePlan && givenPlanSku && props.servicePlan.sku && props.servicePlan.sku !== givenPlanSku) {
       invalid(owner, "planSku", givenPlanSku.name, `the given servicePlan is ${props.servicePlan.sku.name}`, "leave planSku unset when passing a ScoringPlan");
     }
+    checkExistingResources(owner, this.location, props);
     if (props.resourceGroup && !Token.isUnresolved(props.resourceGroup.name)) {
       validateResourceGroupName(owner, "resourceGroup.name", props.resourceGroup.name);
     }
@@ -456,6 +457,28 @@ function derivedNameClaims(id: string, base: string, names: DerivedNames, props:
     { kind: "function app", name: names.functionApp },
     { kind: "image repository", name: names.imageRepository },
   ];
+}
+
+/** ARM id of a Log Analytics workspace (segment names are case-insensitive in ARM). */
+const WORKSPACE_ID = /^\/subscriptions\/[0-9a-f-]{36}\/resourcegroups\/[^/]+\/providers\/microsoft\.operationalinsights\/workspaces\/[^/]+$/i;
+
+/**
+ * Checks the existing resources passed in where their properties are known at synth (literals,
+ * or a ScoringPlan): the plan's region and the workspace id's form. Values only known at apply
+ * (data sources, references) are taken as they are; the README lists what is not checked.
+ */
+function checkExistingResources(owner: string, location: string, props: AmlFunctionDeploymentProps): void {
+  const planLocation = props.servicePlan?.location;
+  if (typeof planLocation === "string" && !Token.isUnresolved(planLocation)) {
+    const normalized = normalizeLocation(owner, "servicePlan.location", planLocation);
+    if (normalized !== location) {
+      invalid(owner, "servicePlan", planLocation, `the plan is in ${normalized} but the function app would be in ${location}; an app runs in its plan's region`, `a plan in ${location}, or location: "${normalized}"`);
+    }
+  }
+  const workspaceId = props.logAnalyticsWorkspaceId;
+  if (workspaceId !== undefined && !Token.isUnresolved(workspaceId) && !WORKSPACE_ID.test(workspaceId)) {
+    invalid(owner, "logAnalyticsWorkspaceId", workspaceId, "not the resource id of a Log Analytics workspace", "/subscriptions/<subscription id>/resourceGroups/<group>/providers/Microsoft.OperationalInsights/workspaces/<name>, or a workspace's .id");
+  }
 }
 
 interface ResolvedScaling {

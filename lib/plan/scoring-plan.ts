@@ -13,6 +13,8 @@ export interface IServicePlanRef {
   readonly id: string;
   /** The plan's SKU when known at synth time. */
   readonly sku?: PlanSku;
+  /** The plan's region when known at synth time (a function app must be in its plan's region). */
+  readonly location?: string;
 }
 
 /** Instances an Elastic Premium plan may burst to when nothing else is said. */
@@ -43,9 +45,11 @@ export interface ScoringPlanProps {
 export class ScoringPlan extends Construct implements IServicePlanRef {
   public readonly resource: ServicePlan;
   public readonly sku: PlanSku;
+  public readonly location: string;
 
   constructor(scope: Construct, id: string, props: ScoringPlanProps) {
     super(scope, id);
+    this.location = props.location;
     const owner = `ScoringPlan "${id}"`;
     validateServicePlanName(owner, "name", props.name);
     this.sku = typeof props.sku === "string" ? PlanSku.of(props.sku, owner) : (props.sku ?? PlanSku.EP1);
