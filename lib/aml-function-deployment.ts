@@ -30,6 +30,7 @@ import { validateTags } from "./validation/tags";
 import { validateHostName, validateResourceId } from "./validation/resource-id";
 import { addDiagnosticSetting, addDiagnosticsForCreatedResources, FUNCTION_APP_CATEGORIES } from "./monitoring/diagnostic-settings";
 import { registerStackChecks } from "./stack-checks";
+import { sameConstructsCopy } from "./constructs-copy";
 
 /** An existing resource group: an azurerm `ResourceGroup` or `DataAzurermResourceGroup` fits. */
 export interface IResourceGroupRef {
@@ -172,7 +173,7 @@ export class AmlFunctionDeployment extends Construct {
   public readonly scoringUrl?: string;
 
   constructor(scope: Construct, id: string, props: AmlFunctionDeploymentProps) {
-    super(scope, id);
+    super(sameConstructsCopy(scope, `AmlFunctionDeployment "${id}"`), id);
     const owner = `AmlFunctionDeployment "${id}"`;
 
     // ---- Validate every input before creating anything.

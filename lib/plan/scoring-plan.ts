@@ -3,6 +3,7 @@ import { ServicePlan } from "@cdktf/provider-azurerm/lib/service-plan";
 import { PlanSku } from "../skus";
 import { validateServicePlanName } from "../naming";
 import { invalid } from "../errors";
+import { sameConstructsCopy } from "../constructs-copy";
 
 /**
  * The parts of an App Service plan a deployment needs. An azurerm `ServicePlan` or
@@ -48,7 +49,7 @@ export class ScoringPlan extends Construct implements IServicePlanRef {
   public readonly location: string;
 
   constructor(scope: Construct, id: string, props: ScoringPlanProps) {
-    super(scope, id);
+    super(sameConstructsCopy(scope, `ScoringPlan "${id}"`), id);
     this.location = props.location;
     const owner = `ScoringPlan "${id}"`;
     validateServicePlanName(owner, "name", props.name);
