@@ -24,7 +24,7 @@ function lowestPeers() {
 
 function run(cmd, args, opts = {}) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { encoding: "utf8", maxBuffer: 64 << 20, ...opts, env: { ...process.env, ...(opts.env || {}) } });
+  const r = spawnSync(cmd, args, { encoding: "utf8", maxBuffer: 64 << 20, ...opts, env: { ...process.env, ...opts.env } });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) {
     throw new Error(`${cmd} ${args.join(" ")} (in ${opts.cwd || process.cwd()}) exited ${r.status}\n${r.stdout}\n${r.stderr}`);
@@ -132,6 +132,13 @@ function writeConsumer(dir, tarball) {
  * `npm ci --offline` needs nothing but the tarballs in the npm cache; without it npm would
  * need registry metadata that `npm ci` never caches.
  */
+/** A repo lockfile entry as the consumer's: its dev/peer flags and alias name dropped. */
+function withoutDevFlags(entry) {
+  const kept = { ...entry };
+  for (const flag of ["dev", "devOptional", "peer", "name"]) delete kept[flag];
+  return kept;
+}
+
 function writeLockfile(dir, tarball, peers) {
   const repo = require(path.join(ROOT, "package-lock.json")).packages;
   const aliases = { constructs: "constructs-lowest" };
@@ -140,16 +147,14 @@ function writeLockfile(dir, tarball, peers) {
     if (packages[destKey]) return;
     const entry = repo[repoKey];
     if (!entry) throw new Error(`${repoKey} is not in the repo's package-lock.json`);
-    const { dev, devOptional, peer, name, ...kept } = entry;
-    packages[destKey] = kept;
+    packages[destKey] = withoutDevFlags(entry);
     // Bundled dependencies come inside the tarball: copy their entries as they are.
     for (const [k, v] of Object.entries(repo)) {
       if (k.startsWith(`${repoKey}/node_modules/`) && v.inBundle) {
-        const { dev: d, devOptional: o, peer: pe, ...rest } = v;
-        packages[destKey + k.slice(repoKey.length)] = rest;
+        packages[destKey + k.slice(repoKey.length)] = withoutDevFlags(v);
       }
     }
-    for (const dep of Object.keys({ ...(entry.dependencies || {}), ...(entry.optionalDependencies || {}) })) {
+    for (const dep of Object.keys({ ...entry.dependencies, ...entry.optionalDependencies })) {
       if (entry.bundleDependencies && entry.bundleDependencies.includes(dep)) continue;
       // Node's lookup: nested under this package first, then the top level.
       const nested = `${repoKey}/node_modules/${dep}`;
