@@ -460,13 +460,11 @@ function derivedNameClaims(id: string, base: string, names: DerivedNames, props:
   ];
 }
 
-/** ARM id of a Log Analytics workspace (segment names are case-insensitive in ARM). */
-const WORKSPACE_ID = /^\/subscriptions\/[0-9a-f-]{36}\/resourcegroups\/[^/]+\/providers\/microsoft\.operationalinsights\/workspaces\/[^/]+$/i;
-
 /**
  * Checks the existing resources passed in where their properties are known at synth (literals,
- * or a ScoringPlan): the plan's region and the workspace id's form. Values only known at apply
- * (data sources, references) are taken as they are; the README lists what is not checked.
+ * or a ScoringPlan): the plan's region. (Ids are checked with the other caller input below.)
+ * Values only known at apply (data sources, references) are taken as they are; the README lists
+ * what is not checked.
  */
 function checkExistingResources(owner: string, location: string, props: AmlFunctionDeploymentProps): void {
   const planLocation = props.servicePlan?.location;
@@ -475,10 +473,6 @@ function checkExistingResources(owner: string, location: string, props: AmlFunct
     if (normalized !== location) {
       invalid(owner, "servicePlan", planLocation, `the plan is in ${normalized} but the function app would be in ${location}; an app runs in its plan's region`, `a plan in ${location}, or location: "${normalized}"`);
     }
-  }
-  const workspaceId = props.logAnalyticsWorkspaceId;
-  if (workspaceId !== undefined && !Token.isUnresolved(workspaceId) && !WORKSPACE_ID.test(workspaceId)) {
-    invalid(owner, "logAnalyticsWorkspaceId", workspaceId, "not the resource id of a Log Analytics workspace", "/subscriptions/<subscription id>/resourceGroups/<group>/providers/Microsoft.OperationalInsights/workspaces/<name>, or a workspace's .id");
   }
 }
 
