@@ -45,8 +45,9 @@ function argValue(argv: string[], flag: string): string | undefined {
 
 if (require.main === module) {
   const argv = process.argv.slice(2);
-  const hcl = argv.includes("--hcl");
-  // cdktf decides JSON or HCL from this variable when a stack is created (`cdktf synth --hcl` sets it).
+  // `cdktf synth --hcl` runs this app with SYNTH_HCL_OUTPUT set; `npm run synth -- --hcl` passes the flag.
+  const hcl = argv.includes("--hcl") || ["true", "1"].includes(process.env.SYNTH_HCL_OUTPUT ?? "");
+  // cdktf decides JSON or HCL from this variable when a stack is created.
   process.env.SYNTH_HCL_OUTPUT = hcl ? "true" : "false";
   try {
     const app = new App({ hclOutput: hcl });

@@ -37,6 +37,7 @@ try {
   const install = [];
   const synth = [];
   const total = [];
+  let resources = 0;
   for (let i = 0; i < RUNS; i++) {
     const dir = path.join(work, `run-${i}`);
     cp.writeConsumer(dir, packed.tarball);
@@ -46,12 +47,14 @@ try {
     const s = cp.synthConsumer(dir);
     if (s.copies.length !== 1) throw new Error(`expected one copy of cdktf, found ${s.copies.length}`);
     synth.push(s.seconds);
+    const json = JSON.parse(fs.readFileSync(path.join(s.dirs[0], "cdk.tf.json"), "utf8"));
+    resources = Object.values(json.resource).reduce((n, byId) => n + Object.keys(byId).length, 0);
     total.push(Number(process.hrtime.bigint() - t0) / 1e9);
     fs.rmSync(dir, { recursive: true, force: true });
   }
   const fmt = (xs) => `median ${median(xs).toFixed(2)} s  (${xs.map((x) => x.toFixed(2)).join(", ")})`;
   line(`npm ci --offline (${Object.entries(peers).map(([n, v]) => `${n.replace("@cdktf/", "")}@${v}`).join(", ")})`, fmt(install));
-  line("first synth of the consumer's stack (2 deployments, 36 resources)", fmt(synth));
+  line(`first synth of the consumer's stack (2 deployments, ${resources} resources)`, fmt(synth));
   line("install to first synth", fmt(total));
 
   const failures = [];
