@@ -142,6 +142,27 @@ describe("hand-off: a stack folder plain Terraform takes as it is", () => {
     expect(fs.readFileSync(path.join(stackDir, "README.md"), "utf8")).toContain("`cdk.tf.json` is the whole configuration");
   });
 
+  test("earlier versions of the stack's assets are removed, the current ones kept", () => {
+    const current = fs.readdirSync(path.join(stackDir, "assets"), { recursive: true }).map(String).filter((f) => f.split(path.sep).length === 2);
+    expect(current.length).toBeGreaterThan(0);
+    // An earlier version of a current asset (another content hash), and an asset nothing refers to.
+    const stale = path.join(stackDir, "assets", current[0].split(path.sep)[0], "feedface");
+    const unknown = path.join(stackDir, "assets", "someone_elses_0123ABCD", "cafe");
+    for (const d of [stale, unknown]) {
+      fs.mkdirSync(d, { recursive: true });
+      fs.writeFileSync(path.join(d, "Dockerfile"), "FROM scratch\n");
+    }
+    synth(outdir, false);
+    expect(fs.existsSync(stale)).toBe(false);
+    expect(fs.existsSync(unknown)).toBe(true); // not ours to judge
+    fs.rmSync(path.dirname(unknown), { recursive: true });
+    const config = fs.readFileSync(path.join(stackDir, "cdk.tf.json"), "utf8");
+    for (const c of current) {
+      expect(fs.existsSync(path.join(stackDir, "assets", c))).toBe(true);
+      expect(config).toContain(`assets/${c.split(path.sep).join("/")}`);
+    }
+  });
+
   test("the README is deterministic", () => {
     const first = fs.readFileSync(path.join(stackDir, "README.md"));
     synth(outdir, false);
