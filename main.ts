@@ -1,17 +1,27 @@
 /**
  * The example app (and the project's main job): one HTTP scoring function for the bundled
- * churn model. `npm run synth` writes Terraform JSON to cdktf.out/stacks/aml-churn
- * (`npm run synth -- --hcl` writes HCL instead); `cdktf deploy` applies it (README,
- * "Deploying for real").
+ * churn model. `npm run synth` writes Terraform JSON to cdktf.out/stacks/aml-churn,
+ * `npm run synth -- --hcl` writes HCL (`cdk.tf`) instead; either way the folder is ready for
+ * plain `terraform init && terraform plan` (README, "Handing off to plain Terraform").
+ * `--state-path <path>` puts the local state elsewhere (relative to the stack folder).
  */
 import { App, LocalBackend, TerraformStack } from "cdktf";
-import { AmlFunctionDeployment, HttpAuthLevel, HttpTrigger, ModelSource, PythonEnvironment } from "./lib";
+import { AmlFunctionDeployment, HttpAuthLevel, HttpTrigger, ModelSource, PythonEnvironment, prepareHandOff } from "./lib";
 
-export function buildExampleApp(app: App): TerraformStack {
+/** Options of the example app. */
+export interface ExampleAppOptions {
+  /**
+   * Local state file, relative to the stack folder (Terraform runs there).
+   * @default "terraform.tfstate" (inside the stack folder)
+   */
+  readonly statePath?: string;
+}
+
+export function buildExampleApp(app: App, options: ExampleAppOptions = {}): TerraformStack {
   const stack = new TerraformStack(app, "aml-churn");
-  // State next to the project, by a relative path: cdktf's default is an absolute path of this
-  // machine, which would make the synthesized JSON differ between checkouts.
-  new LocalBackend(stack, { path: "../../../terraform.aml-churn.tfstate" });
+  // A relative path: cdktf's default is an absolute path of this machine, which would make the
+  // synthesized configuration differ between checkouts and break it for whoever receives it.
+  new LocalBackend(stack, { path: options.statePath ?? "terraform.tfstate" });
   new AmlFunctionDeployment(stack, "churn", {
     location: "westeurope",
     model: ModelSource.fromLocalPath("examples/churn/models/churn"),
@@ -24,15 +34,28 @@ export function buildExampleApp(app: App): TerraformStack {
   return stack;
 }
 
+/** `--flag value` from the command line. */
+function argValue(argv: string[], flag: string): string | undefined {
+  const i = argv.indexOf(flag);
+  if (i < 0) return undefined;
+  const value = argv[i + 1];
+  if (value === undefined || value.startsWith("--")) throw new Error(`${flag} needs a value, e.g. ${flag} ../state/terraform.tfstate`);
+  return value;
+}
+
 if (require.main === module) {
-  const hcl = process.argv.includes("--hcl");
-  // cdktf decides JSON or HCL from this variable when a stack is created (`cdktf synth --hcl` sets it).
-  if (hcl) process.env.SYNTH_HCL_OUTPUT = "true";
+  const argv = process.argv.slice(2);
+  // `cdktf synth --hcl` runs this app with SYNTH_HCL_OUTPUT set; `npm run synth -- --hcl` passes the flag.
+  const hcl = argv.includes("--hcl") || ["true", "1"].includes(process.env.SYNTH_HCL_OUTPUT ?? "");
+  // cdktf decides JSON or HCL from this variable when a stack is created.
+  process.env.SYNTH_HCL_OUTPUT = hcl ? "true" : "false";
   try {
     const app = new App({ hclOutput: hcl });
-    buildExampleApp(app);
+    buildExampleApp(app, { statePath: argValue(argv, "--state-path") });
     app.synth();
-    console.log(`Synthesized ${hcl ? "HCL" : "Terraform JSON"} to ${app.outdir}/stacks/aml-churn`);
+    const handOff = prepareHandOff(app);
+    for (const warning of handOff.warnings) console.warn(`warning: ${warning}`);
+    console.log(`Synthesized ${hcl ? "HCL" : "Terraform JSON"} to ${handOff.stackDirectories.map((d) => `${app.outdir}/${d}`).join(", ")}`);
   } catch (err) {
     // A validation error is for the user to fix: print its message, not a stack trace.
     console.error(err instanceof Error ? err.message : String(err));

@@ -16,7 +16,7 @@ describe("every example synthesizes to schema-valid Terraform", () => {
     const json = synth(buildExampleApp);
     expect(schemaProblems(json)).toEqual([]);
     expect(Object.keys(json.output).sort()).toEqual(["churn_default_hostname", "churn_function_app_name", "churn_image", "churn_scoring_url"]);
-    expect(json.terraform.backend.local.path).toBe("../../../terraform.aml-churn.tfstate");
+    expect(json.terraform.backend.local.path).toBe("terraform.tfstate"); // inside the stack folder
   });
 
   test("blob-and-http: two functions, trigger storage and containers", () => {

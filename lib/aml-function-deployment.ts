@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { Construct } from "constructs";
-import { ITerraformDependable, Lazy, TerraformOutput, Token } from "cdktf";
+import { ITerraformDependable, Lazy, TerraformOutput, TerraformStack, Token } from "cdktf";
 import { ResourceGroup } from "@cdktf/provider-azurerm/lib/resource-group";
 import { UserAssignedIdentity } from "@cdktf/provider-azurerm/lib/user-assigned-identity";
 import { LogAnalyticsWorkspace } from "@cdktf/provider-azurerm/lib/log-analytics-workspace";
@@ -9,7 +9,7 @@ import { ApplicationInsights } from "@cdktf/provider-azurerm/lib/application-ins
 import { LinuxFunctionApp } from "@cdktf/provider-azurerm/lib/linux-function-app";
 import { invalid } from "./errors";
 import { normalizeLocation } from "./azure-regions";
-import { deriveNames, DerivedNames, uniqueSuffix, validateDeploymentBaseName, validateResourceGroupName } from "./naming";
+import { claimNames, deriveNames, NameClaim, DerivedNames, uniqueSuffix, validateDeploymentBaseName, validateResourceGroupName } from "./naming";
 import { IModelSource, isModelSource } from "./model/model-source";
 import { resolveEntryScript } from "./entry-script";
 import { PythonEnvironment } from "./python-environment";
@@ -29,6 +29,8 @@ import { ensureProviders } from "./providers";
 import { validateTags } from "./validation/tags";
 import { validateHostName, validateResourceId } from "./validation/resource-id";
 import { addDiagnosticSetting, addDiagnosticsForCreatedResources, FUNCTION_APP_CATEGORIES } from "./monitoring/diagnostic-settings";
+import { registerStackChecks } from "./stack-checks";
+import { sameConstructsCopy } from "./constructs-copy";
 
 /** An existing resource group: an azurerm `ResourceGroup` or `DataAzurermResourceGroup` fits. */
 export interface IResourceGroupRef {
@@ -171,16 +173,16 @@ export class AmlFunctionDeployment extends Construct {
   public readonly scoringUrl?: string;
 
   constructor(scope: Construct, id: string, props: AmlFunctionDeploymentProps) {
-    super(scope, id);
+    super(sameConstructsCopy(scope, `AmlFunctionDeployment "${id}"`), id);
     const owner = `AmlFunctionDeployment "${id}"`;
-    ensureProviders(this);
 
     // ---- Validate every input before creating anything.
     this.location = normalizeLocation(owner, "location", props.location);
     // The default name is the construct id made name-safe ("Churn_Model" -> "churn-model").
     const base = props.name ?? id.toLowerCase().replace(/[^a-z0-9]+/g, "-").slice(0, 20).replace(/^-+|-+$/g, "");
     if (Token.isUnresolved(base)) invalid(owner, "name", base, "names are derived at synth time", "a literal string");
-    validateDeploymentBaseName(owner, props.name === undefined ? `name (defaulted from the construct id "${id}"; pass name)` : "name", base);
+    const nameProp = props.name === undefined ? `name (defaulted from the construct id "${id}"; pass name)` : "name";
+    validateDeploymentBaseName(owner, nameProp, base);
     if (!Array.isArray(props.triggers) || props.triggers.length === 0) {
       invalid(owner, "triggers", props.triggers, "at least one trigger is required", "a non-empty list of HttpTrigger, BlobTrigger or ServiceBusTrigger");
     }
@@ -216,6 +218,7 @@ export class AmlFunctionDeployment extends Construct {
     if (props.servicePlan && givenPlanSku && props.servicePlan.sku && props.servicePlan.sku !== givenPlanSku) {
       invalid(owner, "planSku", givenPlanSku.name, `the given servicePlan is ${props.servicePlan.sku.name}`, "leave planSku unset when passing a ScoringPlan");
     }
+    checkExistingResources(owner, this.location, props);
     if (props.resourceGroup && !Token.isUnresolved(props.resourceGroup.name)) {
       validateResourceGroupName(owner, "resourceGroup.name", props.resourceGroup.name);
     }
@@ -232,6 +235,7 @@ export class AmlFunctionDeployment extends Construct {
     const suffix = uniqueSuffix(this.node.path);
     this.names = deriveNames(base, suffix);
     const names = this.names;
+    claimNames(TerraformStack.of(this), this.node.path, owner, nameProp, base, derivedNameClaims(id, base, names, props));
 
     // ---- Resource group, identity, registry, plan.
     this.resourceGroupName = props.resourceGroup
@@ -421,6 +425,10 @@ export class AmlFunctionDeployment extends Construct {
       this.output("scoring_url", this.scoringUrl, "HTTPS scoring URL (send the function key in x-functions-key unless the trigger is anonymous)");
     }
     this.output("image", this.image.imageReference, "The scoring image: registry/repository:fingerprint");
+
+    // Last: the docker provider is needed only when the image build created docker_* resources.
+    ensureProviders(this);
+    registerStackChecks(this);
   }
 
   private output(name: string, value: string, description: string): void {
@@ -428,8 +436,49 @@ export class AmlFunctionDeployment extends Construct {
   }
 }
 
+/** Output ids are `<construct id made identifier-safe>_<name>`: "churn-model" -> "churn_model_scoring_url". */
+function outputPrefix(deploymentId: string): string {
+  return deploymentId.replace(/[^A-Za-z0-9_]/g, "_");
+}
+
 function outputId(deploymentId: string, name: string): string {
-  return `${deploymentId.replace(/[^A-Za-z0-9_]/g, "_")}_${name}`;
+  return `${outputPrefix(deploymentId)}_${name}`;
+}
+
+/**
+ * Every name of the stack this deployment derives: the base and the output prefix (the same in
+ * two deployments means every derived name collides) and the resource names it creates.
+ */
+function derivedNameClaims(id: string, base: string, names: DerivedNames, props: AmlFunctionDeploymentProps): NameClaim[] {
+  return [
+    { kind: "base name", name: base },
+    { kind: "output id prefix", name: outputPrefix(id) },
+    ...(props.resourceGroup ? [] : [{ kind: "resource group", name: names.resourceGroup }]),
+    ...(props.registry ? [] : [{ kind: "container registry", name: names.containerRegistry }]),
+    ...(props.servicePlan ? [] : [{ kind: "service plan", name: names.servicePlan }]),
+    ...(props.logAnalyticsWorkspaceId ? [] : [{ kind: "Log Analytics workspace", name: names.logAnalytics }]),
+    { kind: "managed identity", name: names.identity },
+    { kind: "Application Insights", name: names.appInsights },
+    { kind: "storage account", name: names.hostStorage },
+    { kind: "function app", name: names.functionApp },
+    { kind: "image repository", name: names.imageRepository },
+  ];
+}
+
+/**
+ * Checks the existing resources passed in where their properties are known at synth (literals,
+ * or a ScoringPlan): the plan's region. (Ids are checked with the other caller input below.)
+ * Values only known at apply (data sources, references) are taken as they are; the README lists
+ * what is not checked.
+ */
+function checkExistingResources(owner: string, location: string, props: AmlFunctionDeploymentProps): void {
+  const planLocation = props.servicePlan?.location;
+  if (typeof planLocation === "string" && !Token.isUnresolved(planLocation)) {
+    const normalized = normalizeLocation(owner, "servicePlan.location", planLocation);
+    if (normalized !== location) {
+      invalid(owner, "servicePlan", planLocation, `the plan is in ${normalized} but the function app would be in ${location}; an app runs in its plan's region`, `a plan in ${location}, or location: "${normalized}"`);
+    }
+  }
 }
 
 interface ResolvedScaling {

@@ -21,3 +21,5 @@ export { ServiceBusTrigger, ServiceBusCardinality, ServiceBusSku } from "./trigg
 export type { ServiceBusTriggerProps, IServiceBusNamespaceRef } from "./triggers/service-bus-trigger";
 export type { ITrigger, ITriggerTarget, TriggerBinding, TriggerIdentity, AdapterKind } from "./triggers/trigger";
 export { ValidationError } from "./errors";
+export { prepareHandOff } from "./hand-off/prepare-hand-off";
+export type { HandOffOptions, HandOffResult } from "./hand-off/prepare-hand-off";

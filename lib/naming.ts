@@ -276,3 +276,40 @@ export function deriveNames(base: string, suffix: string): DerivedNames {
     },
   };
 }
+
+/** Per-stack register of the names deployments derive (global symbol: one register per stack, whatever copy of this library claims). */
+const CLAIMED = Symbol.for("@aml-functions/aml-function-deployment.claimed-names");
+
+/** One name a construct will create, e.g. `{ kind: "resource group", name: "rg-churn" }`. */
+export interface NameClaim {
+  readonly kind: string;
+  readonly name: string;
+}
+
+/**
+ * Records the names `claimant` (a construct path) derives in `stack`, and throws a
+ * ValidationError naming both construct paths when another construct of the stack already
+ * claimed the same kind and name (compared case-insensitively, as Azure does). Two deployments
+ * with the same base name would otherwise create `rg-<name>`, `id-<name>`, `plan-<name>`, ...
+ * twice, which fails only at apply, and their outputs would overwrite each other.
+ */
+export function claimNames(stack: object, claimant: string, owner: string, prop: string, value: string, claims: NameClaim[]): void {
+  const register = ((stack as { [CLAIMED]?: Map<string, string> })[CLAIMED] ??= new Map<string, string>());
+  for (const claim of claims) {
+    if (Token.isUnresolved(claim.name)) continue;
+    const key = `${claim.kind}\u0000${claim.name.toLowerCase()}`;
+    const holder = register.get(key);
+    if (holder !== undefined && holder !== claimant) {
+      invalid(
+        owner,
+        prop,
+        value,
+        `"${claimant}" and "${holder}" in the same stack both derive the ${claim.kind} ${JSON.stringify(claim.name)} (and the other names from the same base), which would collide at apply`,
+        "a name unique among the deployments of a stack: pass a distinct `name` (or construct id) to one of them",
+      );
+    }
+  }
+  for (const claim of claims) {
+    if (!Token.isUnresolved(claim.name)) register.set(`${claim.kind}\u0000${claim.name.toLowerCase()}`, claimant);
+  }
+}

@@ -1,40 +1,94 @@
 import { IConstruct } from "constructs";
-import { Aspects, IAspect, TerraformProvider, TerraformResource, TerraformStack } from "cdktf";
+import { TerraformProvider, TerraformResource, TerraformStack, Token } from "cdktf";
 import { AzurermProvider } from "@cdktf/provider-azurerm/lib/provider";
 import { DockerProvider } from "@cdktf/provider-docker/lib/provider";
-
-const ENSURED = Symbol.for("aml-function-deployment.providers-ensured");
+import { describeValue } from "./errors";
 
 /**
- * Adds the azurerm provider (and the docker provider, when the stack has docker resources) to a
- * stack that has none, at synth time.
+ * Providers for the stacks that hold deployments: the user's, or defaults this library adds.
  *
- * An aspect (not the constructor) does it so that a provider the user adds after the deployment
- * is still found and no second, conflicting default provider appears. The azurerm provider
- * this adds sets `storage_use_azuread = true`: the storage accounts have shared keys turned off,
- * so the provider must reach their data plane with Azure AD.
+ * Works with one or two copies of cdktf in the process (a `file:`/symlinked dependency loads the
+ * library's own copy next to the app's). Everything here therefore recognises constructs by
+ * shape, through cdktf's `Symbol.for` markers (`TerraformProvider.isTerraformProvider`,
+ * `TerraformResource.isTerraformResource`, `TerraformStack.isStack`), never by `instanceof`.
+ *
+ * - The defaults are added when the deployment is constructed (not in an aspect: aspects live in
+ *   a per-copy registry, so an aspect registered by the library's copy never runs when the app's
+ *   copy synthesizes).
+ * - At synth (lib/stack-checks.ts), a default gives way to a provider of the same type the user
+ *   added afterwards (two default providers of one type fail in Terraform), and a user's azurerm
+ *   provider must set `storageUseAzuread`.
  */
-class EnsureProviders implements IAspect {
-  public visit(node: IConstruct): void {
-    if (!TerraformStack.isStack(node)) return;
-    const providers = node.node.findAll().filter((c): c is TerraformProvider => c instanceof TerraformProvider);
-    const has = (type: string) => providers.some((p) => p.terraformResourceType === type && p.alias === undefined);
-    if (!has(AzurermProvider.tfResourceType)) {
-      new AzurermProvider(node, "azurerm", { features: [{}], storageUseAzuread: true });
-    }
-    // The docker provider only where something builds locally: a stack that builds in Azure
-    // must not need a Docker engine, nor even the docker provider binary.
-    const usesDocker = node.node.findAll().some((c) => c instanceof TerraformResource && c.terraformResourceType.startsWith("docker_"));
-    if (usesDocker && !has(DockerProvider.tfResourceType)) {
-      new DockerProvider(node, "docker", {});
-    }
-  }
+
+/** Marks a provider this library added (global symbol: the same in every copy of this library). */
+const DEFAULT_PROVIDER = Symbol.for("@aml-functions/aml-function-deployment.default-provider");
+/** Construct paths of the deployments in a stack (for messages). */
+const DEPLOYMENTS = Symbol.for("@aml-functions/aml-function-deployment.deployments");
+
+type Marked = IConstruct & { [DEFAULT_PROVIDER]?: boolean };
+type StackState = IConstruct & { [DEPLOYMENTS]?: string[] };
+
+const AZURERM = "azurerm";
+const DOCKER = "docker";
+
+function defaultProviders(stack: IConstruct, type: string): TerraformProvider[] {
+  return stack.node
+    .findAll()
+    .filter((c): c is TerraformProvider => TerraformProvider.isTerraformProvider(c))
+    .filter((p) => p.terraformResourceType === type && p.alias === undefined);
 }
 
-/** Registers the provider check on the stack that holds `scope` (once per stack). */
-export function ensureProviders(scope: IConstruct): void {
-  const stack = TerraformStack.of(scope) as TerraformStack & { [ENSURED]?: boolean };
-  if (stack[ENSURED]) return;
-  stack[ENSURED] = true;
-  Aspects.of(stack).add(new EnsureProviders());
+const isOurs = (p: IConstruct): boolean => (p as Marked)[DEFAULT_PROVIDER] === true;
+
+function usesDocker(scope: IConstruct): boolean {
+  return scope.node.findAll().some((c) => TerraformResource.isTerraformResource(c) && c.terraformResourceType.startsWith("docker_"));
+}
+
+function addDefault(stack: TerraformStack, type: string, create: (id: string) => TerraformProvider): void {
+  if (defaultProviders(stack, type).length > 0) return;
+  // Not the usual id "azurerm"/"docker": the user may still add theirs under that id.
+  const provider = create(`aml-default-${type}`) as TerraformProvider & Marked;
+  provider[DEFAULT_PROVIDER] = true;
+}
+
+/**
+ * Removes this library's defaults where the user has a provider of the same type, and returns
+ * the problems with the user's providers (empty when all is well).
+ */
+export function reconcileProviders(stack: IConstruct): string[] {
+  for (const type of [AZURERM, DOCKER]) {
+    const all = defaultProviders(stack, type);
+    if (all.some((p) => !isOurs(p))) {
+      for (const ours of all.filter(isOurs)) ours.node.scope?.node.tryRemoveChild(ours.node.id);
+    }
+  }
+  const deployments = (stack as StackState)[DEPLOYMENTS] ?? [];
+  const problems: string[] = [];
+  for (const p of defaultProviders(stack, AZURERM).filter((x) => !isOurs(x))) {
+    // The generated class exposes the prop as a getter; a token (known at apply) is accepted.
+    const value = (p as unknown as { storageUseAzuread?: unknown }).storageUseAzuread;
+    if (value === true || (value !== undefined && value !== false && Token.isUnresolved(value))) continue;
+    problems.push(
+      `AzurermProvider "${p.node.path}": invalid storageUseAzuread ${describeValue(value)}: the storage accounts of ` +
+        `${deployments.map((d) => `"${d}"`).join(", ")} have shared keys turned off, so the provider must reach their ` +
+        "blobs and queues with Azure AD. Allowed: storageUseAzuread: true (or leave the azurerm provider out: the deployment adds one)",
+    );
+  }
+  return problems;
+}
+
+/**
+ * Adds the default providers a deployment needs to its stack when the stack has none yet, and
+ * records the deployment for messages. The synth-time check is lib/stack-checks.ts. Call it after the deployment's resources
+ * exist: the docker provider is added only when they include docker_* resources (a stack that
+ * builds in Azure must not need a Docker engine, nor even the docker provider binary).
+ */
+export function ensureProviders(deployment: IConstruct): void {
+  const stack = TerraformStack.of(deployment);
+  const state = stack as unknown as StackState;
+  state[DEPLOYMENTS] = [...(state[DEPLOYMENTS] ?? []), deployment.node.path];
+  // storage_use_azuread: the storage accounts have shared keys turned off, so the provider must
+  // reach their data plane with Azure AD.
+  addDefault(stack, AZURERM, (id) => new AzurermProvider(stack, id, { features: [{}], storageUseAzuread: true }));
+  if (usesDocker(deployment)) addDefault(stack, DOCKER, (id) => new DockerProvider(stack, id, {}));
 }

@@ -4,6 +4,7 @@ import { PlanSku } from "../skus";
 import { validateServicePlanName } from "../naming";
 import { invalid } from "../errors";
 import { validateTags } from "../validation/tags";
+import { sameConstructsCopy } from "../constructs-copy";
 
 /**
  * The parts of an App Service plan a deployment needs. An azurerm `ServicePlan` or
@@ -14,6 +15,8 @@ export interface IServicePlanRef {
   readonly id: string;
   /** The plan's SKU when known at synth time. */
   readonly sku?: PlanSku;
+  /** The plan's region when known at synth time (a function app must be in its plan's region). */
+  readonly location?: string;
 }
 
 /** Instances an Elastic Premium plan may burst to when nothing else is said. */
@@ -44,9 +47,11 @@ export interface ScoringPlanProps {
 export class ScoringPlan extends Construct implements IServicePlanRef {
   public readonly resource: ServicePlan;
   public readonly sku: PlanSku;
+  public readonly location: string;
 
   constructor(scope: Construct, id: string, props: ScoringPlanProps) {
-    super(scope, id);
+    super(sameConstructsCopy(scope, `ScoringPlan "${id}"`), id);
+    this.location = props.location;
     const owner = `ScoringPlan "${id}"`;
     validateServicePlanName(owner, "name", props.name);
     const tags = validateTags(owner, "tags", props.tags);

@@ -5,6 +5,7 @@ import { validateContainerRegistryName } from "../naming";
 import { validateTags } from "../validation/tags";
 import { validateResourceId } from "../validation/resource-id";
 import { addDiagnosticSetting, ALL_LOGS_AND_METRICS } from "../monitoring/diagnostic-settings";
+import { sameConstructsCopy } from "../constructs-copy";
 
 /**
  * The parts of a container registry a deployment needs. An azurerm `ContainerRegistry`,
@@ -63,7 +64,7 @@ export class ScoringRegistry extends Construct implements IContainerRegistryRef 
   private diagnostics?: string;
 
   constructor(scope: Construct, id: string, props: ScoringRegistryProps) {
-    super(scope, id);
+    super(sameConstructsCopy(scope, `ScoringRegistry "${id}"`), id);
     const owner = `ScoringRegistry "${id}"`;
     validateContainerRegistryName(owner, "name", props.name);
     const tags = validateTags(owner, "tags", props.tags);

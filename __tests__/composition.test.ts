@@ -1,0 +1,247 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { Construct } from "constructs";
+import { App, TerraformOutput, TerraformStack, Testing } from "cdktf";
+import { AzurermProvider } from "@cdktf/provider-azurerm/lib/provider";
+import { DockerProvider } from "@cdktf/provider-docker/lib/provider";
+import { AmlFunctionDeployment, ImageBuild, ScoringPlan, ValidationError } from "../lib";
+import { message } from "./error-message";
+import { newStack, SAMPLE_MODEL, sampleProps, synthJson } from "./helpers";
+
+/** Synthesizes through App.synth (validations included) and returns the stack's JSON. */
+function appSynth(build: (stack: TerraformStack) => void): any {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "aml-compose-"));
+  const app = new App({ outdir });
+  const stack = new TerraformStack(app, "compose");
+  build(stack);
+  app.synth();
+  return JSON.parse(fs.readFileSync(path.join(outdir, "stacks", "compose", "cdk.tf.json"), "utf8"));
+}
+
+const dockerResources = (json: any) => Object.keys(json.resource ?? {}).filter((t) => t.startsWith("docker_"));
+
+describe("providers, whether or not the user added them", () => {
+  test("none given: one azurerm provider with storage_use_azuread, docker only with docker resources", () => {
+    const stack = newStack();
+    new AmlFunctionDeployment(stack, "churn", sampleProps({ imageBuild: ImageBuild.localDocker() }));
+    const json = synthJson(stack);
+    expect(json.provider.azurerm).toEqual([{ features: [{}], storage_use_azuread: true }]);
+    expect(dockerResources(json).length).toBeGreaterThan(0);
+    expect(json.provider.docker).toEqual([{}]);
+  });
+
+  test.each([
+    ["before", true],
+    ["after", false],
+  ])("the user's provider added %s the deployments is the only one", (_when, before) => {
+    const stack = newStack();
+    const add = () => new AzurermProvider(stack, "azurerm", { features: [{}], storageUseAzuread: true, subscriptionId: "00000000-0000-0000-0000-000000000001" });
+    if (before) add();
+    new AmlFunctionDeployment(stack, "aa", sampleProps({ imageBuild: ImageBuild.localDocker() }));
+    new AmlFunctionDeployment(stack, "bb", sampleProps({ imageBuild: ImageBuild.localDocker() }));
+    if (!before) {
+      add();
+      new DockerProvider(stack, "docker", { host: "unix:///var/run/docker.sock" });
+    }
+    for (const json of [synthJson(stack), appSynth((s) => {
+      if (before) new AzurermProvider(s, "azurerm", { features: [{}], storageUseAzuread: true, subscriptionId: "00000000-0000-0000-0000-000000000001" });
+      new AmlFunctionDeployment(s, "aa", sampleProps({ imageBuild: ImageBuild.localDocker() }));
+      if (!before) new AzurermProvider(s, "azurerm", { features: [{}], storageUseAzuread: true, subscriptionId: "00000000-0000-0000-0000-000000000001" });
+    })]) {
+      expect(json.provider.azurerm).toHaveLength(1);
+      expect(json.provider.azurerm[0]).toMatchObject({ storage_use_azuread: true, subscription_id: "00000000-0000-0000-0000-000000000001" });
+    }
+    if (!before) expect(synthJson(stack).provider.docker).toEqual([{ host: "unix:///var/run/docker.sock" }]);
+  });
+
+  test.each([
+    ["left out", {}],
+    ["false", { storageUseAzuread: false }],
+  ])("a user's azurerm provider with storageUseAzuread %s is refused at synth, naming the prop", (_what, extra) => {
+    const stack = newStack();
+    new AzurermProvider(stack, "azurerm", { features: [{}], ...extra });
+    new AmlFunctionDeployment(stack, "churn", sampleProps());
+    const msg = message(() => synthJson(stack));
+    expect(msg).toContain("storageUseAzuread");
+    expect(msg).toContain('AzurermProvider "test/azurerm"');
+    expect(msg).toContain('"test/churn"');
+    expect(msg).toContain("Allowed: storageUseAzuread: true");
+    // App.synth (validations, the path a second cdktf copy takes) says the same.
+    expect(message(() => appSynth((s) => {
+      new AmlFunctionDeployment(s, "churn", sampleProps());
+      new AzurermProvider(s, "azurerm", { features: [{}], ...extra });
+    }))).toContain("storageUseAzuread");
+  });
+
+  test("an aliased azurerm provider does not replace the default one", () => {
+    const stack = newStack();
+    new AzurermProvider(stack, "other", { features: [{}], alias: "other", storageUseAzuread: true });
+    new AmlFunctionDeployment(stack, "churn", sampleProps());
+    const json = synthJson(stack);
+    expect(json.provider.azurerm).toHaveLength(2);
+    expect(json.provider.azurerm.filter((p: any) => p.alias === undefined)).toEqual([{ features: [{}], storage_use_azuread: true }]);
+  });
+});
+
+describe("two copies of cdktf in one process (a symlinked file: dependency)", () => {
+  // The library and its cdktf/constructs/provider packages loaded a second time, as a separate
+  // install of the library would: other classes, other private symbols, another aspect registry.
+  type Lib = typeof import("../lib");
+  /** The sample props built from that copy's own factories, as an app importing it would. */
+  const propsOf = (lib: Lib, localDocker = false): any => ({
+    ...sampleProps(),
+    model: lib.ModelSource.fromLocalPath(SAMPLE_MODEL),
+    environment: lib.PythonEnvironment.fromPipPackages(["joblib==1.2.0"]),
+    triggers: [new lib.HttpTrigger()],
+    ...(localDocker ? { imageBuild: lib.ImageBuild.localDocker() } : {}),
+  });
+
+  function secondCopy(): Lib {
+    let lib: typeof import("../lib") | undefined;
+    jest.isolateModules(() => {
+      lib = require("../lib");
+    });
+    const copy = lib!;
+    expect(copy.AmlFunctionDeployment).not.toBe(AmlFunctionDeployment);
+    return copy;
+  }
+
+  test("the deployment from the other copy still gets its providers", () => {
+    const other = secondCopy();
+    const json = appSynth((s) => {
+      new other.AmlFunctionDeployment(s as any, "churn", propsOf(other, true));
+    });
+    expect(json.provider.azurerm).toEqual([{ features: [{}], storage_use_azuread: true }]);
+    expect(json.provider.docker).toEqual([{}]);
+    expect(Object.keys(json.output)).toEqual(expect.arrayContaining(["churn_function_app_name", "churn_scoring_url"]));
+  });
+
+  test("a user's provider (the app's copy) is found by shape: one provider, checked", () => {
+    const other = secondCopy();
+    const json = appSynth((s) => {
+      new other.AmlFunctionDeployment(s as any, "churn", propsOf(other));
+      new AzurermProvider(s, "azurerm", { features: [{}], storageUseAzuread: true, subscriptionId: "00000000-0000-0000-0000-000000000002" });
+    });
+    expect(json.provider.azurerm).toEqual([{ features: [{}], storage_use_azuread: true, subscription_id: "00000000-0000-0000-0000-000000000002" }]);
+    const msg = message(() => appSynth((s) => {
+      new other.AmlFunctionDeployment(s as any, "churn", propsOf(other));
+      new AzurermProvider(s, "azurerm", { features: [{}] });
+    }));
+    expect(msg).toContain("storageUseAzuread");
+  });
+});
+
+describe("names and outputs unique per stack", () => {
+  test("the same construct id under two parents fails, naming both construct paths", () => {
+    const stack = newStack();
+    new AmlFunctionDeployment(new Construct(stack, "team-a"), "svc", sampleProps());
+    const err = (() => {
+      try {
+        new AmlFunctionDeployment(new Construct(stack, "team-b"), "svc", sampleProps());
+      } catch (e) {
+        return e as Error;
+      }
+      throw new Error("expected an error");
+    })();
+    expect(err).toBeInstanceOf(ValidationError);
+    expect(err.message).toContain('"test/team-b/svc"');
+    expect(err.message).toContain('"test/team-a/svc"');
+    expect(err.message).toContain('"svc"');
+  });
+
+  test("construct ids Churn_Model and churn-model (same derived names) fail", () => {
+    const stack = newStack();
+    new AmlFunctionDeployment(stack, "Churn_Model", sampleProps());
+    const msg = message(() => new AmlFunctionDeployment(stack, "churn-model", sampleProps()));
+    expect(msg).toContain('"test/churn-model"');
+    expect(msg).toContain('"test/Churn_Model"');
+    expect(msg).toContain('"churn-model"');
+  });
+
+  test("the same name given to two deployments fails, naming the prop", () => {
+    const stack = newStack();
+    new AmlFunctionDeployment(stack, "a", sampleProps({ name: "scoring" }));
+    const msg = message(() => new AmlFunctionDeployment(stack, "b", sampleProps({ name: "scoring" })));
+    expect(msg).toMatch(/invalid name "scoring"/);
+    expect(msg).toContain('"test/b" and "test/a"');
+  });
+
+  test("distinct ids under different parents, distinct names: every output kept, every name once", () => {
+    const stack = newStack();
+    new AmlFunctionDeployment(new Construct(stack, "team-a"), "svc", sampleProps({ name: "svc-a" }));
+    const b = new AmlFunctionDeployment(new Construct(stack, "team-b"), "svc2", sampleProps({ name: "svc-b" }));
+    expect(b.names.resourceGroup).toBe("rg-svc-b");
+    const json = synthJson(stack);
+    expect(Object.keys(json.output).sort()).toEqual([
+      "svc2_default_hostname", "svc2_function_app_name", "svc2_image", "svc2_scoring_url",
+      "svc_default_hostname", "svc_function_app_name", "svc_image", "svc_scoring_url",
+    ]);
+    // Per resource type: a scope map and a token may share a name, two identities may not.
+    // Diagnostic settings are named per target resource (one name on many targets is fine).
+    const named = Object.entries(json.resource).filter(([type]) => type !== "azurerm_monitor_diagnostic_setting");
+    const names = named.flatMap(([type, byId]: [string, any]) => Object.values(byId).map((r: any) => r.name).filter((n) => typeof n === "string" && !n.includes("${")).map((n) => `${type}:${n}`));
+    expect(names.length).toBeGreaterThan(10);
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  test("a user's output with a deployment's output id fails at synth instead of overwriting it", () => {
+    const stack = newStack();
+    new AmlFunctionDeployment(stack, "churn", sampleProps());
+    new TerraformOutput(stack, "mine", { value: "x" }).overrideLogicalId("churn_scoring_url");
+    const msg = message(() => synthJson(stack));
+    expect(msg).toContain('Output id "churn_scoring_url"');
+    expect(msg).toContain('"test/churn/output-scoring_url"');
+    expect(msg).toContain('"test/mine"');
+  });
+
+  test("the same deployment ids in two different stacks are fine (names are per stack)", () => {
+    const app = Testing.app();
+    for (const s of ["one", "two"]) new AmlFunctionDeployment(new TerraformStack(app, s), "churn", sampleProps());
+    expect(app.node.findAll().filter((c) => c instanceof AmlFunctionDeployment)).toHaveLength(2);
+  });
+});
+
+describe("existing resources passed in, checked where known at synth", () => {
+  test("a ScoringPlan in another region is refused", () => {
+    const stack = newStack();
+    const plan = new ScoringPlan(stack, "plan", { name: "plan-shared", location: "North Europe", resourceGroupName: "rg" });
+    const msg = message(() => new AmlFunctionDeployment(stack, "churn", sampleProps({ servicePlan: plan })));
+    expect(msg).toContain("invalid servicePlan \"North Europe\"");
+    expect(msg).toContain("northeurope");
+    expect(msg).toContain("westeurope");
+    expect(() => new AmlFunctionDeployment(stack, "ok", sampleProps({ servicePlan: new ScoringPlan(stack, "plan2", { name: "p2", location: "West Europe", resourceGroupName: "rg" }) }))).not.toThrow();
+  });
+
+  test("a literal logAnalyticsWorkspaceId must be a workspace resource id; references pass", () => {
+    const stack = newStack();
+    const msg = message(() => new AmlFunctionDeployment(stack, "churn", sampleProps({ logAnalyticsWorkspaceId: "log-churn" })));
+    expect(msg).toContain('invalid logAnalyticsWorkspaceId "log-churn"');
+    const id = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-ops/providers/Microsoft.OperationalInsights/workspaces/log-ops";
+    new AmlFunctionDeployment(stack, "ok", sampleProps({ logAnalyticsWorkspaceId: id }));
+    expect(Object.keys(synthJson(stack).resource.azurerm_log_analytics_workspace ?? {})).toHaveLength(0);
+  });
+});
+
+describe("environment is optional", () => {
+  test("a deployment without environment synthesizes with an empty requirements.txt", () => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "aml-noenv-"));
+    const app = new App({ outdir });
+    const stack = new TerraformStack(app, "noenv");
+    const props = sampleProps({ imageBuild: ImageBuild.localDocker() });
+    delete (props as { environment?: unknown }).environment;
+    new AmlFunctionDeployment(stack, "plain", props);
+    app.synth();
+    const found: string[] = [];
+    const walk = (d: string) => {
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+        const p = path.join(d, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (e.name === "requirements.txt") found.push(p);
+      }
+    };
+    walk(path.join(outdir, "stacks", "noenv", "assets"));
+    expect(found).toHaveLength(1);
+    expect(fs.readFileSync(found[0], "utf8")).toBe("");
+  });
+});

@@ -1,0 +1,198 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { execFileSync, spawnSync } from "child_process";
+import { App } from "cdktf";
+import { buildExampleApp } from "../main";
+import { prepareHandOff } from "../lib";
+import { unquoteDependsOn } from "../lib/hand-off/hcl-fixes";
+import { REPO } from "./helpers";
+
+// The example uses paths relative to the project root, as `npm run synth` does.
+process.chdir(REPO);
+
+const TERRAFORM = execFileSync("bash", ["-lc", "command -v terraform || true"]).toString().trim();
+
+/** Synthesizes the example app into `outdir` the way `npm run synth [-- --hcl]` does. */
+function synth(outdir: string, hcl: boolean): string {
+  const before = process.env.SYNTH_HCL_OUTPUT;
+  process.env.SYNTH_HCL_OUTPUT = hcl ? "true" : "false";
+  try {
+    const app = new App({ outdir, hclOutput: hcl });
+    buildExampleApp(app);
+    app.synth();
+    const result = prepareHandOff(app);
+    expect(result.warnings).toEqual([]);
+    expect(result.stackDirectories).toEqual(["stacks/aml-churn"]);
+  } finally {
+    if (before === undefined) delete process.env.SYNTH_HCL_OUTPUT;
+    else process.env.SYNTH_HCL_OUTPUT = before;
+  }
+  return path.join(outdir, "stacks", "aml-churn");
+}
+
+function filesUnder(dir: string): string[] {
+  return fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
+}
+
+/**
+ * The top-level blocks of an HCL file as `kind label label`, found by a brace-aware scan that
+ * skips strings and heredocs: enough to compare the HCL with the JSON it was made from.
+ */
+function topLevelBlocks(hcl: string): string[] {
+  const blocks: string[] = [];
+  let depth = 0;
+  let line = "";
+  for (let i = 0; i < hcl.length; i++) {
+    const c = hcl[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (j < hcl.length && hcl[j] !== '"') j += hcl[j] === "\\" ? 2 : 1;
+      if (depth === 0) line += hcl.slice(i, j + 1);
+      i = j;
+      continue;
+    }
+    if (c === "<" && hcl.startsWith("<<", i)) {
+      const m = /^<<-?([A-Z]+)\n/.exec(hcl.slice(i));
+      if (m) {
+        const end = hcl.indexOf(`\n${m[1]}`, i + m[0].length);
+        const close = hcl.slice(end + 1).search(new RegExp(`^\\s*${m[1]}`, "m"));
+        i = end + 1 + close + m[1].length;
+        continue;
+      }
+    }
+    if (c === "{") {
+      if (depth === 0) blocks.push(line.trim().replace(/"/g, "").replace(/\s+/g, " "));
+      depth++;
+    } else if (c === "}") depth--;
+    else if (c === "\n") line = "";
+    else if (depth === 0) line += c;
+  }
+  expect(depth).toBe(0);
+  return blocks.sort();
+}
+
+/** The same list from the Terraform JSON. */
+function jsonBlocks(json: any): string[] {
+  const out: string[] = ["terraform"];
+  for (const [type, byId] of Object.entries<any>(json.resource ?? {})) for (const id of Object.keys(byId)) out.push(`resource ${type} ${id}`);
+  for (const [type, byId] of Object.entries<any>(json.data ?? {})) for (const id of Object.keys(byId)) out.push(`data ${type} ${id}`);
+  for (const name of Object.keys(json.output ?? {})) out.push(`output ${name}`);
+  for (const name of Object.keys(json.variable ?? {})) out.push(`variable ${name}`);
+  for (const [name, list] of Object.entries<any>(json.provider ?? {})) for (let i = 0; i < list.length; i++) out.push(`provider ${name}`);
+  return out.sort();
+}
+
+describe("hand-off: a stack folder plain Terraform takes as it is", () => {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "aml-handoff-"));
+  const stackDir = synth(outdir, false);
+  const json = JSON.parse(fs.readFileSync(path.join(stackDir, "cdk.tf.json"), "utf8"));
+  synth(outdir, true); // HCL into the same outdir, as `npm run synth` then `npm run synth -- --hcl`
+  const hcl = fs.readFileSync(path.join(stackDir, "cdk.tf"), "utf8");
+
+  test("only one configuration is left: no stale cdk.tf.json beside cdk.tf", () => {
+    const configs = fs.readdirSync(stackDir).filter((f) => f.endsWith(".tf") || f.endsWith(".tf.json"));
+    expect(configs).toEqual(["cdk.tf"]);
+  });
+
+  test("terraform fmt -check -recursive passes on the folder", () => {
+    expect(TERRAFORM).not.toBe(""); // README: terraform (any 1.x) is a test prerequisite
+    const r = spawnSync(TERRAFORM, ["fmt", "-check", "-recursive", "-no-color"], { cwd: stackDir, encoding: "utf8" });
+    expect(r.stdout).toBe(""); // fmt -check lists the files it would change
+    expect(r.status).toBe(0);
+  });
+
+  test("the HCL declares exactly what the JSON does", () => {
+    expect(topLevelBlocks(hcl)).toEqual(jsonBlocks(json));
+    expect(hcl).toMatch(/backend "local" \{\s*path = "terraform.tfstate"\s*\}/);
+  });
+
+  test("depends_on references are unquoted", () => {
+    const lists = [...hcl.matchAll(/depends_on\s*=\s*\[([^\]]*)\]/g)].map((m) => m[1]);
+    expect(lists.length).toBeGreaterThan(0);
+    for (const list of lists) {
+      expect(list).not.toContain('"');
+      expect(list).toMatch(/azurerm_role_assignment\.\S+/);
+    }
+  });
+
+  test("state inside the folder, and no path of this machine anywhere in it", () => {
+    expect(json.terraform.backend.local.path).toBe("terraform.tfstate");
+    // (Not bare /tmp: the Dockerfile uses /tmp inside the image.)
+    const machinePaths = [REPO, outdir, os.homedir()].filter((p) => p.length > 1);
+    for (const file of filesUnder(stackDir)) {
+      const text = fs.readFileSync(file, "utf8");
+      for (const p of machinePaths) expect({ file: path.relative(stackDir, file), has: text.includes(p) }).toEqual({ file: path.relative(stackDir, file), has: false });
+    }
+  });
+
+  test("README.md says what it creates, the providers and versions, variables and outputs", () => {
+    const readme = fs.readFileSync(path.join(stackDir, "README.md"), "utf8");
+    expect(readme).toContain("terraform init");
+    for (const [name, p] of Object.entries<any>(json.terraform.required_providers)) expect(readme).toContain(`| ${name} | \`${p.source}\` | \`${p.version}\` |`);
+    for (const [type, byId] of Object.entries<any>(json.resource)) for (const id of Object.keys(byId)) expect(readme).toContain(`\`${type}.${id}\``);
+    for (const [name, o] of Object.entries<any>(json.output)) expect(readme).toContain(`| ${name} | ${o.description}`);
+    expect(readme).toContain("## Variables");
+    expect(readme).toContain("`cdk.tf` is the whole configuration");
+  });
+
+  test("and back: JSON after HCL removes cdk.tf and metadata.json", () => {
+    synth(outdir, false);
+    expect(fs.readdirSync(stackDir).sort()).toEqual(["README.md", "assets", "cdk.tf.json"]);
+    expect(fs.readFileSync(path.join(stackDir, "README.md"), "utf8")).toContain("`cdk.tf.json` is the whole configuration");
+  });
+
+  test("earlier versions of the stack's assets are removed, the current ones kept", () => {
+    const current = fs.readdirSync(path.join(stackDir, "assets"), { recursive: true }).map(String).filter((f) => f.split(path.sep).length === 2);
+    expect(current.length).toBeGreaterThan(0);
+    // An earlier version of a current asset (another content hash), and an asset nothing refers to.
+    const stale = path.join(stackDir, "assets", current[0].split(path.sep)[0], "feedface");
+    const unknown = path.join(stackDir, "assets", "someone_elses_0123ABCD", "cafe");
+    for (const d of [stale, unknown]) {
+      fs.mkdirSync(d, { recursive: true });
+      fs.writeFileSync(path.join(d, "Dockerfile"), "FROM scratch\n");
+    }
+    synth(outdir, false);
+    expect(fs.existsSync(stale)).toBe(false);
+    expect(fs.existsSync(unknown)).toBe(true); // not ours to judge
+    fs.rmSync(path.dirname(unknown), { recursive: true });
+    const config = fs.readFileSync(path.join(stackDir, "cdk.tf.json"), "utf8");
+    for (const c of current) {
+      expect(fs.existsSync(path.join(stackDir, "assets", c))).toBe(true);
+      expect(config).toContain(`assets/${c.split(path.sep).join("/")}`);
+    }
+  });
+
+  test("the README is deterministic", () => {
+    const first = fs.readFileSync(path.join(stackDir, "README.md"));
+    synth(outdir, false);
+    expect(fs.readFileSync(path.join(stackDir, "README.md")).equals(first)).toBe(true);
+  });
+});
+
+describe("HCL fixes", () => {
+  test("unquoteDependsOn unquotes references in depends_on lists only", () => {
+    const before = 'a = "x.y"\ndepends_on = [\n"azurerm_role_assignment.a_B1",\n"data.azurerm_client_config.c",\n]\nb = ["p.q"]\n';
+    expect(unquoteDependsOn(before)).toBe('a = "x.y"\ndepends_on = [\nazurerm_role_assignment.a_B1,\ndata.azurerm_client_config.c,\n]\nb = ["p.q"]\n');
+  });
+
+  test("prepareHandOff before app.synth() says so", () => {
+    const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), "aml-nosynth-")) });
+    expect(() => prepareHandOff(app)).toThrow(/after app.synth\(\)/);
+  });
+
+  test("without a terraform binary the HCL is still written, with a warning", () => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "aml-nofmt-"));
+    process.env.SYNTH_HCL_OUTPUT = "true";
+    try {
+      const app = new App({ outdir, hclOutput: true });
+      buildExampleApp(app);
+      app.synth();
+      const result = prepareHandOff(app, { terraformBinary: path.join(outdir, "no-such-terraform") });
+      expect(result.warnings).toEqual([expect.stringContaining("no terraform binary")]);
+      expect(fs.readFileSync(path.join(outdir, "stacks", "aml-churn", "cdk.tf"), "utf8")).not.toMatch(/depends_on = \[\s*"/);
+    } finally {
+      delete process.env.SYNTH_HCL_OUTPUT;
+    }
+  });
+});

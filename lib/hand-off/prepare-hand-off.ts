@@ -1,0 +1,103 @@
+import * as fs from "fs";
+import * as path from "path";
+import { IConstruct } from "constructs";
+import { TerraformStack } from "cdktf";
+import { unquoteDependsOn } from "./hcl-fixes";
+import { stackReadme, TerraformConfig } from "./stack-readme";
+import { terraformFmt } from "./terraform-fmt";
+
+/** The configuration files a stack folder can hold; only the one just written is kept. */
+const CONFIG_FILES = ["cdk.tf", "cdk.tf.json", "metadata.json"];
+
+/** Options of {@link prepareHandOff}. */
+export interface HandOffOptions {
+  /**
+   * The terraform binary that formats HCL output (`terraform fmt`). JSON output needs none.
+   * @default `$TERRAFORM_BINARY`, else `terraform` from PATH
+   */
+  readonly terraformBinary?: string;
+}
+
+/** What {@link prepareHandOff} did. */
+export interface HandOffResult {
+  /** The stack folders, relative to the app's outdir (e.g. `stacks/aml-churn`). */
+  readonly stackDirectories: string[];
+  /** Things the caller should tell the user (e.g. HCL left unformatted: no terraform binary). */
+  readonly warnings: string[];
+}
+
+interface StackManifest {
+  readonly workingDirectory: string;
+  readonly synthesizedStackPath: string;
+  readonly stackMetadataPath?: string;
+}
+
+/**
+ * Makes the stack folders of a synthesized app usable by plain Terraform (`terraform init &&
+ * terraform plan` in the folder, nothing else). Call it right after `app.synth()`:
+ *
+ * - removes configuration files of an earlier synth in the other format (a stale `cdk.tf.json`
+ *   beside a new `cdk.tf` doubles every resource for Terraform);
+ * - HCL: unquotes `depends_on` references and formats the file with `terraform fmt`;
+ * - removes asset folders of earlier synths that the configuration no longer refers to (old
+ *   build contexts would otherwise pile up in the folder handed over);
+ * - writes a README.md per stack (what it creates, required providers, variables, outputs).
+ *
+ * Which format was written is read from the app's manifest, so it works for JSON and HCL alike.
+ * State paths are the stack's business: give the stack a `LocalBackend` with a relative `path`
+ * (cdktf's default is an absolute path of the synthesizing machine).
+ */
+export function prepareHandOff(app: IConstruct & { readonly outdir: string }, options: HandOffOptions = {}): HandOffResult {
+  const manifestPath = path.join(app.outdir, "manifest.json");
+  if (!fs.existsSync(manifestPath)) throw new Error(`${manifestPath} not found: call prepareHandOff(app) after app.synth()`);
+  const manifest = JSON.parse(fs.readFileSync(manifestPath, "utf8")) as { stacks: Record<string, StackManifest> };
+  const stacks = new Map(app.node.findAll().filter(TerraformStack.isStack).map((s) => [s.node.id, s as TerraformStack]));
+  const warnings: string[] = [];
+  const stackDirectories: string[] = [];
+
+  for (const [name, entry] of Object.entries(manifest.stacks).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const dir = path.join(app.outdir, entry.workingDirectory);
+    const written = path.basename(entry.synthesizedStackPath);
+    // metadata.json is written with HCL only (the manifest names it either way).
+    const hcl = written.endsWith(".tf");
+    const keep = new Set([written, ...(hcl && entry.stackMetadataPath ? [path.basename(entry.stackMetadataPath)] : [])]);
+    for (const file of CONFIG_FILES) {
+      if (!keep.has(file)) fs.rmSync(path.join(dir, file), { force: true });
+    }
+    const configPath = path.join(app.outdir, entry.synthesizedStackPath);
+    if (hcl) {
+      const fixed = unquoteDependsOn(fs.readFileSync(configPath, "utf8"));
+      const formatted = terraformFmt(fixed, options.terraformBinary);
+      if (formatted === undefined) warnings.push(`${entry.synthesizedStackPath}: no terraform binary to run \`terraform fmt\`; the HCL is valid but not canonically formatted`);
+      fs.writeFileSync(configPath, formatted ?? fixed);
+    }
+    pruneStaleAssets(dir, fs.readFileSync(configPath, "utf8"));
+    const stack = stacks.get(name);
+    const config = (stack ? stack.toTerraform() : JSON.parse(fs.readFileSync(configPath, "utf8"))) as TerraformConfig;
+    fs.writeFileSync(path.join(dir, "README.md"), stackReadme(name, written, config, fs.existsSync(path.join(dir, "assets"))));
+    stackDirectories.push(entry.workingDirectory);
+  }
+  return { stackDirectories, warnings };
+}
+
+/**
+ * Removes `assets/<asset>/<hash>` folders the configuration does not mention while it mentions
+ * another hash of the same asset. cdktf writes each asset to such a folder and refers to it (or
+ * a file in it) by that relative path; a changed model or script gives a new hash, and the old
+ * folder stays behind. Assets the configuration does not mention at all are left alone.
+ */
+function pruneStaleAssets(stackDir: string, config: string): void {
+  const assets = path.join(stackDir, "assets");
+  if (!fs.existsSync(assets)) return;
+  for (const asset of fs.readdirSync(assets)) {
+    const assetDir = path.join(assets, asset);
+    if (!fs.statSync(assetDir).isDirectory()) continue;
+    // Conservative: only versions of an asset the configuration still refers to by another hash.
+    if (!config.includes(`assets/${asset}/`)) continue;
+    for (const hash of fs.readdirSync(assetDir)) {
+      if (!config.includes(`assets/${asset}/${hash}`)) fs.rmSync(path.join(assetDir, hash), { recursive: true, force: true });
+    }
+    if (fs.readdirSync(assetDir).length === 0) fs.rmdirSync(assetDir);
+  }
+  if (fs.readdirSync(assets).length === 0) fs.rmdirSync(assets);
+}
