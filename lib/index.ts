@@ -4,6 +4,9 @@ export type { AmlFunctionDeploymentProps, IResourceGroupRef, ScalingOptions } fr
 export { ModelSource } from "./model/model-source";
 export type { IModelSource, ModelBinding, ModelTarget } from "./model/model-source";
 export type { LocalModelSource } from "./model/local-model-source";
+export type { AmlWorkspaceModelProps, AmlWorkspaceModelSource } from "./model/aml-workspace-model-source";
+export type { AmlRegistryModelProps, AmlRegistryModelSource } from "./model/aml-registry-model-source";
+export type { BlobModelProps, BlobModelSource } from "./model/blob-model-source";
 export { ImageBuild } from "./image/build/image-build";
 export type { IImageBuild, ImageBuildBinding, ImageBuildTarget } from "./image/build/image-build";
 export { PythonEnvironment } from "./python-environment";

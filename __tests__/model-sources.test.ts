@@ -1,0 +1,235 @@
+import { Construct } from "constructs";
+import { TerraformVariable, Testing } from "cdktf";
+import { MachineLearningWorkspace } from "@cdktf/provider-azurerm/lib/machine-learning-workspace";
+import { AmlFunctionDeployment, IImageBuild, ImageBuildBinding, ImageBuildTarget, IModelSource, ModelSource } from "../lib";
+import { StagedBuildContext } from "../lib/image/build-context";
+import { message } from "./error-message";
+import { newStack, resourcesOf, sampleProps, synthJson } from "./helpers";
+import { schemaProblems } from "./schema-check";
+
+const SUB = "11111111-2222-3333-4444-555555555555";
+const WS = `/subscriptions/${SUB}/resourceGroups/rg-ml/providers/Microsoft.MachineLearningServices/workspaces/mlw-churn`;
+const REG = `/subscriptions/${SUB}/resourceGroups/rg-shared/providers/Microsoft.MachineLearningServices/registries/shared-models`;
+const SA = `/subscriptions/${SUB}/resourceGroups/rg-data/providers/Microsoft.Storage/storageAccounts/stmodels01`;
+
+/** An image build that records the staged context instead of building it. */
+class RecordingBuild implements IImageBuild {
+  public context?: StagedBuildContext;
+  bind(_scope: Construct, target: ImageBuildTarget): ImageBuildBinding {
+    this.context = target.context;
+    return { repository: target.repository, tag: target.context.fingerprint, imageReference: `r/${target.repository}:${target.context.fingerprint}`, dependencies: [] };
+  }
+}
+
+function deploy(model: IModelSource, build?: RecordingBuild) {
+  const stack = newStack();
+  new AmlFunctionDeployment(stack, "churn", sampleProps({ model, imageBuild: build }));
+  const json = synthJson(stack);
+  const app = Object.values(resourcesOf(json, "azurerm_linux_function_app"))[0] as any;
+  const roles = Object.entries(resourcesOf(json, "azurerm_role_assignment")) as Array<[string, any]>;
+  return { stack, json, app, roles };
+}
+
+/** Role assignments created by the model source (under the deployment's "model" construct). */
+function modelRoles(roles: Array<[string, any]>): Array<[string, any]> {
+  return roles.filter(([id]) => id.startsWith("churn_model_"));
+}
+
+describe("ModelSource.fromAmlWorkspace", () => {
+  const { json, app, roles } = deploy(ModelSource.fromAmlWorkspace({ workspaceId: WS, name: "churn", version: "3" }));
+
+  test("grants Reader on the workspace and Storage Blob Data Reader on the workspace's resource group, to the app's identity", () => {
+    const mine = modelRoles(roles).map(([, r]) => ({ scope: r.scope, role: r.role_definition_name, principal: r.principal_id, type: r.principal_type }));
+    const principal = "${azurerm_user_assigned_identity.churn_identity_" ;
+    expect(mine).toHaveLength(2);
+    expect(mine).toContainEqual(expect.objectContaining({ scope: WS, role: "Reader", type: "ServicePrincipal" }));
+    expect(mine).toContainEqual(expect.objectContaining({ scope: `/subscriptions/${SUB}/resourceGroups/rg-ml`, role: "Storage Blob Data Reader" }));
+    for (const r of mine) expect(r.principal).toContain(principal);
+  });
+
+  test("app settings name the model, the identity's client id and the ARM endpoint; nothing secret", () => {
+    expect(JSON.parse(app.app_settings.AML_MODEL_SOURCE)).toEqual({ kind: "amlWorkspace", workspaceId: WS, name: "churn", version: "3" });
+    expect(app.app_settings.AML_MODEL_CLIENT_ID).toMatch(/^\$\{azurerm_user_assigned_identity\.churn_identity_[^.]+\.client_id\}$/);
+    expect(app.app_settings.AML_MODEL_ARM_ENDPOINT).toBe("https://management.azure.com");
+    expect(JSON.stringify(app.app_settings)).not.toMatch(/sig=|AccountKey|password/i);
+  });
+
+  test("the function app depends on both grants", () => {
+    for (const [id] of modelRoles(roles)) expect(app.depends_on).toContain(`azurerm_role_assignment.${id}`);
+  });
+
+  test("conforms to the azurerm 4.55 schema", () => {
+    expect(schemaProblems(json)).toEqual([]);
+  });
+
+  test("datastoreStorageAccountId narrows the storage grant to the account, datastoreContainer to the container", () => {
+    const account = modelRoles(deploy(ModelSource.fromAmlWorkspace({ workspaceId: WS, name: "churn", version: "3", datastoreStorageAccountId: SA })).roles)
+      .map(([, r]) => r).find((r) => r.role_definition_name === "Storage Blob Data Reader");
+    expect(account.scope).toBe(SA);
+    const container = modelRoles(deploy(ModelSource.fromAmlWorkspace({ workspaceId: WS, name: "churn", version: "3", datastoreStorageAccountId: SA, datastoreContainer: "azureml-blobstore-0a1b" })).roles)
+      .map(([, r]) => r).find((r) => r.role_definition_name === "Storage Blob Data Reader");
+    expect(container.scope).toBe(`${SA}/blobServices/default/containers/azureml-blobstore-0a1b`);
+  });
+
+  test("the default resource-group grant comes with a synth warning that says how to narrow it", () => {
+    const stack = newStack();
+    new AmlFunctionDeployment(stack, "churn", sampleProps({ model: ModelSource.fromAmlWorkspace({ workspaceId: WS, name: "churn", version: "3" }) }));
+    Testing.synth(stack);
+    const warnings = stack.node.findAll().flatMap((c) => c.node.metadata).filter((m) => m.type === "@cdktf/warn").map((m) => String(m.data));
+    expect(warnings.some((w) => w.includes("datastoreStorageAccountId"))).toBe(true);
+  });
+
+  test("a workspace id that is a token (a workspace in the same stack) scopes the storage grant to its resource group with Terraform functions", () => {
+    const stack = newStack();
+    const ws = new MachineLearningWorkspace(stack, "ws", {
+      name: "mlw", location: "westeurope", resourceGroupName: "rg-ml", applicationInsightsId: "ai", keyVaultId: "kv", storageAccountId: SA, identity: { type: "SystemAssigned" },
+    });
+    new AmlFunctionDeployment(stack, "churn", sampleProps({ model: ModelSource.fromAmlWorkspace({ workspaceId: ws.id, name: "churn", version: "3" }) }));
+    const roles = modelRoles(Object.entries(resourcesOf(synthJson(stack), "azurerm_role_assignment")) as Array<[string, any]>).map(([, r]) => r);
+    expect(roles.find((r) => r.role_definition_name === "Reader").scope).toBe("${azurerm_machine_learning_workspace.ws.id}");
+    expect(roles.find((r) => r.role_definition_name === "Storage Blob Data Reader").scope).toBe('${join("/", slice(split("/", azurerm_machine_learning_workspace.ws.id), 0, 5))}');
+  });
+});
+
+describe("ModelSource.fromAmlRegistry", () => {
+  const { json, app, roles } = deploy(ModelSource.fromAmlRegistry({ registryId: REG, name: "churn", version: "7" }));
+
+  test("grants AzureML Registry User on the registry and nothing else", () => {
+    const mine = modelRoles(roles).map(([, r]) => r);
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({ scope: REG, role_definition_name: "AzureML Registry User", principal_type: "ServicePrincipal" });
+    expect(app.depends_on).toContain(`azurerm_role_assignment.${modelRoles(roles)[0][0]}`);
+  });
+
+  test("app settings", () => {
+    expect(JSON.parse(app.app_settings.AML_MODEL_SOURCE)).toEqual({ kind: "amlRegistry", registryId: REG, name: "churn", version: "7" });
+    expect(app.app_settings.AML_MODEL_ARM_ENDPOINT).toBe("https://management.azure.com");
+  });
+
+  test("a sovereign-cloud ARM endpoint is passed on (trailing slash dropped)", () => {
+    const { app: gov } = deploy(ModelSource.fromAmlRegistry({ registryId: REG, name: "churn", version: "7", armEndpoint: "https://management.usgovcloudapi.net/" }));
+    expect(gov.app_settings.AML_MODEL_ARM_ENDPOINT).toBe("https://management.usgovcloudapi.net");
+  });
+
+  test("conforms to the azurerm 4.55 schema", () => {
+    expect(schemaProblems(json)).toEqual([]);
+  });
+});
+
+describe("ModelSource.fromBlob", () => {
+  const { json, app, roles } = deploy(ModelSource.fromBlob({ storageAccountId: SA, container: "models", path: "churn/v3" }));
+
+  test("grants Storage Blob Data Reader on the container only", () => {
+    const mine = modelRoles(roles).map(([, r]) => r);
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({ scope: `${SA}/blobServices/default/containers/models`, role_definition_name: "Storage Blob Data Reader" });
+    expect(app.depends_on).toContain(`azurerm_role_assignment.${modelRoles(roles)[0][0]}`);
+  });
+
+  test("app settings", () => {
+    expect(JSON.parse(app.app_settings.AML_MODEL_SOURCE)).toEqual({ kind: "blob", storageAccountId: SA, container: "models", path: "churn/v3" });
+    expect(app.app_settings.AML_MODEL_STORAGE_SUFFIX).toBe("core.windows.net");
+    expect(app.app_settings.AML_MODEL_ARM_ENDPOINT).toBeUndefined();
+  });
+
+  test("conforms to the azurerm 4.55 schema", () => {
+    expect(schemaProblems(json)).toEqual([]);
+  });
+});
+
+describe("no model in the image; the model reference is not part of the image fingerprint", () => {
+  test("the build context holds only the model/.fetched-at-start marker", () => {
+    const build = new RecordingBuild();
+    deploy(ModelSource.fromAmlWorkspace({ workspaceId: WS, name: "churn", version: "3" }), build);
+    expect(build.context!.files.filter((f) => f.startsWith("model/"))).toEqual(["model/.fetched-at-start"]);
+  });
+
+  test("a new version changes the app setting, not the image tag", () => {
+    const a = deploy(ModelSource.fromAmlWorkspace({ workspaceId: WS, name: "churn", version: "3" })).app;
+    const b = deploy(ModelSource.fromAmlWorkspace({ workspaceId: WS, name: "churn", version: "4" })).app;
+    expect(a.site_config.application_stack.docker[0].image_tag).toBe(b.site_config.application_stack.docker[0].image_tag);
+    expect(a.app_settings.AML_MODEL_SOURCE).not.toBe(b.app_settings.AML_MODEL_SOURCE);
+  });
+
+  test("all three fetched sources share one image; a baked model gives another", () => {
+    const tag = (m: IModelSource) => deploy(m).app.site_config.application_stack.docker[0].image_tag;
+    const ws = tag(ModelSource.fromAmlWorkspace({ workspaceId: WS, name: "churn", version: "3" }));
+    expect(tag(ModelSource.fromAmlRegistry({ registryId: REG, name: "other", version: "1" }))).toBe(ws);
+    expect(tag(ModelSource.fromBlob({ storageAccountId: SA, container: "models", path: "x.pkl" }))).toBe(ws);
+    expect(tag(sampleProps().model)).not.toBe(ws);
+  });
+
+  test("the version may be a Terraform variable (changing it never rebuilds)", () => {
+    const stack = newStack();
+    const v = new TerraformVariable(stack, "model_version", { type: "string" });
+    new AmlFunctionDeployment(stack, "churn", sampleProps({ model: ModelSource.fromAmlWorkspace({ workspaceId: WS, name: "churn", version: v.stringValue }) }));
+    const app = Object.values(resourcesOf(synthJson(stack), "azurerm_linux_function_app"))[0] as any;
+    expect(app.app_settings.AML_MODEL_SOURCE).toContain("${var.model_version}");
+  });
+});
+
+describe("validation at synth", () => {
+  const ws = (p: object) => message(() => ModelSource.fromAmlWorkspace({ workspaceId: WS, name: "churn", version: "3", ...p } as any));
+  const reg = (p: object) => message(() => ModelSource.fromAmlRegistry({ registryId: REG, name: "churn", version: "3", ...p } as any));
+  const blob = (p: object) => message(() => ModelSource.fromBlob({ storageAccountId: SA, container: "models", path: "churn", ...p } as any));
+
+  test("version is required and never 'latest'", () => {
+    expect(ws({ version: undefined })).toContain('ModelSource.fromAmlWorkspace: invalid version undefined: the version is required');
+    expect(ws({ version: "latest" })).toMatch(/invalid version "latest": .*Allowed: an exact model version/);
+    expect(reg({ version: "Latest" })).toContain('ModelSource.fromAmlRegistry: invalid version "Latest"');
+    expect(reg({ version: "@latest" })).toContain('invalid version "@latest"');
+    expect(ws({ version: 3 })).toContain("invalid version 3: the version must be a string");
+    expect(ws({ version: "1 2" })).toContain('invalid version "1 2": not a valid Azure ML model version');
+  });
+
+  test("name follows the Azure ML rule", () => {
+    expect(ws({ name: "" })).toContain('invalid name "": not a valid Azure ML model name');
+    expect(ws({ name: "-churn" })).toContain('invalid name "-churn"');
+    expect(reg({ name: "churn/model" })).toContain('invalid name "churn/model"');
+    expect(ws({ name: "a".repeat(256) })).toContain("invalid name");
+    expect(() => ModelSource.fromAmlWorkspace({ workspaceId: WS, name: "churn_model.v2-x", version: "2024.01.3" })).not.toThrow();
+  });
+
+  test("resource ids must be of the right type", () => {
+    expect(ws({ workspaceId: REG })).toContain("it is the id of a Microsoft.MachineLearningServices/registries resource, not of an Azure ML workspace");
+    expect(reg({ registryId: WS })).toContain("not of an Azure ML registry");
+    expect(blob({ storageAccountId: WS })).toContain("not of a storage account");
+    expect(ws({ workspaceId: "mlw-churn" })).toContain('invalid workspaceId "mlw-churn": not a resource id');
+    expect(ws({ workspaceId: `${WS}/` })).toContain("no trailing slash");
+    expect(ws({ workspaceId: `${WS}/models/churn` })).toContain("not a resource id");
+    expect(ws({ workspaceId: WS.replace(SUB, "my-sub") })).toContain('the subscription id "my-sub" is not a GUID');
+    expect(blob({ storageAccountId: SA.replace("stmodels01", "St_Models") })).toContain('does not follow the storage account naming rule ("St_Models")');
+    expect(ws({ workspaceId: WS.replace("mlw-churn", "m") })).toContain("Azure ML naming rule");
+    expect(ws({ workspaceId: undefined })).toContain("invalid workspaceId undefined: not a string");
+    // ARM ids are case-insensitive.
+    expect(() => ModelSource.fromAmlWorkspace({ workspaceId: WS.replace("Microsoft.MachineLearningServices/workspaces", "microsoft.machinelearningservices/Workspaces"), name: "c", version: "1" })).not.toThrow();
+  });
+
+  test("container follows the blob container rule", () => {
+    expect(blob({ container: "Models" })).toContain('ModelSource.fromBlob: invalid container "Models"');
+    expect(blob({ container: "a--b" })).toContain("consecutive hyphens");
+    expect(blob({ container: undefined })).toContain("the container name is required");
+    expect(ws({ datastoreContainer: "azureml-blobstore-x" })).toContain("set datastoreStorageAccountId too");
+    expect(ws({ datastoreStorageAccountId: SA, datastoreContainer: "-bad" })).toContain('invalid datastoreContainer "-bad"');
+  });
+
+  test("path is a relative blob name or prefix", () => {
+    expect(blob({ path: "" })).toContain('invalid path "": the path is empty');
+    expect(blob({ path: "/models/churn" })).toContain("it starts with '/'");
+    expect(blob({ path: "models//churn" })).toContain("empty segment");
+    expect(blob({ path: "models/../churn" })).toContain("'.' or '..' segment");
+    expect(blob({ path: "models\\churn" })).toContain("backslash");
+    expect(blob({ path: "a".repeat(1025) })).toContain("over 1024");
+    expect(() => ModelSource.fromBlob({ storageAccountId: SA, container: "models", path: "models/churn/" })).not.toThrow();
+  });
+
+  test("endpoints", () => {
+    expect(reg({ armEndpoint: "http://management.azure.com" })).toContain("tokens must only travel over https");
+    expect(ws({ armEndpoint: "https://management.azure.com/x" })).toContain("it has a path");
+    expect(blob({ storageEndpointSuffix: "https://core.windows.net" })).toContain("not a lowercase DNS suffix");
+  });
+
+  test("props are required", () => {
+    expect(message(() => ModelSource.fromBlob(undefined as any))).toContain("ModelSource.fromBlob: invalid props undefined: props are required");
+  });
+});
