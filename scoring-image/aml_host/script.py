@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
+from . import model_fetch
 from .request import ScoringRequest
 from .settings import number_setting
 
@@ -246,6 +247,8 @@ def _module_name_for(path: str) -> str:
 # loaded (e.g. to fetch the model into AZUREML_MODEL_DIR). A hook that raises makes the attempt
 # fail: it is logged and retried with the same backoff as init().
 BEFORE_INIT_HOOKS: List[Callable[["EntryScript"], None]] = []
+# A model kept in Azure (AML_MODEL_SOURCE) is downloaded first; a failed download is a failed attempt.
+BEFORE_INIT_HOOKS.append(lambda _script: model_fetch.ensure_model())
 
 
 class _State(Enum):

@@ -1,0 +1,188 @@
+"""Listing and downloading blobs with the Blob REST API: a bearer token of the app's identity
+(``Authorization: Bearer``), or the SAS an Azure ML registry hands out for its own storage.
+
+Downloads stream in 1 MiB pieces straight to disk (memory stays flat whatever the size), and a
+connection dropped mid-file resumes with a ``Range`` request from the last byte written.
+"""
+
+import ipaddress
+import logging
+import os
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass
+from typing import Callable, List, Optional, Tuple
+from urllib.parse import quote, urlsplit
+
+from .errors import HttpError, ModelFetchError, ModelNotFound
+from .http_client import TRANSIENT_ERRORS, Deadline, HttpClient, redact
+
+logger = logging.getLogger("aml_host.model_fetch")
+
+STORAGE_API_VERSION = "2023-11-03"
+CHUNK = 1024 * 1024
+
+
+@dataclass
+class BlobAuth:
+    """Exactly one of: a bearer-token getter, a SAS query string, or neither (anonymous)."""
+
+    bearer: Optional[Callable[[Deadline], str]] = None
+    sas: Optional[str] = None
+
+    def url(self, url: str) -> str:
+        if not self.sas:
+            return url
+        return f"{url}{'&' if '?' in url else '?'}{self.sas}"
+
+    def headers(self, deadline: Deadline) -> dict:
+        headers = {"x-ms-version": STORAGE_API_VERSION}
+        if self.bearer is not None:
+            headers["Authorization"] = f"Bearer {self.bearer(deadline)}"
+        return headers
+
+
+@dataclass
+class BlobLocation:
+    container_url: str  # scheme://host[/account]/container, no query
+    path: str  # a blob name or a prefix inside the container
+    auth: BlobAuth
+    where: str  # "storage account X, container Y" for messages
+
+
+@dataclass
+class BlobFile:
+    name: str  # blob name
+    size: int
+    local: str  # relative local path (posix), first segment = the model's top-level name
+
+
+def _is_path_style(host: str) -> bool:
+    """Emulators and IP endpoints put the account in the path (``https://127.0.0.1:10000/acct/c``)."""
+    if host in ("localhost",):
+        return True
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return False
+
+
+def split_blob_url(url: str) -> Tuple[str, str, str]:
+    """(container_url, blob path, query) of a blob or prefix URL."""
+    parts = urlsplit(url)
+    segments = parts.path.lstrip("/").split("/")
+    skip = 2 if _is_path_style(parts.hostname or "") else 1
+    if len(segments) < skip or not segments[skip - 1]:
+        raise ModelFetchError(f"{redact(url)} is not a blob URL (no container in it)")
+    container_url = f"{parts.scheme}://{parts.netloc}/" + "/".join(segments[:skip])
+    from urllib.parse import unquote
+    return container_url, unquote("/".join(segments[skip:])), parts.query
+
+
+def list_blobs(client: HttpClient, loc: BlobLocation, prefix: str, deadline: Deadline, page_size: int = 5000) -> List[Tuple[str, int]]:
+    """Every (name, size) under ``prefix``, following NextMarker; ADLS Gen2 folder entries skipped."""
+    found: List[Tuple[str, int]] = []
+    marker = ""
+    while True:
+        url = f"{loc.container_url}?restype=container&comp=list&include=metadata&maxresults={page_size}&prefix={quote(prefix, safe='')}"
+        if marker:
+            url += f"&marker={quote(marker, safe='')}"
+        resp = client.request("GET", loc.auth.url(url), deadline, headers=loc.auth.headers(deadline),
+                              what=f"listing {loc.where} under '{prefix}'")
+        try:
+            root = ElementTree.fromstring(resp.body)
+        except ElementTree.ParseError as exc:
+            raise ModelFetchError(f"the blob listing of {loc.where} is not valid XML ({exc})") from None
+        for blob in root.iter("Blob"):
+            name = blob.findtext("Name") or ""
+            size = int(blob.findtext("Properties/Content-Length") or "0")
+            is_folder = (blob.findtext("Metadata/hdi_isfolder") or "").lower() == "true" or \
+                (blob.findtext("Properties/ResourceType") or "").lower() == "directory"
+            if name and not is_folder:
+                found.append((name, size))
+        marker = root.findtext("NextMarker") or ""
+        if not marker:
+            return found
+
+
+def _safe_relative(name: str, base: str) -> str:
+    """``name`` below ``base``, refusing anything that would escape the model folder."""
+    rel = name[len(base):].lstrip("/") if base else name
+    parts = rel.split("/")
+    if any(p in ("", ".", "..") for p in parts) or "\\" in rel or "\x00" in rel:
+        raise ModelFetchError(f"blob name {name!r} cannot be stored as a local file (empty, '.' or '..' segment)")
+    return rel
+
+
+def plan_files(loc: BlobLocation, listing: List[Tuple[str, int]]) -> List[BlobFile]:
+    """What to download for ``loc.path``: every blob under ``path/`` (a folder), else the blob
+    named ``path`` (a file). The local top-level name is the last segment of the path."""
+    path = loc.path.rstrip("/")
+    top = path.rsplit("/", 1)[-1] if path else ""
+    folder = [(n, s) for n, s in listing if n.startswith(path + "/")] if path else list(listing)
+    if folder:
+        base = path + "/" if path else ""
+        return sorted((BlobFile(n, s, f"{top}/{_safe_relative(n, base)}" if top else _safe_relative(n, base)) for n, s in folder),
+                      key=lambda f: f.name)
+    exact = [(n, s) for n, s in listing if n == path]
+    if exact and not loc.path.endswith("/"):
+        return [BlobFile(exact[0][0], exact[0][1], _safe_relative(top, ""))]
+    raise ModelNotFound(f"no blob named '{path}' and no blobs under '{path}/' in {loc.where} (empty prefix)")
+
+
+def download_file(client: HttpClient, loc: BlobLocation, item: BlobFile, dest: str, deadline: Deadline,
+                  on_bytes: Callable[[int], None]) -> None:
+    """Streams one blob to ``dest``; resumes after dropped connections; checks the size."""
+    url = f"{loc.container_url}/{quote(item.name, safe='/')}"
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    written = 0
+    attempt = 0
+    with open(dest, "wb") as out:
+        while True:
+            headers = loc.auth.headers(deadline)
+            if written:
+                headers["Range"] = f"bytes={written}-"
+            resp = client.request("GET", loc.auth.url(url), deadline, headers=headers, ok=(200, 206), stream=True,
+                                  what=f"downloading '{item.name}' from {loc.where}")
+            raw = resp.raw
+            if written and resp.status == 200:
+                # The server ignored the range: start over.
+                out.seek(0)
+                out.truncate()
+                written = 0
+            try:
+                while True:
+                    n = raw.readinto(buf)
+                    if not n:
+                        break
+                    out.write(view[:n])
+                    written += n
+                    on_bytes(n)
+            except TRANSIENT_ERRORS as exc:
+                attempt += 1
+                raw.close()
+                client.close()
+                if attempt >= client.policy.max_attempts:
+                    raise ModelFetchError(f"downloading '{item.name}' from {loc.where}: connection lost "
+                                          f"{attempt} times ({type(exc).__name__}: {exc})") from None
+                logger.warning("downloading '%s': connection lost after %d bytes (%s), resuming", item.name, written, type(exc).__name__)
+                client.policy.wait(attempt, None, deadline, f"downloading '{item.name}'")
+                continue
+            if written < item.size:
+                # A body that ended early without an error (connection closed by the server).
+                attempt += 1
+                client.close()
+                if attempt >= client.policy.max_attempts:
+                    raise ModelFetchError(f"downloading '{item.name}' from {loc.where}: got {written} of {item.size} bytes")
+                logger.warning("downloading '%s': body ended at %d of %d bytes, resuming", item.name, written, item.size)
+                client.policy.wait(attempt, None, deadline, f"downloading '{item.name}'")
+                continue
+            break
+    if written != item.size:
+        raise ModelFetchError(f"downloading '{item.name}' from {loc.where}: got {written} bytes, the listing says {item.size}")
+
+
+def is_denied(exc: BaseException) -> bool:
+    return isinstance(exc, HttpError) and exc.status in (401, 403)
