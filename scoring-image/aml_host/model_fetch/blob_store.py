@@ -107,7 +107,7 @@ def list_blobs(client: HttpClient, loc: BlobLocation, prefix: str, deadline: Dea
 
 def _safe_relative(name: str, base: str) -> str:
     """``name`` below ``base``, refusing anything that would escape the model folder."""
-    rel = name[len(base):].lstrip("/") if base else name
+    rel = name[len(base):] if base else name
     parts = rel.split("/")
     if any(p in ("", ".", "..") for p in parts) or "\\" in rel or "\x00" in rel:
         raise ModelFetchError(f"blob name {name!r} cannot be stored as a local file (empty, '.' or '..' segment)")

@@ -1,0 +1,138 @@
+"""Unit tests of the model downloader's parts (no emulator needed)."""
+
+import os
+import tempfile
+import unittest
+from email.utils import formatdate
+from unittest import mock
+
+from aml_host.model_fetch import ModelAccessDenied, ModelFetchError, ensure_model
+from aml_host.model_fetch.blob_store import BlobAuth, BlobLocation, plan_files, split_blob_url
+from aml_host.model_fetch.config import ModelSpec, load_config
+from aml_host.model_fetch.http_client import Deadline, HttpClient, RetryPolicy, parse_retry_after, redact
+from aml_host.model_fetch.identity import ManagedIdentity
+from aml_host.script import EntryScript, InitFailedError
+
+from .azure_doubles import CLIENT_ID, IdentityEndpoint
+
+
+class RetryPolicyTest(unittest.TestCase):
+    def test_full_jitter_doubles_up_to_the_cap(self):
+        seen = []
+        policy = RetryPolicy(base=0.5, cap=4.0, rand=lambda lo, hi: seen.append((lo, hi)) or hi)
+        self.assertEqual([policy.delay(a, None) for a in (1, 2, 3, 4, 5)], [0.5, 1.0, 2.0, 4.0, 4.0])
+        self.assertTrue(all(lo == 0.0 for lo, _ in seen))
+
+    def test_retry_after_wins_over_backoff(self):
+        self.assertEqual(RetryPolicy(base=10).delay(1, 0.25), 0.25)
+
+    def test_a_wait_past_the_deadline_gives_up_instead_of_sleeping(self):
+        slept = []
+        policy = RetryPolicy(sleep=slept.append)
+        with self.assertRaises(ModelFetchError) as ctx:
+            policy.wait(1, 120.0, Deadline(5), "reading x")
+        self.assertIn("overall timeout of 5 s", str(ctx.exception))
+        self.assertEqual(slept, [])
+
+    def test_retry_after_forms(self):
+        self.assertEqual(parse_retry_after({"Retry-After": "3"}), 3.0)
+        self.assertEqual(parse_retry_after({"x-ms-retry-after-ms": "1500", "Retry-After": "9"}), 1.5)
+        later = parse_retry_after({"Retry-After": formatdate(__import__("time").time() + 30, usegmt=True)})
+        self.assertTrue(25 <= later <= 31, later)
+        self.assertIsNone(parse_retry_after({}))
+        self.assertIsNone(parse_retry_after({"Retry-After": "soon"}))
+
+
+class ConfigTest(unittest.TestCase):
+    def test_sources_parse_and_bad_ones_are_named(self):
+        spec = ModelSpec.parse('{"kind": "amlWorkspace", "workspaceId": "/w", "name": "m", "version": "2"}')
+        self.assertTrue(spec.registered)
+        self.assertEqual(spec.describe(), "model m:2 of workspace w")
+        with self.assertRaisesRegex(ModelFetchError, "not valid JSON"):
+            ModelSpec.parse("{")
+        with self.assertRaisesRegex(ModelFetchError, "needs a non-empty string 'version'"):
+            ModelSpec.parse('{"kind": "amlRegistry", "registryId": "/r", "name": "m"}')
+        with self.assertRaisesRegex(ModelFetchError, "unknown kind 'ftp'"):
+            ModelSpec.parse('{"kind": "ftp"}')
+
+    def test_tokens_only_travel_over_https_or_loopback(self):
+        base = {"AML_MODEL_SOURCE": '{"kind": "blob", "storageAccountId": "/s", "container": "c", "path": "p"}'}
+        with self.assertRaisesRegex(ModelFetchError, "only https endpoints"):
+            load_config({**base, "AML_MODEL_ARM_ENDPOINT": "http://management.example.com"})
+        self.assertEqual(load_config({**base, "AML_MODEL_ARM_ENDPOINT": "http://127.0.0.1:9/"}).arm_endpoint, "http://127.0.0.1:9")
+        cfg = load_config(base)
+        self.assertEqual((cfg.arm_endpoint, cfg.arm_audience), ("https://management.azure.com", "https://management.azure.com/"))
+        with self.assertRaisesRegex(ModelFetchError, "AML_MODEL_CONCURRENCY='0' must be at least 1"):
+            load_config({**base, "AML_MODEL_CONCURRENCY": "0"})
+
+
+class BlobPlanTest(unittest.TestCase):
+    loc = BlobLocation("https://a.blob.core.windows.net/c", "models/churn", BlobAuth(), "account a container c")
+
+    def test_folder_beats_file_and_siblings_are_ignored(self):
+        files = plan_files(self.loc, [("models/churn/b", 2), ("models/churn/a/x", 1), ("models/churnx", 5)])
+        self.assertEqual([(f.name, f.local) for f in files], [("models/churn/a/x", "churn/a/x"), ("models/churn/b", "churn/b")])
+
+    def test_a_single_blob_keeps_its_name(self):
+        [f] = plan_files(self.loc, [("models/churn", 3)])
+        self.assertEqual((f.local, f.size), ("churn", 3))
+
+    def test_blob_names_that_would_escape_the_model_folder_are_refused(self):
+        with self.assertRaisesRegex(ModelFetchError, "cannot be stored as a local file"):
+            plan_files(self.loc, [("models/churn/../../../etc/cron.d/x", 1)])
+        with self.assertRaisesRegex(ModelFetchError, "cannot be stored"):
+            plan_files(self.loc, [("models/churn//x", 1)])
+
+    def test_blob_urls_public_and_path_style(self):
+        self.assertEqual(split_blob_url("https://acct.blob.core.windows.net/c/models/a%20b?sv=1&sig=x"),
+                         ("https://acct.blob.core.windows.net/c", "models/a b", "sv=1&sig=x"))
+        self.assertEqual(split_blob_url("https://127.0.0.1:10000/devstoreaccount1/c/m"), ("https://127.0.0.1:10000/devstoreaccount1/c", "m", ""))
+        self.assertEqual(redact("https://a/c/b?sig=secret"), "https://a/c/b")
+
+
+class IdentityTest(unittest.TestCase):
+    def test_without_the_platform_endpoint_the_error_says_why(self):
+        identity = ManagedIdentity(HttpClient(5, RetryPolicy()), None, None, CLIENT_ID)
+        with self.assertRaisesRegex(ModelFetchError, "IDENTITY_ENDPOINT/IDENTITY_HEADER are not set"):
+            identity.token("https://storage.azure.com/", Deadline(5))
+
+    def test_an_identity_not_assigned_to_the_app_is_named(self):
+        double = IdentityEndpoint(refuse=True)
+        self.addCleanup(double.stop)
+        client = HttpClient(5, RetryPolicy())
+        self.addCleanup(client.close_all)
+        identity = ManagedIdentity(client, double.url + "/msi/token", "test-identity-header", CLIENT_ID)
+        with self.assertRaises(ModelAccessDenied) as ctx:
+            identity.token("https://storage.azure.com/", Deadline(5))
+        self.assertIn(f"client id {CLIENT_ID}", str(ctx.exception))
+
+    def test_tokens_are_cached_per_audience(self):
+        double = IdentityEndpoint()
+        self.addCleanup(double.stop)
+        client = HttpClient(5, RetryPolicy())
+        self.addCleanup(client.close_all)
+        identity = ManagedIdentity(client, double.url + "/msi/token", "test-identity-header", CLIENT_ID)
+        a = identity.token("https://storage.azure.com/", Deadline(5))
+        self.assertEqual(identity.token("https://storage.azure.com/", Deadline(5)), a)
+        identity.token("https://management.azure.com/", Deadline(5))
+        self.assertEqual(len(double.requests), 2)
+
+
+class HookTest(unittest.TestCase):
+    def test_nothing_happens_without_a_model_source(self):
+        env = {"AZUREML_MODEL_DIR": "/nowhere"}
+        self.assertIsNone(ensure_model(env))
+        self.assertEqual(env, {"AZUREML_MODEL_DIR": "/nowhere"})
+
+    def test_the_fetch_runs_before_init_and_its_failure_is_an_init_failure(self):
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(__import__("shutil").rmtree, tmp, True)
+        path = os.path.join(tmp, "score.py")
+        with open(path, "w") as f:
+            f.write("called = []\ndef init():\n    called.append(1)\ndef run(d):\n    return d\n")
+        script = EntryScript(path, model_dir=tmp)
+        with mock.patch.dict(os.environ, {"AML_MODEL_SOURCE": "{not json"}):
+            with self.assertRaises(InitFailedError) as ctx:
+                script.ensure_ready()
+        self.assertIn("AML_MODEL_SOURCE is not valid JSON", str(ctx.exception))
+        self.assertIsNone(script.module)  # init() never ran: the script was not even loaded
