@@ -54,6 +54,15 @@ def jwt(audience: str, ttl: int = 3600, tenant: str = TENANT) -> str:
     return f"{part({'alg': 'RS256', 'typ': 'JWT'})}.{part(claims)}.c2lnbmF0dXJl"
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: Linux sends it SIGKILL if the test process dies, even by SIGKILL."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -77,7 +86,7 @@ class Azurite:
         self.proc: Optional[subprocess.Popen] = subprocess.Popen(
             [AZURITE, "--blobHost", "127.0.0.1", "--blobPort", str(self.port), "--oauth", "basic", "--cert", self.cert,
              "--key", key, "--location", data, "--skipApiVersionCheck", "--silent", "--disableTelemetry"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True, preexec_fn=_die_with_parent)
         atexit.register(self.stop)
         self.context = ssl.create_default_context(cafile=self.cert)
         self._wait_ready()

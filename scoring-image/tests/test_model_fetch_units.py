@@ -7,7 +7,7 @@ from email.utils import formatdate
 from unittest import mock
 
 from aml_host.model_fetch import ModelAccessDenied, ModelFetchError, ensure_model
-from aml_host.model_fetch.blob_store import BlobAuth, BlobLocation, plan_files, split_blob_url
+from aml_host.model_fetch.blob_store import BlobAuth, BlobFile, BlobLocation, plan_files, split_blob_url, split_parts
 from aml_host.model_fetch.config import ModelSpec, load_config
 from aml_host.model_fetch.http_client import Deadline, HttpClient, RetryPolicy, parse_retry_after, redact
 from aml_host.model_fetch.identity import ManagedIdentity
@@ -82,6 +82,12 @@ class BlobPlanTest(unittest.TestCase):
             plan_files(self.loc, [("models/churn/../../../etc/cron.d/x", 1)])
         with self.assertRaisesRegex(ModelFetchError, "cannot be stored"):
             plan_files(self.loc, [("models/churn//x", 1)])
+
+    def test_big_blobs_are_split_into_ranges_that_cover_every_byte_once(self):
+        small, big = BlobFile("s", 10, "s"), BlobFile("b", 100, "b")
+        parts = split_parts([small, big], part_size=30, split_above=50)
+        self.assertEqual([(p.item.name, p.start, p.length, p.whole) for p in parts],
+                         [("s", 0, 10, True), ("b", 0, 30, False), ("b", 30, 30, False), ("b", 60, 30, False), ("b", 90, 10, False)])
 
     def test_blob_urls_public_and_path_style(self):
         self.assertEqual(split_blob_url("https://acct.blob.core.windows.net/c/models/a%20b?sv=1&sig=x"),

@@ -22,7 +22,7 @@ import threading
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import List, MutableMapping, Optional
 
-from .blob_store import BlobFile, BlobLocation, download_file, is_denied, list_blobs, plan_files
+from .blob_store import BlobFile, BlobLocation, Part, download_part, is_denied, list_blobs, plan_files, prepare_file, split_parts
 from .config import DEFAULT_MODEL_DIR, FetchConfig, load_config
 from .errors import HttpError, ModelAccessDenied, ModelFetchError, ModelNotFound
 from .http_client import Deadline, HttpClient, RetryPolicy
@@ -113,33 +113,48 @@ def _download_all(cfg: FetchConfig, client: HttpClient, identity: ManagedIdentit
     progress = Progress(cfg.spec.describe(), len(files), total)
     stop = threading.Event()
 
-    def one(item: BlobFile) -> None:
+    parts = split_parts(files)
+    remaining = {}
+    for f in files:
+        prepare_file(os.path.join(partial, *f.local.split("/")), f.size)
+        remaining[f.name] = 0
+    for p in parts:
+        remaining[p.item.name] += 1
+    count_lock = threading.Lock()
+
+    def one(part: Part) -> None:
         if stop.is_set():
             return
+        item = part.item
         try:
-            download_file(client, loc, item, os.path.join(partial, *item.local.split("/")), deadline, progress.add_bytes)
+            download_part(client, loc, part, os.path.join(partial, *item.local.split("/")), deadline, progress.add_bytes)
         except HttpError as exc:
             stop.set()
             if is_denied(exc):
                 raise _storage_denied(cfg, identity, loc, exc, f"reading '{item.name}' in {loc.where}") from None
             if exc.status == 404:
                 raise ModelNotFound(f"{cfg.spec.describe()}: '{item.name}' disappeared from {loc.where} while downloading") from None
+            if exc.status == 416 or (exc.status == 200 and not part.whole):
+                raise ModelFetchError(f"{cfg.spec.describe()}: '{item.name}' changed while downloading (range refused)") from None
             raise
         except BaseException:
             stop.set()
             raise
-        progress.file_done()
+        with count_lock:
+            remaining[item.name] -= 1
+            finished = remaining[item.name] == 0
+        if finished:
+            progress.file_done()
 
-    workers = max(1, min(cfg.concurrency, len(files)))
+    workers = max(1, min(cfg.concurrency, len(parts)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="model-fetch") as pool:
-        futures = [pool.submit(one, f) for f in files]
-        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        futures = [pool.submit(one, p) for p in parts]
+        wait(futures, return_when=FIRST_EXCEPTION)
         for future in futures:
             if future.done() and future.exception() is not None:
                 for other in futures:
                     other.cancel()
                 raise future.exception()
-        wait(futures)
         for future in futures:
             future.result()
     progress.finish()

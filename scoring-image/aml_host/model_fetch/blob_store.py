@@ -130,36 +130,69 @@ def plan_files(loc: BlobLocation, listing: List[Tuple[str, int]]) -> List[BlobFi
     raise ModelNotFound(f"no blob named '{path}' and no blobs under '{path}/' in {loc.where} (empty prefix)")
 
 
-def download_file(client: HttpClient, loc: BlobLocation, item: BlobFile, dest: str, deadline: Deadline,
-                  on_bytes: Callable[[int], None]) -> None:
-    """Streams one blob to ``dest``; resumes after dropped connections; checks the size."""
-    url = f"{loc.container_url}/{quote(item.name, safe='/')}"
+@dataclass
+class Part:
+    """A byte range of one blob: a whole small blob, or one slice of a big one."""
+
+    item: BlobFile
+    start: int
+    length: int
+    whole: bool  # the whole blob in one request (no Range header needed unless resuming)
+
+
+PART_SIZE = 8 * CHUNK
+SPLIT_ABOVE = 2 * PART_SIZE
+
+
+def split_parts(files: List[BlobFile], part_size: int = PART_SIZE, split_above: int = SPLIT_ABOVE) -> List[Part]:
+    """Big blobs are fetched as parallel ranges (like azcopy and the Azure SDKs): a single
+    stream to Blob storage is slower than several, and a drop costs one slice at most."""
+    parts: List[Part] = []
+    for f in files:
+        if f.size <= split_above:
+            parts.append(Part(f, 0, f.size, True))
+        else:
+            parts.extend(Part(f, o, min(part_size, f.size - o), False) for o in range(0, f.size, part_size))
+    return parts
+
+
+def prepare_file(dest: str, size: int) -> None:
+    """Creates ``dest`` at its final size, so parts can be written in any order."""
     os.makedirs(os.path.dirname(dest), exist_ok=True)
+    with open(dest, "wb") as out:
+        out.truncate(size)
+
+
+def download_part(client: HttpClient, loc: BlobLocation, part: Part, dest: str, deadline: Deadline,
+                  on_bytes: Callable[[int], None]) -> None:
+    """Streams one part into the prepared file ``dest`` at its offset; resumes after dropped
+    connections with a Range request from the last byte written; checks the length."""
+    item = part.item
+    url = f"{loc.container_url}/{quote(item.name, safe='/')}"
     buf = bytearray(CHUNK)
     view = memoryview(buf)
     written = 0
     attempt = 0
-    with open(dest, "wb") as out:
-        while True:
+    fd = os.open(dest, os.O_WRONLY)
+    try:
+        while written < part.length or (part.length == 0 and attempt == 0 and not written):
             headers = loc.auth.headers(deadline)
-            if written:
-                headers["Range"] = f"bytes={written}-"
-            resp = client.request("GET", loc.auth.url(url), deadline, headers=headers, ok=(200, 206), stream=True,
-                                  what=f"downloading '{item.name}' from {loc.where}")
+            ranged = not (part.whole and written == 0)
+            if ranged:
+                headers["Range"] = f"bytes={part.start + written}-{part.start + part.length - 1}"
+            resp = client.request("GET", loc.auth.url(url), deadline, headers=headers, ok=(206,) if ranged else (200,),
+                                  stream=True, what=f"downloading '{item.name}' from {loc.where}")
             raw = resp.raw
-            if written and resp.status == 200:
-                # The server ignored the range: start over.
-                out.seek(0)
-                out.truncate()
-                written = 0
             try:
-                while True:
+                while written < part.length:
                     n = raw.readinto(buf)
                     if not n:
                         break
-                    out.write(view[:n])
+                    n = min(n, part.length - written)
+                    os.pwrite(fd, view[:n], part.start + written)
                     written += n
                     on_bytes(n)
+                raw.read()  # drain (nothing left on a well-formed response) so the connection is reused
             except TRANSIENT_ERRORS as exc:
                 attempt += 1
                 raw.close()
@@ -167,21 +200,22 @@ def download_file(client: HttpClient, loc: BlobLocation, item: BlobFile, dest: s
                 if attempt >= client.policy.max_attempts:
                     raise ModelFetchError(f"downloading '{item.name}' from {loc.where}: connection lost "
                                           f"{attempt} times ({type(exc).__name__}: {exc})") from None
-                logger.warning("downloading '%s': connection lost after %d bytes (%s), resuming", item.name, written, type(exc).__name__)
+                logger.warning("downloading '%s': connection lost after %d bytes of a part (%s), resuming", item.name,
+                               written, type(exc).__name__)
                 client.policy.wait(attempt, None, deadline, f"downloading '{item.name}'")
                 continue
-            if written < item.size:
-                # A body that ended early without an error (connection closed by the server).
+            if part.length == 0:
+                break
+            if written < part.length:
+                # The body ended early without an error (the server closed the connection).
                 attempt += 1
                 client.close()
                 if attempt >= client.policy.max_attempts:
-                    raise ModelFetchError(f"downloading '{item.name}' from {loc.where}: got {written} of {item.size} bytes")
-                logger.warning("downloading '%s': body ended at %d of %d bytes, resuming", item.name, written, item.size)
+                    raise ModelFetchError(f"downloading '{item.name}' from {loc.where}: got {written} of {part.length} bytes")
+                logger.warning("downloading '%s': body ended at %d of %d bytes, resuming", item.name, written, part.length)
                 client.policy.wait(attempt, None, deadline, f"downloading '{item.name}'")
-                continue
-            break
-    if written != item.size:
-        raise ModelFetchError(f"downloading '{item.name}' from {loc.where}: got {written} bytes, the listing says {item.size}")
+    finally:
+        os.close(fd)
 
 
 def is_denied(exc: BaseException) -> bool:
