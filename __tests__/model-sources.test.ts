@@ -1,5 +1,9 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { spawnSync } from "child_process";
 import { Construct } from "constructs";
-import { TerraformVariable, Testing } from "cdktf";
+import { App, LocalBackend, TerraformStack, TerraformVariable, Testing } from "cdktf";
 import { MachineLearningWorkspace } from "@cdktf/provider-azurerm/lib/machine-learning-workspace";
 import { AmlFunctionDeployment, IImageBuild, ImageBuildBinding, ImageBuildTarget, IModelSource, ModelSource } from "../lib";
 import { StagedBuildContext } from "../lib/image/build-context";
@@ -88,6 +92,9 @@ describe("ModelSource.fromAmlWorkspace", () => {
     const roles = modelRoles(Object.entries(resourcesOf(synthJson(stack), "azurerm_role_assignment")) as Array<[string, any]>).map(([, r]) => r);
     expect(roles.find((r) => r.role_definition_name === "Reader").scope).toBe("${azurerm_machine_learning_workspace.ws.id}");
     expect(roles.find((r) => r.role_definition_name === "Storage Blob Data Reader").scope).toBe('${join("/", slice(split("/", azurerm_machine_learning_workspace.ws.id), 0, 5))}');
+    const app = Object.values(resourcesOf(synthJson(stack), "azurerm_linux_function_app"))[0] as any;
+    expect(app.app_settings.AML_MODEL_SOURCE).toContain("jsonencode(");
+    expect(app.app_settings.AML_MODEL_SOURCE).toContain("azurerm_machine_learning_workspace.ws.id");
   });
 });
 
@@ -164,7 +171,8 @@ describe("no model in the image; the model reference is not part of the image fi
     const v = new TerraformVariable(stack, "model_version", { type: "string" });
     new AmlFunctionDeployment(stack, "churn", sampleProps({ model: ModelSource.fromAmlWorkspace({ workspaceId: WS, name: "churn", version: v.stringValue }) }));
     const app = Object.values(resourcesOf(synthJson(stack), "azurerm_linux_function_app"))[0] as any;
-    expect(app.app_settings.AML_MODEL_SOURCE).toContain("${var.model_version}");
+    // Terraform builds the JSON (a literal JSON string cannot hold a reference in cdktf's HCL).
+    expect(app.app_settings.AML_MODEL_SOURCE).toBe(`\${jsonencode({"kind" = "amlWorkspace", "workspaceId" = "${WS}", "name" = "churn", "version" = var.model_version})}`);
   });
 });
 
@@ -201,6 +209,9 @@ describe("validation at synth", () => {
     expect(blob({ storageAccountId: SA.replace("stmodels01", "St_Models") })).toContain('does not follow the storage account naming rule ("St_Models")');
     expect(ws({ workspaceId: WS.replace("mlw-churn", "m") })).toContain("Azure ML naming rule");
     expect(ws({ workspaceId: undefined })).toContain("invalid workspaceId undefined: not a string");
+    const stack = newStack();
+    const v = new TerraformVariable(stack, "ws", { type: "string" });
+    expect(ws({ workspaceId: `${v.stringValue}"\n}` })).toContain("around the reference cannot be part of a resource id");
     // ARM ids are case-insensitive.
     expect(() => ModelSource.fromAmlWorkspace({ workspaceId: WS.replace("Microsoft.MachineLearningServices/workspaces", "microsoft.machinelearningservices/Workspaces"), name: "c", version: "1" })).not.toThrow();
   });
@@ -220,6 +231,9 @@ describe("validation at synth", () => {
     expect(blob({ path: "models/../churn" })).toContain("'.' or '..' segment");
     expect(blob({ path: "models\\churn" })).toContain("backslash");
     expect(blob({ path: "a".repeat(1025) })).toContain("over 1024");
+    expect(blob({ path: "models/${file(\"/etc/passwd\")}" })).toContain("double quote");
+    expect(blob({ path: "models/${x}" })).toContain("Terraform template sequences");
+    expect(blob({ path: "models/%{if}" })).toContain("Terraform template sequences");
     expect(() => ModelSource.fromBlob({ storageAccountId: SA, container: "models", path: "models/churn/" })).not.toThrow();
   });
 
@@ -231,5 +245,39 @@ describe("validation at synth", () => {
 
   test("props are required", () => {
     expect(message(() => ModelSource.fromBlob(undefined as any))).toContain("ModelSource.fromBlob: invalid props undefined: props are required");
+  });
+});
+
+describe("the synthesized HCL parses (cdktf synth --hcl, terraform fmt)", () => {
+  function hcl(model: (stack: TerraformStack) => IModelSource): string {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "aml-model-hcl-"));
+    const before = process.env.SYNTH_HCL_OUTPUT;
+    process.env.SYNTH_HCL_OUTPUT = "true";
+    try {
+      const app = new App({ outdir, hclOutput: true });
+      const stack = new TerraformStack(app, "scoring");
+      new LocalBackend(stack, { path: "terraform.scoring.tfstate" });
+      new AmlFunctionDeployment(stack, "churn", sampleProps({ model: model(stack) }));
+      app.synth();
+      return fs.readFileSync(path.join(outdir, "stacks", "scoring", "cdk.tf"), "utf8");
+    } finally {
+      if (before === undefined) delete process.env.SYNTH_HCL_OUTPUT;
+      else process.env.SYNTH_HCL_OUTPUT = before;
+      fs.rmSync(outdir, { recursive: true, force: true });
+    }
+  }
+  const parses = (text: string) => {
+    const r = spawnSync("terraform", ["fmt", "-check", "-no-color", "-"], { input: text });
+    if (r.error) throw r.error;
+    return r.status === 0 || r.status === 3;
+  };
+
+  test("literal references and a version from a Terraform variable", () => {
+    const literal = hcl(() => ModelSource.fromBlob({ storageAccountId: SA, container: "models", path: "churn v3/model.joblib" }));
+    expect(literal).toContain("AML_MODEL_SOURCE");
+    expect(parses(literal)).toBe(true);
+    const variable = hcl((stack) => ModelSource.fromAmlWorkspace({ workspaceId: WS, name: "churn", version: new TerraformVariable(stack, "v", { type: "string" }).stringValue }));
+    expect(variable).toContain("jsonencode(");
+    expect(parses(variable)).toBe(true);
   });
 });

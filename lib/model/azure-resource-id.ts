@@ -6,6 +6,7 @@
 import { Token } from "cdktf";
 import { invalid } from "../errors";
 import { validateResourceGroupName } from "../naming";
+import { validateResourceId } from "../validation/resource-id";
 
 /** The parts of a resource id `/subscriptions/<s>/resourceGroups/<rg>/providers/<ns>/<type>/<name>`. */
 export interface ParsedResourceId {
@@ -55,7 +56,11 @@ export const STORAGE_ACCOUNT: ResourceIdType = {
 export function parseResourceId(owner: string, prop: string, value: unknown, kind: ResourceIdType): ParsedResourceId | undefined {
   const allowed = `the resource id of ${kind.what}: /subscriptions/<subscription id>/resourceGroups/<group>/providers/${kind.namespace}/${kind.type}/<name> (name: ${kind.nameRule}), or a token such as a resource's .id`;
   if (typeof value !== "string") invalid(owner, prop, value, "not a string", allowed);
-  if (Token.isUnresolved(value)) return undefined;
+  if (Token.isUnresolved(value)) {
+    // Known at apply time only; the literal text around a reference must still fit an id.
+    validateResourceId(owner, prop, value);
+    return undefined;
+  }
   if (value.trim() === "") invalid(owner, prop, value, "the id is empty", allowed);
   const m = SHAPE.exec(value);
   if (!m) {

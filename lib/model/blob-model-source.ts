@@ -28,7 +28,7 @@ export interface BlobModelProps {
 }
 
 const OWNER = "ModelSource.fromBlob";
-const PATH_ALLOWED = "a blob name or prefix of 1-1024 characters, segments separated by single '/', no leading '/', no '.' or '..' segments, no backslashes or control characters (e.g. \"models/churn\" or \"models/churn.joblib\")";
+const PATH_ALLOWED = "a blob name or prefix of 1-1024 characters, segments separated by single '/', no leading '/', no '.' or '..' segments, no backslashes, double quotes, control characters, '${' or '%{' (e.g. \"models/churn\" or \"models/churn.joblib\")";
 
 /** Made by `ModelSource.fromBlob(props)`. */
 export class BlobModelSource implements IModelSource {
@@ -62,6 +62,10 @@ function validateBlobPath(value: unknown): void {
   if (value.startsWith("/")) invalid(OWNER, "path", value, "it starts with '/'", PATH_ALLOWED);
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f\\]/.test(value)) invalid(OWNER, "path", value, "it contains a backslash or a control character", PATH_ALLOWED);
+  // The path travels in a JSON app setting written into the Terraform configuration: a quote
+  // would be escaped with a backslash, and '${'/'%{' are Terraform template sequences.
+  if (value.includes("\"")) invalid(OWNER, "path", value, "it contains a double quote", PATH_ALLOWED);
+  if (/[$%]\{/.test(value)) invalid(OWNER, "path", value, "it contains '${' or '%{' (Terraform template sequences)", PATH_ALLOWED);
   const segments = value.replace(/\/$/, "").split("/");
   if (segments.some((s) => s === "")) invalid(OWNER, "path", value, "it has an empty segment ('//')", PATH_ALLOWED);
   if (segments.some((s) => s === "." || s === "..")) invalid(OWNER, "path", value, "it has a '.' or '..' segment", PATH_ALLOWED);

@@ -3,7 +3,7 @@
  * when an instance starts. They are app settings, not image content: a new model version
  * changes a setting and restarts the app; it does not rebuild the image.
  */
-import { Token } from "cdktf";
+import { Fn, Token } from "cdktf";
 import { invalid } from "../errors";
 
 /** JSON describing the model: `{"kind": "amlWorkspace" | "amlRegistry" | "blob", ...}`. */
@@ -26,12 +26,22 @@ export type ModelSourceSpec =
 /** The settings for one fetched model. Keys in a fixed order, so output is byte-identical. */
 export function fetchSettings(spec: ModelSourceSpec, clientId: string, endpoint: { armEndpoint?: string; storageSuffix?: string }): { [key: string]: string } {
   const settings: { [key: string]: string } = {
-    [MODEL_SOURCE_SETTING]: JSON.stringify(spec),
+    [MODEL_SOURCE_SETTING]: sourceJson(spec),
     [MODEL_CLIENT_ID_SETTING]: clientId,
   };
   if (endpoint.armEndpoint !== undefined) settings[ARM_ENDPOINT_SETTING] = endpoint.armEndpoint;
   if (endpoint.storageSuffix !== undefined) settings[STORAGE_SUFFIX_SETTING] = endpoint.storageSuffix;
   return settings;
+}
+
+/**
+ * The spec as JSON. With a reference in it (a workspace in the same stack, a version from a
+ * Terraform variable) Terraform's own `jsonencode` builds it at apply time: a literal JSON string
+ * around a reference would put `"` next to `${...}`, which cdktf's HCL output cannot quote.
+ */
+function sourceJson(spec: ModelSourceSpec): string {
+  const values = Object.values(spec) as string[];
+  return values.some((v) => Token.isUnresolved(v)) ? Fn.jsonencode(spec) : JSON.stringify(spec);
 }
 
 const ARM_ALLOWED = "an https URL of an Azure Resource Manager endpoint without path, e.g. \"https://management.azure.com\" (public), \"https://management.usgovcloudapi.net\", \"https://management.chinacloudapi.cn\"";
