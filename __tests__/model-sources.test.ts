@@ -149,6 +149,8 @@ describe("no model in the image; the model reference is not part of the image fi
     const build = new RecordingBuild();
     deploy(ModelSource.fromAmlWorkspace({ workspaceId: WS, name: "churn", version: "3" }), build);
     expect(build.context!.files.filter((f) => f.startsWith("model/"))).toEqual(["model/.fetched-at-start"]);
+    // The downloader ships in the image with the rest of the hosting code.
+    expect(build.context!.files).toEqual(expect.arrayContaining(["app/aml_host/model_fetch/__init__.py", "app/aml_host/model_fetch/blob_store.py"]));
   });
 
   test("a new version changes the app setting, not the image tag", () => {

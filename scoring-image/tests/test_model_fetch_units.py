@@ -137,8 +137,9 @@ class HookTest(unittest.TestCase):
         with open(path, "w") as f:
             f.write("called = []\ndef init():\n    called.append(1)\ndef run(d):\n    return d\n")
         script = EntryScript(path, model_dir=tmp)
-        with mock.patch.dict(os.environ, {"AML_MODEL_SOURCE": "{not json"}):
+        with mock.patch.dict(os.environ, {"AML_MODEL_SOURCE": "{not json"}), self.assertLogs("aml_host", "ERROR") as logs:
             with self.assertRaises(InitFailedError) as ctx:
                 script.ensure_ready()
+        self.assertIn("AML_MODEL_SOURCE is not valid JSON", "\n".join(logs.output))
         self.assertIn("AML_MODEL_SOURCE is not valid JSON", str(ctx.exception))
         self.assertIsNone(script.module)  # init() never ran: the script was not even loaded
