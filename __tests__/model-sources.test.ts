@@ -130,6 +130,11 @@ describe("ModelSource.fromBlob", () => {
     const mine = modelRoles(roles).map(([, r]) => r);
     expect(mine).toHaveLength(1);
     expect(mine[0]).toMatchObject({ scope: `${SA}/blobServices/default/containers/models`, role_definition_name: "Storage Blob Data Reader" });
+    // ABAC: reads only under the path, lists only with a prefix under it.
+    expect(mine[0].condition_version).toBe("2.0");
+    expect(mine[0].condition).toContain("@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith 'churn/v3'");
+    expect(mine[0].condition).toContain("@Request[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:prefix] StringStartsWith 'churn/v3'");
+    expect(mine[0].condition).toContain("SubOperationMatches{'Blob.List'}");
     expect(app.depends_on).toContain(`azurerm_role_assignment.${modelRoles(roles)[0][0]}`);
   });
 
@@ -166,6 +171,12 @@ describe("no model in the image; the model reference is not part of the image fi
     expect(tag(ModelSource.fromAmlRegistry({ registryId: REG, name: "other", version: "1" }))).toBe(ws);
     expect(tag(ModelSource.fromBlob({ storageAccountId: SA, container: "models", path: "x.pkl" }))).toBe(ws);
     expect(tag(sampleProps().model)).not.toBe(ws);
+  });
+
+  test("a folder path with a trailing slash is limited to that folder", () => {
+    const role = modelRoles(deploy(ModelSource.fromBlob({ storageAccountId: SA, container: "models", path: "churn/" })).roles)[0][1];
+    expect(role.condition).toContain("StringStartsWith 'churn/'");
+    expect(role.condition).not.toContain("'churn'");
   });
 
   test("the version may be a Terraform variable (changing it never rebuilds)", () => {
@@ -235,6 +246,7 @@ describe("validation at synth", () => {
     expect(blob({ path: "a".repeat(1025) })).toContain("over 1024");
     expect(blob({ path: "models/${file(\"/etc/passwd\")}" })).toContain("double quote");
     expect(blob({ path: "models/${x}" })).toContain("Terraform template sequences");
+    expect(blob({ path: "models/o'brien" })).toContain("single quote");
     expect(blob({ path: "models/%{if}" })).toContain("Terraform template sequences");
     expect(() => ModelSource.fromBlob({ storageAccountId: SA, container: "models", path: "models/churn/" })).not.toThrow();
   });

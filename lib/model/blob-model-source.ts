@@ -6,7 +6,7 @@ import { validateBlobContainerName } from "../naming";
 import { grantRole } from "../security/role-assignment";
 import { parseResourceId, STORAGE_ACCOUNT } from "./azure-resource-id";
 import { fetchSettings, validateStorageSuffix } from "./fetch-settings";
-import { containerScope, ModelRole } from "./model-roles";
+import { blobPathCondition, containerScope, ModelRole } from "./model-roles";
 import type { IModelSource, ModelBinding, ModelTarget } from "./model-source";
 
 /** Props of `ModelSource.fromBlob`. */
@@ -28,7 +28,7 @@ export interface BlobModelProps {
 }
 
 const OWNER = "ModelSource.fromBlob";
-const PATH_ALLOWED = "a blob name or prefix of 1-1024 characters, segments separated by single '/', no leading '/', no '.' or '..' segments, no backslashes, double quotes, control characters, '${' or '%{' (e.g. \"models/churn\" or \"models/churn.joblib\")";
+const PATH_ALLOWED = "a blob name or prefix of 1-1024 characters, segments separated by single '/', no leading '/', no '.' or '..' segments, no backslashes, quotes, control characters, '${' or '%{' (e.g. \"models/churn\" or \"models/churn.joblib\")";
 
 /** Made by `ModelSource.fromBlob(props)`. */
 export class BlobModelSource implements IModelSource {
@@ -43,10 +43,14 @@ export class BlobModelSource implements IModelSource {
     this.storageSuffix = validateStorageSuffix(OWNER, "storageEndpointSuffix", props.storageEndpointSuffix);
   }
 
-  /** Storage Blob Data Reader on the container (Azure RBAC has no narrower storage scope). */
+  /**
+   * Storage Blob Data Reader on the container (the narrowest RBAC scope), limited by an ABAC
+   * condition to blobs under the model's path (a path known only at apply time: the container).
+   */
   public bind(scope: Construct, target: ModelTarget): ModelBinding {
     const p = this.props;
-    const reader = grantRole(scope, "blob-reader", containerScope(p.storageAccountId, p.container), ModelRole.STORAGE_BLOB_DATA_READER, target.identity.principalId);
+    const condition = Token.isUnresolved(p.path) ? undefined : blobPathCondition(p.path);
+    const reader = grantRole(scope, "blob-reader", containerScope(p.storageAccountId, p.container), ModelRole.STORAGE_BLOB_DATA_READER, target.identity.principalId, condition);
     return {
       appSettings: fetchSettings({ kind: "blob", storageAccountId: p.storageAccountId, container: p.container, path: p.path }, target.identity.clientId, { storageSuffix: this.storageSuffix }),
       dependencies: [reader],
@@ -65,6 +69,8 @@ function validateBlobPath(value: unknown): void {
   // The path travels in a JSON app setting written into the Terraform configuration: a quote
   // would be escaped with a backslash, and '${'/'%{' are Terraform template sequences.
   if (value.includes("\"")) invalid(OWNER, "path", value, "it contains a double quote", PATH_ALLOWED);
+  // The role assignment's ABAC condition quotes the path in single quotes.
+  if (value.includes("'")) invalid(OWNER, "path", value, "it contains a single quote, which the role assignment's path condition cannot quote", PATH_ALLOWED);
   if (/[$%]\{/.test(value)) invalid(OWNER, "path", value, "it contains '${' or '%{' (Terraform template sequences)", PATH_ALLOWED);
   const segments = value.replace(/\/$/, "").split("/");
   if (segments.some((s) => s === "")) invalid(OWNER, "path", value, "it has an empty segment ('//')", PATH_ALLOWED);

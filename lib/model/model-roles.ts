@@ -19,3 +19,19 @@ export const ModelRole = {
 export function containerScope(storageAccountId: string, container: string): string {
   return `${storageAccountId}/blobServices/default/containers/${container}`;
 }
+
+const READ = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read";
+
+/**
+ * An Azure ABAC condition (version 2.0) that limits Storage Blob Data Reader to blobs whose name
+ * starts with `prefix`: reading a blob needs the resource attribute `blobs:path` to start with it,
+ * listing needs the request attribute `blobs:prefix` to start with it (Azure Storage ABAC docs,
+ * "Read or list blobs in named containers with a path"). The downloader always lists with the
+ * model's path as prefix, so both hold. `prefix` must not contain a single quote.
+ */
+export function blobPathCondition(prefix: string): string {
+  return `((!(ActionMatches{'${READ}'} AND NOT SubOperationMatches{'Blob.List'})) OR ` +
+    `(@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith '${prefix}')) AND ` +
+    `((!(ActionMatches{'${READ}'} AND SubOperationMatches{'Blob.List'})) OR ` +
+    `(@Request[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:prefix] StringStartsWith '${prefix}'))`;
+}

@@ -80,7 +80,8 @@ def _resolve_and_download(cfg: FetchConfig, client: HttpClient, identity: Manage
     logger.info("%s: resolving", spec.describe())
     loc = Resolver(cfg, client, identity).resolve(deadline)
     try:
-        listing = list_blobs(client, loc, loc.path.rstrip("/"), deadline)
+        # The path as given: "churn/" lists the folder only (what a path-limited role allows).
+        listing = list_blobs(client, loc, loc.path, deadline)
     except HttpError as exc:
         if is_denied(exc):
             raise _storage_denied(cfg, identity, loc, exc, f"listing blobs under '{loc.path}' in {loc.where}") from None
