@@ -145,6 +145,22 @@ class WorkspaceModelTest(FetchTestCase):
 
 
 class BlobModelTest(FetchTestCase):
+    def test_a_blob_that_changed_after_listing_is_refused_not_truncated(self):
+        from aml_host.model_fetch.blob_store import BlobFile, Part, download_part, prepare_file
+        self.azurite.create_container("blob-changed")
+        self.azurite.put_blob("blob-changed", "m.bin", b"0123456789")
+        client = HttpClient(30, RetryPolicy())
+        self.addCleanup(client.close_all)
+        loc = BlobLocation(self.azurite.endpoint_template.format(account="devstoreaccount1") + "/blob-changed", "m.bin",
+                           BlobAuth(bearer=lambda d: jwt("https://storage.azure.com")), "azurite")
+        item = BlobFile("m.bin", 4, "m.bin")  # what an older listing said
+        dest = os.path.join(self.tmp, "m.bin")
+        prepare_file(dest, item.size)
+        for part in (Part(item, 0, 4, True), Part(item, 0, 2, False)):
+            with self.assertRaises(ModelFetchError) as ctx:
+                download_part(client, loc, part, dest, Deadline(30), lambda n: None)
+            self.assertIn("changed while downloading: it has 10 bytes, the listing said 4", str(ctx.exception))
+
     def test_a_single_blob_keeps_its_file_name(self):
         self.azurite.create_container("blob-file")
         self.azurite.put_blob("blob-file", "models/churn.joblib", b"j")

@@ -183,6 +183,11 @@ def download_part(client: HttpClient, loc: BlobLocation, part: Part, dest: str, 
             resp = client.request("GET", loc.auth.url(url), deadline, headers=headers, ok=(206,) if ranged else (200,),
                                   stream=True, what=f"downloading '{item.name}' from {loc.where}")
             raw = resp.raw
+            expected = _expected_size(resp.status, resp.headers)
+            if expected is not None and expected != item.size:
+                raw.close()
+                raise ModelFetchError(f"'{item.name}' in {loc.where} changed while downloading: it has {expected} bytes, "
+                                      f"the listing said {item.size}")
             try:
                 while written < part.length:
                     n = raw.readinto(buf)
@@ -216,6 +221,20 @@ def download_part(client: HttpClient, loc: BlobLocation, part: Part, dest: str, 
                 client.policy.wait(attempt, None, deadline, f"downloading '{item.name}'")
     finally:
         os.close(fd)
+
+
+def _expected_size(status: int, headers) -> Optional[int]:
+    """The blob's full size as this response states it (Content-Length of a 200, the total of a
+    206's Content-Range), or None when the response does not say."""
+    try:
+        if status == 200 and headers.get("Content-Length") is not None:
+            return int(headers.get("Content-Length"))
+        total = (headers.get("Content-Range") or "").rsplit("/", 1)
+        if status == 206 and len(total) == 2 and total[1].strip().isdigit():
+            return int(total[1])
+    except ValueError:
+        return None
+    return None
 
 
 def is_denied(exc: BaseException) -> bool:
