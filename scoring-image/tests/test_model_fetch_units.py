@@ -11,7 +11,7 @@ from aml_host.model_fetch.blob_store import BlobAuth, BlobFile, BlobLocation, pl
 from aml_host.model_fetch.config import ModelSpec, load_config
 from aml_host.model_fetch.http_client import Deadline, HttpClient, RetryPolicy, parse_retry_after, redact
 from aml_host.model_fetch.identity import ManagedIdentity
-from aml_host.script import EntryScript, InitFailedError
+from aml_host.script import EntryScript, InitRetryPolicy, NotReadyError
 
 from .azure_doubles import CLIENT_ID, IdentityEndpoint
 
@@ -130,16 +130,19 @@ class HookTest(unittest.TestCase):
         self.assertIsNone(ensure_model(env))
         self.assertEqual(env, {"AZUREML_MODEL_DIR": "/nowhere"})
 
-    def test_the_fetch_runs_before_init_and_its_failure_is_an_init_failure(self):
+    def test_the_fetch_runs_before_init_and_a_failed_fetch_is_a_retried_init_attempt(self):
         tmp = tempfile.mkdtemp()
         self.addCleanup(__import__("shutil").rmtree, tmp, True)
         path = os.path.join(tmp, "score.py")
         with open(path, "w") as f:
-            f.write("called = []\ndef init():\n    called.append(1)\ndef run(d):\n    return d\n")
-        script = EntryScript(path, model_dir=tmp)
+            f.write("def init():\n    pass\ndef run(d):\n    return d\n")
+        script = EntryScript(path, model_dir=tmp, policy=InitRetryPolicy(first_delay=0.05, max_delay=0.05))
+        self.addCleanup(script.close)
         with mock.patch.dict(os.environ, {"AML_MODEL_SOURCE": "{not json"}), self.assertLogs("aml_host", "ERROR") as logs:
-            with self.assertRaises(InitFailedError) as ctx:
-                script.ensure_ready()
+            with self.assertRaises(NotReadyError):
+                script.wait_until_ready(0.5)
+            self.assertFalse(script.ready)
         self.assertIn("AML_MODEL_SOURCE is not valid JSON", "\n".join(logs.output))
-        self.assertIn("AML_MODEL_SOURCE is not valid JSON", str(ctx.exception))
-        self.assertIsNone(script.module)  # init() never ran: the script was not even loaded
+        # With the setting fixed, the next attempt fetches nothing and init() succeeds.
+        script.wait_until_ready(10)
+        self.assertTrue(script.ready)
