@@ -69,7 +69,9 @@ export interface AmlFunctionDeploymentProps {
   readonly location: string;
   /**
    * The trained model, available under `AZUREML_MODEL_DIR` when `init()` runs:
-   * `ModelSource.fromLocalPath(path)` copies a file or folder into the image.
+   * `ModelSource.fromLocalPath(path)` copies a file or folder into the image;
+   * `ModelSource.fromAmlWorkspace(...)`, `.fromAmlRegistry(...)` and `.fromBlob(...)` leave it in
+   * Azure and the app's identity downloads it when an instance starts.
    */
   readonly model: IModelSource;
   /** Path of the Azure ML entry script (`init()` and `run()`); its folder is the source directory. */
@@ -191,7 +193,7 @@ export class AmlFunctionDeployment extends Construct {
         invalid(owner, `triggers[${i}]`, t, "not a trigger", "new HttpTrigger(...), new BlobTrigger(...) or new ServiceBusTrigger(...)");
       }
     });
-    if (!isModelSource(props.model)) invalid(owner, "model", props.model, "not a model source", "ModelSource.fromLocalPath(path)");
+    if (!isModelSource(props.model)) invalid(owner, "model", props.model, "not a model source", "ModelSource.fromLocalPath(path), .fromAmlWorkspace({ workspaceId, name, version }), .fromAmlRegistry({ registryId, name, version }) or .fromBlob({ storageAccountId, container, path })");
     if (props.imageBuild !== undefined && !isImageBuild(props.imageBuild)) {
       invalid(owner, "imageBuild", props.imageBuild, "not a build mode", "ImageBuild.localDocker()");
     }
