@@ -82,8 +82,10 @@ export interface AmlFunctionDeploymentProps {
    */
   readonly environment?: PythonEnvironment;
   /**
-   * How the image is built and pushed.
-   * @default ImageBuild.localDocker()
+   * How the image is built and pushed: `ImageBuild.acrTask(options?)` builds in Azure with an
+   * ACR task (no Docker engine where Terraform runs, no secrets); `ImageBuild.localDocker()`
+   * builds with the Docker engine of the machine that runs `terraform apply`.
+   * @default ImageBuild.acrTask()
    */
   readonly imageBuild?: IImageBuild;
   /** How the function is called: one or more of HttpTrigger, BlobTrigger, ServiceBusTrigger. */
@@ -321,7 +323,7 @@ export class AmlFunctionDeployment extends Construct {
       buildArgs,
       platform: PLATFORM,
     });
-    const imageBuild = props.imageBuild ?? ImageBuild.localDocker();
+    const imageBuild = props.imageBuild ?? ImageBuild.acrTask();
     this.image = imageBuild.bind(new Construct(this, "image"), {
       owner,
       location: this.location,

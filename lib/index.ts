@@ -9,6 +9,7 @@ export type { AmlRegistryModelProps, AmlRegistryModelSource } from "./model/aml-
 export type { BlobModelProps, BlobModelSource } from "./model/blob-model-source";
 export { ImageBuild } from "./image/build/image-build";
 export type { IImageBuild, ImageBuildBinding, ImageBuildTarget } from "./image/build/image-build";
+export type { AcrTaskBuildOptions } from "./image/build/acr-task-build";
 export { PythonEnvironment } from "./python-environment";
 export { PythonVersion } from "./python-version";
 export { PlanSku, RegistrySku } from "./skus";

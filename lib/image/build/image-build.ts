@@ -8,6 +8,7 @@ import { ITerraformDependable } from "cdktf";
 import { IContainerRegistryRef } from "../../registry/scoring-registry";
 import { StagedBuildContext } from "../build-context";
 import { LocalDockerBuild } from "./local-docker-build";
+import { AcrTaskBuild, AcrTaskBuildOptions } from "./acr-task-build";
 
 /** What a build mode sees of the deployment it binds to. */
 export interface ImageBuildTarget {
@@ -53,6 +54,16 @@ export interface IImageBuild {
 
 /** The build modes this library offers. */
 export class ImageBuild {
+  /**
+   * Build and push in Azure with an ACR task (the default): no Docker engine where
+   * `terraform apply` runs, no key, SAS or password anywhere. The staged context is uploaded as a
+   * blob through Azure AD and the task's own identity downloads, builds and pushes it; the task
+   * runs again only when the context's fingerprint changes.
+   */
+  public static acrTask(options: AcrTaskBuildOptions = {}): IImageBuild {
+    return new AcrTaskBuild(options);
+  }
+
   /**
    * Build with the Docker engine of the machine that runs `terraform apply` (docker provider)
    * and push with a repository-scoped registry token.

@@ -1,0 +1,226 @@
+import { Construct } from "constructs";
+import { AssetType, TerraformAsset } from "cdktf";
+import { ContainerRegistryTask } from "@cdktf/provider-azurerm/lib/container-registry-task";
+import { ContainerRegistryTaskScheduleRunNow } from "@cdktf/provider-azurerm/lib/container-registry-task-schedule-run-now";
+import { DataAzurermClientConfig } from "@cdktf/provider-azurerm/lib/data-azurerm-client-config";
+import { RoleAssignment } from "@cdktf/provider-azurerm/lib/role-assignment";
+import { StorageBlob } from "@cdktf/provider-azurerm/lib/storage-blob";
+import { StorageContainer } from "@cdktf/provider-azurerm/lib/storage-container";
+import { UserAssignedIdentity } from "@cdktf/provider-azurerm/lib/user-assigned-identity";
+import { invalid } from "../../errors";
+import { deriveNames } from "../../naming";
+import { createSecureStorageAccount } from "../../security/secure-storage-account";
+import { BuiltInRole, grantRole } from "../../security/role-assignment";
+import { writeContextArchive } from "./context-archive";
+import { buildTaskYaml, CLIENT_ID_VALUE } from "./task-yaml";
+import type { IImageBuild, ImageBuildBinding, ImageBuildTarget } from "./image-build";
+
+/** Options of {@link ImageBuild.acrTask}. */
+export interface AcrTaskBuildOptions {
+  /**
+   * Seconds the whole build run may take (the task's `timeout_in_seconds`; also each step's
+   * timeout), 300–28800.
+   * @default 3600
+   */
+  readonly timeoutSeconds?: number;
+  /**
+   * CPU cores of the Azure-hosted build agent (`agent_setting.cpu`). The hosted pool offers 2;
+   * on a dedicated agent pool the pool's tier decides, so leave it unset there.
+   * @default 2
+   */
+  readonly cpu?: number;
+  /**
+   * Reuse the layers of earlier builds: the build step runs with ACR's registry layer cache
+   * (`cache: enabled`: BuildKit `--cache-from`/`--cache-to` a `cache_<task>_build` tag in the same
+   * repository), so a change to the model or the script does not reinstall the Python packages.
+   * Costs registry storage for the cache image.
+   * @default false
+   */
+  readonly cacheFromPreviousImage?: boolean;
+  /**
+   * A dedicated ACR agent pool (`azurerm_container_registry_agent_pool`, Premium registries) to run
+   * on, e.g. for a registry or storage behind a firewall: the Azure-hosted pool cannot reach them
+   * with a user-assigned identity (README, "Building the image").
+   * @default the Azure-hosted pool
+   */
+  readonly agentPoolName?: string;
+}
+
+export const DEFAULT_TIMEOUT_SECONDS = 3600;
+/** Built-in role that can push (and pull) images in a registry. */
+const ACR_PUSH = "AcrPush";
+const MIN_TIMEOUT_SECONDS = 300;
+const MAX_TIMEOUT_SECONDS = 28800;
+/** The CPU counts the Azure-hosted agent accepts (azurerm docs: "Possible value is 2"). */
+const HOSTED_CPU_VALUES: readonly number[] = [2];
+export const DEFAULT_CPU = 2;
+/** Private container of the build storage account that holds the context archives. */
+export const CONTEXT_CONTAINER_NAME = "build-contexts";
+
+/** Checks the options of `ImageBuild.acrTask()`; throws a ValidationError naming the bad one. */
+export function validateAcrTaskBuildOptions(options: AcrTaskBuildOptions): void {
+  const owner = "ImageBuild.acrTask";
+  if (typeof options !== "object" || options === null) invalid(owner, "options", options, "not an options object", "{ timeoutSeconds?, cpu?, cacheFromPreviousImage?, agentPoolName? }");
+  const { timeoutSeconds, cpu, cacheFromPreviousImage, agentPoolName } = options;
+  if (timeoutSeconds !== undefined && (!Number.isInteger(timeoutSeconds) || timeoutSeconds < MIN_TIMEOUT_SECONDS || timeoutSeconds > MAX_TIMEOUT_SECONDS)) {
+    invalid(owner, "timeoutSeconds", timeoutSeconds, "out of range", `a whole number of seconds from ${MIN_TIMEOUT_SECONDS} (5 minutes) to ${MAX_TIMEOUT_SECONDS} (8 hours)`);
+  }
+  if (cpu !== undefined) {
+    if (agentPoolName !== undefined) invalid(owner, "cpu", cpu, "a dedicated agent pool's tier decides the CPU count", "leave cpu unset with agentPoolName");
+    if (!HOSTED_CPU_VALUES.includes(cpu)) invalid(owner, "cpu", cpu, "not a CPU count of the Azure-hosted build agent", HOSTED_CPU_VALUES.join(", "));
+  }
+  if (cacheFromPreviousImage !== undefined && typeof cacheFromPreviousImage !== "boolean") {
+    invalid(owner, "cacheFromPreviousImage", cacheFromPreviousImage, "not a boolean", "true or false");
+  }
+  if (agentPoolName !== undefined && (typeof agentPoolName !== "string" || !/^[A-Za-z0-9-]{3,20}$/.test(agentPoolName))) {
+    invalid(owner, "agentPoolName", agentPoolName, "not an ACR agent pool name", "3-20 letters, digits and hyphens (the name of an azurerm_container_registry_agent_pool of the registry)");
+  }
+}
+
+/**
+ * `ImageBuild.acrTask()`: builds and pushes the scoring image in Azure with an ACR task, so the
+ * machine that runs `terraform apply` needs no Docker engine and nothing holds a secret.
+ *
+ * Synth writes the staged context as a deterministic archive into the stack's assets; Terraform
+ * uploads it (Azure AD auth) as a blob named after the fingerprint into a private container of a
+ * build storage account with shared keys off; a task with its own user-assigned identity (Storage
+ * Blob Data Reader on that container, AcrPush on the registry, nothing else) downloads, builds
+ * and pushes `<repository>:<fingerprint>`; a run-now resource runs it again only when the blob,
+ * that is the fingerprint, changes.
+ */
+export class AcrTaskBuild implements IImageBuild {
+  private readonly timeoutSeconds: number;
+  private readonly cpu?: number;
+  private readonly layerCache: boolean;
+  private readonly agentPoolName?: string;
+
+  constructor(options: AcrTaskBuildOptions = {}) {
+    validateAcrTaskBuildOptions(options);
+    this.timeoutSeconds = options.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
+    this.agentPoolName = options.agentPoolName;
+    this.cpu = this.agentPoolName === undefined ? (options.cpu ?? DEFAULT_CPU) : undefined;
+    this.layerCache = options.cacheFromPreviousImage ?? false;
+  }
+
+  public bind(scope: Construct, target: ImageBuildTarget): ImageBuildBinding {
+    const { registry, repository, context } = target;
+    const tag = context.fingerprint;
+    for (const [name, value] of Object.entries(target.buildArgs)) {
+      // ACR renders the task YAML as a Go template first.
+      if (value.includes("{{") || value.includes("}}")) invalid(target.owner, `build argument ${name}`, value, "ACR task YAML treats {{ and }} as template markers", "values without {{ or }} (rename the entry script or its folder)");
+    }
+    const tags = target.tags;
+    const names = deriveNames(target.baseName, target.uniqueSuffix);
+
+    // ---- Where the context goes: a private container of a storage account with shared keys off.
+    const storageAccountName = names.storageAccount("bld");
+    const blobName = `${tag}.tar.gz`;
+    const storage = createSecureStorageAccount(scope, "storage", {
+      name: storageAccountName,
+      location: target.location,
+      resourceGroupName: target.resourceGroupName,
+      tags,
+    });
+    const container = new StorageContainer(scope, "contexts", {
+      name: CONTEXT_CONTAINER_NAME,
+      storageAccountId: storage.id,
+      containerAccessType: "private",
+    });
+
+    // The deploying principal uploads the archive through Azure AD (storage_use_azuread), so it
+    // needs data rights on this container: granted here, to whoever runs the apply.
+    const deployer = new DataAzurermClientConfig(scope, "deployer");
+    const deployerGrant = new RoleAssignment(scope, "deployer-blob-contributor", {
+      scope: container.id,
+      roleDefinitionName: BuiltInRole.STORAGE_BLOB_DATA_CONTRIBUTOR,
+      principalId: deployer.objectId,
+      description: "Upload of the image build context by the principal that runs terraform apply",
+    });
+
+    const archive = writeContextArchive(context);
+    const blob = new StorageBlob(scope, "context-blob", {
+      name: blobName,
+      storageAccountName: storage.name,
+      storageContainerName: container.name,
+      type: "Block",
+      contentType: "application/gzip",
+      source: contextArchiveAssetPath(scope, archive.file, tag),
+      dependsOn: [deployerGrant],
+    });
+
+    // ---- The task and its identity: read this container, push to the registry, nothing else.
+    const identity = new UserAssignedIdentity(scope, "identity", {
+      name: `id-${target.baseName}-build`,
+      location: target.location,
+      resourceGroupName: target.resourceGroupName,
+      tags,
+    });
+    const readerGrant = grantRole(scope, "context-reader", container.id, BuiltInRole.STORAGE_BLOB_DATA_READER, identity.principalId);
+    // Registry-wide: registries in azurerm 4.55 have RBAC-only permissions, where AcrPush cannot be
+    // scoped to a repository (README, "Building the image": the trade-off and the alternatives).
+    const pushGrant = grantRole(scope, "registry-push", registry.id, ACR_PUSH, identity.principalId);
+
+    const yaml = buildTaskYaml({
+      storageAccountName,
+      containerName: CONTEXT_CONTAINER_NAME,
+      blobName,
+      repository,
+      tag,
+      buildArgs: target.buildArgs,
+      platform: target.platform,
+      stepTimeoutSeconds: this.timeoutSeconds,
+      layerCache: this.layerCache,
+    });
+    const [os, architecture] = target.platform.split("/");
+    const task = new ContainerRegistryTask(scope, "task", {
+      name: `build-${target.baseName}-${target.uniqueSuffix}`,
+      containerRegistryId: registry.id,
+      platform: { os: os === "linux" ? "Linux" : os, architecture },
+      identity: { type: "UserAssigned", identityIds: [identity.id] },
+      encodedStep: {
+        // A literal: everything known only at apply time comes in through `values`.
+        taskContent: Buffer.from(yaml, "utf8").toString("base64"),
+        values: { [CLIENT_ID_VALUE]: identity.clientId },
+      },
+      // The run logs in to its own registry as the task identity only: the default
+      // run-scoped credential (full access to the home registry) is switched off.
+      registryCredential: {
+        source: { loginMode: "None" },
+        custom: [{ loginServer: registry.loginServer, identity: identity.clientId }],
+      },
+      timeoutInSeconds: this.timeoutSeconds,
+      agentSetting: this.cpu === undefined ? undefined : { cpu: this.cpu },
+      agentPoolName: this.agentPoolName,
+      tags,
+    });
+
+    // ---- Run it: once per fingerprint. The blob's name is the fingerprint, so the run is
+    // replaced exactly when a new context is uploaded; an unchanged input plans no run.
+    const run = new ContainerRegistryTaskScheduleRunNow(scope, "run", {
+      containerRegistryTaskId: task.id,
+      dependsOn: [blob, readerGrant, pushGrant],
+      lifecycle: { replaceTriggeredBy: [`${blob.terraformResourceType}.${blob.friendlyUniqueId}.name`] },
+      // The provider waits for the run; give it the task's timeout plus time to queue.
+      timeouts: { create: `${Math.ceil(this.timeoutSeconds / 60) + 15}m` },
+    });
+
+    const imageReference = `${registry.loginServer}/${repository}:${tag}`;
+    return { repository, tag, imageReference, dependencies: [run] };
+  }
+}
+
+/**
+ * The archive as a stack asset, as a path relative to the stack folder (Terraform's working
+ * directory). The one place that puts it there: kept separate so a shared asset helper can
+ * replace cdktf's TerraformAsset without touching the build.
+ */
+function contextArchiveAssetPath(scope: Construct, file: string, fingerprint: string): string {
+  const asset = new TerraformAsset(scope, "context-archive", {
+    path: file,
+    type: AssetType.FILE,
+    // cdktf would otherwise MD5 the whole archive on every synth; the fingerprint already
+    // identifies its content.
+    assetHash: fingerprint,
+  });
+  return `\${path.module}/${asset.path}`;
+}

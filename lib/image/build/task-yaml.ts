@@ -1,0 +1,89 @@
+/**
+ * The ACR multi-step task (task YAML v1.1.0) that builds the scoring image in Azure without any
+ * secret: the task's user-assigned identity signs in, downloads the context archive with Azure AD
+ * auth, and the run builds and pushes `<registry>/<repository>:<fingerprint>`.
+ *
+ * How ACR runs the steps (Azure/acr-builder): each `cmd` step is `docker run <image> <args>`
+ * through `/bin/sh -c`, with the run's shared volume mounted at `/workspace` (the working
+ * directory of every step); `build` and `push` steps use the run's registry credentials, which
+ * the task maps to its identity (registry_credential.custom). Values that vary per deployment but
+ * are only known at apply time (the identity's client id) come from the task's `values`
+ * (`{{.Values.<name>}}`), so the YAML itself is a literal and tests can parse it.
+ */
+import { stringify } from "yaml";
+
+/**
+ * The Azure CLI image of the download step, pinned so a run is reproducible. 2.67.0 accepts
+ * `az login --identity --username <client id>` (later versions also take `--client-id`).
+ */
+export const AZURE_CLI_IMAGE = "mcr.microsoft.com/azure-cli:2.67.0";
+
+/** Name of the task value that carries the identity's client id. */
+export const CLIENT_ID_VALUE = "taskIdentityClientId";
+
+/** Where the archive is unpacked inside the run's shared `/workspace` volume. */
+export const CONTEXT_DIR = "context";
+
+export interface BuildTaskSpec {
+  /** Storage account, container and blob of the context archive. */
+  readonly storageAccountName: string;
+  readonly containerName: string;
+  readonly blobName: string;
+  /** Repository inside the registry, e.g. `aml/churn`. */
+  readonly repository: string;
+  /** The image tag: the context's fingerprint. */
+  readonly tag: string;
+  readonly buildArgs: { readonly [name: string]: string };
+  /** e.g. `linux/amd64`. */
+  readonly platform: string;
+  /** Seconds a step may take (the task timeout; ACR's default step timeout is 600 s). */
+  readonly stepTimeoutSeconds: number;
+  /** Reuse layers of earlier runs through a registry cache image (`cache: enabled`). */
+  readonly layerCache: boolean;
+}
+
+/** Seconds between retries of the download and push steps: fresh role assignments take a while. */
+const RETRY_DELAY_SECONDS = 30;
+const DOWNLOAD_RETRIES = 6;
+const PUSH_RETRIES = 3;
+
+/** Quotes a word for /bin/sh (single quotes; a single quote becomes '"'"'). */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(word) ? word : `'${word.replace(/'/g, `'"'"'`)}'`;
+}
+
+/** The task YAML, as text. Keys in a fixed order, so the same spec gives the same bytes. */
+export function buildTaskYaml(spec: BuildTaskSpec): string {
+  const image = `{{.Run.Registry}}/${spec.repository}:${spec.tag}`;
+  const archive = "/workspace/context.tar.gz";
+  // One shell in the Azure CLI image: sign in as the task's identity (no secret: the identity
+  // endpoint of the run), download with Azure AD auth, unpack with Python's tarfile (the CLI
+  // images always have Python; `tar` is not in every one of them).
+  const script = [
+    `az login --identity --username "$TASK_IDENTITY_CLIENT_ID" --allow-no-subscriptions --output none`,
+    `az storage blob download --auth-mode login --account-name ${spec.storageAccountName} --container-name ${spec.containerName} --name ${spec.blobName} --file ${archive} --no-progress --output none`,
+    `rm -rf /workspace/${CONTEXT_DIR} && mkdir -p /workspace/${CONTEXT_DIR}`,
+    `python3 -m tarfile -e ${archive} /workspace/${CONTEXT_DIR}`,
+  ].join(" && ");
+  const buildArgs = Object.keys(spec.buildArgs)
+    .sort()
+    .map((name) => `--build-arg ${shellQuote(`${name}=${spec.buildArgs[name]}`)}`);
+  const build = [`-t ${image}`, `-f ${CONTEXT_DIR}/Dockerfile`, `--platform ${spec.platform}`, ...buildArgs, CONTEXT_DIR].join(" ");
+
+  const task = {
+    version: "v1.1.0",
+    stepTimeout: spec.stepTimeoutSeconds,
+    steps: [
+      {
+        id: "fetch-context",
+        cmd: `${AZURE_CLI_IMAGE} bash -ec ${shellQuote(script)}`,
+        env: [`TASK_IDENTITY_CLIENT_ID={{.Values.${CLIENT_ID_VALUE}}}`],
+        retries: DOWNLOAD_RETRIES,
+        retryDelay: RETRY_DELAY_SECONDS,
+      },
+      { id: "build", build, ...(spec.layerCache ? { cache: "enabled" } : {}), when: ["fetch-context"] },
+      { id: "push", push: [image], when: ["build"], retries: PUSH_RETRIES, retryDelay: RETRY_DELAY_SECONDS },
+    ],
+  };
+  return stringify(task, { lineWidth: 0 });
+}
