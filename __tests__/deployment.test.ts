@@ -1,10 +1,11 @@
-import { AmlFunctionDeployment } from "../lib";
+import { AmlFunctionDeployment, ImageBuild } from "../lib";
 import { PROVIDER_OWNED_APP_SETTINGS } from "../lib/app-settings";
 import { newStack, onlyResource, refTo, resourcesOf, sampleProps, synthJson } from "./helpers";
 
 describe("AmlFunctionDeployment: the resources of one HTTP deployment", () => {
   const stack = newStack();
-  new AmlFunctionDeployment(stack, "churn", sampleProps());
+  // The local Docker build; the default (ACR task) build is asserted in acr-task-build.test.ts.
+  new AmlFunctionDeployment(stack, "churn", sampleProps({ imageBuild: ImageBuild.localDocker() }));
   const json = synthJson(stack);
   const app = onlyResource(json, "azurerm_linux_function_app");
   const identityPrincipal = refTo(json, "azurerm_user_assigned_identity", "principal_id");

@@ -3,10 +3,12 @@ import * as os from "os";
 import * as path from "path";
 import { execFileSync, spawnSync } from "child_process";
 import { App, LocalBackend, TerraformStack } from "cdktf";
-import { AmlFunctionDeployment } from "../lib";
+import { AmlFunctionDeployment, IImageBuild, ImageBuild } from "../lib";
 import { sampleProps } from "./helpers";
 
-function fullSynth(hcl = false): { outdir: string; stackDir: string } {
+// These tests look inside the staged context folder, which only the local Docker build puts into
+// the assets (the ACR build ships it as an archive: __tests__/acr-task-determinism.test.ts).
+function fullSynth(hcl = false, imageBuild: IImageBuild = ImageBuild.localDocker()): { outdir: string; stackDir: string } {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "aml-synth-"));
   // cdktf reads HCL mode from SYNTH_HCL_OUTPUT (what `cdktf synth --hcl` sets) when the stack is created.
   const before = process.env.SYNTH_HCL_OUTPUT;
@@ -15,7 +17,7 @@ function fullSynth(hcl = false): { outdir: string; stackDir: string } {
     const app = new App({ outdir, hclOutput: hcl });
     const stack = new TerraformStack(app, "scoring");
     new LocalBackend(stack, { path: "../../../terraform.scoring.tfstate" });
-    new AmlFunctionDeployment(stack, "churn", sampleProps());
+    new AmlFunctionDeployment(stack, "churn", sampleProps({ imageBuild }));
     app.synth();
   } finally {
     if (before === undefined) delete process.env.SYNTH_HCL_OUTPUT;

@@ -22,7 +22,7 @@ describe("every example synthesizes to schema-valid Terraform", () => {
   test("blob-and-http: two functions, trigger storage and containers", () => {
     const json = synth(buildBlobAndHttp);
     expect(schemaProblems(json)).toEqual([]);
-    expect(Object.values(resourcesOf(json, "azurerm_storage_container")).map((c: any) => c.name).sort()).toEqual(["azure-webjobs-hosts", "input", "output"]);
+    expect(Object.values(resourcesOf(json, "azurerm_storage_container")).map((c: any) => c.name).sort()).toEqual(["azure-webjobs-hosts", "build-contexts", "input", "output"]); // build-contexts: the default ACR build
     expect(Object.keys(json.output)).toEqual(expect.arrayContaining(["churn_scoring_url", "churn_blob_input_container"]));
   });
 

@@ -3,7 +3,7 @@ import * as os from "os";
 import * as path from "path";
 import { App, TerraformStack } from "cdktf";
 import { LinuxFunctionApp } from "@cdktf/provider-azurerm/lib/linux-function-app";
-import { AmlFunctionDeployment, HttpAuthLevel, HttpTrigger } from "../lib";
+import { AmlFunctionDeployment, HttpAuthLevel, HttpTrigger, ImageBuild } from "../lib";
 import { BlobTrigger } from "../lib/triggers/blob-trigger";
 import { ServiceBusCardinality, ServiceBusTrigger } from "../lib/triggers/service-bus-trigger";
 import { newStack, onlyResource, refTo, resourcesOf, sampleProps } from "./helpers";
@@ -19,6 +19,8 @@ function synthMulti(serviceBus = new ServiceBusTrigger()) {
   const stack = new TerraformStack(app, "scoring");
   new AmlFunctionDeployment(stack, "churn", sampleProps({
     triggers: [new HttpTrigger({ authLevel: HttpAuthLevel.FUNCTION }), new BlobTrigger(), serviceBus],
+    // Reads the staged context folder from the assets, which the local Docker build ships as is.
+    imageBuild: ImageBuild.localDocker(),
   }));
   app.synth();
   const stackDir = path.join(outdir, "stacks", "scoring");

@@ -2,7 +2,7 @@ import { DataAzurermResourceGroup } from "@cdktf/provider-azurerm/lib/data-azure
 import { DataAzurermContainerRegistry } from "@cdktf/provider-azurerm/lib/data-azurerm-container-registry";
 import { DataAzurermServicePlan } from "@cdktf/provider-azurerm/lib/data-azurerm-service-plan";
 import { AzurermProvider } from "@cdktf/provider-azurerm/lib/provider";
-import { AmlFunctionDeployment, PlanSku, RegistrySku, ScoringPlan, ScoringRegistry } from "../lib";
+import { AmlFunctionDeployment, ImageBuild, PlanSku, RegistrySku, ScoringPlan, ScoringRegistry } from "../lib";
 import { newStack, onlyResource, resourcesOf, sampleProps, synthJson } from "./helpers";
 
 describe("existing resources instead of new ones", () => {
@@ -10,7 +10,8 @@ describe("existing resources instead of new ones", () => {
   const rg = new DataAzurermResourceGroup(stack, "rg", { name: "rg-ml-platform" });
   const acr = new DataAzurermContainerRegistry(stack, "acr", { name: "mlplatformacr", resourceGroupName: "rg-ml-platform" });
   const plan = new DataAzurermServicePlan(stack, "plan", { name: "plan-ml", resourceGroupName: "rg-ml-platform" });
-  new AmlFunctionDeployment(stack, "churn", sampleProps({ resourceGroup: rg, registry: acr, servicePlan: plan }));
+  // The local Docker build (scope-map token push); the ACR build with shared registries: acr-task-build.test.ts.
+  new AmlFunctionDeployment(stack, "churn", sampleProps({ resourceGroup: rg, registry: acr, servicePlan: plan, imageBuild: ImageBuild.localDocker() }));
   const json = synthJson(stack);
 
   test("creates no resource group, registry or plan", () => {
@@ -36,8 +37,8 @@ describe("several deployments sharing one registry and one plan", () => {
   new AzurermProvider(stack, "azurerm", { features: [{}], storageUseAzuread: true });
   const registry = new ScoringRegistry(stack, "acr", { name: "sharedscoringacr", location: "westeurope", resourceGroupName: "rg-shared", sku: RegistrySku.PREMIUM });
   const plan = new ScoringPlan(stack, "plan", { name: "plan-shared", location: "westeurope", resourceGroupName: "rg-shared", sku: PlanSku.EP2, maximumElasticWorkerCount: 30 });
-  new AmlFunctionDeployment(stack, "churn", sampleProps({ registry, servicePlan: plan }));
-  new AmlFunctionDeployment(stack, "fraud", sampleProps({ registry, servicePlan: plan }));
+  new AmlFunctionDeployment(stack, "churn", sampleProps({ registry, servicePlan: plan, imageBuild: ImageBuild.localDocker() }));
+  new AmlFunctionDeployment(stack, "fraud", sampleProps({ registry, servicePlan: plan, imageBuild: ImageBuild.localDocker() }));
   const json = synthJson(stack);
 
   test("one registry and one plan, two function apps on them", () => {

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { AmlFunctionDeployment, HttpAuthLevel, HttpTrigger, ModelSource, PlanSku, PythonEnvironment, PythonVersion, RegistrySku, ServiceBusCardinality, ServiceBusTrigger, ValidationError } from "../lib";
+import { AmlFunctionDeployment, HttpAuthLevel, HttpTrigger, ImageBuild, ModelSource, PlanSku, PythonEnvironment, PythonVersion, RegistrySku, ServiceBusCardinality, ServiceBusTrigger, ValidationError } from "../lib";
 import { AmlFunctionDeploymentProps } from "../lib/aml-function-deployment";
 import { newStack, sampleProps } from "./helpers";
 
@@ -150,7 +150,7 @@ describe("bad input fails at synth with the property, the value and what is allo
 describe("enum-like props also take their names as strings, with the same validation", () => {
   test("pythonVersion, planSku and registrySku by name", () => {
     const stack = newStack();
-    new AmlFunctionDeployment(stack, "churn", sampleProps({ pythonVersion: "3.12", planSku: "ep2", registrySku: "Premium" }));
+    new AmlFunctionDeployment(stack, "churn", sampleProps({ pythonVersion: "3.12", planSku: "ep2", registrySku: "Premium", imageBuild: ImageBuild.localDocker() }));
     const json = JSON.parse(require("cdktf").Testing.synth(stack));
     expect(Object.values(json.resource.azurerm_service_plan)[0]).toMatchObject({ sku_name: "EP2" });
     expect(Object.values(json.resource.azurerm_container_registry)[0]).toMatchObject({ sku: "Premium" });

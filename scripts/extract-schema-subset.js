@@ -14,8 +14,11 @@ const types = [
   "azurerm_role_assignment", "azurerm_log_analytics_workspace", "azurerm_application_insights",
   "azurerm_linux_function_app", "azurerm_servicebus_namespace", "azurerm_servicebus_queue",
   "azurerm_monitor_diagnostic_setting", "azurerm_role_definition",
+  // ImageBuild.acrTask()
+  "azurerm_storage_blob", "azurerm_container_registry_task", "azurerm_container_registry_task_schedule_run_now",
 ];
-const dataTypes = ["azurerm_resource_group", "azurerm_container_registry", "azurerm_service_plan", "azurerm_storage_account", "azurerm_servicebus_namespace"];
+const dataTypes = ["azurerm_resource_group", "azurerm_container_registry", "azurerm_service_plan", "azurerm_storage_account", "azurerm_servicebus_namespace",
+  "azurerm_client_config"];
 const pick = (all, names) => Object.fromEntries(names.map((n) => [n, all[n]]));
 const subset = { format: "terraform providers schema -json, azurerm 4.55.0, subset", resource_schemas: pick(azurerm.resource_schemas, types), data_source_schemas: pick(azurerm.data_source_schemas, dataTypes) };
 fs.writeFileSync(path.join(__dirname, "..", "__tests__", "fixtures", "azurerm-4.55.0-subset.json"), JSON.stringify(subset) + "\n");
