@@ -1,0 +1,178 @@
+import { randomBytes } from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { spawnSync } from "child_process";
+import * as tar from "tar";
+import { stageBuildContext, StagedBuildContext } from "../lib/image/build-context";
+import { writeContextArchive } from "../lib/image/build/context-archive";
+import { ModelSource } from "../lib/model/model-source";
+import { resolveEntryScript } from "../lib/entry-script";
+import { REPO } from "./helpers";
+
+let work: string;
+beforeAll(() => {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), "context-archive-test-"));
+});
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+/** A copy of the repository's scoring image and churn example under `root` (a "checkout"). */
+function checkout(root: string, extraSourceFiles: { [rel: string]: string } = {}): string {
+  fs.cpSync(path.join(REPO, "scoring-image"), path.join(root, "scoring-image"), { recursive: true, filter: (p) => !p.includes("__pycache__") });
+  fs.cpSync(path.join(REPO, "examples", "churn"), path.join(root, "examples", "churn"), { recursive: true });
+  for (const [rel, text] of Object.entries(extraSourceFiles)) {
+    const p = path.join(root, "examples", "churn", "scoring", ...rel.split("/"));
+    fs.mkdirSync(path.dirname(p), { recursive: true });
+    fs.writeFileSync(p, text);
+  }
+  return root;
+}
+
+function stage(root: string): StagedBuildContext {
+  return stageBuildContext({
+    owner: "T",
+    scoringImageDir: path.join(root, "scoring-image"),
+    model: ModelSource.fromLocalPath(path.join(root, "examples", "churn", "models", "churn")).resolve("T"),
+    entryScript: resolveEntryScript("T", path.join(root, "examples", "churn", "scoring", "score.py")),
+    requirementsTxt: "scikit-learn==1.2.1\n",
+    generatedFiles: { "app/score/function.json": "{\"bindings\": []}\n" },
+    buildArgs: { AZUREML_ENTRY_SCRIPT: "score.py", PYTHON_VERSION: "3.11" },
+    platform: "linux/amd64",
+  });
+}
+
+/** Every file under `dir` by relative posix path, with its bytes. */
+function filesUnder(dir: string): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  const walk = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out.set(path.relative(dir, p).split(path.sep).join("/"), fs.readFileSync(p));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+function archiveAt(context: StagedBuildContext, name: string) {
+  return writeContextArchive(context, { file: path.join(work, name, "context.tar.gz") });
+}
+
+describe("the context archive", () => {
+  test("same staged inputs give the same bytes, written twice and from two checkout paths", () => {
+    const a = stage(checkout(path.join(work, "checkout-a")));
+    const b = stage(checkout(path.join(work, "somewhere", "else", "checkout-b")));
+    expect(b.fingerprint).toBe(a.fingerprint);
+
+    const first = archiveAt(a, "first");
+    fs.rmSync(path.join(work, "first"), { recursive: true });
+    const again = archiveAt(a, "first");
+    expect(again.reused).toBe(false);
+    expect(again.sha256).toBe(first.sha256);
+
+    // The staged folder copied to another path, with other mtimes and modes: same bytes.
+    const moved = path.join(work, "moved", "deeper", "context");
+    fs.cpSync(a.directory, moved, { recursive: true });
+    for (const [rel] of filesUnder(moved)) {
+      const p = path.join(moved, rel);
+      fs.utimesSync(p, new Date("2031-05-06T07:08:09Z"), new Date("2031-05-06T07:08:09Z"));
+      fs.chmodSync(p, 0o755);
+    }
+    const fromMoved = writeContextArchive({ ...a, directory: moved }, { file: path.join(work, "moved.tar.gz") });
+    expect(fs.readFileSync(fromMoved.file).equals(fs.readFileSync(first.file))).toBe(true);
+    expect(fromMoved.sha256).toBe(first.sha256);
+  });
+
+  test("holds exactly the staged files, with their bytes, mode 0644, mtime 0, uid/gid 0 and no owner names", async () => {
+    const context = stage(checkout(path.join(work, "checkout-c")));
+    const archive = archiveAt(context, "contents");
+    const entries: { path: string; type: string; mode?: number; mtime?: Date; uid?: number; gid?: number; uname?: string; gname?: string }[] = [];
+    await tar.t({ file: archive.file, onReadEntry: (e) => entries.push({ path: e.path, type: e.type, mode: e.mode, mtime: e.mtime, uid: e.uid, gid: e.gid, uname: e.uname, gname: e.gname }) });
+    expect(entries.map((e) => e.path)).toEqual(context.files);
+    for (const e of entries) {
+      expect(e).toMatchObject({ type: "File", mode: 0o644, uid: 0, gid: 0 });
+      expect(e.mtime?.getTime()).toBe(0);
+      expect(e.uname ?? "").toBe("");
+      expect(e.gname ?? "").toBe("");
+    }
+    const out = path.join(work, "extracted-node");
+    fs.mkdirSync(out);
+    await tar.x({ file: archive.file, cwd: out });
+    expect(filesUnder(out)).toEqual(filesUnder(context.directory));
+  });
+
+  test("Python's tarfile (what the ACR task unpacks with) extracts the same files", () => {
+    const context = stage(checkout(path.join(work, "checkout-d")));
+    const archive = archiveAt(context, "python");
+    const out = path.join(work, "extracted-python");
+    const r = spawnSync("python3", ["-m", "tarfile", "-e", archive.file, out], { encoding: "utf8" });
+    expect(r.stderr.replace(/.*DeprecationWarning.*\n?/g, "")).toBe("");
+    expect(r.status).toBe(0);
+    expect(filesUnder(out)).toEqual(filesUnder(context.directory));
+  });
+
+  test(".dockerignore and the default excludes of the source folder are honoured", async () => {
+    const root = checkout(path.join(work, "checkout-e"), {
+      ".dockerignore": "secrets/\n*.local\n",
+      "secrets/key.txt": "not for the image",
+      "settings.local": "not for the image",
+      "__pycache__/score.cpython-311.pyc": "bytecode",
+      ".git/config": "[core]",
+      "helpers.py": "X = 1\n",
+    });
+    const context = stage(root);
+    const listed: string[] = [];
+    await tar.t({ file: archiveAt(context, "ignored").file, onReadEntry: (e) => listed.push(e.path) });
+    expect(listed).toContain("source/helpers.py");
+    expect(listed.filter((p) => /secrets|\.local$|__pycache__|\.git\/|\.dockerignore/.test(p))).toEqual([]);
+  });
+
+  test("a path longer than ustar allows goes through a pax header and extracts intact", async () => {
+    const long = `${"deep/".repeat(30)}weights.bin`;
+    const dir = path.join(work, "long-src");
+    fs.mkdirSync(path.join(dir, path.dirname(long)), { recursive: true });
+    fs.writeFileSync(path.join(dir, long), "w");
+    const archive = writeContextArchive({ directory: dir, fingerprint: "long", files: [long] }, { file: path.join(work, "long.tar.gz") });
+    const out = path.join(work, "long-out");
+    fs.mkdirSync(out);
+    await tar.x({ file: archive.file, cwd: out });
+    expect(fs.readFileSync(path.join(out, long), "utf8")).toBe("w");
+    const again = writeContextArchive({ directory: dir, fingerprint: "long", files: [long] }, { file: path.join(work, "long2.tar.gz") });
+    expect(again.sha256).toBe(archive.sha256);
+  });
+
+  test("incompressible files are stored, compressible ones deflated", () => {
+    const dir = path.join(work, "mixed");
+    fs.mkdirSync(dir);
+    const noise = randomBytes(4 << 20);
+    fs.writeFileSync(path.join(dir, "noise.bin"), noise);
+    fs.writeFileSync(path.join(dir, "text.txt"), "the same line again\n".repeat(200_000));
+    const onlyNoise = writeContextArchive({ directory: dir, fingerprint: "n", files: ["noise.bin"] }, { file: path.join(work, "noise.tar.gz") });
+    const onlyText = writeContextArchive({ directory: dir, fingerprint: "t", files: ["text.txt"] }, { file: path.join(work, "text.tar.gz") });
+    // Stored: the data plus tar blocks and a few bytes of gzip framing per MiB, never more.
+    expect(onlyNoise.size).toBeGreaterThan(noise.length);
+    expect(onlyNoise.size).toBeLessThan(noise.length + 4096);
+    // Deflated: 4 MB of repeated text shrinks to a small fraction.
+    expect(onlyText.size).toBeLessThan(4_000_000 / 20);
+  });
+
+  test("a verified archive of the same fingerprint is reused; a damaged one or a missing sidecar is rewritten", () => {
+    const context = stage(checkout(path.join(work, "checkout-f")));
+    const first = archiveAt(context, "cache");
+    const inode = fs.statSync(first.file).ino;
+    const reused = archiveAt(context, "cache");
+    expect(reused).toMatchObject({ reused: true, sha256: first.sha256, size: first.size });
+    expect(fs.statSync(first.file).ino).toBe(inode);
+
+    fs.truncateSync(first.file, first.size - 10);
+    const repaired = archiveAt(context, "cache");
+    expect(repaired.reused).toBe(false);
+    expect(fs.statSync(first.file).size).toBe(first.size);
+
+    fs.rmSync(`${first.file}.sha256.json`);
+    expect(archiveAt(context, "cache").reused).toBe(false);
+    // Another fingerprint at the same path is never taken for this one.
+    expect(writeContextArchive({ ...context, fingerprint: "other" }, { file: first.file }).reused).toBe(false);
+  });
+});
