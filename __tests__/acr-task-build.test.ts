@@ -1,0 +1,269 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { spawnSync } from "child_process";
+import { App, TerraformStack } from "cdktf";
+import * as tar from "tar";
+import { parse } from "yaml";
+import { AmlFunctionDeployment, BlobTrigger, HttpTrigger, IImageBuild, ImageBuild, ScoringRegistry, ServiceBusTrigger } from "../lib";
+import { AZURE_CLI_IMAGE } from "../lib/image/build/task-yaml";
+import { newStack, onlyResource, refTo, resourcesOf, sampleProps, synthJson } from "./helpers";
+import { schemaProblems } from "./schema-check";
+
+/** The task's YAML, decoded and parsed. */
+function taskYaml(task: any): any {
+  return parse(Buffer.from(task.encoded_step.task_content, "base64").toString("utf8"));
+}
+
+/** How /bin/sh splits a command line into words (ACR runs `cmd` steps through `/bin/sh -c`). */
+function shellWords(line: string): string[] {
+  const r = spawnSync("sh", ["-c", `for w in ${line}; do printf '%s\\0' "$w"; done`], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return r.stdout.split("\0").slice(0, -1);
+}
+
+function deploy(imageBuild?: IImageBuild) {
+  const stack = newStack();
+  new AmlFunctionDeployment(stack, "churn", sampleProps(imageBuild === undefined ? {} : { imageBuild }));
+  return synthJson(stack);
+}
+
+describe("ImageBuild.acrTask() is the default build", () => {
+  const json = deploy();
+  const app = onlyResource(json, "azurerm_linux_function_app");
+  const tag: string = app.site_config.application_stack.docker[0].image_tag;
+  const task = onlyResource(json, "azurerm_container_registry_task");
+  const steps = taskYaml(task).steps;
+  const blob = onlyResource(json, "azurerm_storage_blob");
+  const run = onlyResource(json, "azurerm_container_registry_task_schedule_run_now");
+  const taskIdentity = refTo(json, "azurerm_user_assigned_identity", "client_id", (r) => r.name === "id-churn-build");
+  const buildStorage = Object.values(resourcesOf(json, "azurerm_storage_account")).find((a: any) => a.name.startsWith("stchurnbld")) as any;
+  const containerId = refTo(json, "azurerm_storage_container", "id");
+
+  test("no docker provider and no docker resource: nothing needs a Docker engine", () => {
+    expect(Object.keys(json.provider)).toEqual(["azurerm"]);
+    expect(Object.keys(json.terraform.required_providers)).toEqual(["azurerm"]);
+    expect(Object.keys(json.resource).filter((t) => t.startsWith("docker_"))).toEqual([]);
+  });
+
+  test("every new resource conforms to the azurerm 4.55.0 schema", () => {
+    expect(schemaProblems(json)).toEqual([]);
+  });
+
+  test("the archive goes as a blob named after the fingerprint into a private container of a keyless account", () => {
+    expect(tag).toMatch(/^[0-9a-f]{64}$/);
+    expect(buildStorage).toMatchObject({ shared_access_key_enabled: false, allow_nested_items_to_be_public: false, min_tls_version: "TLS1_2", https_traffic_only_enabled: true });
+    expect(onlyResource(json, "azurerm_storage_container")).toMatchObject({ name: "build-contexts", container_access_type: "private", storage_account_id: refTo(json, "azurerm_storage_account", "id", (a) => a === buildStorage) });
+    expect(blob).toMatchObject({ name: `${tag}.tar.gz`, type: "Block", storage_account_name: refTo(json, "azurerm_storage_account", "name", (a) => a === buildStorage) });
+    expect(blob.source).toMatch(new RegExp(`^\\$\\{path\\.module\\}/assets/[^/]+/${tag}/[^/]+\\.tar\\.gz$`));
+    // The provider reaches the data plane through Azure AD: the account has no key to use.
+    expect(json.provider.azurerm[0].storage_use_azuread).toBe(true);
+  });
+
+  test("the task YAML signs in as the task identity and downloads with Azure AD auth", () => {
+    const fetch = steps[0];
+    expect(fetch.id).toBe("fetch-context");
+    const words = shellWords(fetch.cmd);
+    expect(words.slice(0, 3)).toEqual([AZURE_CLI_IMAGE, "bash", "-ec"]);
+    expect(AZURE_CLI_IMAGE).toMatch(/^mcr\.microsoft\.com\/azure-cli:\d+\.\d+\.\d+$/);
+    const script = words[3].split(" && ");
+    expect(words).toHaveLength(4);
+    expect(script[0]).toBe('az login --identity --username "$TASK_IDENTITY_CLIENT_ID" --allow-no-subscriptions --output none');
+    expect(fetch.env).toEqual(["TASK_IDENTITY_CLIENT_ID={{.Values.taskIdentityClientId}}"]);
+    expect(task.encoded_step.values).toEqual({ taskIdentityClientId: taskIdentity });
+    expect(script[1]).toBe(`az storage blob download --auth-mode login --account-name ${buildStorage.name} --container-name build-contexts --name ${tag}.tar.gz --file /workspace/context.tar.gz --no-progress --output none`);
+    expect(script.slice(2)).toEqual(["rm -rf /workspace/context", "mkdir -p /workspace/context", "python3 -m tarfile -e /workspace/context.tar.gz /workspace/context"]);
+    expect(fetch.retries).toBeGreaterThan(0);
+  });
+
+  test("the task YAML builds for linux/amd64 with the build args and pushes <repository>:<fingerprint>", () => {
+    const image = `{{.Run.Registry}}/aml/churn:${tag}`;
+    expect(steps.map((s: any) => s.id)).toEqual(["fetch-context", "build", "push"]);
+    expect(steps[1].build.split(" ")).toEqual(["-t", image, "-f", "context/Dockerfile", "--platform", "linux/amd64", "--build-arg", "AZUREML_ENTRY_SCRIPT=score.py", "--build-arg", "PYTHON_VERSION=3.11", "context"]);
+    expect(steps[1].cache).toBeUndefined();
+    expect(steps[2].push).toEqual([image]);
+    expect(taskYaml(task)).toMatchObject({ version: "v1.1.0", stepTimeout: 3600 });
+    expect(app.site_config.application_stack.docker[0].image_name).toBe("aml/churn");
+  });
+
+  test("the task: its own identity, the registry login through it only, linux/amd64, the timeout", () => {
+    expect(task).toMatchObject({
+      name: "build-churn-" + task.name.slice(-8),
+      container_registry_id: refTo(json, "azurerm_container_registry", "id"),
+      platform: { os: "Linux", architecture: "amd64" },
+      identity: { type: "UserAssigned", identity_ids: [refTo(json, "azurerm_user_assigned_identity", "id", (r) => r.name === "id-churn-build")] },
+      registry_credential: {
+        source: { login_mode: "None" },
+        custom: [{ login_server: refTo(json, "azurerm_container_registry", "login_server"), identity: taskIdentity }],
+      },
+      timeout_in_seconds: 3600,
+      agent_setting: { cpu: 2 },
+    });
+    expect(task.docker_step).toBeUndefined();
+    expect(task.encoded_step.context_access_token).toBeUndefined();
+    expect(task.registry_credential.custom[0].password).toBeUndefined();
+    expect(task.agent_pool_name).toBeUndefined();
+  });
+
+  test("the run: replaced when the blob's name (the fingerprint) changes, after the upload and the grants", () => {
+    expect(run.container_registry_task_id).toBe(refTo(json, "azurerm_container_registry_task", "id"));
+    const blobId = refTo(json, "azurerm_storage_blob", "name").slice(2, -1);
+    expect(run.lifecycle).toEqual({ replace_triggered_by: [blobId] });
+    const grant = (role: string) => refTo(json, "azurerm_role_assignment", "id", (r) => r.role_definition_name === role && r.principal_id.includes("churn_image_identity")).slice(2, -4);
+    expect(run.depends_on.sort()).toEqual([blobId.replace(/\.name$/, ""), grant("Storage Blob Data Reader"), grant("AcrPush")].sort());
+    expect(run.timeouts.create).toBe("75m");
+  });
+
+  test("the function app waits for the run", () => {
+    expect(app.depends_on).toContain(refTo(json, "azurerm_container_registry_task_schedule_run_now", "id").slice(2, -4));
+  });
+
+  test("role assignments: exactly the ones listed, nothing wider", () => {
+    const got = Object.values(resourcesOf(json, "azurerm_role_assignment")).map((r: any) => `${r.role_definition_name} @ ${r.scope} -> ${r.principal_id}`).sort();
+    const appId = refTo(json, "azurerm_user_assigned_identity", "principal_id", (r) => r.name === "id-churn");
+    const buildId = refTo(json, "azurerm_user_assigned_identity", "principal_id", (r) => r.name === "id-churn-build");
+    const host = refTo(json, "azurerm_storage_account", "id", (a) => a.name.startsWith("stchurn") && !a.name.startsWith("stchurnbld"));
+    const registry = refTo(json, "azurerm_container_registry", "id");
+    const deployer = "${data.azurerm_client_config." + Object.keys(json.data.azurerm_client_config)[0] + ".object_id}";
+    expect(got).toEqual([
+      `AcrPull @ ${registry} -> ${appId}`,
+      `AcrPush @ ${registry} -> ${buildId}`,
+      `Monitoring Metrics Publisher @ ${refTo(json, "azurerm_application_insights", "id")} -> ${appId}`,
+      `Storage Blob Data Contributor @ ${containerId} -> ${deployer}`,
+      `Storage Blob Data Owner @ ${host} -> ${appId}`,
+      `Storage Blob Data Reader @ ${containerId} -> ${buildId}`,
+      `Storage Queue Data Contributor @ ${host} -> ${appId}`,
+      `Storage Table Data Contributor @ ${host} -> ${appId}`,
+    ].sort());
+    // The upload waits for the deployer's grant.
+    expect(blob.depends_on).toEqual([refTo(json, "azurerm_role_assignment", "id", (r) => r.principal_id === deployer).slice(2, -4)]);
+  });
+
+  test("no key, SAS, password or token anywhere in the JSON or the outputs", () => {
+    const keys: string[] = [];
+    const strings: string[] = [];
+    const walk = (v: unknown, key = ""): void => {
+      if (typeof v === "string") strings.push(v);
+      else if (Array.isArray(v)) v.forEach((x) => walk(x, key));
+      else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) { keys.push(k); walk(x, k); }
+    };
+    walk(json);
+    strings.push(Buffer.from(task.encoded_step.task_content, "base64").toString("utf8"));
+    expect(keys.filter((k) => /password|secret|access_token|sas_|_sas|account_key/i.test(k))).toEqual([]);
+    for (const account of Object.values(resourcesOf(json, "azurerm_storage_account")) as any[]) expect(account.shared_access_key_enabled).toBe(false);
+    expect(strings.filter((s) => /sig=|AccountKey=|SharedAccessSignature|primary_access_key|password/i.test(s))).toEqual([]);
+    expect(Object.values(json.output).filter((o: any) => o.sensitive)).toEqual([]);
+  });
+});
+
+describe("ImageBuild.acrTask() options", () => {
+  test("timeout, layer cache and agent pool reach the task, its steps and the run", () => {
+    const json = deploy(ImageBuild.acrTask({ timeoutSeconds: 7200, cacheFromPreviousImage: true, agentPoolName: "vnet-pool" }));
+    const task = onlyResource(json, "azurerm_container_registry_task");
+    expect(task).toMatchObject({ timeout_in_seconds: 7200, agent_pool_name: "vnet-pool" });
+    expect(task.agent_setting).toBeUndefined();
+    const yaml = taskYaml(task);
+    expect(yaml.stepTimeout).toBe(7200);
+    expect(yaml.steps[1].cache).toBe("enabled");
+    expect(onlyResource(json, "azurerm_container_registry_task_schedule_run_now").timeouts.create).toBe("135m");
+    expect(schemaProblems(json)).toEqual([]);
+  });
+
+  test.each([
+    [{ timeoutSeconds: 299 }, /ImageBuild\.acrTask: invalid timeoutSeconds 299: out of range\. Allowed: a whole number of seconds from 300/],
+    [{ timeoutSeconds: 28801 }, /invalid timeoutSeconds 28801.*28800/],
+    [{ timeoutSeconds: 600.5 }, /invalid timeoutSeconds 600\.5/],
+    [{ cpu: 4 }, /invalid cpu 4: not a CPU count of the Azure-hosted build agent\. Allowed: 2/],
+    [{ cpu: 2, agentPoolName: "pool1" }, /invalid cpu 2: a dedicated agent pool's tier decides/],
+    [{ cacheFromPreviousImage: "yes" as unknown as boolean }, /invalid cacheFromPreviousImage "yes": not a boolean\. Allowed: true or false/],
+    [{ agentPoolName: "x" }, /invalid agentPoolName "x".*3-20 letters, digits and hyphens/],
+  ])("refuses %j", (options, message) => {
+    expect(() => ImageBuild.acrTask(options)).toThrow(message);
+  });
+});
+
+describe("rebuilds follow the fingerprint", () => {
+  function synthWithScript(text: string) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "acr-fp-"));
+    fs.writeFileSync(path.join(dir, "score.py"), text);
+    const stack = newStack();
+    new AmlFunctionDeployment(stack, "churn", sampleProps({ entryScript: path.join(dir, "score.py") }));
+    return synthJson(stack);
+  }
+  const script = "def init():\n    pass\n\ndef run(data):\n    return data\n";
+
+  test("unchanged input: identical Terraform (same blob, same run: nothing to apply)", () => {
+    expect(synthWithScript(script)).toEqual(synthWithScript(script));
+  });
+
+  test("a changed script: a new blob name, so a new run and a new tag", () => {
+    const a = synthWithScript(script);
+    const b = synthWithScript(`${script}# changed\n`);
+    const name = (j: any) => onlyResource(j, "azurerm_storage_blob").name;
+    expect(name(b)).not.toBe(name(a));
+    expect(onlyResource(b, "azurerm_linux_function_app").site_config.application_stack.docker[0].image_tag).toBe(name(b).replace(/\.tar\.gz$/, ""));
+    // The run's trigger is the blob's name, which is what changed.
+    expect(onlyResource(b, "azurerm_container_registry_task_schedule_run_now").lifecycle).toEqual(onlyResource(a, "azurerm_container_registry_task_schedule_run_now").lifecycle);
+  });
+});
+
+describe("a full synth puts the archive into the stack's assets", () => {
+  test("the blob's source exists relative to the stack folder and lists the staged context", async () => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "acr-assets-"));
+    const app = new App({ outdir });
+    const stack = new TerraformStack(app, "scoring");
+    new AmlFunctionDeployment(stack, "churn", sampleProps({ triggers: [new HttpTrigger(), new BlobTrigger(), new ServiceBusTrigger()] }));
+    app.synth();
+    const stackDir = path.join(outdir, "stacks", "scoring");
+    const json = JSON.parse(fs.readFileSync(path.join(stackDir, "cdk.tf.json"), "utf8"));
+    const source: string = onlyResource(json, "azurerm_storage_blob").source;
+    const file = path.join(stackDir, source.replace("${path.module}/", ""));
+    expect(fs.existsSync(file)).toBe(true);
+    const entries: string[] = [];
+    await tar.t({ file, onReadEntry: (e) => entries.push(e.path) });
+    expect(entries).toEqual(expect.arrayContaining(["Dockerfile", "app/score/function.json", "app/score-blob/function.json", "app/score-queue/function.json", "model/churn/model.joblib", "source/score.py"]));
+    expect([...entries].sort()).toEqual(entries);
+    // The stack folder holds no docker asset: the archive is the only copy of the context.
+    expect(fs.readdirSync(path.join(stackDir, "assets"))).toHaveLength(1);
+  });
+});
+
+describe.each([
+  ["acrTask", () => ImageBuild.acrTask()],
+  ["localDocker", () => ImageBuild.localDocker()],
+])("both build modes (%s)", (mode, build) => {
+  test("all three triggers in one deployment: schema-valid, one image for all", () => {
+    const stack = newStack();
+    new AmlFunctionDeployment(stack, "churn", sampleProps({ imageBuild: build(), triggers: [new HttpTrigger(), new BlobTrigger(), new ServiceBusTrigger()] }));
+    const json = synthJson(stack);
+    expect(schemaProblems(json)).toEqual([]);
+    const builds = mode === "acrTask" ? resourcesOf(json, "azurerm_container_registry_task") : resourcesOf(json, "docker_registry_image");
+    expect(Object.keys(builds)).toHaveLength(1);
+    expect(Object.keys(json.provider).sort()).toEqual(mode === "acrTask" ? ["azurerm"] : ["azurerm", "docker"]);
+  });
+
+  test("a ScoringRegistry shared by two deployments: each pushes its own repository", () => {
+    const stack = newStack();
+    const registry = new ScoringRegistry(stack, "acr", { name: "sharedscoringacr", location: "westeurope", resourceGroupName: "rg-shared" });
+    new AmlFunctionDeployment(stack, "churn", sampleProps({ registry, imageBuild: build() }));
+    new AmlFunctionDeployment(stack, "fraud", sampleProps({ registry, imageBuild: build() }));
+    const json = synthJson(stack);
+    expect(schemaProblems(json)).toEqual([]);
+    const registryId = refTo(json, "azurerm_container_registry", "id");
+    const apps = Object.values(resourcesOf(json, "azurerm_linux_function_app")) as any[];
+    expect(apps.map((a) => a.site_config.application_stack.docker[0].image_name).sort()).toEqual(["aml/churn", "aml/fraud"]);
+    if (mode === "acrTask") {
+      const tasks = Object.values(resourcesOf(json, "azurerm_container_registry_task")) as any[];
+      expect(tasks.map((t) => t.container_registry_id)).toEqual([registryId, registryId]);
+      expect(new Set(tasks.map((t) => t.name)).size).toBe(2);
+      expect(tasks.map((t) => taskYaml(t).steps[2].push[0].split(":")[0]).sort()).toEqual(["{{.Run.Registry}}/aml/churn", "{{.Run.Registry}}/aml/fraud"]);
+      const accounts = (Object.values(resourcesOf(json, "azurerm_storage_account")) as any[]).map((a) => a.name);
+      expect(new Set(accounts).size).toBe(accounts.length);
+      const pushes = (Object.values(resourcesOf(json, "azurerm_role_assignment")) as any[]).filter((r) => r.role_definition_name === "AcrPush");
+      expect(pushes.map((p) => p.scope)).toEqual([registryId, registryId]);
+      expect(new Set(pushes.map((p) => p.principal_id)).size).toBe(2);
+    } else {
+      expect(Object.keys(resourcesOf(json, "docker_registry_image"))).toHaveLength(2);
+    }
+  });
+});
