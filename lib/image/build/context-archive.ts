@@ -7,8 +7,8 @@
  * headers without timestamp and with a fixed OS byte. The same staged files give the same bytes on
  * any machine and from any checkout path (for the same zlib, which Node bundles).
  *
- * Streamed: each file is read in 1 MiB chunks and every compressed chunk is written to disk (and
- * hashed) as it is produced, so a 1 GiB model never sits in memory. The tar format itself (ustar
+ * Streamed: each file is read in 1 MiB chunks and every compressed chunk is written to disk as it
+ * is produced, so a 1 GiB model never sits in memory. The tar format itself (ustar
  * headers, pax headers for long paths) comes from the `tar` package's Header and Pax classes; its
  * synchronous packer is not used because it reads a whole file into memory before emitting it,
  * and synth is synchronous.
@@ -16,11 +16,10 @@
  * Compression, per entry: models are mostly incompressible (float arrays, already-compressed
  * formats), and deflating incompressible bytes costs ~8x the time of storing them (bench/archive.js:
  * 1 GiB of random bytes takes 25 s at level 1 and 3 s stored on 2 cores) for no smaller upload. So
- * each file's first 64 KiB is test-compressed: files that shrink by less than 10% are stored
- * (level 0), the others use ARCHIVE_GZIP_LEVEL. The choice depends on content only, so the bytes
+ * the byte entropy of each file's first 64 KiB decides: near-random files are stored (level 0),
+ * the others use ARCHIVE_GZIP_LEVEL. The choice depends on content only, so the bytes
  * stay deterministic. The gzip file is a series of members (see MemberWriter).
  */
-import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
@@ -32,10 +31,14 @@ import { Header, Pax } from "tar";
  */
 export const ARCHIVE_GZIP_LEVEL = 1;
 
-/** Bytes of each file test-compressed to decide between storing and deflating it. */
+/** Bytes at the start of each file that decide between storing and deflating it. */
 const PROBE_BYTES = 64 * 1024;
-/** A file is deflated when its probe shrinks to at most this fraction. */
-const DEFLATE_WHEN_RATIO_AT_MOST = 0.9;
+/** Bits of entropy per byte below which a file is deflated (8 = random). */
+const COMPRESSIBLE_BELOW_BITS = 7.5;
+/** Bytes sampled from the probe to estimate it. */
+const PROBE_SAMPLES = 1024;
+/** Files shorter than this are deflated without a probe (too few bytes to tell; cheap anyway). */
+const MIN_PROBE_BYTES = 256;
 
 /** Bumped when the archive layout changes, so a cached archive of an older layout is rewritten. */
 const ARCHIVE_FORMAT = "aml-function-deployment/context-archive/v1";
@@ -50,8 +53,6 @@ const FILE_MODE = 0o644;
 export interface ContextArchive {
   /** Absolute path of the `.tar.gz`. */
   readonly file: string;
-  /** sha256 of the archive's bytes (hex). */
-  readonly sha256: string;
   /** Size in bytes. */
   readonly size: number;
   /** True when an existing, verified archive was reused instead of written. */
@@ -86,35 +87,34 @@ interface Sidecar {
   readonly fingerprint: string;
   readonly gzipLevel: number;
   readonly size: number;
-  readonly sha256: string;
 }
 
 /**
  * Writes the archive of a staged context, or reuses the one already written for the same
- * fingerprint. An existing archive is reused only when its sidecar (`<archive>.sha256.json`) names
- * the same format, fingerprint and gzip level and its size on disk matches the sidecar; anything
- * else is rewritten. The archive is written to a temporary file and renamed into place, and the
+ * fingerprint. An existing archive is reused only when its sidecar (`<archive>.json`) names the
+ * same format, fingerprint and gzip level and its size on disk matches the sidecar; anything else
+ * is rewritten. (Not a hash of the archive: re-reading a 1 GiB archive on every synth would cost
+ * what the cache saves; the fingerprint already hashes the content, and the size catches a
+ * truncated write.) The archive is written to a temporary file and renamed into place, and the
  * sidecar is written last, so an interrupted write is never mistaken for a complete archive.
  */
 export function writeContextArchive(source: ArchiveSource, options: ArchiveOptions = {}): ContextArchive {
   const gzipLevel = options.gzipLevel ?? ARCHIVE_GZIP_LEVEL;
   if (!Number.isInteger(gzipLevel) || gzipLevel < 0 || gzipLevel > 9) throw new RangeError(`gzip level ${gzipLevel} is not a whole number from 0 to 9`);
   const file = options.file ?? `${source.directory}.tar.gz`;
-  const sidecarFile = `${file}.sha256.json`;
+  const sidecarFile = `${file}.json`;
 
   const cached = readSidecar(sidecarFile);
   if (cached && cached.format === ARCHIVE_FORMAT && cached.fingerprint === source.fingerprint && cached.gzipLevel === gzipLevel && sizeOf(file) === cached.size) {
-    return { file, sha256: cached.sha256, size: cached.size, reused: true };
+    return { file, size: cached.size, reused: true };
   }
 
   fs.rmSync(sidecarFile, { force: true });
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const temp = `${file}.${process.pid}.tmp`;
-  const hash = createHash("sha256");
   let size = 0;
   const fd = fs.openSync(temp, "w", 0o644);
   const write = (bytes: Buffer): void => {
-    hash.update(bytes);
     size += bytes.length;
     let written = 0;
     while (written < bytes.length) written += fs.writeSync(fd, bytes, written, bytes.length - written);
@@ -123,33 +123,33 @@ export function writeContextArchive(source: ArchiveSource, options: ArchiveOptio
   try {
     const buffer = Buffer.allocUnsafe(READ_BYTES);
     for (const rel of source.files) {
-      const absolute = path.join(source.directory, ...rel.split("/"));
-      const entrySize = fs.statSync(absolute).size;
-      gzip.setLevel(gzipLevel === 0 || isIncompressible(absolute) ? 0 : gzipLevel);
-      const fields = { path: rel, mode: FILE_MODE, uid: 0, gid: 0, uname: "", gname: "", size: entrySize, mtime: EPOCH, type: "File" as const };
-      const header = new Header(fields);
-      // encode() is true when a field does not fit ustar (paths over 100/155 characters): a pax
-      // header with the same (fixed) fields goes first.
-      if (header.encode()) gzip.write(new Pax({ path: rel, size: entrySize, mtime: EPOCH }).encode());
-      gzip.write(header.block!);
+      const absolute = path.join(source.directory, rel);
       const input = fs.openSync(absolute, "r");
       try {
+        const entrySize = fs.fstatSync(input).size;
+        let read = entrySize === 0 ? 0 : readSome(input, buffer, Math.min(buffer.length, entrySize), absolute);
+        // The level is decided on the file's first bytes, before any of its bytes are written.
+        gzip.setLevel(gzipLevel !== 0 && looksCompressible(buffer.subarray(0, Math.min(read, PROBE_BYTES))) ? gzipLevel : 0);
+        const header = new Header({ path: rel, mode: FILE_MODE, uid: 0, gid: 0, uname: "", gname: "", size: entrySize, mtime: EPOCH, type: "File" });
+        // encode() is true when a field does not fit ustar (paths over 100/155 characters): a pax
+        // header with the same (fixed) fields goes first.
+        if (header.encode()) gzip.write(new Pax({ path: rel, size: entrySize, mtime: EPOCH }).encode());
+        gzip.write(header.block!);
         let remaining = entrySize;
         while (remaining > 0) {
-          const read = fs.readSync(input, buffer, 0, Math.min(buffer.length, remaining), null);
-          if (read === 0) throw new Error(`${absolute} became shorter while it was archived`);
           gzip.write(buffer.subarray(0, read));
           remaining -= read;
+          if (remaining > 0) read = readSome(input, buffer, Math.min(buffer.length, remaining), absolute);
         }
+        const padding = (BLOCK - (entrySize % BLOCK)) % BLOCK;
+        if (padding > 0) gzip.write(ZERO_BLOCKS.subarray(0, padding));
       } finally {
         fs.closeSync(input);
       }
-      const padding = (BLOCK - (entrySize % BLOCK)) % BLOCK;
-      if (padding > 0) gzip.write(Buffer.alloc(padding));
     }
     // End of archive: two zero blocks.
     gzip.setLevel(gzipLevel);
-    gzip.write(Buffer.alloc(2 * BLOCK));
+    gzip.write(ZERO_BLOCKS);
     gzip.end();
   } catch (e) {
     fs.closeSync(fd);
@@ -158,14 +158,15 @@ export function writeContextArchive(source: ArchiveSource, options: ArchiveOptio
   }
   fs.closeSync(fd);
   fs.renameSync(temp, file);
-  const sha256 = hash.digest("hex");
-  const sidecar: Sidecar = { format: ARCHIVE_FORMAT, fingerprint: source.fingerprint, gzipLevel, size, sha256 };
+  const sidecar: Sidecar = { format: ARCHIVE_FORMAT, fingerprint: source.fingerprint, gzipLevel, size };
   fs.writeFileSync(sidecarFile, `${JSON.stringify(sidecar)}\n`);
-  return { file, sha256, size, reused: false };
+  return { file, size, reused: false };
 }
 
 /** tar block size. */
 const BLOCK = 512;
+/** Padding and the end-of-archive marker (two zero blocks). */
+const ZERO_BLOCKS = Buffer.alloc(2 * BLOCK);
 /** Bytes read from a file at a time. */
 const READ_BYTES = 1 << 20;
 
@@ -181,7 +182,7 @@ const MEMBER_BYTES = 1 << 20;
  */
 class MemberWriter {
   private level = ARCHIVE_GZIP_LEVEL;
-  private pending: Buffer[] = [];
+  private readonly pending = Buffer.allocUnsafe(MEMBER_BYTES);
   private pendingBytes = 0;
 
   constructor(private readonly out: (bytes: Buffer) => void) {}
@@ -197,9 +198,13 @@ class MemberWriter {
       this.member(chunk);
       return;
     }
-    this.pending.push(Buffer.from(chunk));
-    this.pendingBytes += chunk.length;
-    if (this.pendingBytes >= MEMBER_BYTES) this.flush();
+    let offset = 0;
+    while (offset < chunk.length) {
+      const copied = chunk.copy(this.pending, this.pendingBytes, offset);
+      this.pendingBytes += copied;
+      offset += copied;
+      if (this.pendingBytes === MEMBER_BYTES) this.flush();
+    }
   }
 
   public end(): void {
@@ -208,8 +213,7 @@ class MemberWriter {
 
   private flush(): void {
     if (this.pendingBytes === 0) return;
-    const data = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
-    this.pending = [];
+    const data = this.pending.subarray(0, this.pendingBytes);
     this.pendingBytes = 0;
     this.member(data);
   }
@@ -221,18 +225,35 @@ class MemberWriter {
   }
 }
 
-/** True when the first PROBE_BYTES of `file` do not shrink by at least 10% at gzip level 1. */
-function isIncompressible(file: string): boolean {
-  const fd = fs.openSync(file, "r");
-  try {
-    const probe = Buffer.allocUnsafe(PROBE_BYTES);
-    const read = fs.readSync(fd, probe, 0, PROBE_BYTES, 0);
-    if (read < 4096) return false;
-    const deflated = zlib.deflateRawSync(probe.subarray(0, read), { level: 1 }).length;
-    return deflated > read * DEFLATE_WHEN_RATIO_AT_MOST;
-  } finally {
-    fs.closeSync(fd);
+/** Reads up to `length` bytes (at least one); a file that ends early changed while it was archived. */
+function readSome(fd: number, buffer: Buffer, length: number, file: string): number {
+  const read = fs.readSync(fd, buffer, 0, length, null);
+  if (read === 0) throw new Error(`${file} became shorter while it was archived`);
+  return read;
+}
+
+/**
+ * Whether deflate will pay off on bytes like `sample`: their order-0 entropy, estimated from at
+ * most PROBE_SAMPLES evenly spaced bytes, is below COMPRESSIBLE_BELOW_BITS per byte (less the
+ * estimator's known low bias for few samples, (256-1)/(2 m ln 2) bits). Random data and compressed
+ * formats sit near 8 bits; text and code well below. An entropy count rather than a trial
+ * compression, because zlib's set-up per call dominated with tens of thousands of small files.
+ */
+function looksCompressible(sample: Buffer): boolean {
+  const n = sample.length;
+  if (n < MIN_PROBE_BYTES) return true;
+  const stride = Math.ceil(n / PROBE_SAMPLES);
+  const counts = new Uint32Array(256);
+  let m = 0;
+  for (let i = 0; i < n; i += stride, m++) counts[sample[i]]++;
+  // Entropy in bits = m*log2(m) - sum(c*log2(c)).
+  let sum = 0;
+  for (let b = 0; b < 256; b++) {
+    const c = counts[b];
+    if (c > 1) sum += c * Math.log2(c);
   }
+  const bits = (m * Math.log2(m) - sum) / m;
+  return bits < COMPRESSIBLE_BELOW_BITS - 255 / (2 * m * Math.LN2);
 }
 
 function readSidecar(file: string): Sidecar | undefined {
