@@ -243,18 +243,18 @@ function looksCompressible(sample: Buffer): boolean {
   const n = sample.length;
   if (n < MIN_PROBE_BYTES) return true;
   const stride = Math.ceil(n / PROBE_SAMPLES);
-  const counts = new Uint32Array(256);
+  const counts = COUNTS.fill(0);
   let m = 0;
   for (let i = 0; i < n; i += stride, m++) counts[sample[i]]++;
-  // Entropy in bits = m*log2(m) - sum(c*log2(c)).
+  // Entropy in bits = m*log2(m) - sum(c*log2(c)), c*log2(c) from a table (m <= PROBE_SAMPLES).
   let sum = 0;
-  for (let b = 0; b < 256; b++) {
-    const c = counts[b];
-    if (c > 1) sum += c * Math.log2(c);
-  }
-  const bits = (m * Math.log2(m) - sum) / m;
+  for (let b = 0; b < 256; b++) sum += C_LOG2_C[counts[b]];
+  const bits = (C_LOG2_C[m] - sum) / m;
   return bits < COMPRESSIBLE_BELOW_BITS - 255 / (2 * m * Math.LN2);
 }
+
+const COUNTS = new Uint32Array(256);
+const C_LOG2_C = Float64Array.from({ length: PROBE_SAMPLES + 1 }, (_, c) => (c === 0 ? 0 : c * Math.log2(c)));
 
 function readSidecar(file: string): Sidecar | undefined {
   try {
