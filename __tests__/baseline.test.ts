@@ -33,7 +33,11 @@ describe("diagnostic settings send what the deployment creates to its Log Analyt
     expect(s).toMatchObject({ log_analytics_workspace_id: workspace, enabled_log: [{ category_group: "allLogs" }], enabled_metric: [{ category: "AllMetrics" }] });
   });
 
-  test.each([["host storage", (r: any) => !r.name.includes("trg")], ["trigger storage", (r: any) => r.name.includes("trg")]])("%s: metrics on the account, logs and metrics on the blob, queue and table services", (_label, pick) => {
+  test.each([
+    ["host storage", (r: any) => !r.name.includes("trg") && !r.name.includes("bld")],
+    ["trigger storage", (r: any) => r.name.includes("trg")],
+    ["build storage (the default ACR build)", (r: any) => r.name.includes("bld")],
+  ])("%s: metrics on the account, logs and metrics on the blob, queue and table services", (_label, pick) => {
     const account = refTo(json, "azurerm_storage_account", "id", pick);
     expect(settingFor(json, account)).toMatchObject({ log_analytics_workspace_id: workspace, enabled_log: [], enabled_metric: [{ category: "Transaction" }] });
     for (const service of ["blobServices", "queueServices", "tableServices"]) {
@@ -47,8 +51,8 @@ describe("diagnostic settings send what the deployment creates to its Log Analyt
   });
 
   test("nothing else, every setting uses the non-deprecated blocks, and the schema accepts them", () => {
-    // app + registry + 2 accounts x 4 + namespace
-    expect(settings(json)).toHaveLength(11);
+    // app + registry + 3 accounts (host, trigger, build) x 4 + namespace
+    expect(settings(json)).toHaveLength(15);
     for (const s of settings(json)) expect(s.metric).toBeUndefined();
     expect(schemaProblems(json)).toEqual([]);
   });

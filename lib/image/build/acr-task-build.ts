@@ -120,6 +120,9 @@ export class AcrTaskBuild implements IImageBuild {
       location: target.location,
       resourceGroupName: target.resourceGroupName,
       tags,
+      // Archives are rebuilt from the sources at every synth; keeping a version of each replaced
+      // (up to GiB-sized) archive would only cost storage. Soft delete still keeps it 7 days.
+      blobVersioning: false,
     });
     const container = new StorageContainer(scope, "contexts", {
       name: CONTEXT_CONTAINER_NAME,
