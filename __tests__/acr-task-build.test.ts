@@ -142,10 +142,15 @@ describe("ImageBuild.acrTask() is the default build", () => {
   test("no key, SAS, password or token anywhere in the JSON or the outputs", () => {
     const keys: string[] = [];
     const strings: string[] = [];
-    const walk = (v: unknown, key = ""): void => {
+    const walk = (v: unknown): void => {
       if (typeof v === "string") strings.push(v);
-      else if (Array.isArray(v)) v.forEach((x) => walk(x, key));
-      else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) { keys.push(k); walk(x, k); }
+      else if (Array.isArray(v)) v.forEach((x) => walk(x));
+      else if (v && typeof v === "object") {
+        for (const [k, x] of Object.entries(v)) {
+          keys.push(k);
+          walk(x);
+        }
+      }
     };
     walk(json);
     strings.push(Buffer.from(task.encoded_step.task_content, "base64").toString("utf8"));
