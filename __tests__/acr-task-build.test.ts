@@ -9,6 +9,7 @@ import { AmlFunctionDeployment, BlobTrigger, HttpTrigger, IImageBuild, ImageBuil
 import { AZURE_CLI_IMAGE } from "../lib/image/build/task-yaml";
 import { newStack, onlyResource, refTo, resourcesOf, sampleProps, synthJson } from "./helpers";
 import { schemaProblems } from "./schema-check";
+import { buildExampleApp } from "../main";
 
 /** The task's YAML, decoded and parsed. */
 function taskYaml(task: any): any {
@@ -158,6 +159,16 @@ describe("ImageBuild.acrTask() is the default build", () => {
     for (const account of Object.values(resourcesOf(json, "azurerm_storage_account")) as any[]) expect(account.shared_access_key_enabled).toBe(false);
     expect(strings.filter((s) => /sig=|AccountKey=|SharedAccessSignature|primary_access_key|password/i.test(s))).toEqual([]);
     expect(Object.values(json.output).filter((o: any) => o.sensitive)).toEqual([]);
+  });
+});
+
+describe("the example app (the README's main job)", () => {
+  test("builds in Azure: an ACR task, no docker provider", () => {
+    const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), "acr-main-")) });
+    const json = JSON.parse(require("cdktf").Testing.synth(buildExampleApp(app)));
+    expect(Object.keys(json.provider)).toEqual(["azurerm"]);
+    expect(Object.keys(resourcesOf(json, "azurerm_container_registry_task"))).toHaveLength(1);
+    expect(Object.keys(json.resource).filter((t) => t.startsWith("docker_"))).toEqual([]);
   });
 });
 
