@@ -6,7 +6,7 @@ import { App, TerraformStack } from "cdktf";
 import * as tar from "tar";
 import { parse } from "yaml";
 import { AmlFunctionDeployment, BlobTrigger, HttpTrigger, IImageBuild, ImageBuild, ScoringRegistry, ServiceBusTrigger } from "../lib";
-import { AZURE_CLI_IMAGE } from "../lib/image/build/task-yaml";
+import { AZURE_CLI_IMAGE, buildTaskYaml, shellQuote } from "../lib/image/build/task-yaml";
 import { newStack, onlyResource, refTo, resourcesOf, sampleProps, synthJson } from "./helpers";
 import { schemaProblems } from "./schema-check";
 import { buildExampleApp } from "../main";
@@ -193,6 +193,7 @@ describe("ImageBuild.acrTask() options", () => {
     [{ cpu: 2, agentPoolName: "pool1" }, /invalid cpu 2: a dedicated agent pool's tier decides/],
     [{ cacheFromPreviousImage: "yes" as unknown as boolean }, /invalid cacheFromPreviousImage "yes": not a boolean\. Allowed: true or false/],
     [{ agentPoolName: "x" }, /invalid agentPoolName "x".*3-20 letters, digits and hyphens/],
+    [{ timeout: 600 } as object, /ImageBuild\.acrTask: invalid timeout 600: not an option of the ACR build\. Allowed: timeoutSeconds, cpu, cacheFromPreviousImage, agentPoolName/],
   ])("refuses %j", (options, message) => {
     expect(() => ImageBuild.acrTask(options)).toThrow(message);
   });
@@ -281,5 +282,31 @@ describe.each([
     } else {
       expect(Object.keys(resourcesOf(json, "docker_registry_image"))).toHaveLength(2);
     }
+  });
+});
+
+describe("values that would break the task YAML", () => {
+  test("a build argument with {{ or }} is refused (ACR renders the YAML as a Go template)", () => {
+    const stack = newStack();
+    const registry = new ScoringRegistry(stack, "acr", { name: "templateacr01", location: "westeurope", resourceGroupName: "rg" });
+    const target = {
+      owner: 'AmlFunctionDeployment "churn"', location: "westeurope", resourceGroupName: "rg", tags: {}, baseName: "churn", uniqueSuffix: "0123abcd",
+      registry, repository: "aml/churn", credentialName: "churn-push", platform: "linux/amd64",
+      context: { directory: fs.mkdtempSync(path.join(os.tmpdir(), "acr-tpl-")), fingerprint: "f".repeat(64), files: [] },
+      buildArgs: { AZUREML_ENTRY_SCRIPT: "{{.Run.ID}}.py", PYTHON_VERSION: "3.11" },
+    };
+    expect(() => ImageBuild.acrTask().bind(stack, target)).toThrow(/AmlFunctionDeployment "churn": invalid build argument AZUREML_ENTRY_SCRIPT "\{\{\.Run\.ID\}\}\.py": ACR task YAML treats \{\{ and \}\} as template markers/);
+  });
+});
+
+describe("task YAML quoting", () => {
+  test("a build argument with spaces and quotes reaches docker build as one word, unchanged", () => {
+    const yaml = parse(buildTaskYaml({
+      storageAccountName: "stx", containerName: "build-contexts", blobName: "f.tar.gz", repository: "aml/x", tag: "f",
+      buildArgs: { ODD: "it's a \"value\" with $HOME and spaces" }, platform: "linux/amd64", stepTimeoutSeconds: 600, layerCache: false,
+    }));
+    const words = shellWords(yaml.steps[1].build);
+    expect(words[words.indexOf("--build-arg") + 1]).toBe("ODD=it's a \"value\" with $HOME and spaces");
+    expect(shellQuote("plain-word_1.2:3")).toBe("plain-word_1.2:3");
   });
 });

@@ -57,10 +57,15 @@ export const DEFAULT_CPU = 2;
 /** Private container of the build storage account that holds the context archives. */
 export const CONTEXT_CONTAINER_NAME = "build-contexts";
 
+const OPTION_NAMES: readonly string[] = ["timeoutSeconds", "cpu", "cacheFromPreviousImage", "agentPoolName"];
+
 /** Checks the options of `ImageBuild.acrTask()`; throws a ValidationError naming the bad one. */
 export function validateAcrTaskBuildOptions(options: AcrTaskBuildOptions): void {
   const owner = "ImageBuild.acrTask";
   if (typeof options !== "object" || options === null) invalid(owner, "options", options, "not an options object", "{ timeoutSeconds?, cpu?, cacheFromPreviousImage?, agentPoolName? }");
+  for (const key of Object.keys(options)) {
+    if (!OPTION_NAMES.includes(key)) invalid(owner, key, (options as Record<string, unknown>)[key], "not an option of the ACR build", OPTION_NAMES.join(", "));
+  }
   const { timeoutSeconds, cpu, cacheFromPreviousImage, agentPoolName } = options;
   if (timeoutSeconds !== undefined && (!Number.isInteger(timeoutSeconds) || timeoutSeconds < MIN_TIMEOUT_SECONDS || timeoutSeconds > MAX_TIMEOUT_SECONDS)) {
     invalid(owner, "timeoutSeconds", timeoutSeconds, "out of range", `a whole number of seconds from ${MIN_TIMEOUT_SECONDS} (5 minutes) to ${MAX_TIMEOUT_SECONDS} (8 hours)`);
