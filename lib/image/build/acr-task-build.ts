@@ -114,7 +114,8 @@ export class AcrTaskBuild implements IImageBuild {
       // ACR renders the task YAML as a Go template first.
       if (value.includes("{{") || value.includes("}}")) invalid(target.owner, `build argument ${name}`, value, "ACR task YAML treats {{ and }} as template markers", "values without {{ or }} (rename the entry script or its folder)");
     }
-    const tags = target.tags;
+    // No tags block at all when there are none, like the deployment's other resources.
+    const tags = Object.keys(target.tags).length > 0 ? target.tags : undefined;
     const names = deriveNames(target.baseName, target.uniqueSuffix);
 
     // ---- Where the context goes: a private container of a storage account with shared keys off.
@@ -207,6 +208,8 @@ export class AcrTaskBuild implements IImageBuild {
     const run = new ContainerRegistryTaskScheduleRunNow(scope, "run", {
       containerRegistryTaskId: task.id,
       dependsOn: [blob, readerGrant, pushGrant],
+      // A static reference (`<type>.<logical id>.name`), as Terraform requires here; `blob.fqn`
+      // would render as an interpolation.
       lifecycle: { replaceTriggeredBy: [`${blob.terraformResourceType}.${blob.friendlyUniqueId}.name`] },
       // The provider waits for the run; give it the task's timeout plus time to queue.
       timeouts: { create: `${Math.ceil(this.timeoutSeconds / 60) + 15}m` },
