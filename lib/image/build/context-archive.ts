@@ -174,6 +174,9 @@ const ZERO_BLOCKS = Buffer.alloc(2 * BLOCK);
 /** Bytes read from a file at a time. */
 const READ_BYTES = 1 << 20;
 
+/** Smallest output chunk for zlib (its default). */
+const MIN_CHUNK = 16 * 1024;
+
 /** Uncompressed bytes collected before they are written as one gzip member. */
 const MEMBER_BYTES = 1 << 20;
 
@@ -223,7 +226,9 @@ class MemberWriter {
   }
 
   private member(data: Buffer): void {
-    const member = zlib.gzipSync(data, { level: this.level });
+    // One output chunk that fits the member (stored data grows by 5 bytes per 64 KiB block plus
+    // the gzip framing): zlib's default 16 KiB chunks would be copied once more into one buffer.
+    const member = zlib.gzipSync(data, { level: this.level, chunkSize: Math.max(MIN_CHUNK, data.length + (data.length >> 10) + 1024) });
     member[9] = 255;
     this.out(member);
   }
