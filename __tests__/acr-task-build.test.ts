@@ -310,3 +310,28 @@ describe("task YAML quoting", () => {
     expect(shellQuote("plain-word_1.2:3")).toBe("plain-word_1.2:3");
   });
 });
+
+describe("HCL output of the ACR build", () => {
+  test("terraform parses it, with the task, the run and its trigger", () => {
+    const before = process.env.SYNTH_HCL_OUTPUT;
+    process.env.SYNTH_HCL_OUTPUT = "true";
+    let outdir: string;
+    try {
+      outdir = fs.mkdtempSync(path.join(os.tmpdir(), "acr-hcl-"));
+      const app = new App({ outdir, hclOutput: true });
+      new AmlFunctionDeployment(new TerraformStack(app, "scoring"), "churn", sampleProps());
+      app.synth();
+    } finally {
+      if (before === undefined) delete process.env.SYNTH_HCL_OUTPUT;
+      else process.env.SYNTH_HCL_OUTPUT = before;
+    }
+    const hcl = fs.readFileSync(path.join(outdir, "stacks", "scoring", "cdk.tf"), "utf8");
+    expect(hcl).toContain('resource "azurerm_container_registry_task"');
+    expect(hcl).toContain('resource "azurerm_container_registry_task_schedule_run_now"');
+    expect(hcl).toMatch(/replace_triggered_by = \[\s*"azurerm_storage_blob\.[^"]+\.name",?\s*\]/);
+    expect(hcl).not.toMatch(/resource "docker_|provider "docker"|kreuzwerker/);
+    // `terraform fmt -check`: 0 formatted, 3 parses but needs formatting, 2 syntax error.
+    const r = spawnSync("terraform", ["fmt", "-check", "-no-color", "-"], { input: hcl });
+    expect([0, 3]).toContain(r.status);
+  });
+});
