@@ -178,8 +178,10 @@ describe("names and outputs unique per stack", () => {
       "svc_default_hostname", "svc_function_app_name", "svc_image", "svc_scoring_url",
     ]);
     // Per resource type: a scope map and a token may share a name, two identities may not.
-    // Diagnostic settings are named per target resource (one name on many targets is fine).
-    const named = Object.entries(json.resource).filter(([type]) => type !== "azurerm_monitor_diagnostic_setting");
+    // Diagnostic settings are named per target resource (one name on many targets is fine), and
+    // blob containers and blobs per storage account (each ACR build has its own account).
+    const perParent = ["azurerm_monitor_diagnostic_setting", "azurerm_storage_container", "azurerm_storage_blob"];
+    const named = Object.entries(json.resource).filter(([type]) => !perParent.includes(type));
     const names = named.flatMap(([type, byId]: [string, any]) => Object.values(byId).map((r: any) => r.name).filter((n) => typeof n === "string" && !n.includes("${")).map((n) => `${type}:${n}`));
     expect(names.length).toBeGreaterThan(10);
     expect(new Set(names).size).toBe(names.length);

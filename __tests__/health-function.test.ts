@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { App, TerraformStack } from "cdktf";
-import { AmlFunctionDeployment, HttpTrigger } from "../lib";
+import { AmlFunctionDeployment, HttpTrigger, ImageBuild } from "../lib";
 import { BlobTrigger } from "../lib/triggers/blob-trigger";
 import { ITrigger } from "../lib/triggers/trigger";
 import { HEALTH_CHECK_EVICTION_TIME_IN_MIN, HEALTH_CHECK_PATH } from "../lib/image/function-definitions";
@@ -15,7 +15,9 @@ function synthWithContext(triggers: ITrigger[] = [new HttpTrigger()]) {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "aml-health-"));
   const app = new App({ outdir });
   const stack = new TerraformStack(app, "scoring");
-  new AmlFunctionDeployment(stack, "churn", sampleProps({ triggers }));
+  // The local Docker build ships the staged context folder as is in the assets (the ACR build
+  // ships the same files as an archive).
+  new AmlFunctionDeployment(stack, "churn", sampleProps({ triggers, imageBuild: ImageBuild.localDocker() }));
   app.synth();
   const stackDir = path.join(outdir, "stacks", "scoring");
   const json = JSON.parse(fs.readFileSync(path.join(stackDir, "cdk.tf.json"), "utf8"));

@@ -16,7 +16,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { App, TerraformStack } from "cdktf";
-import { AmlFunctionDeployment, HttpAuthLevel, HttpTrigger } from "../lib";
+import { AmlFunctionDeployment, HttpAuthLevel, HttpTrigger, ImageBuild } from "../lib";
 import { BlobTrigger } from "../lib/triggers/blob-trigger";
 import { ServiceBusCardinality, ServiceBusTrigger } from "../lib/triggers/service-bus-trigger";
 import { REPO, sampleProps } from "./helpers";
@@ -50,6 +50,8 @@ function synthesizeApp(): { context: string; entryScript: string } {
   const app = new App({ outdir });
   const stack = new TerraformStack(app, "scoring");
   new AmlFunctionDeployment(stack, "churn", sampleProps({
+    // The local Docker build ships the staged context folder as is in the assets.
+    imageBuild: ImageBuild.localDocker(),
     triggers: [
       new HttpTrigger({ authLevel: HttpAuthLevel.FUNCTION }),
       new BlobTrigger(),

@@ -30,10 +30,12 @@ export interface AcrTaskBuildOptions {
    */
   readonly cpu?: number;
   /**
-   * Reuse the layers of earlier builds: the build step runs with ACR's registry layer cache
-   * (`cache: enabled`: BuildKit `--cache-from`/`--cache-to` a `cache_<task>_build` tag in the same
-   * repository), so a change to the model or the script does not reinstall the Python packages.
-   * Costs registry storage for the cache image.
+   * Reuse the layers of the previous image as a build cache: each build also tags its image
+   * `:buildcache` (with BuildKit's inline cache metadata) and the next one builds with
+   * `--cache-from <repository>:buildcache`, so a change to the model or the script does not
+   * reinstall the Python packages. Needs BuildKit on the build agent (Docker's default builder
+   * since 23.0); without it the build runs uncached. The extra tag points at an image that is
+   * pushed anyway, so it costs no storage of its own.
    * @default false
    */
   readonly cacheFromPreviousImage?: boolean;
@@ -90,8 +92,7 @@ export function validateAcrTaskBuildOptions(options: AcrTaskBuildOptions): void 
  * uploads it (Azure AD auth) as a blob named after the fingerprint into a private container of a
  * build storage account with shared keys off; a task with its own user-assigned identity (Storage
  * Blob Data Reader on that container, AcrPush on the registry, nothing else) downloads, builds
- * and pushes `<repository>:<fingerprint>`; a run-now resource runs it again only when the blob,
- * that is the fingerprint, changes.
+ * and pushes `<repository>:<fingerprint>`; a run-now resource runs it once per fingerprint.
  */
 export class AcrTaskBuild implements IImageBuild {
   private readonly timeoutSeconds: number;
@@ -182,7 +183,9 @@ export class AcrTaskBuild implements IImageBuild {
     });
     const [os, architecture] = target.platform.split("/");
     const task = new ContainerRegistryTask(scope, "task", {
-      name: `build-${target.baseName}-${target.uniqueSuffix}`,
+      // The fingerprint is part of the name, so a new context is a new task (the name forces
+      // replacement) and with it a new run (see below).
+      name: taskName(target.baseName, target.uniqueSuffix, tag),
       containerRegistryId: registry.id,
       platform: { os: os === "linux" ? "Linux" : os, architecture },
       identity: { type: "UserAssigned", identityIds: [identity.id] },
@@ -203,14 +206,13 @@ export class AcrTaskBuild implements IImageBuild {
       tags,
     });
 
-    // ---- Run it: once per fingerprint. The blob's name is the fingerprint, so the run is
-    // replaced exactly when a new context is uploaded; an unchanged input plans no run.
+    // ---- Run it: once per fingerprint. The run's only argument is the task id, which forces
+    // replacement; the task's name holds the fingerprint, so a new context means a new task and a
+    // new run, and an unchanged input plans neither. (Not `lifecycle.replace_triggered_by`:
+    // cdktf writes its references quoted in HCL, which Terraform rejects there.)
     const run = new ContainerRegistryTaskScheduleRunNow(scope, "run", {
       containerRegistryTaskId: task.id,
       dependsOn: [blob, readerGrant, pushGrant],
-      // A static reference (`<type>.<logical id>.name`), as Terraform requires here; `blob.fqn`
-      // would render as an interpolation.
-      lifecycle: { replaceTriggeredBy: [`${blob.terraformResourceType}.${blob.friendlyUniqueId}.name`] },
       // The provider waits for the run; give it the task's timeout plus time to queue.
       timeouts: { create: `${Math.ceil(this.timeoutSeconds / 60) + 15}m` },
     });
@@ -218,6 +220,14 @@ export class AcrTaskBuild implements IImageBuild {
     const imageReference = `${registry.loginServer}/${repository}:${tag}`;
     return { repository, tag, imageReference, dependencies: [run] };
   }
+}
+
+/** Characters of the fingerprint in the task name (ACR task names have at most 50). */
+const TASK_NAME_FINGERPRINT_CHARS = 12;
+
+/** `build-<base>-<suffix>-<fingerprint prefix>`: at most 6 + 20 + 1 + 8 + 1 + 12 = 48 characters. */
+export function taskName(baseName: string, uniqueSuffix: string, fingerprint: string): string {
+  return `build-${baseName}-${uniqueSuffix}-${fingerprint.slice(0, TASK_NAME_FINGERPRINT_CHARS)}`;
 }
 
 /**

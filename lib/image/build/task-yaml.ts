@@ -38,9 +38,18 @@ export interface BuildTaskSpec {
   readonly platform: string;
   /** Seconds a step may take (the task timeout; ACR's default step timeout is 600 s). */
   readonly stepTimeoutSeconds: number;
-  /** Reuse layers of earlier runs through a registry cache image (`cache: enabled`). */
+  /** Reuse the layers of the previous image through the stable CACHE_TAG (see buildTaskYaml). */
   readonly layerCache: boolean;
 }
+
+/**
+ * Tag that always points at the latest build of the repository when the layer cache is on: the
+ * next build reads its layers with `--cache-from` (the image carries BuildKit's inline cache
+ * metadata). A stable tag, because each new context is a new task (its name holds the
+ * fingerprint), so ACR's own per-task cache (`cache: enabled`, tag `cache_<task>_<step>`) would
+ * never be found again.
+ */
+export const CACHE_TAG = "buildcache";
 
 /** Seconds between retries of the download and push steps: fresh role assignments take a while. */
 const RETRY_DELAY_SECONDS = 30;
@@ -68,7 +77,12 @@ export function buildTaskYaml(spec: BuildTaskSpec): string {
   const buildArgs = Object.keys(spec.buildArgs)
     .sort()
     .map((name) => `--build-arg ${shellQuote(`${name}=${spec.buildArgs[name]}`)}`);
-  const build = [`-t ${image}`, `-f ${CONTEXT_DIR}/Dockerfile`, `--platform ${spec.platform}`, ...buildArgs, CONTEXT_DIR].join(" ");
+  const cacheImage = `{{.Run.Registry}}/${spec.repository}:${CACHE_TAG}`;
+  // With BuildKit (Docker's default builder since 23.0) the previous image's layers are reused;
+  // a builder without it ignores both flags and builds from scratch, and a missing cache image
+  // (the first build) is only a warning.
+  const cache = spec.layerCache ? [`-t ${cacheImage}`, `--cache-from ${cacheImage}`, "--build-arg BUILDKIT_INLINE_CACHE=1"] : [];
+  const build = [`-t ${image}`, ...cache, `-f ${CONTEXT_DIR}/Dockerfile`, `--platform ${spec.platform}`, ...buildArgs, CONTEXT_DIR].join(" ");
 
   const task = {
     version: "v1.1.0",
@@ -81,8 +95,8 @@ export function buildTaskYaml(spec: BuildTaskSpec): string {
         retries: DOWNLOAD_RETRIES,
         retryDelay: RETRY_DELAY_SECONDS,
       },
-      { id: "build", build, ...(spec.layerCache ? { cache: "enabled" } : {}), when: ["fetch-context"] },
-      { id: "push", push: [image], when: ["build"], retries: PUSH_RETRIES, retryDelay: RETRY_DELAY_SECONDS },
+      { id: "build", build, when: ["fetch-context"] },
+      { id: "push", push: spec.layerCache ? [image, cacheImage] : [image], when: ["build"], retries: PUSH_RETRIES, retryDelay: RETRY_DELAY_SECONDS },
     ],
   };
   return stringify(task, { lineWidth: 0 });
