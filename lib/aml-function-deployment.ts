@@ -197,7 +197,7 @@ export class AmlFunctionDeployment extends Construct {
     });
     if (!isModelSource(props.model)) invalid(owner, "model", props.model, "not a model source", "ModelSource.fromLocalPath(path), .fromAmlWorkspace({ workspaceId, name, version }), .fromAmlRegistry({ registryId, name, version }) or .fromBlob({ storageAccountId, container, path })");
     if (props.imageBuild !== undefined && !isImageBuild(props.imageBuild)) {
-      invalid(owner, "imageBuild", props.imageBuild, "not a build mode", "ImageBuild.localDocker()");
+      invalid(owner, "imageBuild", props.imageBuild, "not a build mode", "ImageBuild.acrTask(options?) or ImageBuild.localDocker()");
     }
     const environment = props.environment ?? PythonEnvironment.fromPipPackages([]);
     if (!(environment instanceof PythonEnvironment)) {
