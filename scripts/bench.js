@@ -66,6 +66,22 @@ if (py) {
   console.log("scoring throughput: skipped, no Python with scikit-learn (apt-get install python3-sklearn)");
 }
 
+// The topic benchmarks, each a script of its own with its own budgets (exit 1 when one fails):
+// consumer install-to-first-synth and packed size (issue 6), synth cost of big models in both
+// build modes (issue 8), the context archive vs tar (issue 8), model download vs curl (issue 9).
+const TOPICS = [
+  ["consumer project from the packed tarball", "bench/consumer.js"],
+  ["big models: synth, re-synth, hash/copy/tar floors", "bench/big-model.js"],
+  ["context archive (.tar.gz) vs tar cf", "bench/archive.js"],
+  ["model download from Azurite vs curl", "bench/model-download.js"],
+];
+const topicResults = [];
+for (const [title, script] of TOPICS) {
+  console.log(`\n== ${title} (node ${script})`);
+  const r = spawnSync("node", [script, ...(quick ? ["--quick"] : [])], { cwd: ROOT, stdio: "inherit" });
+  topicResults.push([`${script}: its budgets (see above)`, r.status === 0]);
+}
+
 const speedup = results.rootSynth / results.exampleSynth;
 const checks = [
   [`example synth ≤ 1.0 s (median ${results.exampleSynth.toFixed(3)} s)`, results.exampleSynth <= 1.0],
@@ -73,6 +89,7 @@ const checks = [
   [`full test command ≤ 60 s (median ${results.testCommand.toFixed(1)} s)`, results.testCommand <= 60],
 ];
 if (scoring) checks.push([`batch-of-32 scoring ≥ 5x per-message rate (${scoring.speedup.toFixed(1)}x)`, scoring.speedup >= 5]);
+checks.push(...topicResults);
 console.log("\nBudgets:");
 for (const [text, ok] of checks) console.log(`  ${ok ? "PASS" : "FAIL"}  ${text}`);
 process.exitCode = checks.every(([, ok]) => ok) ? 0 : 1;
