@@ -1,76 +1,120 @@
-"""Service Bus scoring: inbound messages -> outbound messages for the output queue.
+"""Service Bus scoring: inbound messages -> result messages (and failed messages, for batches).
 
-Contract (the adapter ``adapters/servicebus_adapter.py`` implements the sending side):
+The adapter ``adapters/servicebus_adapter.py`` only converts the Functions types and provides the
+two send functions (the azure-servicebus SDK); the delivery contract lives here.
 
-Single message (``cardinality: one``)
-    The body goes to ``run`` in the script's input mode. Success gives ONE output message:
-    body ``json.dumps(result)`` (UTF-8, content type application/json), ``message_id`` = the
-    input's message id, ``correlation_id`` = the input's message id. The adapter sends it
-    BEFORE the function returns, so the input is completed only once its result has been sent.
-    Any failure raises :class:`MessageScoringError`: the function fails, the input is
-    abandoned and redelivered, and the broker dead-letters it after ``maxDeliveryCount``
-    deliveries. Because the output reuses the input's message id, an output sent by a try whose
-    completion was then lost is dropped by duplicate detection on the output queue when the
-    retry sends it again.
+Output message ids
+    A result's ``message_id`` is derived from the input: the first 32 hex digits (128 bits) of
+    ``sha256(utf8(input message id) + sha256(input body))`` (:func:`output_message_id`). A retry of
+    the same input (same id, same body) gives the same id, so the output queue's duplicate
+    detection drops a result sent twice; two different inputs that reuse a message id give two
+    ids, so neither result is dropped. ``correlation_id`` is the input's message id (what the
+    caller matches results with). A message without an id cannot be matched to its result and is
+    refused.
 
-Batch (``cardinality: many``)
-    If the entry script defines ``run_batch(mini_batch: list) -> list`` it is called ONCE for
-    all inputs that could be converted (same input mode as ``run``: str, request object or dict
-    of parameters; one result per input, same order). If ``run_batch`` raises or returns a
-    result of the wrong length, every input is scored again with ``run`` one by one, to isolate
-    the bad ones. Without ``run_batch``, ``run`` is called per input.
-    :func:`score_batch` returns a :class:`BatchOutcome`: the output messages of every good
-    input (ids as above) and the message ids of the failed ones. The adapter sends all good
-    outputs first and then, if any input failed, raises :class:`BatchScoringError`: the whole
-    batch is redelivered; on the retry the good inputs are scored and sent again with the same
-    message ids, which duplicate detection on the output queue drops, so results are neither
-    lost nor duplicated, and a persistently bad message is dead-lettered after
-    ``maxDeliveryCount``.
+Single message (``cardinality: one``): retry, then dead-letter
+    The body goes to ``run`` in the script's input mode; success sends ONE result (body
+    ``json.dumps(result)``, UTF-8, content type application/json) BEFORE the function returns, so
+    the input is completed only once its result was sent. Any failure (no message id, bad input,
+    ``run()`` raising, a result too large for the output queue, the send failing) raises
+    :class:`MessageScoringError`: the invocation fails, the message is redelivered and the broker
+    dead-letters it after ``maxDeliveryCount`` deliveries.
 
-Init failure: both paths raise :class:`MessageScoringError` without calling ``run``.
+Batch (``cardinality: many``): a bad message never fails its batch (:func:`deliver_batch`)
+    Every message is scored (``run_batch`` once if the script defines it, falling back to ``run``
+    per message when it raises or returns the wrong number of results; else ``run`` per message).
+    A message that fails for its own reason - no message id, bad input (undecodable, not JSON for
+    an inference-schema script, nested too deeply), ``run()`` raising, a result that is not
+    JSON-serialisable or larger than the output queue accepts - is sent to the FAILED queue with
+    its original body, content type, correlation id and application properties, plus
+    ``aml-original-message-id``, ``aml-error-type`` and ``aml-error-message`` (an exception's
+    type and its first 512 characters; never a stack trace). The invocation then succeeds and the
+    runtime completes the whole batch: every good result is sent once and nothing reaches the
+    dead-letter queue because of another message.
+    What is not a message's fault fails the invocation, so that the whole batch is redelivered
+    (and results already sent are dropped by duplicate detection): ``init()`` failing (or not done
+    yet), the output send failing, the failed-queue send failing.
+
+Sizes
+    A message's AMQP-encoded size is estimated from above (:func:`encoded_size`) and compared with
+    the queue's limit (``maxMessageBytes`` in aml.json: 256 KiB on Standard, the queue's
+    ``max_message_size_in_kilobytes`` on Premium) less :data:`BROKER_HEADROOM_BYTES` for the
+    properties the broker adds. Sends are chunked so that a send batch stays within the limit (at
+    most 1 MiB, the Premium batch limit). A message that the SDK still refuses as too large is
+    routed like an oversized result.
 """
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
-from .results import ResultError, result_to_bytes
+from .results import result_to_bytes
 from .script import EntryScript, InitFailedError, InvalidInputError, Payload, PreparedInput, get_entry_script
 
 logger = logging.getLogger("aml_host")
 
 JSON_CONTENT_TYPE = "application/json"
-# Standard tier allows 256 KiB per send batch; keep headroom for AMQP framing and properties.
-DEFAULT_MAX_SEND_BYTES = 192 * 1024
-PER_MESSAGE_OVERHEAD_BYTES = 512
+#: Standard tier: 256 KiB per message and per send batch (headers included).
+STANDARD_MAX_MESSAGE_BYTES = 256 * 1024
+#: Premium tier: a send batch may not exceed 1 MiB, whatever the queue's message size.
+MAX_SEND_BATCH_BYTES = 1024 * 1024
+#: Room left for what the broker adds to a message (sequence number, enqueued time, lock token...).
+BROKER_HEADROOM_BYTES = 1024
+#: Output message ids: hex digits of the sha256 kept (128 bits).
+MESSAGE_ID_HEX_DIGITS = 32
+#: Characters of an error message forwarded to the failed queue.
+MAX_ERROR_MESSAGE_CHARS = 512
+
+ORIGINAL_ID_PROPERTY = "aml-original-message-id"
+ERROR_TYPE_PROPERTY = "aml-error-type"
+ERROR_MESSAGE_PROPERTY = "aml-error-message"
 
 
 @dataclass(frozen=True)
 class InboundMessage:
-    message_id: str
+    message_id: Optional[str]
     body: bytes
     content_type: Optional[str] = None
     delivery_count: Optional[int] = None
+    correlation_id: Optional[str] = None
+    application_properties: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class OutboundMessage:
     body: bytes
     message_id: str
-    correlation_id: str
-    content_type: str = JSON_CONTENT_TYPE
+    correlation_id: Optional[str]
+    content_type: Optional[str] = JSON_CONTENT_TYPE
+    application_properties: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FailedMessage:
+    """A message of a batch that failed for its own reason, and why."""
+    source: InboundMessage
+    error_type: str
+    error_message: str
 
 
 @dataclass
 class BatchOutcome:
     outputs: List[OutboundMessage] = field(default_factory=list)
-    failed_ids: List[str] = field(default_factory=list)
-    errors: Dict[str, str] = field(default_factory=dict)
+    failed: List[FailedMessage] = field(default_factory=list)
     used_run_batch: bool = False
+    # output message id -> the input it answers (to route a result refused as too large at send)
+    sources: Dict[str, InboundMessage] = field(default_factory=dict)
 
-    def raise_if_failed(self) -> None:
-        if self.failed_ids:
-            raise BatchScoringError(self.failed_ids, self.errors)
+    @property
+    def failed_ids(self) -> List[Optional[str]]:
+        return [f.source.message_id for f in self.failed]
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    sent: int
+    failed: List[FailedMessage]
 
 
 class MessageScoringError(Exception):
@@ -81,15 +125,12 @@ class MessageScoringError(Exception):
         self.message_id = message_id
 
 
-class BatchScoringError(MessageScoringError):
-    """Some messages of a batch failed; raised after the good outputs were sent."""
+class DeliveryError(Exception):
+    """Not the message's fault (init, a send): the invocation fails and the batch is redelivered."""
 
-    def __init__(self, failed_ids: Sequence[str], errors: Optional[Mapping[str, str]] = None):
-        self.failed_ids = list(failed_ids)
-        self.errors = dict(errors or {})
-        detail = "; ".join(f"{i}: {self.errors.get(i, 'failed')}" for i in self.failed_ids)
-        super().__init__(None, f"{len(self.failed_ids)} message(s) of the batch were not scored "
-                               f"(the batch will be redelivered): {detail}")
+
+class MessageTooLargeError(Exception):
+    """Raised by a send function when the broker (or SDK) refuses a message as too large."""
 
 
 @dataclass(frozen=True)
@@ -97,11 +138,14 @@ class OutputTarget:
     fully_qualified_namespace: str
     client_id: Optional[str]
     queue_name: str
+    failed_queue_name: Optional[str] = None
+    max_message_bytes: int = STANDARD_MAX_MESSAGE_BYTES
 
 
 def output_target(settings: Mapping[str, Any], environ: Mapping[str, str]) -> OutputTarget:
-    """Where outputs go, from aml.json (``connection``, ``outputQueue``) and the app settings
-    ``<connection>__fullyQualifiedNamespace`` / ``<connection>__clientId``."""
+    """Where messages go, from aml.json (``connection``, ``outputQueue``, ``failedQueue``,
+    ``maxMessageBytes``) and the app settings ``<connection>__fullyQualifiedNamespace`` /
+    ``<connection>__clientId``."""
     prefix = settings.get("connection")
     queue = settings.get("outputQueue")
     if not prefix or not queue:
@@ -109,127 +153,69 @@ def output_target(settings: Mapping[str, Any], environ: Mapping[str, str]) -> Ou
     namespace = environ.get(f"{prefix}__fullyQualifiedNamespace")
     if not namespace:
         raise ValueError(f"app setting {prefix}__fullyQualifiedNamespace is not set")
-    return OutputTarget(namespace, environ.get(f"{prefix}__clientId") or None, str(queue))
+    failed = settings.get("failedQueue")
+    if settings.get("cardinality") == "many" and not failed:
+        raise ValueError("aml.json of a servicebus function with cardinality 'many' must set 'failedQueue'")
+    limit = settings.get("maxMessageBytes", STANDARD_MAX_MESSAGE_BYTES)
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 2 * BROKER_HEADROOM_BYTES:
+        raise ValueError(f"aml.json 'maxMessageBytes' must be an integer of at least {2 * BROKER_HEADROOM_BYTES}")
+    return OutputTarget(namespace, environ.get(f"{prefix}__clientId") or None, str(queue),
+                        str(failed) if failed else None, limit)
 
 
-def _label(msg: InboundMessage) -> str:
-    extra = f", delivery {msg.delivery_count}" if msg.delivery_count is not None else ""
-    return f"message '{msg.message_id}'{extra}"
+# ---- ids and sizes ----------------------------------------------------------------------------
+
+def output_message_id(input_message_id: Optional[str], body: bytes) -> str:
+    """``sha256(utf8(input id) + sha256(body))``, first 32 hex digits (see the module docstring)."""
+    digest = hashlib.sha256(str(input_message_id or "").encode("utf-8"))
+    digest.update(hashlib.sha256(bytes(body or b"")).digest())
+    return digest.hexdigest()[:MESSAGE_ID_HEX_DIGITS]
 
 
-def _payload(msg: InboundMessage) -> Payload:
-    headers = {"x-aml-message-id": str(msg.message_id)}
-    if msg.content_type:
-        headers["Content-Type"] = msg.content_type
-    return Payload(body=bytes(msg.body or b""), method="POST", url=f"sb:///{msg.message_id}",
-                   headers=headers, source=f"message '{msg.message_id}'")
+def _has_id(msg: InboundMessage) -> bool:
+    return isinstance(msg.message_id, str) and msg.message_id != ""
 
 
-def _output(msg: InboundMessage, result: Any) -> OutboundMessage:
-    return OutboundMessage(body=result_to_bytes(result), message_id=str(msg.message_id),
-                           correlation_id=str(msg.message_id))
+def _string_size(value: Optional[str]) -> int:
+    # AMQP str32/sym32: constructor byte + 4-byte length + UTF-8 bytes.
+    return 0 if value is None else 5 + len(str(value).encode("utf-8"))
 
 
-def _ready(script: Optional[EntryScript], what: str, message_id: Optional[str]) -> EntryScript:
-    try:
-        script = script if script is not None else get_entry_script()
-        script.ensure_ready()
-        return script
-    except InitFailedError as exc:
-        message = f"{what} was not scored: the entry script failed to initialise ({exc})"
-        logger.error(message)
-        raise MessageScoringError(message_id, message) from exc
+def _value_size(value: Any) -> int:
+    if isinstance(value, (bytes, bytearray)):
+        return 5 + len(value)
+    if isinstance(value, (bool, int, float)) or value is None:
+        return 9
+    return _string_size(str(value))
 
 
-def score_message(msg: InboundMessage, script: Optional[EntryScript] = None) -> OutboundMessage:
-    """Score one message; raises MessageScoringError naming the message id on failure."""
-    label = _label(msg)
-    script = _ready(script, label, msg.message_id)
-    try:
-        prepared = script.prepare(_payload(msg))
-        out = _output(msg, script.run(prepared))
-    except InvalidInputError as exc:
-        message = f"{label} was not scored: {exc.message}"
-        logger.error(message)
-        raise MessageScoringError(msg.message_id, message) from None
-    except ResultError as exc:
-        message = f"{label} was not scored: {exc}"
-        logger.error(message)
-        raise MessageScoringError(msg.message_id, message) from exc
-    except Exception as exc:  # noqa: BLE001
-        message = f"{label} was not scored: run() raised {type(exc).__name__}"
-        logger.exception(message)
-        raise MessageScoringError(msg.message_id, message) from exc
-    return out
+def encoded_size(msg: OutboundMessage) -> int:
+    """Upper bound of the AMQP-encoded size of a message as the SDK sends it: fixed sections
+    (header, properties, descriptors), the string properties, application properties, and the
+    body as one data section."""
+    size = 64 + 8 + len(msg.body)
+    size += _string_size(msg.message_id) + _string_size(msg.correlation_id) + _string_size(msg.content_type)
+    if msg.application_properties:
+        size += 9
+        for key, value in msg.application_properties.items():
+            size += _string_size(str(key)) + _value_size(value)
+    return size
 
 
-def score_batch(messages: Sequence[InboundMessage], script: Optional[EntryScript] = None) -> BatchOutcome:
-    """Score a batch (see the module docstring for the contract). Raises only on init failure."""
-    script = _ready(script, f"batch of {len(messages)} message(s)", None)
-    outcome = BatchOutcome()
-    results: Dict[int, OutboundMessage] = {}
-    prepared: List[tuple] = []  # (index, message, PreparedInput)
-
-    def fail(msg: InboundMessage, reason: str, exc_info: bool = False) -> None:
-        outcome.errors[str(msg.message_id)] = reason
-        if exc_info:
-            logger.exception("%s was not scored: %s", _label(msg), reason)
-        else:
-            logger.error("%s was not scored: %s", _label(msg), reason)
-
-    failed_idx: Dict[int, InboundMessage] = {}
-    for index, msg in enumerate(messages):
-        try:
-            prepared.append((index, msg, script.prepare(_payload(msg))))
-        except InvalidInputError as exc:
-            failed_idx[index] = msg
-            fail(msg, exc.message)
-
-    batch_done = False
-    if script.has_run_batch and prepared:
-        try:
-            batch_results = script.run_batch([p for _, _, p in prepared])
-        except Exception as exc:  # noqa: BLE001
-            logger.warning("run_batch() failed for %d message(s) (%s: %s); scoring them one by one with run()",
-                           len(prepared), type(exc).__name__, exc, exc_info=True)
-        else:
-            batch_done = True
-            outcome.used_run_batch = True
-            for (index, msg, _), result in zip(prepared, batch_results):
-                try:
-                    results[index] = _output(msg, result)
-                except ResultError as exc:
-                    failed_idx[index] = msg
-                    fail(msg, str(exc))
-
-    if not batch_done:
-        for index, msg, item in prepared:
-            try:
-                results[index] = _output(msg, script.run(item))
-            except ResultError as exc:
-                failed_idx[index] = msg
-                fail(msg, str(exc))
-            except Exception as exc:  # noqa: BLE001
-                failed_idx[index] = msg
-                fail(msg, f"run() raised {type(exc).__name__}", exc_info=True)
-
-    outcome.outputs = [results[i] for i in sorted(results)]
-    outcome.failed_ids = [str(failed_idx[i].message_id) for i in sorted(failed_idx)]
-    if outcome.failed_ids:
-        logger.error("Batch of %d message(s): %d scored, failed: %s", len(messages), len(outcome.outputs),
-                     ", ".join(outcome.failed_ids))
-    return outcome
+def fits(msg: OutboundMessage, max_message_bytes: int) -> bool:
+    return encoded_size(msg) + BROKER_HEADROOM_BYTES <= max_message_bytes
 
 
-def chunk_for_send(outputs: Sequence[OutboundMessage], max_bytes: int = DEFAULT_MAX_SEND_BYTES) -> List[List[OutboundMessage]]:
-    """Split outputs into send batches that stay under ``max_bytes`` (order kept; a single
-    oversized message gets a chunk of its own and the broker decides)."""
+def chunk_for_send(outputs: Sequence[OutboundMessage], max_bytes: int) -> List[List[OutboundMessage]]:
+    """Split messages into send batches whose estimated size stays within ``max_bytes`` (capped at
+    :data:`MAX_SEND_BATCH_BYTES`; order kept; a message larger than that goes alone)."""
+    budget = min(max_bytes, MAX_SEND_BATCH_BYTES) - BROKER_HEADROOM_BYTES
     chunks: List[List[OutboundMessage]] = []
     current: List[OutboundMessage] = []
     size = 0
     for out in outputs:
-        cost = len(out.body) + PER_MESSAGE_OVERHEAD_BYTES
-        if current and size + cost > max_bytes:
+        cost = encoded_size(out)
+        if current and size + cost > budget:
             chunks.append(current)
             current, size = [], 0
         current.append(out)
@@ -239,7 +225,252 @@ def chunk_for_send(outputs: Sequence[OutboundMessage], max_bytes: int = DEFAULT_
     return chunks
 
 
+def send_all(messages: Sequence[OutboundMessage], send: Callable[[List[OutboundMessage]], None],
+             max_message_bytes: int) -> List[OutboundMessage]:
+    """Send in chunks; returns the messages refused one by one as too large (a refused chunk of
+    several is split in halves and sent again). Any other exception of ``send`` propagates."""
+    refused: List[OutboundMessage] = []
+
+    def attempt(chunk: List[OutboundMessage]) -> None:
+        try:
+            send(chunk)
+        except MessageTooLargeError:
+            if len(chunk) == 1:
+                refused.append(chunk[0])
+                return
+            half = len(chunk) // 2
+            attempt(chunk[:half])
+            attempt(chunk[half:])
+
+    for chunk in chunk_for_send(messages, max_message_bytes):
+        attempt(chunk)
+    return refused
+
+
+# ---- scoring ----------------------------------------------------------------------------------
+
+def _label(msg: InboundMessage) -> str:
+    name = f"message '{msg.message_id}'" if _has_id(msg) else "message without id"
+    extra = f", delivery {msg.delivery_count}" if msg.delivery_count is not None else ""
+    return f"{name}{extra}"
+
+
+def _payload(msg: InboundMessage) -> Payload:
+    message_id = str(msg.message_id or "")
+    headers = {"x-aml-message-id": message_id}
+    if msg.content_type:
+        headers["Content-Type"] = msg.content_type
+    return Payload(body=bytes(msg.body or b""), method="POST", url=f"sb:///{message_id}",
+                   headers=headers, source=f"message '{message_id}'")
+
+
+def _output(msg: InboundMessage, result: Any) -> OutboundMessage:
+    return OutboundMessage(body=result_to_bytes(result), message_id=output_message_id(msg.message_id, msg.body),
+                           correlation_id=str(msg.message_id))
+
+
+def _wait_ready(script: Optional[EntryScript], what: str, message_id: Optional[str]) -> EntryScript:
+    """The entry script once ``init()`` succeeded; raises MessageScoringError (the invocation
+    fails, the message or batch is redelivered) while it has not."""
+    try:
+        script = script if script is not None else get_entry_script()
+        wait = getattr(script, "wait_until_ready", None)  # retrying init, when aml_host.script has it
+        if callable(wait):
+            wait()
+        script.ensure_ready()
+        return script
+    except InitFailedError as exc:
+        message = f"{what} was not scored: the entry script failed to initialise ({exc})"
+        logger.error(message)
+        raise MessageScoringError(message_id, message) from exc
+
+
+def _error_text(exc: BaseException) -> str:
+    return str(exc)[:MAX_ERROR_MESSAGE_CHARS]
+
+
+def score_message(msg: InboundMessage, script: Optional[EntryScript] = None,
+                  max_message_bytes: int = STANDARD_MAX_MESSAGE_BYTES) -> OutboundMessage:
+    """Score one message; raises MessageScoringError naming the message id on any failure."""
+    label = _label(msg)
+    if not _has_id(msg):
+        message = f"{label} was not scored: it has no message id, so its result could not be matched to it"
+        logger.error(message)
+        raise MessageScoringError(None, message)
+    script = _wait_ready(script, label, msg.message_id)
+    try:
+        out = _output(msg, script.run(script.prepare(_payload(msg))))
+    except InitFailedError as exc:
+        raise MessageScoringError(msg.message_id, f"{label} was not scored: the entry script failed to initialise ({exc})") from exc
+    except InvalidInputError as exc:
+        message = f"{label} was not scored: {exc.message}"
+        logger.error(message)
+        raise MessageScoringError(msg.message_id, message) from None
+    except Exception as exc:  # noqa: BLE001 - run() may raise anything; RecursionError included
+        message = f"{label} was not scored: {type(exc).__name__}"
+        logger.exception(message)
+        raise MessageScoringError(msg.message_id, message) from exc
+    if not fits(out, max_message_bytes):
+        message = (f"{label} was not scored: its result ({encoded_size(out)} bytes encoded) exceeds the "
+                   f"{max_message_bytes} bytes the output queue accepts")
+        logger.error(message)
+        raise MessageScoringError(msg.message_id, message)
+    return out
+
+
+def score_batch(messages: Sequence[InboundMessage], script: Optional[EntryScript] = None,
+                max_message_bytes: int = STANDARD_MAX_MESSAGE_BYTES) -> BatchOutcome:
+    """Score a batch: good results in ``outputs`` (input order), the others in ``failed``.
+    Raises MessageScoringError only when the entry script is not initialised."""
+    script = _wait_ready(script, f"batch of {len(messages)} message(s)", None)
+    outcome = BatchOutcome()
+    results: Dict[int, OutboundMessage] = {}
+    failed: Dict[int, FailedMessage] = {}
+
+    def fail(index: int, msg: InboundMessage, error_type: str, error_message: str, exc_info: bool = False) -> None:
+        failed[index] = FailedMessage(msg, error_type, error_message[:MAX_ERROR_MESSAGE_CHARS])
+        log = logger.exception if exc_info else logger.error
+        log("%s was not scored (%s: %s); it goes to the failed queue", _label(msg), error_type, error_message)
+
+    def keep(index: int, msg: InboundMessage, result: Any) -> None:
+        try:
+            out = _output(msg, result)
+        except Exception as exc:  # noqa: BLE001 - not serialisable, NaN policy, nested too deeply
+            fail(index, msg, "InvalidResult", f"{type(exc).__name__}: {_error_text(exc)}")
+            return
+        if not fits(out, max_message_bytes):
+            fail(index, msg, "ResultTooLarge", f"the result ({encoded_size(out)} bytes encoded) exceeds the "
+                                               f"{max_message_bytes} bytes the output queue accepts")
+            return
+        results[index] = out
+
+    prepared: List[tuple] = []  # (index, message, PreparedInput)
+    for index, msg in enumerate(messages):
+        if not _has_id(msg):
+            fail(index, msg, "MissingMessageId", "the message has no message id, so its result could not be matched to it")
+            continue
+        try:
+            prepared.append((index, msg, script.prepare(_payload(msg))))
+        except InitFailedError as exc:
+            raise MessageScoringError(None, f"batch of {len(messages)} message(s) was not scored: the entry script failed to initialise ({exc})") from exc
+        except InvalidInputError as exc:
+            fail(index, msg, "InvalidInput", exc.message)
+        except Exception as exc:  # noqa: BLE001 - e.g. RecursionError from deeply nested JSON
+            fail(index, msg, "InvalidInput", f"{type(exc).__name__}: {_error_text(exc)}")
+
+    batch_done = False
+    if script.has_run_batch and prepared:
+        try:
+            batch_results = script.run_batch([p for _, _, p in prepared])
+        except InitFailedError as exc:
+            raise MessageScoringError(None, f"batch of {len(messages)} message(s) was not scored: the entry script failed to initialise ({exc})") from exc
+        except Exception as exc:  # noqa: BLE001
+            logger.warning("run_batch() failed for %d message(s) (%s: %s); scoring them one by one with run()",
+                           len(prepared), type(exc).__name__, _error_text(exc))
+        else:
+            batch_done = True
+            outcome.used_run_batch = True
+            for (index, msg, _), result in zip(prepared, batch_results):
+                keep(index, msg, result)
+
+    if not batch_done:
+        for index, msg, item in prepared:
+            try:
+                result = script.run(item)
+            except InitFailedError as exc:
+                raise MessageScoringError(None, f"batch of {len(messages)} message(s) was not scored: the entry script failed to initialise ({exc})") from exc
+            except Exception as exc:  # noqa: BLE001 - run() may raise anything; RecursionError included
+                fail(index, msg, type(exc).__name__, _error_text(exc), exc_info=True)
+                continue
+            keep(index, msg, result)
+
+    outcome.outputs = [results[i] for i in sorted(results)]
+    outcome.failed = [failed[i] for i in sorted(failed)]
+    outcome.sources = {results[i].message_id: messages[i] for i in results}
+    if outcome.failed:
+        logger.error("Batch of %d message(s): %d scored, %d to the failed queue", len(messages),
+                     len(outcome.outputs), len(outcome.failed))
+    return outcome
+
+
+# ---- failed queue and delivery ----------------------------------------------------------------
+
+def _property_value(value: Any) -> Any:
+    # What the SDK accepts as an application property value; anything else as its text.
+    return value if isinstance(value, (str, bool, int, float, bytes)) else str(value)
+
+
+def failed_message(failure: FailedMessage) -> OutboundMessage:
+    """The failed-queue message: the original body and properties plus the error."""
+    src = failure.source
+    props: Dict[str, Any] = {str(k): _property_value(v) for k, v in (src.application_properties or {}).items()
+                             if v is not None}
+    props[ORIGINAL_ID_PROPERTY] = str(src.message_id or "")
+    props[ERROR_TYPE_PROPERTY] = failure.error_type[:128]
+    props[ERROR_MESSAGE_PROPERTY] = failure.error_message[:MAX_ERROR_MESSAGE_CHARS]
+    return OutboundMessage(body=bytes(src.body or b""), message_id=output_message_id(src.message_id, src.body),
+                           correlation_id=src.correlation_id, content_type=src.content_type,
+                           application_properties=props)
+
+
+def _shrunk(msg: OutboundMessage, max_message_bytes: int) -> OutboundMessage:
+    """Drop the error text when it alone pushes the message over the limit."""
+    if fits(msg, max_message_bytes):
+        return msg
+    props = dict(msg.application_properties)
+    props[ERROR_MESSAGE_PROPERTY] = ""
+    return OutboundMessage(msg.body, msg.message_id, msg.correlation_id, msg.content_type, props)
+
+
+def deliver_batch(messages: Sequence[InboundMessage], send_output: Callable[[List[OutboundMessage]], None],
+                  send_failed: Callable[[List[OutboundMessage]], None],
+                  max_message_bytes: int = STANDARD_MAX_MESSAGE_BYTES,
+                  script: Optional[EntryScript] = None) -> DeliveryReport:
+    """The ``cardinality: many`` contract (module docstring): score, send the good results, send
+    the failed messages to the failed queue, return. Raises (the invocation fails, the batch is
+    redelivered) only for what is not a message's fault."""
+    outcome = score_batch(messages, script=script, max_message_bytes=max_message_bytes)
+    failures = list(outcome.failed)
+    try:
+        refused = send_all(outcome.outputs, send_output, max_message_bytes)
+    except Exception as exc:
+        raise DeliveryError(f"sending {len(outcome.outputs)} result(s) to the output queue failed "
+                            f"({type(exc).__name__}); the batch will be redelivered") from exc
+    for out in refused:
+        failures.append(FailedMessage(outcome.sources[out.message_id], "ResultTooLarge",
+                                      "the output queue refused the result as too large"))
+    sent = len(outcome.outputs) - len(refused)
+    if failures:
+        to_send = [_shrunk(failed_message(f), max_message_bytes) for f in failures]
+        try:
+            refused_failed = send_all(to_send, send_failed, max_message_bytes)
+        except Exception as exc:
+            raise DeliveryError(f"sending {len(to_send)} message(s) to the failed queue failed "
+                                f"({type(exc).__name__}); the batch will be redelivered") from exc
+        if refused_failed:
+            raise DeliveryError(f"{len(refused_failed)} failed message(s) are too large for the failed queue "
+                                f"with the error attached; the batch will be redelivered and dead-lettered")
+        logger.warning("Batch of %d message(s): %d result(s) sent, %d message(s) sent to the failed queue: %s",
+                       len(messages), sent, len(failures),
+                       "; ".join(f"{f.source.message_id or '(no id)'}: {f.error_type}" for f in failures))
+    return DeliveryReport(sent=sent, failed=failures)
+
+
+def deliver_message(msg: InboundMessage, send_output: Callable[[List[OutboundMessage]], None],
+                    max_message_bytes: int = STANDARD_MAX_MESSAGE_BYTES,
+                    script: Optional[EntryScript] = None) -> OutboundMessage:
+    """The ``cardinality: one`` contract: score and send, or raise (retry, then dead-letter)."""
+    out = score_message(msg, script=script, max_message_bytes=max_message_bytes)
+    try:
+        send_output([out])
+    except MessageTooLargeError:
+        raise MessageScoringError(msg.message_id, f"{_label(msg)}: the output queue refused the result as too large") from None
+    return out
+
+
 __all__ = [
-    "BatchOutcome", "BatchScoringError", "InboundMessage", "MessageScoringError", "OutboundMessage",
-    "OutputTarget", "PreparedInput", "chunk_for_send", "output_target", "score_batch", "score_message",
+    "BatchOutcome", "DeliveryError", "DeliveryReport", "FailedMessage", "InboundMessage", "MessageScoringError",
+    "MessageTooLargeError", "OutboundMessage", "OutputTarget", "PreparedInput", "chunk_for_send", "deliver_batch",
+    "deliver_message", "encoded_size", "failed_message", "fits", "output_message_id", "output_target", "score_batch",
+    "score_message", "send_all",
 ]

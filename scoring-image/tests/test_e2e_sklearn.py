@@ -11,7 +11,7 @@ import unittest
 from aml_host.blob import score_blob
 from aml_host.http import handle_http
 from aml_host.script import EntryScript
-from aml_host.servicebus import InboundMessage, score_batch, score_message
+from aml_host.servicebus import InboundMessage, output_message_id, score_batch, score_message
 
 from .helpers import REPO_ROOT
 
@@ -77,7 +77,8 @@ class ChurnModelEndToEndTest(unittest.TestCase):
 
     def test_single_message(self):
         out = score_message(InboundMessage("m-1", self.sample), script=self.script)
-        self.assertEqual((json.loads(out.body), out.message_id, out.correlation_id), (self.expected(), "m-1", "m-1"))
+        self.assertEqual((json.loads(out.body), out.message_id, out.correlation_id),
+                         (self.expected(), output_message_id("m-1", self.sample), "m-1"))
 
     def test_batch_of_messages_uses_run_batch(self):
         rows = json.loads(self.sample)["data"]
@@ -89,7 +90,7 @@ class ChurnModelEndToEndTest(unittest.TestCase):
         expected = self.expected()
         self.assertEqual([json.loads(o.body) for o in outcome.outputs],
                          [[expected[i % 2]] * (1 + i % 3) for i in range(32)])
-        self.assertEqual([o.message_id for o in outcome.outputs], [m.message_id for m in msgs])
+        self.assertEqual([o.correlation_id for o in outcome.outputs], [m.message_id for m in msgs])
 
     def test_batch_with_a_bad_message(self):
         msgs = [InboundMessage("good-1", self.sample), InboundMessage("bad", b'{"data": [[1, 2, 3]]}'),
@@ -97,6 +98,6 @@ class ChurnModelEndToEndTest(unittest.TestCase):
         with self.assertLogs("aml_host", level="WARNING"):
             outcome = score_batch(msgs, script=self.script)
         self.assertFalse(outcome.used_run_batch)
-        self.assertEqual([o.message_id for o in outcome.outputs], ["good-1", "good-2"])
+        self.assertEqual([o.correlation_id for o in outcome.outputs], ["good-1", "good-2"])
         self.assertEqual([json.loads(o.body) for o in outcome.outputs], [self.expected()] * 2)
         self.assertEqual(outcome.failed_ids, ["bad"])

@@ -1,9 +1,15 @@
+import hashlib
 import json
+import os
+import sys
+import textwrap
 
-from aml_host.servicebus import (BatchScoringError, InboundMessage, MessageScoringError, OutboundMessage,
-                                 chunk_for_send, output_target, score_batch, score_message)
+from aml_host.servicebus import (DeliveryError, FailedMessage, InboundMessage, MessageScoringError, OutboundMessage,
+                                 chunk_for_send, deliver_batch, deliver_message, encoded_size, failed_message,
+                                 output_message_id, output_target, score_batch, score_message)
 
-from .helpers import ScriptTestCase
+from .helpers import ScriptTestCase, forget_modules
+from .servicebus_broker import Broker, message, wire_size
 
 PER_ITEM = """
 import json
@@ -14,6 +20,8 @@ def run(data):
     obj = json.loads(data)
     if obj.get("bad"):
         raise ValueError("bad row")
+    if obj.get("big"):
+        return "r" * obj["big"]
     return {"double": obj["x"] * 2}
 """
 
@@ -24,19 +32,68 @@ def run_batch(mini_batch):
     objs = [json.loads(d) for d in mini_batch]
     if any(o.get("bad") for o in objs):
         raise ValueError("bad row in batch")
-    return [{"double": o["x"] * 2} for o in objs]
+    return ["r" * o["big"] if o.get("big") else {"double": o["x"] * 2} for o in objs]
+"""
+
+# inference-schema as scripts use it: a registry in schema_util, wrappers with __wrapped__.
+FAKE_SCHEMA_UTIL = """
+import inspect
+__functions_schema__ = {}
+def _key(func):
+    inner = inspect.unwrap(func)
+    return inner.__module__ + "." + inner.__name__
+def is_schema_decorated(func):
+    return _key(func) in __functions_schema__
+"""
+FAKE_DECORATORS = """
+import functools
+from .schema_util import __functions_schema__, _key
+def input_schema(param_name, param_type=None, convert_to_provided_type=True):
+    def decorate(func):
+        __functions_schema__.setdefault(_key(func), {})[param_name] = param_type
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            return func(*args, **kwargs)
+        return wrapper
+    return decorate
+"""
+SCHEMA_SCRIPT = """
+from inference_schema.schema_decorators import input_schema
+def init(): pass
+@input_schema("data", None)
+def run(data):
+    return {"rows": len(data)}
 """
 
 
-def msgs(*specs):
-    return [InboundMessage(f"id-{i}", json.dumps(s).encode(), "application/json", 1) for i, s in enumerate(specs)]
+def msgs(*specs, start=0):
+    return [InboundMessage(f"id-{i}", json.dumps(s).encode(), "application/json", 1)
+            for i, s in enumerate(specs, start=start)]
+
+
+def expected_id(input_id, body):
+    return hashlib.sha256(input_id.encode() + hashlib.sha256(body).digest()).hexdigest()[:32]
+
+
+class OutputIdTest(ScriptTestCase):
+    def test_derivation_is_documented_formula(self):
+        self.assertEqual(output_message_id("m-1", b'{"x": 1}'), expected_id("m-1", b'{"x": 1}'))
+        self.assertEqual(len(output_message_id("m-1", b"")), 32)
+
+    def test_same_input_same_id_distinct_inputs_distinct_ids(self):
+        self.assertEqual(output_message_id("m-1", b"a"), output_message_id("m-1", b"a"))
+        self.assertNotEqual(output_message_id("m-1", b"a"), output_message_id("m-1", b"b"))
+        self.assertNotEqual(output_message_id("m-1", b"a"), output_message_id("m-2", b"a"))
+        # no ambiguity from concatenation: the body enters as a fixed-length digest
+        self.assertNotEqual(output_message_id("ab", b"c"), output_message_id("a", b"bc"))
 
 
 class SingleMessageTest(ScriptTestCase):
     def test_output_ids_and_body(self):
         script = self.script(PER_ITEM)
         out = score_message(InboundMessage("abc-123", b'{"x": 4}', "application/json", 2), script=script)
-        self.assertEqual(out, OutboundMessage(body=json.dumps({"double": 8}).encode(), message_id="abc-123",
+        self.assertEqual(out, OutboundMessage(body=json.dumps({"double": 8}).encode(),
+                                              message_id=expected_id("abc-123", b'{"x": 4}'),
                                               correlation_id="abc-123", content_type="application/json"))
 
     def test_failure_raises_naming_the_message(self):
@@ -46,7 +103,6 @@ class SingleMessageTest(ScriptTestCase):
                 score_message(InboundMessage("m-9", b'{"bad": true}', delivery_count=3), script=script)
         self.assertEqual(err.exception.message_id, "m-9")
         self.assertIn("m-9", str(err.exception))
-        self.assertIn("m-9", "\n".join(logs.output))
         self.assertIn("delivery 3", "\n".join(logs.output))
 
     def test_undecodable_body_raises(self):
@@ -56,34 +112,62 @@ class SingleMessageTest(ScriptTestCase):
                 score_message(InboundMessage("m-1", b"\xff"), script=script)
         self.assertIn("UTF-8", str(err.exception))
 
+    def test_message_without_id_is_refused_before_run(self):
+        script = self.script(PER_ITEM)
+        for missing in (None, ""):
+            with self.assertLogs("aml_host", level="ERROR"):
+                with self.assertRaises(MessageScoringError) as err:
+                    score_message(InboundMessage(missing, b'{"x": 1}'), script=script)
+            self.assertIn("no message id", str(err.exception))
+        self.assertFalse(script.ready)  # refused before the script was even loaded
+
+    def test_result_too_large_is_refused_before_sending(self):
+        script = self.script(PER_ITEM)
+        sent = []
+        with self.assertLogs("aml_host", level="ERROR"):
+            with self.assertRaises(MessageScoringError) as err:
+                deliver_message(InboundMessage("m-1", b'{"big": 300000}'), sent.append, script=script)
+        self.assertIn("exceeds the 262144 bytes", str(err.exception))
+        self.assertEqual(sent, [])
+
     def test_request_headers_carry_message_id(self):
         script = self.script("def init(): pass\ndef run(d, request_headers=None): return request_headers\n")
         out = score_message(InboundMessage("m-5", b"x", "text/plain"), script=script)
         self.assertEqual(json.loads(out.body), {"x-aml-message-id": "m-5", "Content-Type": "text/plain"})
 
+    def test_cardinality_one_keeps_retry_then_dead_letter(self):
+        script = self.script(PER_ITEM)
+        broker = Broker(max_delivery_count=4)
+        broker.enqueue(message("good", b'{"x": 1}'), message("bad", b'{"bad": 1}'), message(None, b'{"x": 2}'))
+        with self.assertLogs("aml_host", level="ERROR"):
+            broker.run(lambda batch: deliver_message(batch[0], broker.sender(broker.output), script=script),
+                       batch_size=1)
+        self.assertEqual([m.correlation_id for m in broker.output.messages], ["good"])
+        self.assertEqual(sorted(str(m.message_id) for m in broker.dead_letter), ["None", "bad"])
+        self.assertTrue(all(m.delivery_count == 4 for m in broker.dead_letter))
+        self.assertEqual(broker.failed.messages, [])
 
-class BatchTest(ScriptTestCase):
+
+class BatchScoringTest(ScriptTestCase):
     def test_per_item_run_without_run_batch(self):
         script = self.script(PER_ITEM)
         outcome = score_batch(msgs({"x": 1}, {"x": 2}, {"x": 3}), script=script)
         self.assertEqual([json.loads(o.body) for o in outcome.outputs], [{"double": 2}, {"double": 4}, {"double": 6}])
-        self.assertEqual([o.message_id for o in outcome.outputs], ["id-0", "id-1", "id-2"])
         self.assertEqual([o.correlation_id for o in outcome.outputs], ["id-0", "id-1", "id-2"])
-        self.assertEqual(outcome.failed_ids, [])
+        self.assertEqual(outcome.failed, [])
         self.assertFalse(outcome.used_run_batch)
         self.assertEqual(len(script.module.RUN_CALLS), 3)
-        outcome.raise_if_failed()
 
     def test_run_batch_called_once(self):
         script = self.script(WITH_BATCH)
-        outcome = score_batch(msgs(*({"x": i} for i in range(32))), script=script)
+        batch = msgs(*({"x": i} for i in range(32)))
+        outcome = score_batch(batch, script=script)
         self.assertTrue(outcome.used_run_batch)
         self.assertEqual(len(script.module.BATCH_CALLS), 1)
         self.assertEqual(len(script.module.BATCH_CALLS[0]), 32)
-        self.assertIsInstance(script.module.BATCH_CALLS[0][0], str)
         self.assertEqual(script.module.RUN_CALLS, [])
         self.assertEqual([json.loads(o.body)["double"] for o in outcome.outputs], [2 * i for i in range(32)])
-        self.assertEqual([o.message_id for o in outcome.outputs], [f"id-{i}" for i in range(32)])
+        self.assertEqual([o.message_id for o in outcome.outputs], [expected_id(m.message_id, m.body) for m in batch])
 
     def test_bad_message_falls_back_to_run_and_is_isolated(self):
         script = self.script(WITH_BATCH)
@@ -91,17 +175,10 @@ class BatchTest(ScriptTestCase):
             outcome = score_batch(msgs({"x": 1}, {"bad": True}, {"x": 3}, {"x": 4}), script=script)
         self.assertEqual(len(script.module.BATCH_CALLS), 1)
         self.assertEqual(len(script.module.RUN_CALLS), 4)
-        self.assertFalse(outcome.used_run_batch)
-        ids = [o.message_id for o in outcome.outputs]
-        self.assertEqual(ids, ["id-0", "id-2", "id-3"])
-        self.assertEqual(len(set(ids)), len(ids))
-        self.assertEqual([json.loads(o.body) for o in outcome.outputs], [{"double": 2}, {"double": 6}, {"double": 8}])
+        self.assertEqual([o.correlation_id for o in outcome.outputs], ["id-0", "id-2", "id-3"])
         self.assertEqual(outcome.failed_ids, ["id-1"])
+        self.assertEqual((outcome.failed[0].error_type, outcome.failed[0].error_message), ("ValueError", "bad row"))
         self.assertIn("id-1", "\n".join(logs.output))
-        with self.assertRaises(BatchScoringError) as err:
-            outcome.raise_if_failed()
-        self.assertEqual(err.exception.failed_ids, ["id-1"])
-        self.assertIn("id-1", str(err.exception))
 
     def test_wrong_length_from_run_batch_falls_back(self):
         script = self.script(PER_ITEM + "\ndef run_batch(b):\n    return [1]\n")
@@ -109,59 +186,246 @@ class BatchTest(ScriptTestCase):
             outcome = score_batch(msgs({"x": 1}, {"x": 2}), script=script)
         self.assertIn("returned 1 results for 2 inputs", "\n".join(logs.output))
         self.assertEqual([json.loads(o.body) for o in outcome.outputs], [{"double": 2}, {"double": 4}])
-        self.assertEqual(len(script.module.RUN_CALLS), 2)
-
-    def test_undecodable_item_fails_alone_and_is_kept_out_of_run_batch(self):
-        script = self.script(WITH_BATCH)
-        batch = msgs({"x": 1}) + [InboundMessage("bin", b"\xff\xfe")] + msgs({"x": 5})[0:1]
-        batch[2] = InboundMessage("id-last", b'{"x": 5}')
-        with self.assertLogs("aml_host", level="ERROR"):
-            outcome = score_batch(batch, script=script)
-        self.assertTrue(outcome.used_run_batch)
-        self.assertEqual(len(script.module.BATCH_CALLS[0]), 2)
-        self.assertEqual([o.message_id for o in outcome.outputs], ["id-0", "id-last"])
-        self.assertEqual(outcome.failed_ids, ["bin"])
 
     def test_unserialisable_batch_result_fails_that_item_only(self):
         script = self.script("def init(): pass\ndef run(d): return d\n"
                              "def run_batch(b):\n    return [object() if d == 'x' else d for d in b]\n")
         with self.assertLogs("aml_host", level="ERROR"):
             outcome = score_batch([InboundMessage("a", b"ok"), InboundMessage("b", b"x")], script=script)
-        self.assertEqual([o.message_id for o in outcome.outputs], ["a"])
-        self.assertEqual(outcome.failed_ids, ["b"])
+        self.assertEqual([o.correlation_id for o in outcome.outputs], ["a"])
+        self.assertEqual([(f.source.message_id, f.error_type) for f in outcome.failed], [("b", "InvalidResult")])
 
-    def test_run_batch_in_rawhttp_mode_gets_request_objects(self):
-        script = self.script("""
-            from azureml.contrib.services.aml_request import rawhttp
-            def init(): pass
-            @rawhttp
-            def run(r): return len(r.get_data())
-            def run_batch(items): return [r.get_data().decode() + r.headers['x-aml-message-id'] for r in items]
-        """)
-        outcome = score_batch([InboundMessage("a", b"1"), InboundMessage("b", b"2")], script=script)
-        self.assertEqual([json.loads(o.body) for o in outcome.outputs], ["1a", "2b"])
+    def test_init_failure_raises_without_run(self):
+        script = self.script("def init():\n    raise OSError('model not reachable yet')\ndef run(d): return d\n")
+        with self.assertLogs("aml_host", level="ERROR"):
+            with self.assertRaises(MessageScoringError) as err:
+                score_batch(msgs({"x": 1}), script=script)
+        self.assertIn("initialise", str(err.exception))
+
+
+class FailedMessageTest(ScriptTestCase):
+    def test_keeps_original_body_and_properties_and_adds_error(self):
+        src = InboundMessage("m-7", b"\x00raw", "application/octet-stream", 2, "caller-corr",
+                             {"tenant": "t1", "priority": 3, "flag": True})
+        out = failed_message(FailedMessage(src, "ValueError", "bad row"))
+        self.assertEqual(out.body, b"\x00raw")
+        self.assertEqual((out.content_type, out.correlation_id), ("application/octet-stream", "caller-corr"))
+        self.assertEqual(out.message_id, expected_id("m-7", b"\x00raw"))
+        self.assertEqual(dict(out.application_properties), {
+            "tenant": "t1", "priority": 3, "flag": True, "aml-original-message-id": "m-7",
+            "aml-error-type": "ValueError", "aml-error-message": "bad row"})
+
+    def test_error_is_type_and_message_never_a_stack(self):
+        script = self.script("def init(): pass\n"
+                             "def run(d):\n    raise RuntimeError('x' * 5000)\n")
+        broker = Broker()
+        broker.enqueue(message("m-1", b"{}"))
+        with self.assertLogs("aml_host", level="ERROR"):
+            broker.run(lambda b: deliver_batch(b, broker.sender(broker.output), broker.sender(broker.failed),
+                                               script=script))
+        props = broker.failed.messages[0].application_properties
+        self.assertEqual(props["aml-error-type"], "RuntimeError")
+        self.assertEqual(len(props["aml-error-message"]), 512)
+        self.assertNotIn("Traceback", json.dumps({k: str(v) for k, v in props.items()}))
+
+
+class BatchDeliveryTest(ScriptTestCase):
+    """The issue's measurements, against a simulated broker (tests/servicebus_broker.py)."""
+
+    def deliver(self, script, broker, **kw):
+        return lambda batch: deliver_batch(batch, broker.sender(broker.output), broker.sender(broker.failed),
+                                           script=script, **kw)
+
+    def good_batch(self, n=31):
+        return [message(f"good-{i}", json.dumps({"x": i}).encode()) for i in range(n)]
+
+    def test_one_bad_message_in_32(self):
+        script = self.script(WITH_BATCH)
+        broker = Broker()
+        batch = self.good_batch()
+        batch.insert(13, message("bad", b'{"bad": true}', application_properties={"tenant": "t"},
+                                 correlation_id="req-9"))
+        broker.enqueue(*batch)
+        with self.assertLogs("aml_host", level="WARNING"):
+            broker.run(self.deliver(script, broker))
+        self.assertEqual((broker.invocations, broker.failed_invocations), (1, 0))
+        self.assertEqual(len(broker.completed), 32)
+        self.assertEqual(broker.dead_letter, [])
+        self.assertEqual(len(broker.output.messages), 31)
+        self.assertEqual((broker.output.dropped_duplicates, broker.output.sends), (0, 1))
+        self.assertEqual(sorted(m.correlation_id for m in broker.output.messages), sorted(f"good-{i}" for i in range(31)))
+        [failed] = broker.failed.messages
+        self.assertEqual((failed.body, failed.correlation_id), (b'{"bad": true}', "req-9"))
+        self.assertEqual(failed.application_properties["tenant"], "t")
+        self.assertEqual(failed.application_properties["aml-original-message-id"], "bad")
+        self.assertEqual(failed.application_properties["aml-error-type"], "ValueError")
+
+    def test_one_300_kb_result(self):
+        script = self.script(WITH_BATCH)
+        broker = Broker()
+        batch = self.good_batch()
+        batch.insert(5, message("huge", json.dumps({"big": 300 * 1024}).encode()))
+        broker.enqueue(*batch)
+        with self.assertLogs("aml_host", level="WARNING"):
+            broker.run(self.deliver(script, broker))
+        self.assertEqual((broker.invocations, broker.failed_invocations), (1, 0))
+        self.assertEqual(len(broker.output.messages), 31)
+        self.assertEqual(broker.refused_as_too_large, 0)  # detected before sending
+        [failed] = broker.failed.messages
+        self.assertEqual(failed.application_properties["aml-error-type"], "ResultTooLarge")
+        self.assertEqual(failed.application_properties["aml-original-message-id"], "huge")
+        self.assertTrue(all(wire_size(m) <= broker.max_message_bytes for m in broker.output.messages))
+
+    def test_premium_limit_lets_the_300_kb_result_through(self):
+        script = self.script(WITH_BATCH)
+        broker = Broker(max_message_bytes=1024 * 1024)
+        broker.enqueue(message("huge", json.dumps({"big": 300 * 1024}).encode()), *self.good_batch(3))
+        broker.run(self.deliver(script, broker, max_message_bytes=1024 * 1024))
+        self.assertEqual((len(broker.output.messages), len(broker.failed.messages)), (4, 0))
+        self.assertEqual(broker.output.sends, 1)  # 300 KB + 3 small results fit one 1 MiB send batch
+
+    def test_result_refused_by_the_sdk_is_routed_to_the_failed_queue(self):
+        # The namespace accepts less than aml.json says (estimate and reality disagree): the SDK
+        # refuses; the batch is split and only the oversized result goes to the failed queue.
+        script = self.script(WITH_BATCH)
+        broker = Broker(max_message_bytes=100 * 1024)
+        broker.enqueue(*self.good_batch(6), message("big", json.dumps({"big": 150 * 1024}).encode()))
+        with self.assertLogs("aml_host", level="WARNING"):
+            broker.run(self.deliver(script, broker))
+        self.assertEqual(broker.failed_invocations, 0)
+        self.assertGreater(broker.refused_as_too_large, 0)
+        self.assertEqual(len(broker.output.messages), 6)
+        self.assertEqual([m.application_properties["aml-original-message-id"] for m in broker.failed.messages], ["big"])
+
+    def install_fake_inference_schema(self):
+        pkg = os.path.join(self.tmp, "site", "inference_schema")
+        os.makedirs(pkg)
+        for name, source in (("__init__.py", ""), ("schema_util.py", FAKE_SCHEMA_UTIL),
+                             ("schema_decorators.py", FAKE_DECORATORS)):
+            with open(os.path.join(pkg, name), "w") as f:
+                f.write(textwrap.dedent(source))
+        forget_modules("inference_schema")
+        self.addCleanup(forget_modules, "inference_schema")
+        sys.path.insert(0, os.path.dirname(pkg))
+
+    def test_deeply_nested_200_kb_message_with_schema_script(self):
+        self.install_fake_inference_schema()
+        script = self.script(SCHEMA_SCRIPT)
+        depth = 100 * 1024
+        nested = ('{"data": ' + "[" * depth + "]" * depth + "}").encode()
+        self.assertGreaterEqual(len(nested), 200 * 1024)
+        broker = Broker()
+        broker.enqueue(message("ok-1", b'{"data": [1, 2]}'), message("deep", nested), message("ok-2", b'{"data": [3]}'))
+        with self.assertLogs("aml_host", level="WARNING"):
+            broker.run(self.deliver(script, broker))
+        self.assertEqual(broker.failed_invocations, 0)
+        self.assertEqual(sorted(m.correlation_id for m in broker.output.messages), ["ok-1", "ok-2"])
+        [failed] = broker.failed.messages
+        self.assertEqual(failed.body, nested)
+        self.assertEqual(failed.application_properties["aml-error-type"], "InvalidInput")
+        self.assertIn("RecursionError", failed.application_properties["aml-error-message"])
+
+    def test_message_without_id_goes_to_the_failed_queue(self):
+        script = self.script(PER_ITEM)
+        broker = Broker()
+        broker.enqueue(message(None, b'{"x": 1}'), message("", b'{"x": 2}'), message("a", b'{"x": 3}'))
+        with self.assertLogs("aml_host", level="WARNING"):
+            broker.run(self.deliver(script, broker))
+        self.assertEqual([m.correlation_id for m in broker.output.messages], ["a"])
+        self.assertEqual([m.application_properties["aml-error-type"] for m in broker.failed.messages],
+                         ["MissingMessageId", "MissingMessageId"])
+        self.assertEqual([m.body for m in broker.failed.messages], [b'{"x": 1}', b'{"x": 2}'])
+        self.assertEqual(len(script.module.RUN_CALLS), 1)
+
+    def test_two_distinct_messages_reusing_an_id_give_two_outputs(self):
+        script = self.script(PER_ITEM)
+        broker = Broker()
+        broker.enqueue(message("same", b'{"x": 1}'), message("same", b'{"x": 2}'))
+        broker.run(self.deliver(script, broker))
+        self.assertEqual(sorted(json.loads(m.body)["double"] for m in broker.output.messages), [2, 4])
+        self.assertEqual([m.correlation_id for m in broker.output.messages], ["same", "same"])
+        self.assertEqual(len({m.message_id for m in broker.output.messages}), 2)
+
+    def test_redelivered_batch_gives_the_same_ids_and_is_deduplicated(self):
+        script = self.script(WITH_BATCH)
+        broker = Broker()
+        batch = self.good_batch()
+        batch.append(message("bad", b'{"bad": 1}'))
+        broker.enqueue(*batch)
+        broker.fail_sends_to["outqueue-failed"] = 1  # the first try sends the results, then fails
+        with self.assertLogs("aml_host", level="WARNING"):
+            broker.run(self.deliver(script, broker))
+        self.assertEqual((broker.invocations, broker.failed_invocations), (2, 1))
+        self.assertEqual(len(broker.output.messages), 31)
+        self.assertEqual(broker.output.dropped_duplicates, 31)  # same ids on the retry
+        self.assertEqual(len(broker.failed.messages), 1)
+        self.assertEqual(len(broker.completed), 32)
+        self.assertEqual(broker.dead_letter, [])
+
+    def test_output_send_failing_fails_the_invocation(self):
+        script = self.script(PER_ITEM)
+        broker = Broker(max_delivery_count=3)
+        broker.enqueue(*self.good_batch(4))
+        broker.fail_sends_to["outqueue"] = 1
+        with self.assertRaises(DeliveryError) as err:
+            self.deliver(script, broker)(broker.input[:4])
+        self.assertIn("output queue", str(err.exception))
+        broker.fail_sends_to["outqueue"] = 1
+        broker.run(self.deliver(script, broker))
+        self.assertEqual((broker.failed_invocations, len(broker.output.messages), len(broker.completed)), (1, 4, 4))
+
+    def test_failed_queue_send_failing_fails_the_invocation(self):
+        script = self.script(PER_ITEM)
+        broker = Broker()
+        broker.fail_sends_to["outqueue-failed"] = 1
+        with self.assertLogs("aml_host", level="ERROR"):
+            with self.assertRaises(DeliveryError) as err:
+                self.deliver(script, broker)([message("bad", b'{"bad": 1}')])
+        self.assertIn("failed queue", str(err.exception))
+
+    def test_init_failure_fails_the_invocation(self):
+        script = self.script("def init():\n    raise OSError('role not propagated')\ndef run(d): return d\n")
+        broker = Broker(max_delivery_count=2)
+        broker.enqueue(*self.good_batch(3))
+        with self.assertLogs("aml_host", level="ERROR"):
+            broker.run(self.deliver(script, broker))
+        self.assertEqual((broker.failed_invocations, len(broker.dead_letter)), (2, 3))
+        self.assertEqual((broker.output.messages, broker.failed.messages), ([], []))
 
 
 class SendingHelpersTest(ScriptTestCase):
     def test_chunking_keeps_order_and_size(self):
         outs = [OutboundMessage(b"x" * 1000, str(i), str(i)) for i in range(10)]
-        chunks = chunk_for_send(outs, max_bytes=3100)
-        self.assertEqual([len(c) for c in chunks], [2, 2, 2, 2, 2])
+        budget = 4 * 1024
+        chunks = chunk_for_send(outs, max_bytes=budget)
         self.assertEqual([o.message_id for c in chunks for o in c], [str(i) for i in range(10)])
-        self.assertEqual(chunk_for_send([]), [])
-        self.assertEqual(len(chunk_for_send(outs)), 1)
+        self.assertTrue(all(sum(encoded_size(o) for o in c) <= budget - 1024 for c in chunks))
+        self.assertGreater(len(chunks), 1)
+        self.assertEqual(chunk_for_send([], 256 * 1024), [])
+        self.assertEqual(len(chunk_for_send(outs, 256 * 1024)), 1)
         huge = [OutboundMessage(b"x" * 10_000, "h", "h")]
-        self.assertEqual(chunk_for_send(huge, max_bytes=100), [huge])
+        self.assertEqual(chunk_for_send(huge, max_bytes=4096), [huge])
+
+    def test_encoded_size_bounds_the_wire_size(self):
+        msg = OutboundMessage(b"b" * 777, "id-\u00e9", "corr", "application/json", {"k\u00e9y": "v" * 50, "n": 3})
+        self.assertGreaterEqual(encoded_size(msg), wire_size(msg))
+        self.assertLess(encoded_size(msg), wire_size(msg) + 200)
 
     def test_output_target(self):
         env = {"SB__fullyQualifiedNamespace": "ns.servicebus.windows.net", "SB__clientId": "cid"}
-        t = output_target({"kind": "servicebus", "connection": "SB", "outputQueue": "outqueue"}, env)
-        self.assertEqual((t.fully_qualified_namespace, t.client_id, t.queue_name),
-                         ("ns.servicebus.windows.net", "cid", "outqueue"))
-        self.assertIsNone(output_target({"connection": "SB", "outputQueue": "q"},
-                                        {"SB__fullyQualifiedNamespace": "n"}).client_id)
+        t = output_target({"kind": "servicebus", "connection": "SB", "outputQueue": "outqueue", "cardinality": "many",
+                           "failedQueue": "outqueue-failed", "maxMessageBytes": 1048576}, env)
+        self.assertEqual((t.fully_qualified_namespace, t.client_id, t.queue_name, t.failed_queue_name, t.max_message_bytes),
+                         ("ns.servicebus.windows.net", "cid", "outqueue", "outqueue-failed", 1048576))
+        one = output_target({"connection": "SB", "outputQueue": "q"}, {"SB__fullyQualifiedNamespace": "n"})
+        self.assertEqual((one.client_id, one.failed_queue_name, one.max_message_bytes), (None, None, 262144))
         with self.assertRaises(ValueError) as err:
             output_target({"connection": "SB", "outputQueue": "q"}, {})
         self.assertIn("SB__fullyQualifiedNamespace", str(err.exception))
         with self.assertRaises(ValueError):
             output_target({"connection": "SB"}, env)
+        with self.assertRaises(ValueError) as err:
+            output_target({"connection": "SB", "outputQueue": "q", "cardinality": "many"}, env)
+        self.assertIn("failedQueue", str(err.exception))
+        with self.assertRaises(ValueError):
+            output_target({"connection": "SB", "outputQueue": "q", "maxMessageBytes": "big"}, env)
