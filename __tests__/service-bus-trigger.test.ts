@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import { TerraformOutput, TerraformStack, Testing } from "cdktf";
+import { TerraformOutput, TerraformStack, Testing, Token } from "cdktf";
 import { AzurermProvider } from "@cdktf/provider-azurerm/lib/provider";
 import { RoleAssignment } from "@cdktf/provider-azurerm/lib/role-assignment";
 import { ServicebusNamespace } from "@cdktf/provider-azurerm/lib/servicebus-namespace";
@@ -40,7 +40,8 @@ describe("ServiceBusTrigger defaults", () => {
     expect(binding.functionName).toBe("score-queue");
     expect(binding.adapter).toBe("servicebus");
     expect(binding.bindings).toEqual([{ type: "serviceBusTrigger", direction: "in", name: "msg", queueName: "inqueue", connection: "AmlServiceBus", cardinality: "one" }]);
-    expect(binding.adapterSettings).toEqual({ kind: "servicebus", connection: "AmlServiceBus", outputQueue: "outqueue", cardinality: "one" });
+    expect(binding.adapterSettings).toEqual({ kind: "servicebus", connection: "AmlServiceBus", outputQueue: "outqueue", cardinality: "one", maxMessageBytes: 262144 });
+    expect(binding.functionTimeout).toBe("00:10:00");
     expect(binding.httpPath).toBeUndefined();
   });
 
@@ -73,8 +74,10 @@ describe("ServiceBusTrigger defaults", () => {
       name: "outqueue",
       namespace_id: `\${azurerm_servicebus_namespace.${ns}.id}`,
       requires_duplicate_detection: true,
-      duplicate_detection_history_time_window: "PT1H",
+      // maxDeliveryCount 10 x (functionTimeout 10 min + lock 1 min)
+      duplicate_detection_history_time_window: "PT1H50M",
     });
+    expect(json.resource.azurerm_servicebus_queue[logicalIdOf(json, "azurerm_servicebus_queue", { name: "outqueue" })].max_message_size_in_kilobytes).toBeUndefined();
   });
 
   test("identity-based connection: fully qualified namespace, managed identity, client id; no key", () => {
@@ -105,7 +108,7 @@ describe("ServiceBusTrigger defaults", () => {
 
   test("host.json: prefetch 0, auto-complete on success, 4 concurrent calls; no batch size for single messages", () => {
     const { binding } = bindIn();
-    expect(binding.hostExtensions).toEqual({ serviceBus: { prefetchCount: 0, autoCompleteMessages: true, maxConcurrentCalls: 4 } });
+    expect(binding.hostExtensions).toEqual({ serviceBus: { prefetchCount: 0, autoCompleteMessages: true, maxConcurrentCalls: 4, maxAutoLockRenewalDuration: "00:10:00" } });
   });
 
   test("outputs namespace and queue names under the deployment's output ids", () => {
@@ -122,7 +125,7 @@ describe("ServiceBusTrigger options", () => {
     const { binding } = bindIn({ cardinality: ServiceBusCardinality.MANY, maxMessageBatchSize: 64, prefetchCount: 10 });
     expect(binding.bindings[0].cardinality).toBe("many");
     expect(binding.adapterSettings).toMatchObject({ cardinality: "many" });
-    expect(binding.hostExtensions).toEqual({ serviceBus: { prefetchCount: 10, autoCompleteMessages: true, maxMessageBatchSize: 64 } });
+    expect(binding.hostExtensions).toEqual({ serviceBus: { prefetchCount: 10, autoCompleteMessages: true, maxMessageBatchSize: 64, maxAutoLockRenewalDuration: "00:10:00" } });
   });
 
   test("batches default to 32 messages", () => {
@@ -191,6 +194,7 @@ describe("ServiceBusTrigger against the azurerm 4.55.0 schema", () => {
     ["defaults", {}],
     ["premium batches", { sku: ServiceBusSku.PREMIUM, cardinality: ServiceBusCardinality.MANY }],
     ["existing namespace", { namespace: existingNamespace }],
+    ["existing premium namespace, batches, 10 MB", { namespace: { ...existingNamespace, sku: "Premium" }, cardinality: ServiceBusCardinality.MANY, maxMessageSizeInKilobytes: 10240 }],
   ])("every argument exists and required ones are set (%s)", (_label, props) => {
     expect(schemaProblems(bindIn(props).json)).toEqual([]);
   });
@@ -220,6 +224,22 @@ describe("ServiceBusTrigger validation", () => {
     ["batch size too big", { cardinality: ServiceBusCardinality.MANY, maxMessageBatchSize: 5000 }, "invalid maxMessageBatchSize 5000"],
     ["function name", { functionName: "score queue" }, "invalid functionName"],
     ["connection name", { connectionName: "Aml__Sb" }, "invalid connectionName"],
+    ["window shorter than the retries", { duplicateDetectionWindow: "PT1H" }, 'invalid duplicateDetectionWindow "PT1H": a message is delivered up to maxDeliveryCount (10) times of up to functionTimeout (PT10M)'],
+    ["window shorter than the retries, longer timeout", { duplicateDetectionWindow: "PT2H", functionTimeout: "PT30M", maxDeliveryCount: 5 }, "at least maxDeliveryCount × functionTimeout = PT2H30M"],
+    ["retries longer than 7 days", { maxDeliveryCount: 2000, functionTimeout: "PT10M" }, "invalid maxDeliveryCount 2000"],
+    ["function timeout too long", { functionTimeout: "PT13H" }, 'invalid functionTimeout "PT13H"'],
+    ["function timeout not ISO", { functionTimeout: "00:10:00" }, "not an ISO 8601 duration"],
+    ["failed queue with ONE", { failedQueueName: "errors" }, "failedQueueName with cardinality MANY"],
+    ["failed queue = output queue", { cardinality: ServiceBusCardinality.MANY, failedQueueName: "OUTQUEUE" }, "it is the outputQueueName queue"],
+    ["failed queue = input queue", { cardinality: ServiceBusCardinality.MANY, failedQueueName: "inqueue" }, "it is the inputQueueName queue"],
+    ["bad failed queue name", { cardinality: ServiceBusCardinality.MANY, failedQueueName: "bad name!" }, 'invalid failedQueueName "bad name!"'],
+    ["derived failed queue name too long", { cardinality: ServiceBusCardinality.MANY, outputQueueName: "o".repeat(258) }, "invalid failedQueueName (derived from outputQueueName)"],
+    ["message size on Standard", { maxMessageSizeInKilobytes: 1024 }, "a Standard namespace accepts messages of 256 KB"],
+    ["message size on Premium too small", { sku: ServiceBusSku.PREMIUM, maxMessageSizeInKilobytes: 512 }, "invalid maxMessageSizeInKilobytes 512"],
+    ["message size on Premium too big", { sku: ServiceBusSku.PREMIUM, maxMessageSizeInKilobytes: 102401 }, "invalid maxMessageSizeInKilobytes 102401"],
+    ["message size, existing namespace of unknown tier, queues created", { namespace: existingNamespace, maxMessageSizeInKilobytes: 1024 }, "the tier of the existing namespace is not known at synth"],
+    ["existing Basic namespace (ref with sku)", { namespace: { ...existingNamespace, sku: "Basic" } }, 'invalid namespace.sku "Basic": a Basic namespace has no duplicate detection'],
+    ["existing namespace of an unknown tier name", { namespace: { ...existingNamespace, sku: "Gold" } }, 'invalid namespace.sku "Gold"'],
   ])("refuses %s", (_label, props, message) => {
     expect(() => new ServiceBusTrigger(props)).toThrow(ValidationError);
     expect(() => new ServiceBusTrigger(props)).toThrow(message);
@@ -248,5 +268,111 @@ describe("isoDurationSeconds", () => {
     ["PT1M30", undefined],
   ])("%s -> %s", (value, seconds) => {
     expect(isoDurationSeconds(value)).toBe(seconds);
+  });
+});
+
+describe("ServiceBusTrigger batches: failed queue, sizes, timeouts", () => {
+  test("cardinality MANY creates <outputQueue>-failed with duplicate detection, Data Sender on it only, and an output", () => {
+    const { synth, json, binding } = bindIn({ cardinality: ServiceBusCardinality.MANY });
+    const failed = logicalIdOf(json, "azurerm_servicebus_queue", { name: "outqueue-failed" });
+    expect(synth).toHaveResourceWithProperties(ServicebusQueue, { name: "outqueue-failed", requires_duplicate_detection: true, duplicate_detection_history_time_window: "PT1H50M" });
+    const onFailed = Object.values<any>(json.resource.azurerm_role_assignment).filter((r) => r.scope === `\${azurerm_servicebus_queue.${failed}.id}`);
+    expect(onFailed.map((r) => r.role_definition_name)).toEqual(["Azure Service Bus Data Sender"]);
+    expect(Object.values<any>(json.resource.azurerm_role_assignment)).toHaveLength(3);
+    expect(binding.dependencies).toHaveLength(3);
+    expect(binding.adapterSettings).toEqual({ kind: "servicebus", connection: "AmlServiceBus", outputQueue: "outqueue", failedQueue: "outqueue-failed", cardinality: "many", maxMessageBytes: 262144 });
+    expect(json.output.churn_servicebus_failed_queue.value).toBe("outqueue-failed");
+  });
+
+  test("cardinality ONE has no failed queue", () => {
+    const { json, binding } = bindIn();
+    expect(Object.values<any>(json.resource.azurerm_servicebus_queue).map((q) => q.name).sort()).toEqual(["inqueue", "outqueue"]);
+    expect(binding.adapterSettings!.failedQueue).toBeUndefined();
+    expect(json.output.churn_servicebus_failed_queue).toBeUndefined();
+  });
+
+  test("failedQueueName is used; with createQueues false the role is scoped to the existing queue's id", () => {
+    const { synth } = bindIn({ cardinality: "many", failedQueueName: "scoring-errors" });
+    expect(synth).toHaveResourceWithProperties(ServicebusQueue, { name: "scoring-errors", requires_duplicate_detection: true });
+    const existing = bindIn({ cardinality: "many", namespace: existingNamespace, createQueues: false, failedQueueName: "scoring-errors" });
+    expect(existing.synth).toHaveResourceWithProperties(RoleAssignment, { role_definition_name: "Azure Service Bus Data Sender", scope: `${existingNamespace.id}/queues/scoring-errors` });
+  });
+
+  test("Premium: message size on every queue the trigger creates and in aml.json (default 1024 KB)", () => {
+    const premium = bindIn({ sku: ServiceBusSku.PREMIUM, cardinality: ServiceBusCardinality.MANY });
+    const sizes = Object.values<any>(premium.json.resource.azurerm_servicebus_queue).map((q) => [q.name, q.max_message_size_in_kilobytes]);
+    expect(sizes.sort()).toEqual([["inqueue", 1024], ["outqueue", 1024], ["outqueue-failed", 1024]]);
+    expect(premium.binding.adapterSettings!.maxMessageBytes).toBe(1024 * 1024);
+    const big = bindIn({ sku: "Premium", maxMessageSizeInKilobytes: 102400 });
+    expect(big.synth).toHaveResourceWithProperties(ServicebusQueue, { name: "outqueue", max_message_size_in_kilobytes: 102400 });
+    expect(big.binding.adapterSettings!.maxMessageBytes).toBe(102400 * 1024);
+  });
+
+  test("existing namespace of unknown tier: the safe 256 KB; a size may describe existing queues", () => {
+    expect(bindIn({ namespace: existingNamespace }).binding.adapterSettings!.maxMessageBytes).toBe(262144);
+    const declared = bindIn({ namespace: existingNamespace, createQueues: false, maxMessageSizeInKilobytes: 2048 });
+    expect(declared.binding.adapterSettings!.maxMessageBytes).toBe(2048 * 1024);
+    expect(declared.json.resource.azurerm_servicebus_queue).toBeUndefined();
+  });
+
+  test("functionTimeout sets host.json functionTimeout and the lock renewal, and widens the default window", () => {
+    const { binding, synth } = bindIn({ functionTimeout: "PT30M", maxDeliveryCount: 5, lockDuration: "PT2M" });
+    expect(binding.functionTimeout).toBe("00:30:00");
+    expect(binding.hostExtensions!.serviceBus.maxAutoLockRenewalDuration).toBe("00:30:00");
+    expect(synth).toHaveResourceWithProperties(ServicebusQueue, { name: "outqueue", duplicate_detection_history_time_window: "PT2H40M" });
+  });
+
+  test("a window exactly maxDeliveryCount × functionTimeout is accepted", () => {
+    expect(() => new ServiceBusTrigger({ maxDeliveryCount: 6, functionTimeout: "PT10M", duplicateDetectionWindow: "PT1H" })).not.toThrow();
+  });
+
+  test("the default window is capped at 7 days", () => {
+    expect(new ServiceBusTrigger({ maxDeliveryCount: 100, functionTimeout: "PT1H40M" }).duplicateDetectionWindow).toBe("P7D");
+  });
+});
+
+describe("ServiceBusTrigger with an existing namespace: what is checked at synth", () => {
+  function existingResource(config: { sku: string; localAuthEnabled?: boolean; minimumTlsVersion?: string; publicNetworkAccessEnabled?: boolean }): { stack: TerraformStack; ns: ServicebusNamespace } {
+    const stack = newStack();
+    const ns = new ServicebusNamespace(stack, "shared", { name: "sb-shared-ns", location: "westeurope", resourceGroupName: "rg-msg", ...config });
+    return { stack, ns };
+  }
+
+  test("a ServicebusNamespace resource of SKU Basic is refused, naming the value", () => {
+    const { ns } = existingResource({ sku: "Basic" });
+    expect(() => new ServiceBusTrigger({ namespace: ns })).toThrow(ValidationError);
+    expect(() => new ServiceBusTrigger({ namespace: ns })).toThrow(/^ServiceBusTrigger: invalid namespace.sku "Basic": a Basic namespace has no duplicate detection.*Allowed: an existing namespace of tier Standard or Premium$/);
+  });
+
+  test("a Premium resource is recognised (message size allowed and set on the queues)", () => {
+    const { stack, ns } = existingResource({ sku: "Premium" });
+    const trigger = new ServiceBusTrigger({ namespace: ns, maxMessageSizeInKilobytes: 4096 });
+    expect(trigger.namespaceSku).toBe("Premium");
+    trigger.bind(stack, fakeTarget);
+    expect(Testing.synth(stack)).toHaveResourceWithProperties(ServicebusQueue, { name: "outqueue", max_message_size_in_kilobytes: 4096 });
+  });
+
+  test("a Standard resource: message size refused", () => {
+    const { ns } = existingResource({ sku: "standard" });
+    expect(new ServiceBusTrigger({ namespace: ns }).namespaceSku).toBe("Standard");
+    expect(() => new ServiceBusTrigger({ namespace: ns, maxMessageSizeInKilobytes: 1024 })).toThrow("a Standard namespace accepts messages of 256 KB");
+  });
+
+  test("weaker settings of an existing resource are reported as warnings", () => {
+    const { stack, ns } = existingResource({ sku: "Standard", localAuthEnabled: true, minimumTlsVersion: "1.0", publicNetworkAccessEnabled: false });
+    const scope = new Construct(stack, "trigger");
+    new ServiceBusTrigger({ namespace: ns }).bind(scope, fakeTarget);
+    const warnings = scope.node.metadata.filter((m) => m.type === "@cdktf/warn").map((m) => String(m.data));
+    expect(warnings).toHaveLength(3);
+    expect(warnings.join("\n")).toMatch(/local \(SAS key\) authentication[\s\S]*TLS 1\.0[\s\S]*public network access off/);
+  });
+
+  test("a namespace whose tier is a Terraform reference (a data source) cannot be checked: accepted as Standard-sized", () => {
+    const stack = newStack();
+    const ref = { id: existingNamespace.id, name: "sb-shared", sku: Token.asString({ Ref: "data.azurerm_servicebus_namespace.x.sku" }) };
+    const trigger = new ServiceBusTrigger({ namespace: ref });
+    expect(trigger.namespaceSku).toBeUndefined();
+    expect(trigger.maxMessageSizeInKilobytes).toBe(256);
+    trigger.bind(stack, fakeTarget);
   });
 });

@@ -70,8 +70,20 @@ export function functionDefinitionFiles(owner: string, baseHostJson: Record<stri
     files[`app/${b.functionName}/aml.json`] = stableJson(b.adapterSettings ?? { kind: b.adapter });
   }
   Object.assign(files, healthFunctionFiles());
-  files["app/host.json"] = stableJson(mergeHostExtensions(owner, baseHostJson, bindings));
+  files["app/host.json"] = stableJson(mergeHostExtensions(owner, withFunctionTimeout(owner, baseHostJson, bindings), bindings));
   return files;
+}
+
+/** host.json `functionTimeout` from the triggers that set one (they must agree). */
+function withFunctionTimeout(owner: string, hostJson: Record<string, unknown>, bindings: TriggerBinding[]): Record<string, unknown> {
+  const setting = bindings.filter((b) => b.functionTimeout !== undefined);
+  if (setting.length === 0) return hostJson;
+  const first = setting[0];
+  const other = setting.find((b) => b.functionTimeout !== first.functionTimeout);
+  if (other) {
+    invalid(owner, "triggers", other.functionTimeout, `host.json functionTimeout is "${first.functionTimeout}" for function "${first.functionName}" and differs for function "${other.functionName}"`, "the same functionTimeout on every trigger of one deployment (host.json is shared by the app)");
+  }
+  return { ...hostJson, functionTimeout: first.functionTimeout };
 }
 
 function mergeHostExtensions(owner: string, base: Record<string, unknown>, bindings: TriggerBinding[]): Record<string, unknown> {

@@ -1,6 +1,6 @@
 import { createHash } from "crypto";
 import { Construct } from "constructs";
-import { TerraformOutput } from "cdktf";
+import { Annotations, TerraformOutput, Token } from "cdktf";
 import { ServicebusNamespace } from "@cdktf/provider-azurerm/lib/servicebus-namespace";
 import { ServicebusQueue } from "@cdktf/provider-azurerm/lib/servicebus-queue";
 import { invalid } from "../errors";
@@ -58,11 +58,25 @@ export class ServiceBusSku {
   }
 }
 
-/** An existing Service Bus namespace; an azurerm `ServicebusNamespace` or its data source fits. */
+/**
+ * An existing Service Bus namespace; an azurerm `ServicebusNamespace` or its data source fits.
+ *
+ * What is checked at synth: the tier, when it is known then (the `sku` a `ServicebusNamespace`
+ * resource was configured with, or a literal `sku` on this object): Basic is refused. On a
+ * data source every attribute is a Terraform reference read at apply, so nothing about it can
+ * be checked at synth; give `sku` as a literal to have it checked (and to allow
+ * `maxMessageSizeInKilobytes` on Premium).
+ */
 export interface IServiceBusNamespaceRef {
   /** Azure resource id of the namespace. */
   readonly id: string;
   readonly name: string;
+  /**
+   * Tier of the namespace ("Standard" or "Premium"), when known at synth.
+   * @default read from a `ServicebusNamespace` resource's configuration; otherwise unknown
+   * (treated as Standard for message sizes: 256 KB)
+   */
+  readonly sku?: string;
 }
 
 /** Props of {@link ServiceBusTrigger}. */
@@ -73,11 +87,23 @@ export interface ServiceBusTriggerProps {
    */
   readonly inputQueueName?: string;
   /**
-   * Queue that receives one result message per input message. The result's `message_id` and
-   * `correlation_id` are the input's message id.
+   * Queue that receives one result message per input message. The result's `correlation_id` is
+   * the input's message id; its `message_id` is derived from the input's id and body (first 32
+   * hex digits of sha256(utf8(input id) + sha256(body))), so a retried input gives the same id
+   * (dropped by duplicate detection) and two inputs that reuse an id give two results.
    * @default "outqueue"
    */
   readonly outputQueueName?: string;
+  /**
+   * Queue that receives the messages of a batch (cardinality MANY) that failed for their own
+   * reason (no message id, bad input, `run()` raising, a result too large to send): the original
+   * body, content type, correlation id and application properties, plus application properties
+   * `aml-original-message-id`, `aml-error-type` and `aml-error-message`. The app may only send
+   * to it (Data Sender on this queue). Cardinality ONE has no failed queue: a failing message is
+   * retried and then dead-lettered.
+   * @default `<outputQueueName>-failed` with cardinality MANY
+   */
+  readonly failedQueueName?: string;
   /**
    * Name of the function in the app.
    * @default "score-queue"
@@ -118,11 +144,12 @@ export interface ServiceBusTriggerProps {
    * `run_batch(mini_batch: list) -> list` (inputs in the same mode as `run`, one result per item,
    * same order) and is called once per batch; without it `run()` is called per message. If
    * `run_batch` raises or returns the wrong number of results, each message is scored again with
-   * `run()` to isolate the bad ones. The results of the good messages are sent; if any message
-   * failed, the invocation then fails and the whole batch is redelivered: the good messages are
-   * scored and sent again with the same message ids, which the output queue's duplicate detection
-   * drops, so no result is lost or duplicated, and a message that keeps failing is dead-lettered
-   * after `maxDeliveryCount` deliveries.
+   * `run()` to isolate the bad ones. A message that fails for its own reason (no message id, bad
+   * input, `run()` raising, a result too large) goes to the failed queue (`failedQueueName`) and
+   * the invocation succeeds: every good result is sent once and completed. Only what is not a
+   * message's fault (init not done, a send failing) fails the invocation; the batch is then
+   * redelivered and the results already sent are dropped by duplicate detection.
+   * With ONE, a failing message is retried and dead-lettered after `maxDeliveryCount` deliveries.
    * @default ServiceBusCardinality.ONE
    */
   readonly cardinality?: ServiceBusCardinality | "one" | "many";
@@ -140,12 +167,33 @@ export interface ServiceBusTriggerProps {
    */
   readonly lockDuration?: string;
   /**
-   * How long the output queue remembers message ids to drop duplicates (ISO 8601, 20 seconds to
-   * 7 days). Must exceed the time between a first send and a redelivered send: roughly
-   * `maxDeliveryCount` × (lock duration + scoring time).
-   * @default "PT1H"
+   * How long the output (and failed) queue remembers message ids to drop duplicates (ISO 8601,
+   * 20 seconds to 7 days). A result is sent again when its input is redelivered, up to
+   * `maxDeliveryCount` deliveries of at most `functionTimeout` each, so synth refuses a window
+   * shorter than `maxDeliveryCount` × `functionTimeout`. Redeliveries after a crashed instance
+   * also wait for the lock to expire, which the default covers as well.
+   * @default `maxDeliveryCount` × (`functionTimeout` + `lockDuration`) (PT1H50M with the
+   * defaults), at most P7D
    */
   readonly duplicateDetectionWindow?: string;
+  /**
+   * Longest run of one invocation (ISO 8601, 1 minute to 12 hours): host.json `functionTimeout`
+   * of the app, and the `maxAutoLockRenewalDuration` of the Service Bus extension, so that the
+   * runtime keeps a message locked while it is being scored. Elastic Premium guarantees 60
+   * minutes; longer runs may be cut by scale-in. All Service Bus triggers of one deployment must
+   * agree (host.json is shared).
+   * @default "PT10M" (the library's host.json value)
+   */
+  readonly functionTimeout?: string;
+  /**
+   * Largest message the queues accept, in KB (1024 to 102400), Premium only: set on the queues
+   * the trigger creates and passed to the adapter, which routes a larger result to the failed
+   * queue (MANY) or fails it (ONE) instead of sending it. Standard namespaces accept 256 KB.
+   * With an existing namespace whose tier is not known at synth it may only describe existing
+   * queues (`createQueues: false`).
+   * @default 1024 on Premium; 256 (the Standard limit, the safe value) otherwise
+   */
+  readonly maxMessageSizeInKilobytes?: number;
   /**
    * host.json `serviceBus.prefetchCount`: messages fetched ahead of the function. 0 keeps waiting
    * messages in the queue, where their lock does not run out while a slow model scores others.
@@ -168,6 +216,10 @@ export interface ServiceBusTriggerProps {
 }
 
 const DEFAULT_FUNCTION_NAME = "score-queue";
+const DEFAULT_FUNCTION_TIMEOUT = "PT10M";
+const STANDARD_MAX_MESSAGE_KB = 256;
+const PREMIUM_DEFAULT_MAX_MESSAGE_KB = 1024;
+const MAX_DUPLICATE_WINDOW_SECONDS = 7 * 86400;
 const DEFAULT_CONNECTION = "AmlServiceBus";
 const CONNECTION_NAME = /^[A-Za-z](?:[A-Za-z0-9]|_(?!_))*$/;
 const OWNER = "ServiceBusTrigger";
@@ -178,6 +230,30 @@ export function isoDurationSeconds(value: string): number | undefined {
   if (!m || value === "P" || value.endsWith("T")) return undefined;
   const [, d, h, min, s] = m;
   return Number(d ?? 0) * 86400 + Number(h ?? 0) * 3600 + Number(min ?? 0) * 60 + Number(s ?? 0);
+}
+
+/** `seconds` as an ISO 8601 duration ("PT1H50M", "P1DT2H"). */
+export function isoDuration(seconds: number): string {
+  const d = Math.floor(seconds / 86400);
+  const h = Math.floor((seconds % 86400) / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  const time = `${h ? `${h}H` : ""}${m ? `${m}M` : ""}${s ? `${s}S` : ""}`;
+  const text = `P${d ? `${d}D` : ""}${time ? `T${time}` : ""}`;
+  return text === "P" ? "PT0S" : text;
+}
+
+/** `seconds` as a .NET TimeSpan for host.json ("00:10:00"); below one day. */
+function timeSpan(seconds: number): string {
+  const pad = (n: number): string => String(n).padStart(2, "0");
+  return `${pad(Math.floor(seconds / 3600))}:${pad(Math.floor((seconds % 3600) / 60))}:${pad(Math.floor(seconds % 60))}`;
+}
+
+/** The tier of an existing namespace when it is a literal at synth, else undefined. */
+function knownSku(ns: IServiceBusNamespaceRef): string | undefined {
+  const candidates = [(ns as { skuInput?: unknown }).skuInput, ns.sku];
+  const literal = candidates.find((v) => typeof v === "string" && !Token.isUnresolved(v));
+  return literal as string | undefined;
 }
 
 function checkDuration(prop: string, value: string, min: number, max: number, range: string): void {
@@ -197,12 +273,15 @@ function checkInteger(prop: string, value: number, min: number, max: number, why
  * script and one result message is sent to `outputQueueName` (like the retired feature's
  * `package_service_bus_queue`).
  *
- * **Behaviour at run time** (the `servicebus` adapter in `scoring-image/adapters/`): the function
- * binding only receives; the adapter sends results with the azure-servicebus SDK so that each
- * result carries the input's message id as `message_id` and `correlation_id`. Messages are
- * completed by the runtime only when the invocation succeeded (`autoCompleteMessages`); a failure
- * abandons them, Service Bus redelivers and dead-letters after `maxDeliveryCount` deliveries. The
- * output queue has duplicate detection, so a result re-sent after a redelivery is dropped.
+ * **Behaviour at run time** (the `servicebus` adapter in `scoring-image/adapters/`, contract in
+ * `aml_host/servicebus.py`): the function binding only receives; the adapter sends results with
+ * the azure-servicebus SDK, correlation id = the input's message id, message id derived from the
+ * input's id and body. Messages are completed by the runtime only when the invocation succeeded
+ * (`autoCompleteMessages`); a failure abandons them, Service Bus redelivers and dead-letters after
+ * `maxDeliveryCount` deliveries. With cardinality MANY a message that fails for its own reason
+ * goes to the failed queue instead of failing its batch. The output and failed queues have
+ * duplicate detection with a window that covers every redelivery (checked at synth), so a result
+ * re-sent after a redelivery is dropped.
  *
  * **Connection**: identity-based with the app's user-assigned identity
  * (`<connection>__fullyQualifiedNamespace`, `__credential`, `__clientId`). A namespace this trigger
@@ -211,14 +290,17 @@ function checkInteger(prop: string, value: number, min: number, max: number, why
  * **Roles, as narrow as Azure allows** (Azure Functions docs, Service Bus bindings, identity-based
  * connections: the trigger needs Azure Service Bus Data Receiver, the output Data Sender; both
  * roles can be assigned at queue scope): Data Receiver on the **input queue** only and Data Sender
- * on the **output queue** only; nothing at namespace scope.
+ * on the **output queue** (and the **failed queue**, MANY) only; nothing at namespace scope.
  *
  * **Outputs**: `servicebus_namespace_name`, `servicebus_input_queue`, `servicebus_output_queue`,
- * prefixed with `<functionName>_` when the function name is not the default.
+ * `servicebus_failed_queue` (MANY), prefixed with `<functionName>_` when the function name is not
+ * the default.
  */
 export class ServiceBusTrigger implements ITrigger {
   public readonly inputQueueName: string;
   public readonly outputQueueName: string;
+  /** Undefined with cardinality ONE (no failed queue). */
+  public readonly failedQueueName?: string;
   public readonly functionName: string;
   public readonly connectionName: string;
   public readonly cardinality: ServiceBusCardinality;
@@ -227,6 +309,11 @@ export class ServiceBusTrigger implements ITrigger {
   public readonly maxDeliveryCount: number;
   public readonly lockDuration: string;
   public readonly duplicateDetectionWindow: string;
+  public readonly functionTimeout: string;
+  /** Largest message the queues accept (KB); what the adapter checks results against. */
+  public readonly maxMessageSizeInKilobytes: number;
+  /** The namespace tier when known at synth (created, or a literal on an existing one). */
+  public readonly namespaceSku?: string;
   public readonly prefetchCount: number;
   /** Undefined with cardinality MANY (the setting applies to single-message functions only). */
   public readonly maxConcurrentCalls?: number;
@@ -287,8 +374,60 @@ export class ServiceBusTrigger implements ITrigger {
     checkInteger("maxDeliveryCount", this.maxDeliveryCount, 1, 2000);
     this.lockDuration = props.lockDuration ?? "PT1M";
     checkDuration("lockDuration", this.lockDuration, 5, 300, "PT5S to PT5M");
-    this.duplicateDetectionWindow = props.duplicateDetectionWindow ?? "PT1H";
-    checkDuration("duplicateDetectionWindow", this.duplicateDetectionWindow, 20, 7 * 86400, "PT20S to P7D");
+    this.functionTimeout = props.functionTimeout ?? DEFAULT_FUNCTION_TIMEOUT;
+    checkDuration("functionTimeout", this.functionTimeout, 60, 12 * 3600, "PT1M to PT12H");
+    const timeoutSeconds = isoDurationSeconds(this.functionTimeout)!;
+    // Duplicate detection must remember an output id for as long as its input can be redelivered.
+    const needed = this.maxDeliveryCount * timeoutSeconds;
+    if (needed > MAX_DUPLICATE_WINDOW_SECONDS) {
+      invalid(OWNER, "maxDeliveryCount", this.maxDeliveryCount, `with functionTimeout ${this.functionTimeout} the retries span ${isoDuration(needed)}, longer than the longest duplicate detection window (P7D), so a result could be sent twice`, "maxDeliveryCount × functionTimeout of at most 7 days");
+    }
+    this.duplicateDetectionWindow = props.duplicateDetectionWindow ?? isoDuration(Math.min(MAX_DUPLICATE_WINDOW_SECONDS, this.maxDeliveryCount * (timeoutSeconds + isoDurationSeconds(this.lockDuration)!)));
+    checkDuration("duplicateDetectionWindow", this.duplicateDetectionWindow, 20, MAX_DUPLICATE_WINDOW_SECONDS, "PT20S to P7D");
+    if (isoDurationSeconds(this.duplicateDetectionWindow)! < needed) {
+      invalid(OWNER, "duplicateDetectionWindow", this.duplicateDetectionWindow, `a message is delivered up to maxDeliveryCount (${this.maxDeliveryCount}) times of up to functionTimeout (${this.functionTimeout}) each, so a result may be sent again ${isoDuration(needed)} after the first send and duplicate detection would not drop it`, `a duplicate detection window of at least maxDeliveryCount × functionTimeout = ${isoDuration(needed)} (or fewer deliveries, a shorter functionTimeout)`);
+    }
+
+    // ---- Failed queue (batches only).
+    if (this.cardinality === ServiceBusCardinality.MANY) {
+      const derived = props.failedQueueName === undefined;
+      this.failedQueueName = props.failedQueueName ?? `${this.outputQueueName}-failed`;
+      validateServiceBusQueueName(OWNER, derived ? "failedQueueName (derived from outputQueueName)" : "failedQueueName", this.failedQueueName);
+      for (const [prop, other] of [["inputQueueName", this.inputQueueName], ["outputQueueName", this.outputQueueName]]) {
+        if (this.failedQueueName.toLowerCase() === other.toLowerCase()) {
+          invalid(OWNER, "failedQueueName", this.failedQueueName, `it is the ${prop} queue (queue names are case-insensitive)`, "a queue other than inputQueueName and outputQueueName");
+        }
+      }
+    } else if (props.failedQueueName !== undefined) {
+      invalid(OWNER, "failedQueueName", props.failedQueueName, "cardinality ONE has no failed queue: a failing message is retried, then dead-lettered", "failedQueueName with cardinality MANY");
+    }
+
+    // ---- Tier and message size.
+    if (props.namespace !== undefined) {
+      const sku = knownSku(props.namespace);
+      if (sku !== undefined) {
+        if (sku.trim().toLowerCase() === "basic") {
+          invalid(OWNER, "namespace.sku", sku, "a Basic namespace has no duplicate detection, which the output queue needs so that a result re-sent after a retry is dropped", "an existing namespace of tier Standard or Premium");
+        }
+        if (!["standard", "premium"].includes(sku.trim().toLowerCase())) {
+          invalid(OWNER, "namespace.sku", sku, "not a Service Bus tier", "Standard or Premium");
+        }
+        this.namespaceSku = ServiceBusSku.of(sku).value;
+      }
+    } else {
+      this.namespaceSku = this.sku.value;
+    }
+    const premium = this.namespaceSku === "Premium";
+    if (props.maxMessageSizeInKilobytes !== undefined) {
+      if (this.namespaceSku === "Standard") {
+        invalid(OWNER, "maxMessageSizeInKilobytes", props.maxMessageSizeInKilobytes, "a Standard namespace accepts messages of 256 KB, not configurable", "maxMessageSizeInKilobytes with a Premium namespace");
+      }
+      if (this.namespaceSku === undefined && this.createQueues) {
+        invalid(OWNER, "maxMessageSizeInKilobytes", props.maxMessageSizeInKilobytes, "the tier of the existing namespace is not known at synth, and only Premium queues take a message size", "namespace.sku \"Premium\" as a literal, or createQueues: false (the size then describes the existing queues)");
+      }
+      checkInteger("maxMessageSizeInKilobytes", props.maxMessageSizeInKilobytes, premium ? 1024 : STANDARD_MAX_MESSAGE_KB, 102400);
+    }
+    this.maxMessageSizeInKilobytes = props.maxMessageSizeInKilobytes ?? (premium ? PREMIUM_DEFAULT_MAX_MESSAGE_KB : STANDARD_MAX_MESSAGE_KB);
 
     this.prefetchCount = props.prefetchCount ?? 0;
     checkInteger("prefetchCount", this.prefetchCount, 0, 10000);
@@ -319,6 +458,7 @@ export class ServiceBusTrigger implements ITrigger {
     let namespace: IServiceBusNamespaceRef;
     if (props.namespace !== undefined) {
       namespace = props.namespace;
+      warnAboutExistingNamespace(scope, namespace);
     } else {
       let name = props.namespaceName;
       if (name === undefined) {
@@ -345,25 +485,41 @@ export class ServiceBusTrigger implements ITrigger {
     // ---- Queues (their resource ids are the role scopes).
     let inputScope: string;
     let outputScope: string;
+    let failedScope: string | undefined;
     if (this.createQueues) {
+      // Premium queues take the message size; Standard queues have a fixed 256 KB.
+      const size = this.namespaceSku === "Premium" ? { maxMessageSizeInKilobytes: this.maxMessageSizeInKilobytes } : {};
       const input = new ServicebusQueue(scope, "input-queue", {
         name: this.inputQueueName,
         namespaceId: namespace.id,
         maxDeliveryCount: this.maxDeliveryCount,
         lockDuration: this.lockDuration,
         deadLetteringOnMessageExpiration: true,
+        ...size,
       });
       const output = new ServicebusQueue(scope, "output-queue", {
         name: this.outputQueueName,
         namespaceId: namespace.id,
         requiresDuplicateDetection: true,
         duplicateDetectionHistoryTimeWindow: this.duplicateDetectionWindow,
+        ...size,
       });
       inputScope = input.id;
       outputScope = output.id;
+      if (this.failedQueueName !== undefined) {
+        // Duplicate detection here too: a retried batch sends its failed messages again.
+        failedScope = new ServicebusQueue(scope, "failed-queue", {
+          name: this.failedQueueName,
+          namespaceId: namespace.id,
+          requiresDuplicateDetection: true,
+          duplicateDetectionHistoryTimeWindow: this.duplicateDetectionWindow,
+          ...size,
+        }).id;
+      }
     } else {
       inputScope = `${namespace.id}/queues/${this.inputQueueName}`;
       outputScope = `${namespace.id}/queues/${this.outputQueueName}`;
+      if (this.failedQueueName !== undefined) failedScope = `${namespace.id}/queues/${this.failedQueueName}`;
     }
 
     // ---- Roles: receive from the input queue, send to the output queue, nothing else.
@@ -372,6 +528,9 @@ export class ServiceBusTrigger implements ITrigger {
       grantRole(scope, "input-queue-receiver", inputScope, BuiltInRole.SERVICE_BUS_DATA_RECEIVER, principal),
       grantRole(scope, "output-queue-sender", outputScope, BuiltInRole.SERVICE_BUS_DATA_SENDER, principal),
     ];
+    if (failedScope !== undefined) {
+      dependencies.push(grantRole(scope, "failed-queue-sender", failedScope, BuiltInRole.SERVICE_BUS_DATA_SENDER, principal));
+    }
 
     // ---- Outputs.
     const outputName = (name: string): string => target.outputId(isDefaultFunction ? name : `${this.functionName}_${name}`);
@@ -381,23 +540,53 @@ export class ServiceBusTrigger implements ITrigger {
     output("output-namespace", "servicebus_namespace_name", namespace.name, `Service Bus namespace of the trigger "${this.functionName}"`);
     output("output-input-queue", "servicebus_input_queue", this.inputQueueName, "Send messages to score to this queue");
     output("output-output-queue", "servicebus_output_queue", this.outputQueueName, "Results arrive here, correlation id = the input's message id");
+    if (this.failedQueueName !== undefined) {
+      output("output-failed-queue", "servicebus_failed_queue", this.failedQueueName, "Messages of a batch that could not be scored, with the error in their application properties");
+    }
 
     const prefix = this.connectionName;
-    const serviceBus: { [key: string]: unknown } = { prefetchCount: this.prefetchCount, autoCompleteMessages: true };
+    const timeout = timeSpan(isoDurationSeconds(this.functionTimeout)!);
+    // The runtime renews the message lock for as long as an invocation may run.
+    const serviceBus: { [key: string]: unknown } = { prefetchCount: this.prefetchCount, autoCompleteMessages: true, maxAutoLockRenewalDuration: timeout };
     if (this.maxConcurrentCalls !== undefined) serviceBus.maxConcurrentCalls = this.maxConcurrentCalls;
     if (this.maxMessageBatchSize !== undefined) serviceBus.maxMessageBatchSize = this.maxMessageBatchSize;
     return {
       functionName: this.functionName,
       adapter: "servicebus",
       bindings: [{ type: "serviceBusTrigger", direction: "in", name: "msg", queueName: this.inputQueueName, connection: prefix, cardinality: this.cardinality.value }],
-      adapterSettings: { kind: "servicebus", connection: prefix, outputQueue: this.outputQueueName, cardinality: this.cardinality.value },
+      adapterSettings: {
+        kind: "servicebus",
+        connection: prefix,
+        outputQueue: this.outputQueueName,
+        cardinality: this.cardinality.value,
+        maxMessageBytes: this.maxMessageSizeInKilobytes * 1024,
+        ...(this.failedQueueName !== undefined ? { failedQueue: this.failedQueueName } : {}),
+      },
       appSettings: {
         [`${prefix}__fullyQualifiedNamespace`]: `${namespace.name}.servicebus.windows.net`,
         [`${prefix}__credential`]: "managedidentity",
         [`${prefix}__clientId`]: target.identity.clientId,
       },
+      functionTimeout: timeout,
       hostExtensions: { serviceBus },
       dependencies,
     };
+  }
+}
+
+/**
+ * Settings of an existing namespace that the trigger works with but that weaken the baseline;
+ * known only for a `ServicebusNamespace` resource (a data source's values arrive at apply).
+ */
+function warnAboutExistingNamespace(scope: Construct, ns: IServiceBusNamespaceRef): void {
+  const config = ns as { localAuthEnabledInput?: unknown; minimumTlsVersionInput?: unknown; publicNetworkAccessEnabledInput?: unknown };
+  if (config.localAuthEnabledInput === true) {
+    Annotations.of(scope).addWarning(`${OWNER}: the existing namespace "${ns.name}" allows local (SAS key) authentication; the trigger uses only its managed identity, consider localAuthEnabled: false`);
+  }
+  if (typeof config.minimumTlsVersionInput === "string" && !Token.isUnresolved(config.minimumTlsVersionInput) && config.minimumTlsVersionInput !== "1.2") {
+    Annotations.of(scope).addWarning(`${OWNER}: the existing namespace "${ns.name}" accepts TLS ${config.minimumTlsVersionInput}; consider minimumTlsVersion "1.2"`);
+  }
+  if (config.publicNetworkAccessEnabledInput === false) {
+    Annotations.of(scope).addWarning(`${OWNER}: the existing namespace "${ns.name}" has public network access off; the function app reaches it only through a private endpoint in a VNet it is integrated with`);
   }
 }

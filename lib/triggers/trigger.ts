@@ -52,6 +52,12 @@ export interface TriggerBinding {
   readonly adapterSettings?: { [key: string]: unknown };
   /** App settings the function needs (identity-based connection settings, never secrets). */
   readonly appSettings?: { [key: string]: string };
+  /**
+   * host.json `functionTimeout` ("hh:mm:ss") the function's delivery guarantees rely on; the
+   * library's default (`scoring-image/host.json`) applies when no trigger sets it. host.json is
+   * one file for the app, so triggers of one deployment must agree.
+   */
+  readonly functionTimeout?: string;
   /** Settings merged into host.json `extensions.<name>` (e.g. `serviceBus`). */
   readonly hostExtensions?: { [extension: string]: { [key: string]: unknown } };
   /** Resources the function app must wait for (role assignments that make the connection work). */
