@@ -30,7 +30,7 @@ describe("every example synthesizes to schema-valid Terraform", () => {
     const json = synth(buildServiceBusBatch);
     expect(schemaProblems(json)).toEqual([]);
     const queues = Object.values(resourcesOf(json, "azurerm_servicebus_queue")) as any[];
-    expect(queues.map((q) => q.name).sort()).toEqual(["inqueue", "outqueue"]);
+    expect(queues.map((q) => q.name).sort()).toEqual(["inqueue", "outqueue", "outqueue-failed"]);
     expect(queues.find((q) => q.name === "inqueue").max_delivery_count).toBe(5);
   });
 

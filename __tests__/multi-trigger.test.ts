@@ -68,14 +68,15 @@ describe("a deployment with HTTP, Blob and Service Bus triggers", () => {
     expect(read("app/score-blob/__init__.py")).toContain("from adapters.blob_adapter import main");
     expect(read("app/score-queue/__init__.py")).toContain("from adapters.servicebus_adapter import main");
     expect(JSON.parse(read("app/score-blob/aml.json"))).toEqual({ kind: "blob", inputPath: "input/{blobname}.json", outputPath: "output/{blobname}_out.json" });
-    expect(JSON.parse(read("app/score-queue/aml.json"))).toEqual({ kind: "servicebus", connection: "AmlServiceBus", outputQueue: "outqueue", cardinality: "one" });
+    expect(JSON.parse(read("app/score-queue/aml.json"))).toEqual({ kind: "servicebus", connection: "AmlServiceBus", outputQueue: "outqueue", cardinality: "one", maxMessageBytes: 262144 });
     // One image resource serves all three.
     expect(Object.keys(resourcesOf(json, "docker_registry_image"))).toHaveLength(1);
   });
 
   test("host.json carries the Service Bus extension settings", () => {
     const host = JSON.parse(read("app/host.json"));
-    expect(host.extensions.serviceBus).toEqual({ prefetchCount: 0, autoCompleteMessages: true, maxConcurrentCalls: 4 });
+    expect(host.extensions.serviceBus).toEqual({ prefetchCount: 0, autoCompleteMessages: true, maxConcurrentCalls: 4, maxAutoLockRenewalDuration: "00:10:00" });
+    expect(host.functionTimeout).toBe("00:10:00");
   });
 
   test("every trigger's identity-based connection settings are in the app's app_settings", () => {
@@ -146,7 +147,8 @@ describe("a deployment with HTTP, Blob and Service Bus triggers", () => {
 describe("batch Service Bus trigger in a multi-trigger deployment", () => {
   test("host.json gets the batch size and the function receives batches", () => {
     const { read } = synthMulti(new ServiceBusTrigger({ cardinality: ServiceBusCardinality.MANY, maxMessageBatchSize: 16 }));
-    expect(JSON.parse(read("app/host.json")).extensions.serviceBus).toEqual({ prefetchCount: 0, autoCompleteMessages: true, maxMessageBatchSize: 16 });
+    expect(JSON.parse(read("app/host.json")).extensions.serviceBus).toEqual({ prefetchCount: 0, autoCompleteMessages: true, maxMessageBatchSize: 16, maxAutoLockRenewalDuration: "00:10:00" });
+    expect(JSON.parse(read("app/score-queue/aml.json"))).toMatchObject({ cardinality: "many", failedQueue: "outqueue-failed" });
     expect(JSON.parse(read("app/score-queue/function.json")).bindings[0].cardinality).toBe("many");
   });
 
@@ -155,5 +157,13 @@ describe("batch Service Bus trigger in a multi-trigger deployment", () => {
     expect(() => new AmlFunctionDeployment(stack, "churn", sampleProps({
       triggers: [new ServiceBusTrigger(), new ServiceBusTrigger({ functionName: "score-b", inputQueueName: "in-b", outputQueueName: "out-b", prefetchCount: 5 })],
     }))).toThrow("extensions.serviceBus.prefetchCount");
+  });
+
+  test("a functionTimeout from a Service Bus trigger goes into host.json; two that differ are refused", () => {
+    const { read } = synthMulti(new ServiceBusTrigger({ functionTimeout: "PT30M" }));
+    expect(JSON.parse(read("app/host.json")).functionTimeout).toBe("00:30:00");
+    expect(() => new AmlFunctionDeployment(newStack(), "churn", sampleProps({
+      triggers: [new ServiceBusTrigger(), new ServiceBusTrigger({ functionName: "score-b", inputQueueName: "in-b", outputQueueName: "out-b", functionTimeout: "PT20M" })],
+    }))).toThrow(/host.json functionTimeout is "00:10:00" for function "score-queue" and differs for function "score-b"/);
   });
 });
