@@ -59,7 +59,9 @@ class ServiceBusAdapterTest(AdapterTestCase):
 
     def test_batch_bad_message_goes_to_failed_queue_and_invocation_succeeds(self):
         ctx = self.func.Context(self.function_dir(self.MANY))
-        self.adapter.main([self.msg(b'{"x": 1}', "a"), self.msg(b'{"bad": 1}', "b"), self.msg(b'{"x": 3}', "c")], ctx)
+        with self.assertLogs("aml_host", level="WARNING") as logs:
+            self.adapter.main([self.msg(b'{"x": 1}', "a"), self.msg(b'{"bad": 1}', "b"), self.msg(b'{"x": 3}', "c")], ctx)
+        self.assertIn("1 message(s) sent to the failed queue: b: ValueError", "\n".join(logs.output))
         self.assertEqual([(m.correlation_id, m.body) for m in sdk.sent_to("outqueue")],
                          [("a", b'{"double": 2}'), ("c", b'{"double": 6}')])
         [failed] = sdk.sent_to("outqueue-failed")
@@ -80,7 +82,8 @@ class ServiceBusAdapterTest(AdapterTestCase):
         ctx = self.func.Context(self.function_dir(self.MANY))
         sdk.CONTROL["max_batch_bytes"] = 5000
         big = json.dumps({"x": "y" * 3000}).encode()
-        self.adapter.main([self.msg(b'{"x": 1}', "a"), self.msg(big, "big"), self.msg(b'{"x": 2}', "c")], ctx)
+        with self.assertLogs("aml_host", level="WARNING"):
+            self.adapter.main([self.msg(b'{"x": 1}', "a"), self.msg(big, "big"), self.msg(b'{"x": 2}', "c")], ctx)
         self.assertEqual([m.correlation_id for m in sdk.sent_to("outqueue")], ["a", "c"])
         self.assertEqual([m.application_properties["aml-error-type"] for m in sdk.sent_to("outqueue-failed")],
                          ["ResultTooLarge"])
