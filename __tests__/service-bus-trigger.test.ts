@@ -326,6 +326,10 @@ describe("ServiceBusTrigger batches: failed queue, sizes, timeouts", () => {
     expect(() => new ServiceBusTrigger({ maxDeliveryCount: 6, functionTimeout: "PT10M", duplicateDetectionWindow: "PT1H" })).not.toThrow();
   });
 
+  test("the default window is whole seconds, also with a fractional lock duration", () => {
+    expect(new ServiceBusTrigger({ maxDeliveryCount: 3, lockDuration: "PT5.5S" }).duplicateDetectionWindow).toBe("PT30M17S");
+  });
+
   test("the default window is capped at 7 days", () => {
     expect(new ServiceBusTrigger({ maxDeliveryCount: 100, functionTimeout: "PT1H40M" }).duplicateDetectionWindow).toBe("P7D");
   });

@@ -378,11 +378,11 @@ export class ServiceBusTrigger implements ITrigger {
     checkDuration("functionTimeout", this.functionTimeout, 60, 12 * 3600, "PT1M to PT12H");
     const timeoutSeconds = isoDurationSeconds(this.functionTimeout)!;
     // Duplicate detection must remember an output id for as long as its input can be redelivered.
-    const needed = this.maxDeliveryCount * timeoutSeconds;
+    const needed = Math.ceil(this.maxDeliveryCount * timeoutSeconds);
     if (needed > MAX_DUPLICATE_WINDOW_SECONDS) {
       invalid(OWNER, "maxDeliveryCount", this.maxDeliveryCount, `with functionTimeout ${this.functionTimeout} the retries span ${isoDuration(needed)}, longer than the longest duplicate detection window (P7D), so a result could be sent twice`, "maxDeliveryCount × functionTimeout of at most 7 days");
     }
-    this.duplicateDetectionWindow = props.duplicateDetectionWindow ?? isoDuration(Math.min(MAX_DUPLICATE_WINDOW_SECONDS, this.maxDeliveryCount * (timeoutSeconds + isoDurationSeconds(this.lockDuration)!)));
+    this.duplicateDetectionWindow = props.duplicateDetectionWindow ?? isoDuration(Math.min(MAX_DUPLICATE_WINDOW_SECONDS, Math.ceil(this.maxDeliveryCount * (timeoutSeconds + isoDurationSeconds(this.lockDuration)!))));
     checkDuration("duplicateDetectionWindow", this.duplicateDetectionWindow, 20, MAX_DUPLICATE_WINDOW_SECONDS, "PT20S to P7D");
     if (isoDurationSeconds(this.duplicateDetectionWindow)! < needed) {
       invalid(OWNER, "duplicateDetectionWindow", this.duplicateDetectionWindow, `a message is delivered up to maxDeliveryCount (${this.maxDeliveryCount}) times of up to functionTimeout (${this.functionTimeout}) each, so a result may be sent again ${isoDuration(needed)} after the first send and duplicate detection would not drop it`, `a duplicate detection window of at least maxDeliveryCount × functionTimeout = ${isoDuration(needed)} (or fewer deliveries, a shorter functionTimeout)`);

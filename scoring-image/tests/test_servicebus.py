@@ -8,6 +8,8 @@ from aml_host.servicebus import (DeliveryError, FailedMessage, InboundMessage, M
                                  chunk_for_send, deliver_batch, deliver_message, encoded_size, failed_message,
                                  output_message_id, output_target, score_batch, score_message)
 
+from aml_host.script import InitFailedError
+
 from .helpers import ScriptTestCase, forget_modules
 from .servicebus_broker import Broker, message, wire_size
 
@@ -201,6 +203,23 @@ class BatchScoringTest(ScriptTestCase):
             with self.assertRaises(MessageScoringError) as err:
                 score_batch(msgs({"x": 1}), script=script)
         self.assertIn("initialise", str(err.exception))
+
+
+class WaitUntilReadyTest(ScriptTestCase):
+    def test_a_retrying_init_is_waited_for_and_its_failure_fails_the_invocation(self):
+        script = self.script(PER_ITEM)
+        calls = []
+
+        def wait_until_ready():
+            calls.append(1)
+            raise InitFailedError("still initialising")
+        script.wait_until_ready = wait_until_ready
+        broker = Broker(max_delivery_count=2)
+        broker.enqueue(message("a", b'{"x": 1}'))
+        with self.assertLogs("aml_host", level="ERROR"):
+            broker.run(lambda b: deliver_batch(b, broker.sender(broker.output), broker.sender(broker.failed), script=script))
+        self.assertEqual((len(calls), broker.failed_invocations, len(broker.dead_letter)), (2, 2, 1))
+        self.assertEqual(broker.failed.messages, [])
 
 
 class FailedMessageTest(ScriptTestCase):
