@@ -4,6 +4,7 @@ import { AzurermProvider } from "@cdktf/provider-azurerm/lib/provider";
 import { RoleAssignment } from "@cdktf/provider-azurerm/lib/role-assignment";
 import { ServicebusNamespace } from "@cdktf/provider-azurerm/lib/servicebus-namespace";
 import { ServicebusQueue } from "@cdktf/provider-azurerm/lib/servicebus-queue";
+import { DataAzurermServicebusNamespace } from "@cdktf/provider-azurerm/lib/data-azurerm-servicebus-namespace";
 import { ValidationError } from "../lib/errors";
 import { isoDurationSeconds, ServiceBusCardinality, ServiceBusSku, ServiceBusTrigger, ServiceBusTriggerProps } from "../lib/triggers/service-bus-trigger";
 import { TriggerBinding } from "../lib/triggers/trigger";
@@ -369,6 +370,18 @@ describe("ServiceBusTrigger with an existing namespace: what is checked at synth
     const warnings = scope.node.metadata.filter((m) => m.type === "@cdktf/warn").map((m) => String(m.data));
     expect(warnings).toHaveLength(3);
     expect(warnings.join("\n")).toMatch(/local \(SAS key\) authentication[\s\S]*TLS 1\.0[\s\S]*public network access off/);
+  });
+
+  test("a data source: its tier arrives at apply, so it cannot be checked; Standard-sized, queues and roles created", () => {
+    const stack = newStack();
+    const data = new DataAzurermServicebusNamespace(stack, "existing", { name: "sb-shared", resourceGroupName: "rg-msg" });
+    const trigger = new ServiceBusTrigger({ namespace: data, cardinality: "many" });
+    expect(trigger.namespaceSku).toBeUndefined();
+    const binding = trigger.bind(stack, fakeTarget);
+    expect(binding.adapterSettings!.maxMessageBytes).toBe(262144);
+    const json = JSON.parse(Testing.synth(stack));
+    expect(Object.values<any>(json.resource.azurerm_servicebus_queue).map((q) => q.name).sort()).toEqual(["inqueue", "outqueue", "outqueue-failed"]);
+    expect(schemaProblems(json)).toEqual([]);
   });
 
   test("a namespace whose tier is a Terraform reference (a data source) cannot be checked: accepted as Standard-sized", () => {
