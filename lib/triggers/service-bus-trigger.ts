@@ -118,7 +118,8 @@ export interface ServiceBusTriggerProps {
   readonly connectionName?: string;
   /**
    * Use this namespace instead of creating one; only the queues (see `createQueues`) and the role
-   * assignments are created in it. It must be Standard or Premium (duplicate detection).
+   * assignments are created in it. It must be Standard or Premium (duplicate detection): a tier
+   * known at synth as Basic is refused (see {@link IServiceBusNamespaceRef} for what is known).
    * @default a new namespace (local/SAS authentication off, TLS 1.2)
    */
   readonly namespace?: IServiceBusNamespaceRef;
