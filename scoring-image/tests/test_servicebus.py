@@ -234,6 +234,24 @@ class FailedMessageTest(ScriptTestCase):
             "tenant": "t1", "priority": 3, "flag": True, "aml-original-message-id": "m-7",
             "aml-error-type": "ValueError", "aml-error-message": "bad row"})
 
+    def test_near_the_limit_the_error_text_is_dropped_and_beyond_it_the_invocation_fails(self):
+        script = self.script("def init(): pass\n"
+                             "def run(d):\n    raise RuntimeError('e' * 600)\n")
+        limit = 4096
+        broker = Broker(max_message_bytes=limit)
+        fits_without_text = message("m-1", b"x" * 2600)
+        with self.assertLogs("aml_host", level="ERROR"):
+            deliver_batch([fits_without_text], broker.sender(broker.output), broker.sender(broker.failed),
+                          max_message_bytes=limit, script=script)
+        [failed] = broker.failed.messages
+        self.assertEqual((failed.body, failed.application_properties["aml-error-message"]), (b"x" * 2600, ""))
+        self.assertEqual(failed.application_properties["aml-error-type"], "RuntimeError")
+        with self.assertLogs("aml_host", level="ERROR"):
+            with self.assertRaises(DeliveryError) as err:
+                deliver_batch([message("m-2", b"x" * 4090)], broker.sender(broker.output), broker.sender(broker.failed),
+                              max_message_bytes=limit, script=script)
+        self.assertIn("too large for the failed queue", str(err.exception))
+
     def test_error_is_type_and_message_never_a_stack(self):
         script = self.script("def init(): pass\n"
                              "def run(d):\n    raise RuntimeError('x' * 5000)\n")
