@@ -8,6 +8,7 @@ from aml_host.servicebus import (DeliveryError, FailedMessage, InboundMessage, M
                                  chunk_for_send, deliver_batch, deliver_message, encoded_size, failed_message,
                                  output_message_id, output_target, score_batch, score_message)
 
+import aml_host.script as script_mod
 from aml_host.script import InitFailedError
 
 from .helpers import ScriptTestCase, forget_modules
@@ -66,6 +67,13 @@ def init(): pass
 def run(data):
     return {"rows": len(data)}
 """
+
+
+def short_init_wait():
+    """Where aml_host.script retries init() and makes queue invocations wait for it, wait briefly
+    here: these tests are about what the failure does, not how long it is waited for."""
+    policy = getattr(script_mod, "InitRetryPolicy", None)
+    return {"policy": policy(first_delay=60.0, max_delay=60.0, trigger_wait=0.2, http_wait=0.2)} if policy else {}
 
 
 def msgs(*specs, start=0):
@@ -198,7 +206,8 @@ class BatchScoringTest(ScriptTestCase):
         self.assertEqual([(f.source.message_id, f.error_type) for f in outcome.failed], [("b", "InvalidResult")])
 
     def test_init_failure_raises_without_run(self):
-        script = self.script("def init():\n    raise OSError('model not reachable yet')\ndef run(d): return d\n")
+        script = self.script("def init():\n    raise OSError('model not reachable yet')\ndef run(d): return d\n",
+                             **short_init_wait())
         with self.assertLogs("aml_host", level="ERROR"):
             with self.assertRaises(MessageScoringError) as err:
                 score_batch(msgs({"x": 1}), script=script)
@@ -422,7 +431,8 @@ class BatchDeliveryTest(ScriptTestCase):
         self.assertIn("failed queue", str(err.exception))
 
     def test_init_failure_fails_the_invocation(self):
-        script = self.script("def init():\n    raise OSError('role not propagated')\ndef run(d): return d\n")
+        script = self.script("def init():\n    raise OSError('role not propagated')\ndef run(d): return d\n",
+                             **short_init_wait())
         broker = Broker(max_delivery_count=2)
         broker.enqueue(*self.good_batch(3))
         with self.assertLogs("aml_host", level="ERROR"):
