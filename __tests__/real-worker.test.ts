@@ -98,6 +98,6 @@ describe("the real Azure Functions Python worker", () => {
     expect(report).toMatch(/^Ran \d+ tests? in /m);
     expect(report).toMatch(/^OK$/m);
     expect(report).not.toMatch(/skipped/);
-    for (const suite of ["worker_test_http", "worker_test_blob", "worker_test_health"]) expect(report).toContain(suite);
+    for (const suite of ["worker_test_http", "worker_test_blob", "worker_test_health", "worker_test_servicebus"]) expect(report).toContain(suite);
   }, 600_000);
 });

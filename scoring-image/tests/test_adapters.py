@@ -191,4 +191,4 @@ class BlobAdapterTest(AdapterTestCase):
 
 
 # The Service Bus adapter's tests are in test_servicebus_adapter.py (stand-in SDK) and
-# test_servicebus_worker.py (the real Functions worker).
+# worker_test_servicebus.py / worker_hostile_servicebus.py (the real Functions worker).

@@ -1,6 +1,7 @@
 """The Service Bus adapter with stand-in azure.functions types and the stand-in SDK
 (tests/fake_servicebus_sdk.py): conversions, which queue gets what, which failures fail the
-invocation. test_servicebus_worker.py runs the same adapter in the real Functions worker."""
+invocation. worker_test_servicebus.py and worker_hostile_servicebus.py run the same adapter in
+the real Functions worker."""
 
 import hashlib
 import importlib
