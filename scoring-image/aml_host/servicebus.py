@@ -274,10 +274,10 @@ def _wait_ready(script: Optional[EntryScript], what: str, message_id: Optional[s
     fails, the message or batch is redelivered) while it has not."""
     try:
         script = script if script is not None else get_entry_script()
-        wait = getattr(script, "wait_until_ready", None)  # retrying init, when aml_host.script has it
-        if callable(wait):
-            wait()
-        script.ensure_ready()
+        # init() is retried in the background; a queue invocation waits for it (up to
+        # AML_INIT_WAIT_SECONDS) so that a slow start fails slowly instead of using up the
+        # delivery count of every waiting message.
+        script.wait_until_ready()
         return script
     except InitFailedError as exc:
         message = f"{what} was not scored: the entry script failed to initialise ({exc})"

@@ -8,8 +8,7 @@ from aml_host.servicebus import (DeliveryError, FailedMessage, InboundMessage, M
                                  chunk_for_send, deliver_batch, deliver_message, encoded_size, failed_message,
                                  output_message_id, output_target, score_batch, score_message)
 
-import aml_host.script as script_mod
-from aml_host.script import InitFailedError
+from aml_host.script import InitFailedError, InitRetryPolicy
 
 from .helpers import ScriptTestCase, forget_modules
 from .servicebus_broker import Broker, message, wire_size
@@ -70,10 +69,9 @@ def run(data):
 
 
 def short_init_wait():
-    """Where aml_host.script retries init() and makes queue invocations wait for it, wait briefly
-    here: these tests are about what the failure does, not how long it is waited for."""
-    policy = getattr(script_mod, "InitRetryPolicy", None)
-    return {"policy": policy(first_delay=60.0, max_delay=60.0, trigger_wait=0.2, http_wait=0.2)} if policy else {}
+    """aml_host.script retries init() and queue invocations wait for it; wait briefly here: these
+    tests are about what the failure does, not how long it is waited for."""
+    return {"policy": InitRetryPolicy(first_delay=60.0, max_delay=60.0, trigger_wait=0.2, http_wait=0.2)}
 
 
 def msgs(*specs, start=0):
