@@ -146,11 +146,18 @@ function collect(spec: BuildContextSpec, root: string): { entries: Entry[]; secr
       invalid(owner, "entryScript", spec.entryScript.sourceDir, `its folder holds ${e.dest.slice("source/".length)}: the image copies the entry script's folder to /var/azureml-app, so it would replace files of the model in /var/azureml-app/azureml-models`, "an entry script folder without an azureml-models/ sub-folder (rename it, or leave it out with a .dockerignore line `azureml-models`)");
     }
   }
-  for (const e of entries) {
-    const parts = e.dest.split("/");
+  // A file that another path needs as a folder. Files of one walked folder cannot clash with
+  // each other (they come from a real tree), so only the few fixed and generated files are
+  // checked, both ways: 20,000 model files cost 20,000 x (a handful of) prefix tests.
+  const placed = entries.filter((e) => !("source" in e) || !e.dest.includes("/"));
+  const clash = (parent: string, child: string): never => invalid(owner, "generatedFiles", parent, `it is a file but ${child} needs it to be a folder`, "paths not used by the scoring image, model or source files");
+  for (const p of placed) {
+    const prefix = `${p.dest}/`;
+    for (const e of entries) if (e.dest.startsWith(prefix)) clash(p.dest, e.dest);
+    const parts = p.dest.split("/");
     for (let i = 1; i < parts.length; i++) {
       const parent = parts.slice(0, i).join("/");
-      if (files.has(parent)) invalid(owner, "generatedFiles", parent, `it is a file but ${e.dest} needs it to be a folder`, "paths not used by the scoring image, model or source files");
+      if (files.has(parent)) clash(parent, p.dest);
     }
   }
   secretExcluded.sort();
@@ -275,6 +282,15 @@ export function stageBuildContext(spec: BuildContextSpec): StagedBuildContext {
   if (!fs.existsSync(manifest) || !verifyManifest(directory, files, manifest)) recordManifest(directory, files, manifest);
   removeOldContexts(root, fingerprint);
   return result;
+}
+
+/**
+ * A token that changes whenever the staged context is written or its files are touched: the
+ * sha256 of its manifest (the recorded identities of every staged file).
+ */
+export function stagedContextVersion(context: StagedBuildContext): string {
+  const manifest = manifestPath(path.dirname(context.directory), context.fingerprint);
+  return createHash("sha256").update(fs.readFileSync(manifest)).digest("hex");
 }
 
 /**

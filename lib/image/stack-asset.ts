@@ -6,7 +6,8 @@
  * Why not cdktf's TerraformAsset: it deletes and copies the whole asset on every synth (a
  * 1 GiB model is written again each time, and twice on disk). Here files are hard-linked from
  * the source where the file system allows (no bytes written; a copy, sparse-aware, otherwise), and
- * an asset whose folder already holds the same files (same inodes) is left as it is.
+ * an asset whose folder already holds the same files (same inodes, or written for the same
+ * `sourceVersion`) is left as it is.
  *
  * Only public cdktf API is used: `TerraformStack.synthesizer` is wrapped so the asset is written
  * after the stack's own synthesis, into `session.outdir` + `session.manifest.forStack(stack)
@@ -41,6 +42,14 @@ export interface StackAssetOptions {
    * @default nothing
    */
   readonly afterWrite?: () => void;
+  /**
+   * A token that changes whenever the source's files are replaced (e.g. a digest of their
+   * recorded identities), read after `afterWrite`. When the asset was written for the same token
+   * and holds as many files as the source, it is kept without looking at each file. Without it,
+   * every file of the asset is compared with the source (same inode).
+   * @default compare every file
+   */
+  readonly sourceVersion?: () => string;
 }
 
 export interface StackAsset {
@@ -119,11 +128,17 @@ export function materializeAsset(stackDir: string, asset: Registered): void {
   fs.mkdirSync(parent, { recursive: true });
   // Older versions of this asset go: the configuration only references the current one.
   for (const name of fs.readdirSync(parent)) {
-    if (name !== asset.fingerprint) fs.rmSync(path.join(parent, name), { recursive: true, force: true });
+    if (name !== asset.fingerprint && name !== `.${asset.fingerprint}.source-version`) fs.rmSync(path.join(parent, name), { recursive: true, force: true });
   }
   const source = asset.kind === "file" ? path.dirname(asset.path) : asset.path;
   const files = asset.kind === "file" ? [path.basename(asset.path)] : (asset.files ?? listFiles(asset.path));
-  if (isCurrent(source, target, files)) return;
+  const marker = path.join(parent, `.${asset.fingerprint}.source-version`);
+  if (asset.sourceVersion !== undefined) {
+    if (fs.existsSync(target) && readMarker(marker) === asset.sourceVersion() && countFiles(target) === files.length) return;
+  } else if (isCurrent(source, target, files)) {
+    return;
+  }
+  fs.rmSync(marker, { force: true });
   fs.rmSync(target, { recursive: true, force: true });
   const temp = path.join(parent, `.${asset.fingerprint}.${process.pid}.tmp`);
   fs.rmSync(temp, { recursive: true, force: true });
@@ -136,6 +151,23 @@ export function materializeAsset(stackDir: string, asset: Registered): void {
     fs.rmSync(temp, { recursive: true, force: true });
   }
   asset.afterWrite?.();
+  if (asset.sourceVersion !== undefined) fs.writeFileSync(marker, asset.sourceVersion());
+}
+
+function readMarker(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+function countFiles(dir: string): number {
+  try {
+    return listFiles(dir).length;
+  } catch {
+    return -1;
+  }
 }
 
 /** Wraps the stack's synthesizer once so its assets are written after each synthesis. */

@@ -5,7 +5,7 @@ import { ContainerRegistryTokenPassword } from "@cdktf/provider-azurerm/lib/cont
 import { Image } from "@cdktf/provider-docker/lib/image";
 import { RegistryImage } from "@cdktf/provider-docker/lib/registry-image";
 import type { IImageBuild, ImageBuildBinding, ImageBuildTarget } from "./image-build";
-import { refreshStagedManifest } from "../build-context";
+import { refreshStagedManifest, stagedContextVersion } from "../build-context";
 import { stackAsset } from "../stack-asset";
 
 /**
@@ -55,6 +55,7 @@ export class LocalDockerBuild implements IImageBuild {
       fingerprint: context.fingerprint,
       files: context.files,
       afterWrite: () => refreshStagedManifest(context),
+      sourceVersion: () => stagedContextVersion(context),
     });
     const triggers = { fingerprint: context.fingerprint };
 

@@ -11,6 +11,10 @@ import * as path from "path";
 import dockerignore from "@balena/dockerignore";
 import { invalid } from "../../errors";
 import { DEFAULT_EXCLUDES, SECRET_EXCLUDES } from "./excludes";
+import { compileAnywherePatterns } from "./patterns";
+
+const BUILTIN = compileAnywherePatterns([...DEFAULT_EXCLUDES, ...SECRET_EXCLUDES]);
+const SECRET = compileAnywherePatterns(SECRET_EXCLUDES);
 
 /** A file of the context: copied from disk or written from memory. */
 export type Entry = { readonly dest: string; readonly source: string } | { readonly dest: string; readonly content: Buffer };
@@ -57,16 +61,35 @@ function isAncestor(p: Pending | undefined, real: string): boolean {
   return false;
 }
 
-export function walkFolder(opts: WalkOptions): WalkResult {
-  const own = readOwnIgnore(opts.root);
-  const patterns = [...DEFAULT_EXCLUDES, ...SECRET_EXCLUDES, ...own, "/.dockerignore"];
-  const ig = dockerignore().add(patterns);
-  const secretRules = dockerignore().add([...SECRET_EXCLUDES]);
+/** Decides whether a relative path is left out, with dockerignore semantics. */
+function makeIgnore(own: string[]): { ignores: (rel: string) => boolean; hasExceptions: boolean } {
   const hasExceptions = own.some((p) => p.trim().startsWith("!"));
+  if (hasExceptions) {
+    // A `!` line can re-include what the built-in rules leave out: evaluate everything in order.
+    const ig = dockerignore().add([...DEFAULT_EXCLUDES, ...SECRET_EXCLUDES, ...own, "/.dockerignore"]);
+    return { ignores: (rel) => ig.ignores(rel), hasExceptions };
+  }
+  const ownPatterns = own.filter((p) => p.trim() !== "" && !p.trim().startsWith("#"));
+  const ig = ownPatterns.length > 0 ? dockerignore().add(ownPatterns) : undefined;
+  // Without exceptions the walk never enters an ignored folder, so the built-in rules need to
+  // look at the path itself only.
+  return { ignores: (rel) => BUILTIN.test(rel) || rel === ".dockerignore" || (ig !== undefined && ig.ignores(rel)), hasExceptions };
+}
+
+export function walkFolder(opts: WalkOptions): WalkResult {
+  const { ignores, hasExceptions } = makeIgnore(readOwnIgnore(opts.root));
   const realRoot = fs.realpathSync(opts.root);
   const skip = new Set(opts.skip ?? []);
   const entries: Entry[] = [];
   const secretExcluded: string[] = [];
+  // Secret rules match a path or, when a `!` line made the walk enter left-out folders, one of
+  // its folders: report the outermost one.
+  const secretMatch = (rel: string): boolean => SECRET.test(rel);
+  const underReportedFolder = (rel: string): boolean => {
+    const parts = rel.split("/");
+    for (let i = 1; i < parts.length; i++) if (SECRET.test(parts.slice(0, i).join("/"))) return true;
+    return false;
+  };
 
   const escapes = (real: string): boolean => {
     const inside = path.relative(realRoot, real);
@@ -76,16 +99,16 @@ export function walkFolder(opts: WalkOptions): WalkResult {
   const stack: Pending[] = [{ abs: opts.root, rel: "", real: realRoot }];
   while (stack.length > 0) {
     const dir = stack.pop()!;
-    // Reverse order on the stack so folders are visited in sorted order (not required, but
-    // keeps error messages about the "first" bad link stable).
-    const names = fs.readdirSync(dir.abs).sort().reverse();
-    for (const name of names) {
+    const dirents = fs.readdirSync(dir.abs, { withFileTypes: true });
+    for (const d of dirents) {
+      const name = d.name;
       const abs = path.join(dir.abs, name);
       const rel = dir.rel === "" ? name : `${dir.rel}/${name}`;
-      const lst = fs.lstatSync(abs);
       let real = path.join(dir.real, name);
-      let stat = lst;
-      if (lst.isSymbolicLink()) {
+      let isDir = d.isDirectory();
+      let isFile = d.isFile();
+      if (d.isSymbolicLink()) {
+        let stat: fs.Stats;
         try {
           real = fs.realpathSync(abs);
           stat = fs.statSync(real);
@@ -95,11 +118,18 @@ export function walkFolder(opts: WalkOptions): WalkResult {
         if (escapes(real)) {
           invalid(opts.owner, opts.prop, opts.root, `symbolic link ${rel} points outside its folder (to ${real})`, `symbolic links to files and folders inside ${opts.root}`);
         }
+        isDir = stat.isDirectory();
+        isFile = stat.isFile();
+      } else if (!isDir && !isFile && !d.isFIFO() && !d.isSocket() && !d.isBlockDevice() && !d.isCharacterDevice()) {
+        // Unknown type from readdir (some file systems): ask lstat.
+        const st = fs.lstatSync(abs);
+        isDir = st.isDirectory();
+        isFile = st.isFile();
       }
       if (skip.has(real)) continue;
-      if (stat.isDirectory()) {
-        if (ig.ignores(rel) && !hasExceptions) {
-          if (secretRules.ignores(rel)) secretExcluded.push(`${opts.destPrefix}${rel}/`);
+      if (isDir) {
+        if (ignores(rel) && !hasExceptions) {
+          if (secretMatch(rel)) secretExcluded.push(`${opts.destPrefix}${rel}/`);
           continue;
         }
         if (isAncestor(dir, real)) {
@@ -108,11 +138,11 @@ export function walkFolder(opts: WalkOptions): WalkResult {
         stack.push({ abs, rel, real, parent: dir });
         continue;
       }
-      if (!stat.isFile()) {
+      if (!isFile) {
         invalid(opts.owner, opts.prop, opts.root, `${rel} is neither a regular file nor a folder`, "regular files, folders and symbolic links to them");
       }
-      if (ig.ignores(rel)) {
-        if (secretRules.ignores(rel)) secretExcluded.push(`${opts.destPrefix}${rel}`);
+      if (ignores(rel)) {
+        if (secretMatch(rel) || (hasExceptions && underReportedFolder(rel))) secretExcluded.push(`${opts.destPrefix}${rel}`);
         continue;
       }
       if (opts.only !== undefined && !opts.only.some((o) => rel === o || rel.startsWith(`${o}/`))) continue;
