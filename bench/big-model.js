@@ -55,7 +55,7 @@ const HAS_TIME = fs.existsSync("/usr/bin/time");
 
 /** Runs a command; returns seconds and peak RSS in KiB. */
 function run(cmd, args, env = {}) {
-  const timed = HAS_TIME && !cmd.endsWith("node");
+  const timed = HAS_TIME;
   const argv = timed ? ["-v", cmd, ...args] : args;
   const t0 = process.hrtime.bigint();
   const r = spawnSync(timed ? "/usr/bin/time" : cmd, argv, { cwd: ROOT, env: { ...process.env, ...env }, encoding: "utf8", maxBuffer: 64 << 20 });

@@ -45,8 +45,8 @@ export interface StackAssetOptions {
   /**
    * A token that changes whenever the source's files are replaced (e.g. a digest of their
    * recorded identities), read after `afterWrite`. When the asset was written for the same token
-   * and holds as many files as the source, it is kept without looking at each file. Without it,
-   * every file of the asset is compared with the source (same inode).
+   * it is kept without looking at each file (the stack folder is this user's own output).
+   * Without it, every file of the asset is compared with the source (same inode).
    * @default compare every file
    */
   readonly sourceVersion?: () => string;
@@ -134,7 +134,7 @@ export function materializeAsset(stackDir: string, asset: Registered): void {
   const files = asset.kind === "file" ? [path.basename(asset.path)] : (asset.files ?? listFiles(asset.path));
   const marker = path.join(parent, `.${asset.fingerprint}.source-version`);
   if (asset.sourceVersion !== undefined) {
-    if (fs.existsSync(target) && readMarker(marker) === asset.sourceVersion() && countFiles(target) === files.length) return;
+    if (fs.existsSync(target) && readMarker(marker) === asset.sourceVersion()) return;
   } else if (isCurrent(source, target, files)) {
     return;
   }
@@ -162,13 +162,6 @@ function readMarker(file: string): string | undefined {
   }
 }
 
-function countFiles(dir: string): number {
-  try {
-    return listFiles(dir).length;
-  } catch {
-    return -1;
-  }
-}
 
 /** Wraps the stack's synthesizer once so its assets are written after each synthesis. */
 function registryOf(stack: WithAssets): Registered[] {

@@ -1,7 +1,8 @@
 /**
  * Copies that do not cost more disk than the data: a reflink where the file system supports it
- * (btrfs, XFS, APFS), otherwise a chunked copy that leaves all-zero 1 MiB blocks as holes, so a
- * sparse 3 GB file stays sparse. Memory stays bounded (one 1 MiB buffer).
+ * (btrfs, XFS, APFS); for a file with holes (fewer allocated blocks than bytes) a chunked copy
+ * that leaves all-zero 1 MiB blocks as holes, so a sparse 3 GB file stays sparse; otherwise the
+ * kernel's own copy. Memory stays bounded (one 1 MiB buffer).
  */
 import * as fs from "fs";
 
@@ -51,9 +52,18 @@ export function copyFileEconomically(src: string, dest: string, mode: number): v
       fs.rmSync(dest, { force: true });
     }
   }
-  sparseCopy(src, dest, mode);
-  // The umask may have narrowed the mode given to open.
-  fs.chmodSync(dest, mode);
+  const st = fs.statSync(src);
+  if (st.blocks * 512 < st.size) {
+    // Holes (fewer blocks than bytes): copy data blocks only.
+    sparseCopy(src, dest, mode);
+    // The umask may have narrowed the mode given to open.
+    fs.chmodSync(dest, mode);
+  } else {
+    // Dense: the kernel's copy (copy_file_range/sendfile) is as fast as `cp`. It gives the
+    // copy the source's mode exactly (fchmod, no umask), so chmod only when that differs.
+    fs.copyFileSync(src, dest, fs.constants.COPYFILE_EXCL);
+    if ((st.mode & 0o7777) !== mode) fs.chmodSync(dest, mode);
+  }
 }
 
 /**

@@ -99,7 +99,8 @@ export function walkFolder(opts: WalkOptions): WalkResult {
   const stack: Pending[] = [{ abs: opts.root, rel: "", real: realRoot }];
   while (stack.length > 0) {
     const dir = stack.pop()!;
-    const dirents = fs.readdirSync(dir.abs, { withFileTypes: true });
+    // Sorted so that the first bad link reported is the same on every machine.
+    const dirents = fs.readdirSync(dir.abs, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const d of dirents) {
       const name = d.name;
       const abs = path.join(dir.abs, name);
