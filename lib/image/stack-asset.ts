@@ -13,6 +13,7 @@
  * after the stack's own synthesis, into `session.outdir` + `session.manifest.forStack(stack)
  * .workingDirectory`, and the folder name comes from `TerraformStack.getLogicalId`.
  */
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { Construct } from "constructs";
@@ -121,20 +122,30 @@ function writeFolder(source: string, into: string, files: readonly string[]): vo
   }
 }
 
-/** Writes one asset into the stack folder `stackDir`, unless it is already there. */
-export function materializeAsset(stackDir: string, asset: Registered): void {
+/**
+ * Where the source version an asset was written for is kept: outside the stack folder (in the
+ * synth output folder), so the stack folder holds only what Terraform needs and is the same
+ * bytes on every machine.
+ */
+function markerPath(outdir: string, stackDir: string, asset: Registered): string {
+  const key = createHash("sha256").update(`${path.relative(outdir, stackDir)}\0${asset.folder}`).digest("hex").slice(0, 32);
+  return path.join(outdir, ".aml-asset-versions", key);
+}
+
+/** Writes one asset into the stack folder `stackDir` (below `outdir`), unless it is already there. */
+export function materializeAsset(outdir: string, stackDir: string, asset: Registered): void {
   const parent = path.join(stackDir, ...asset.folder.split("/"));
   const target = path.join(parent, asset.fingerprint);
   fs.mkdirSync(parent, { recursive: true });
   // Older versions of this asset go: the configuration only references the current one.
   for (const name of fs.readdirSync(parent)) {
-    if (name !== asset.fingerprint && name !== `.${asset.fingerprint}.source-version`) fs.rmSync(path.join(parent, name), { recursive: true, force: true });
+    if (name !== asset.fingerprint) fs.rmSync(path.join(parent, name), { recursive: true, force: true });
   }
   const source = asset.kind === "file" ? path.dirname(asset.path) : asset.path;
   const files = asset.kind === "file" ? [path.basename(asset.path)] : (asset.files ?? listFiles(asset.path));
-  const marker = path.join(parent, `.${asset.fingerprint}.source-version`);
+  const marker = markerPath(outdir, stackDir, asset);
   if (asset.sourceVersion !== undefined) {
-    if (fs.existsSync(target) && readMarker(marker) === asset.sourceVersion()) return;
+    if (fs.existsSync(target) && readMarker(marker) === `${asset.fingerprint}\n${asset.sourceVersion()}`) return;
   } else if (isCurrent(source, target, files)) {
     return;
   }
@@ -151,7 +162,10 @@ export function materializeAsset(stackDir: string, asset: Registered): void {
     fs.rmSync(temp, { recursive: true, force: true });
   }
   asset.afterWrite?.();
-  if (asset.sourceVersion !== undefined) fs.writeFileSync(marker, asset.sourceVersion());
+  if (asset.sourceVersion !== undefined) {
+    fs.mkdirSync(path.dirname(marker), { recursive: true });
+    fs.writeFileSync(marker, `${asset.fingerprint}\n${asset.sourceVersion()}`);
+  }
 }
 
 function readMarker(file: string): string | undefined {
@@ -174,7 +188,7 @@ function registryOf(stack: WithAssets): Registered[] {
     synthesize(session: ISynthesisSession): void {
       inner.synthesize(session);
       const stackDir = path.join(session.outdir, session.manifest.forStack(stack).workingDirectory);
-      for (const asset of assets) materializeAsset(stackDir, asset);
+      for (const asset of assets) materializeAsset(session.outdir, stackDir, asset);
     },
   };
   return assets;
