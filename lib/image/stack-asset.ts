@@ -176,7 +176,6 @@ function readMarker(file: string): string | undefined {
   }
 }
 
-
 /** Wraps the stack's synthesizer once so its assets are written after each synthesis. */
 function registryOf(stack: WithAssets): Registered[] {
   const existing = stack[REGISTRY];
