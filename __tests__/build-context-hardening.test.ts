@@ -281,6 +281,7 @@ describe("old contexts are cleaned up", () => {
       const name = i.toString(16).padStart(64, "0");
       fs.mkdirSync(path.join(root, name));
       fs.writeFileSync(manifestPath(root, name), "{}");
+      fs.writeFileSync(path.join(root, `${name}.tar.gz`), "archive");
       fs.utimesSync(manifestPath(root, name), now - ageSeconds, now - ageSeconds);
       return name;
     };
@@ -292,8 +293,8 @@ describe("old contexts are cleaned up", () => {
     fs.utimesSync(path.join(root, ".staging-abc-old"), now - 7200, now - 7200);
     removeOldContexts(root, current);
     const left = new Set(fs.readdirSync(root));
-    for (const n of fresh) expect(left.has(n)).toBe(true);
-    for (const n of hoursOld) expect(left.has(n)).toBe(false);
+    for (const n of fresh) expect(left.has(n) && left.has(`${n}.tar.gz`) && left.has(`${n}.manifest.json`)).toBe(true);
+    for (const n of hoursOld) expect(left.has(n) || left.has(`${n}.tar.gz`) || left.has(`${n}.manifest.json`)).toBe(false);
     expect(left.has(weekOld)).toBe(false);
     expect(left.has(current)).toBe(true);
     expect(left.has(".staging-abc-old")).toBe(false);

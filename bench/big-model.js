@@ -23,7 +23,7 @@ const ROOT = path.resolve(__dirname, "..");
 const RUNS = 5;
 const MODES = {
   local: (lib) => lib.ImageBuild.localDocker(),
-  // acr: (lib) => lib.ImageBuild.acrTask(),   <- the ACR-task build adds itself here
+  acr: (lib) => lib.ImageBuild.acrTask(),
 };
 const EXAMPLE_MODEL = path.join(ROOT, "examples/churn/models/churn");
 const EXAMPLE_SCRIPT = path.join(ROOT, "examples/churn/scoring/score.py");

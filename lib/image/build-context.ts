@@ -65,7 +65,7 @@ export interface StagedBuildContext {
    * Context paths the secret rules (SECRET_EXCLUDES) left out, sorted; a folder left out as a
    * whole ends in "/". Printed as a warning at synth.
    */
-  readonly secretExcluded: string[];
+  readonly secretExcluded?: string[];
 }
 
 interface Planned {

@@ -81,8 +81,9 @@ export function touchContext(root: string, fingerprint: string): void {
 
 /**
  * Removes old contexts: those unused for MAX_AGE_MS, and beyond the KEEP_RECENT most recently
- * used those older than MIN_AGE_MS; also temporary folders of interrupted stagings. `keep` is
- * never removed.
+ * used those older than MIN_AGE_MS, each with its manifest and the files derived from it
+ * (`<fingerprint>.*`, e.g. the ACR build's archive); also temporary folders of interrupted
+ * stagings. `keep` is never removed.
  */
 export function removeOldContexts(root: string, keep: string): void {
   const now = Date.now();
@@ -107,11 +108,13 @@ export function removeOldContexts(root: string, keep: string): void {
     contexts.push({ name, used });
   }
   contexts.sort((a, b) => b.used - a.used || (a.name < b.name ? -1 : 1));
+  const names = fs.readdirSync(root);
   contexts.forEach((c, i) => {
     const age = now - c.used;
     if (age > MAX_AGE_MS || (i >= KEEP_RECENT - 1 && age > MIN_AGE_MS)) {
       fs.rmSync(path.join(root, c.name), { recursive: true, force: true });
-      fs.rmSync(manifestPath(root, c.name), { force: true });
+      // Its manifest and whatever was derived from it (e.g. `<fingerprint>.tar.gz` and its sidecar).
+      for (const n of names) if (n.startsWith(`${c.name}.`)) fs.rmSync(path.join(root, n), { recursive: true, force: true });
     }
   });
 }
