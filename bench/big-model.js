@@ -9,10 +9,11 @@
 // Reference for the same data: `openssl dgst -sha256`, `cp -r`, `tar cf`. Peak memory: the
 // synth child reports its own maxRSS; commands are measured with /usr/bin/time -v when present.
 // Budgets: unchanged re-synth ≤ 1.5× the tiny-model synth of the same mode and run; first synth
-// ≤ 1.3× (openssl + cp) of the same data. Exit code 1 when a budget fails. All data lives in a
+// ≤ 1.3× (openssl + cp) of the same data (ACR mode: plus 2× tar cf for the archive). Exit code 1 when a budget fails. All data lives in a
 // temporary folder that is removed at the end.
 //
-// Add a build mode by adding an entry to MODES (name -> code that makes the IImageBuild).
+// Add a build mode by adding an entry to MODES (name -> code that makes the IImageBuild) and to
+// FIRST_SYNTH_BUDGET.
 const { spawnSync } = require("child_process");
 const crypto = require("crypto");
 const fs = require("fs");
@@ -24,6 +25,13 @@ const RUNS = 5;
 const MODES = {
   local: (lib) => lib.ImageBuild.localDocker(),
   acr: (lib) => lib.ImageBuild.acrTask(),
+};
+// First-synth budget per mode, from the reference timings of the same data (issue 8): the local
+// build stages and hashes (≤ 1.3 × (openssl + cp)); the ACR build also writes the archive, whose
+// own budget is ≤ 2 × tar cf.
+const FIRST_SYNTH_BUDGET = {
+  local: (r) => ({ seconds: 1.3 * (r.hash + r.cp), text: "1.3 × (openssl + cp)" }),
+  acr: (r) => ({ seconds: 1.3 * (r.hash + r.cp) + 2 * r.tar, text: "1.3 × (openssl + cp) + 2 × tar cf" }),
 };
 const EXAMPLE_MODEL = path.join(ROOT, "examples/churn/models/churn");
 const EXAMPLE_SCRIPT = path.join(ROOT, "examples/churn/scoring/score.py");
@@ -150,9 +158,9 @@ try {
       const hash = measure("  openssl dgst -sha256", RUNS, null, hashCmd[0], hashCmd[1]);
       const cp = measure("  cp -r", RUNS, () => fs.rmSync(copy, { recursive: true, force: true }), "cp", ["-r", d.model, copy]);
       fs.rmSync(copy, { recursive: true, force: true });
-      measure("  tar cf", RUNS, () => fs.rmSync(`${copy}.tar`, { force: true }), "tar", ["cf", `${copy}.tar`, "-C", d.model, "."]);
+      const tar = measure("  tar cf", RUNS, () => fs.rmSync(`${copy}.tar`, { force: true }), "tar", ["cf", `${copy}.tar`, "-C", d.model, "."]);
       fs.rmSync(`${copy}.tar`, { force: true });
-      refs[d.name] = { hash, cp };
+      refs[d.name] = { hash, cp, tar };
     }
 
     for (const mode of Object.keys(MODES)) {
@@ -163,9 +171,9 @@ try {
       for (const d of data) {
         const first = measure(`  ${d.name}: first synth`, RUNS, fresh, ...child(d.model));
         const again = measure(`  ${d.name}: unchanged re-synth`, RUNS, null, ...child(d.model));
-        const floor = refs[d.name].hash + refs[d.name].cp;
+        const budget = FIRST_SYNTH_BUDGET[mode](refs[d.name]);
         budgets.push([`${mode}, ${d.name}: unchanged re-synth ${again.toFixed(3)} s ≤ 1.5 × tiny ${tiny.toFixed(3)} s = ${(1.5 * tiny).toFixed(3)} s`, again <= 1.5 * tiny]);
-        budgets.push([`${mode}, ${d.name}: first synth ${first.toFixed(3)} s ≤ 1.3 × (openssl + cp) ${floor.toFixed(3)} s = ${(1.3 * floor).toFixed(3)} s`, first <= 1.3 * floor]);
+        budgets.push([`${mode}, ${d.name}: first synth ${first.toFixed(3)} s ≤ ${budget.text} = ${budget.seconds.toFixed(3)} s`, first <= budget.seconds]);
       }
     }
   }
