@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { BuildContextSpec, computeFingerprint, DEFAULT_EXCLUDES, stageBuildContext } from "../lib/image/build-context";
+import { BuildContextSpec, computeFingerprint, DEFAULT_EXCLUDES, stageBuildContext, stagingRoot } from "../lib/image/build-context";
 import { ModelSource } from "../lib/model/model-source";
 import { resolveEntryScript } from "../lib/entry-script";
 
@@ -106,7 +106,7 @@ describe("layout", () => {
     const staged = stageBuildContext(spec(root));
     expect(staged.files).toEqual(EXPECTED_FILES);
     expect(staged.fingerprint).toMatch(/^[0-9a-f]{64}$/);
-    expect(staged.directory).toBe(path.join(os.tmpdir(), "aml-function-deployment", staged.fingerprint));
+    expect(staged.directory).toBe(path.join(stagingRoot(), staged.fingerprint));
     const tree = readTree(staged.directory);
     expect(Object.keys(tree)).toEqual(EXPECTED_FILES);
     expect(tree["host-requirements.txt"]).toBe("azure-functions\n");
@@ -315,17 +315,21 @@ describe("validation", () => {
 });
 
 describe("staging", () => {
-  test("an existing complete staged folder is reused; an incomplete one is rebuilt", () => {
+  test("an existing staged folder is reused; one with a file missing or added is rebuilt", () => {
     const root = project();
     writeTree(root, { "src/unique.txt": `${Date.now()}-${Math.random()}` });
     const first = stageBuildContext(spec(root));
-    const marker = path.join(first.directory, "reused-marker");
-    fs.writeFileSync(marker, "x");
-    expect(fs.existsSync(path.join(stageBuildContext(spec(root)).directory, "reused-marker"))).toBe(true);
+    const scoreIno = fs.statSync(path.join(first.directory, "source", "score.py")).ino;
+    // Reused: the very same file is still there.
+    expect(fs.statSync(path.join(stageBuildContext(spec(root)).directory, "source", "score.py")).ino).toBe(scoreIno);
     fs.rmSync(path.join(first.directory, "source", "score.py"));
     const again = stageBuildContext(spec(root));
     expect(fs.readFileSync(path.join(again.directory, "source", "score.py"), "utf8")).toBe(SCRIPT);
-    expect(fs.existsSync(marker)).toBe(false);
+    const marker = path.join(again.directory, "source", "planted.py");
+    fs.writeFileSync(marker, "import os\n");
+    const third = stageBuildContext(spec(root));
+    expect(fs.existsSync(path.join(third.directory, "source", "planted.py"))).toBe(false);
+    expect(readTree(third.directory)["source/score.py"]).toBe(SCRIPT);
   });
 
   test("leaves no temporary staging folders behind", () => {
@@ -336,20 +340,22 @@ describe("staging", () => {
     expect(leftovers).toEqual([]);
   });
 
-  test("a concurrent writer that won the race is tolerated", () => {
+  test("a concurrent writer's unverified folder is replaced by a verified one", () => {
     const root = project();
     writeTree(root, { "src/unique.txt": `${Date.now()}-${Math.random()}` });
     const fingerprint = computeFingerprint(spec(root));
-    const target = path.join(os.tmpdir(), "aml-function-deployment", fingerprint);
+    const target = path.join(stagingRoot(), fingerprint);
     const realRename = jest.requireActual("fs").renameSync as typeof fs.renameSync;
     (fs.renameSync as jest.Mock).mockImplementationOnce((from: string, to: string) => {
-      // Simulate the other process: it renamed its own copy into place first.
+      // Simulate another process: it renamed its own (here: bogus) folder into place first.
       fs.mkdirSync(path.join(to, "winner"), { recursive: true });
+      fs.writeFileSync(path.join(to, "winner", "x"), "x");
       realRename(from, to);
     });
     const staged = stageBuildContext(spec(root));
     expect(staged.directory).toBe(target);
-    expect(fs.existsSync(path.join(target, "winner"))).toBe(true);
+    expect(fs.existsSync(path.join(target, "winner"))).toBe(false);
+    expect(Object.keys(readTree(target))).toEqual(staged.files);
     expect(fs.readdirSync(path.dirname(target)).filter((n) => n.startsWith(`.staging-${fingerprint.slice(0, 12)}`))).toEqual([]);
   });
 });

