@@ -5,7 +5,8 @@ import { Construct } from "constructs";
 import { App, TerraformOutput, TerraformStack, Testing } from "cdktf";
 import { AzurermProvider } from "@cdktf/provider-azurerm/lib/provider";
 import { DockerProvider } from "@cdktf/provider-docker/lib/provider";
-import { AmlFunctionDeployment, ImageBuild, ScoringPlan, ValidationError } from "../lib";
+import { DataAzurermServicebusNamespace } from "@cdktf/provider-azurerm/lib/data-azurerm-servicebus-namespace";
+import { AmlFunctionDeployment, ImageBuild, ScoringPlan, ServiceBusTrigger, ValidationError } from "../lib";
 import { message } from "./error-message";
 import { newStack, SAMPLE_MODEL, sampleProps, synthJson } from "./helpers";
 
@@ -195,6 +196,29 @@ describe("names and outputs unique per stack", () => {
     expect(msg).toContain('Output id "churn_scoring_url"');
     expect(msg).toContain('"test/churn/output-scoring_url"');
     expect(msg).toContain('"test/mine"');
+  });
+
+  test("two triggers creating the same queue in one existing namespace fail, naming both paths and the queue prop", () => {
+    const stack = newStack();
+    const bus = new DataAzurermServicebusNamespace(stack, "bus", { name: "sb-team-shared", resourceGroupName: "rg-messaging" });
+    new AmlFunctionDeployment(stack, "first", sampleProps({ triggers: [new ServiceBusTrigger({ namespace: bus })] }));
+    const msg = message(() => new AmlFunctionDeployment(stack, "second", sampleProps({ triggers: [new ServiceBusTrigger({ namespace: bus })] })));
+    expect(msg).toMatch(/invalid inputQueueName "inqueue"/);
+    expect(msg).toContain('"test/second/trigger-0" and "test/first/trigger-0"');
+    expect(msg).toContain("sb-team-shared");
+    // A second data source for the same (globally named) namespace is the same namespace.
+    const again = new DataAzurermServicebusNamespace(stack, "bus-again", { name: "SB-team-shared", resourceGroupName: "rg-messaging" });
+    expect(message(() => new AmlFunctionDeployment(stack, "third", sampleProps({ triggers: [new ServiceBusTrigger({ namespace: again, inputQueueName: "in-third" })] })))).toMatch(/invalid outputQueueName "outqueue"/);
+  });
+
+  test("distinct queues, or existing queues shared on purpose (createQueues: false), are fine", () => {
+    const stack = newStack();
+    const bus = new DataAzurermServicebusNamespace(stack, "bus", { name: "sb-team-shared", resourceGroupName: "rg-messaging" });
+    new AmlFunctionDeployment(stack, "first", sampleProps({ triggers: [new ServiceBusTrigger({ namespace: bus })] }));
+    new AmlFunctionDeployment(stack, "second", sampleProps({ triggers: [new ServiceBusTrigger({ namespace: bus, inputQueueName: "in-second", outputQueueName: "out-second" })] }));
+    new AmlFunctionDeployment(stack, "third", sampleProps({ triggers: [new ServiceBusTrigger({ namespace: bus, createQueues: false })] }));
+    const queues = Object.values(synthJson(stack).resource.azurerm_servicebus_queue).map((q: any) => q.name).sort();
+    expect(queues).toEqual(["in-second", "inqueue", "out-second", "outqueue"]);
   });
 
   test("the same deployment ids in two different stacks are fine (names are per stack)", () => {

@@ -291,9 +291,10 @@ export interface NameClaim {
  * ValidationError naming both construct paths when another construct of the stack already
  * claimed the same kind and name (compared case-insensitively, as Azure does). Two deployments
  * with the same base name would otherwise create `rg-<name>`, `id-<name>`, `plan-<name>`, ...
- * twice, which fails only at apply, and their outputs would overwrite each other.
+ * twice, which fails only at apply, and their outputs would overwrite each other. `allowed`
+ * replaces the advice for names that come from another prop than the deployment's `name`.
  */
-export function claimNames(stack: object, claimant: string, owner: string, prop: string, value: string, claims: NameClaim[]): void {
+export function claimNames(stack: object, claimant: string, owner: string, prop: string, value: string, claims: NameClaim[], allowed?: string): void {
   const register = ((stack as { [CLAIMED]?: Map<string, string> })[CLAIMED] ??= new Map<string, string>());
   for (const claim of claims) {
     if (Token.isUnresolved(claim.name)) continue;
@@ -304,8 +305,8 @@ export function claimNames(stack: object, claimant: string, owner: string, prop:
         owner,
         prop,
         value,
-        `"${claimant}" and "${holder}" in the same stack both derive the ${claim.kind} ${JSON.stringify(claim.name)} (and the other names from the same base), which would collide at apply`,
-        "a name unique among the deployments of a stack: pass a distinct `name` (or construct id) to one of them",
+        `"${claimant}" and "${holder}" in the same stack both ${allowed === undefined ? "derive" : "create"} the ${claim.kind} ${JSON.stringify(claim.name)}${allowed === undefined ? " (and the other names from the same base)" : ""}, which would collide at apply`,
+        allowed ?? "a name unique among the deployments of a stack: pass a distinct `name` (or construct id) to one of them",
       );
     }
   }

@@ -1,10 +1,10 @@
 import { createHash } from "crypto";
 import { Construct } from "constructs";
-import { Annotations, TerraformOutput, Token } from "cdktf";
+import { Annotations, TerraformOutput, TerraformStack, Token } from "cdktf";
 import { ServicebusNamespace } from "@cdktf/provider-azurerm/lib/servicebus-namespace";
 import { ServicebusQueue } from "@cdktf/provider-azurerm/lib/servicebus-queue";
 import { invalid } from "../errors";
-import { deriveNames, validateServiceBusNamespaceName, validateServiceBusQueueName } from "../naming";
+import { claimNames, deriveNames, validateServiceBusNamespaceName, validateServiceBusQueueName } from "../naming";
 import { BuiltInRole, grantRole } from "../security/role-assignment";
 import { validateFunctionName } from "./function-name";
 import { ITrigger, ITriggerTarget, TriggerBinding } from "./trigger";
@@ -447,6 +447,25 @@ export class ServiceBusTrigger implements ITrigger {
     }
   }
 
+  /**
+   * Two triggers that create the same queue in one existing namespace (e.g. two deployments with
+   * the default "inqueue" on a shared namespace) would both create it, which fails only at apply:
+   * refused at synth, naming both construct paths. Namespaces are told apart by their literal
+   * name when it is known (names are global), else by construct path; other references are not
+   * compared.
+   */
+  private claimQueues(scope: Construct, namespace: IServiceBusNamespaceRef): void {
+    const literal = [(namespace as { nameInput?: unknown }).nameInput, namespace.name].find((v): v is string => typeof v === "string" && !Token.isUnresolved(v));
+    const key = literal !== undefined ? literal.toLowerCase() : Construct.isConstruct(namespace) ? namespace.node.path : undefined;
+    if (key === undefined) return;
+    const queues: Array<[string, string | undefined]> = [["inputQueueName", this.inputQueueName], ["outputQueueName", this.outputQueueName], ["failedQueueName", this.failedQueueName]];
+    for (const [prop, queue] of queues) {
+      if (queue === undefined) continue;
+      claimNames(TerraformStack.of(scope), scope.node.path, OWNER, prop, queue, [{ kind: `Service Bus queue of namespace ${JSON.stringify(key)}`, name: queue }],
+        `a queue name no other trigger of the stack creates in that namespace: set ${prop} (or createQueues: false to share an existing queue)`);
+    }
+  }
+
   public bind(scope: Construct, target: ITriggerTarget): TriggerBinding {
     if (this.bound) {
       invalid(OWNER, "bind", this.functionName, "this trigger is already bound to a deployment", "one ServiceBusTrigger instance per deployment (create a new one)");
@@ -488,6 +507,7 @@ export class ServiceBusTrigger implements ITrigger {
     let outputScope: string;
     let failedScope: string | undefined;
     if (this.createQueues) {
+      if (props.namespace !== undefined) this.claimQueues(scope, props.namespace);
       // Premium queues take the message size; Standard queues have a fixed 256 KB.
       const size = this.namespaceSku === "Premium" ? { maxMessageSizeInKilobytes: this.maxMessageSizeInKilobytes } : {};
       const input = new ServicebusQueue(scope, "input-queue", {
