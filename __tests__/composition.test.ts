@@ -221,6 +221,20 @@ describe("names and outputs unique per stack", () => {
     expect(queues).toEqual(["in-second", "inqueue", "out-second", "outqueue"]);
   });
 
+  test("the ACR build's identity id-<name>-build is claimed too: a deployment named <name>-build beside <name> fails", () => {
+    for (const order of [["churn", "churn-build"], ["churn-build", "churn"]]) {
+      const stack = newStack();
+      new AmlFunctionDeployment(stack, order[0], sampleProps());
+      const msg = message(() => new AmlFunctionDeployment(stack, order[1], sampleProps()));
+      expect(msg).toContain('managed identity "id-churn-build"');
+      expect(msg).toContain(`"test/${order[1]}" and "test/${order[0]}"`);
+    }
+    // With the local Docker build there is no build identity: both fit.
+    const stack = newStack();
+    new AmlFunctionDeployment(stack, "churn", sampleProps({ imageBuild: ImageBuild.localDocker() }));
+    new AmlFunctionDeployment(stack, "churn-build", sampleProps({ imageBuild: ImageBuild.localDocker() }));
+  });
+
   test("the same deployment ids in two different stacks are fine (names are per stack)", () => {
     const app = Testing.app();
     for (const s of ["one", "two"]) new AmlFunctionDeployment(new TerraformStack(app, s), "churn", sampleProps());

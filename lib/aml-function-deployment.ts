@@ -9,6 +9,7 @@ import { ApplicationInsights } from "@cdktf/provider-azurerm/lib/application-ins
 import { LinuxFunctionApp } from "@cdktf/provider-azurerm/lib/linux-function-app";
 import { invalid } from "./errors";
 import { normalizeLocation } from "./azure-regions";
+import { AcrTaskBuild } from "./image/build/acr-task-build";
 import { claimNames, deriveNames, NameClaim, DerivedNames, uniqueSuffix, validateDeploymentBaseName, validateResourceGroupName } from "./naming";
 import { IModelSource, isModelSource } from "./model/model-source";
 import { resolveEntryScript } from "./entry-script";
@@ -462,6 +463,9 @@ function derivedNameClaims(id: string, base: string, names: DerivedNames, props:
     ...(props.servicePlan ? [] : [{ kind: "service plan", name: names.servicePlan }]),
     ...(props.logAnalyticsWorkspaceId ? [] : [{ kind: "Log Analytics workspace", name: names.logAnalytics }]),
     { kind: "managed identity", name: names.identity },
+    // The ACR build's own identity, `id-<name>-build` (lib/image/build/acr-task-build.ts): the
+    // identity of a deployment named `<name>-build` otherwise.
+    ...(props.imageBuild === undefined || props.imageBuild instanceof AcrTaskBuild ? [{ kind: "managed identity", name: `${names.identity}-build` }] : []),
     { kind: "Application Insights", name: names.appInsights },
     { kind: "storage account", name: names.hostStorage },
     { kind: "function app", name: names.functionApp },
