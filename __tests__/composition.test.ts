@@ -5,7 +5,9 @@ import { Construct } from "constructs";
 import { App, TerraformOutput, TerraformStack, Testing } from "cdktf";
 import { AzurermProvider } from "@cdktf/provider-azurerm/lib/provider";
 import { DockerProvider } from "@cdktf/provider-docker/lib/provider";
+import { ContainerRegistry } from "@cdktf/provider-azurerm/lib/container-registry";
 import { DataAzurermServicebusNamespace } from "@cdktf/provider-azurerm/lib/data-azurerm-servicebus-namespace";
+import { ServicePlan } from "@cdktf/provider-azurerm/lib/service-plan";
 import { AmlFunctionDeployment, ImageBuild, ScoringPlan, ServiceBusTrigger, ValidationError } from "../lib";
 import { message } from "./error-message";
 import { newStack, SAMPLE_MODEL, sampleProps, synthJson } from "./helpers";
@@ -251,6 +253,25 @@ describe("existing resources passed in, checked where known at synth", () => {
     expect(msg).toContain("northeurope");
     expect(msg).toContain("westeurope");
     expect(() => new AmlFunctionDeployment(stack, "ok", sampleProps({ servicePlan: new ScoringPlan(stack, "plan2", { name: "p2", location: "West Europe", resourceGroupName: "rg" }) }))).not.toThrow();
+  });
+
+  test("an azurerm ServicePlan resource passed in: its region, OS and SKU family are checked", () => {
+    const stack = newStack();
+    const plan = (id: string, location: string, osType: string, skuName: string) => new ServicePlan(stack, id, { name: id, location, resourceGroupName: "rg", osType, skuName });
+    expect(message(() => new AmlFunctionDeployment(stack, "a1", sampleProps({ servicePlan: plan("p1", "eastus", "Linux", "EP1") })))).toContain('invalid servicePlan "eastus": the plan is in eastus but the function app would be in westeurope');
+    expect(message(() => new AmlFunctionDeployment(stack, "a2", sampleProps({ servicePlan: plan("p2", "westeurope", "Windows", "EP1") })))).toContain('invalid servicePlan.osType "Windows"');
+    const y1 = message(() => new AmlFunctionDeployment(stack, "a3", sampleProps({ servicePlan: plan("p3", "westeurope", "Linux", "Y1") })));
+    expect(y1).toContain('invalid servicePlan.skuName "Y1": Consumption (Y1) plans cannot run custom containers');
+    expect(y1).toContain("EP1, EP2, EP3");
+    expect(() => new AmlFunctionDeployment(stack, "ok", sampleProps({ servicePlan: plan("p4", "West Europe", "Linux", "P1v3") }))).not.toThrow();
+  });
+
+  test("an azurerm ContainerRegistry resource passed in: admin user and anonymous pull are refused", () => {
+    const stack = newStack();
+    const registry = (id: string, extra: object) => new ContainerRegistry(stack, id, { name: `cr${id}shared`, location: "westeurope", resourceGroupName: "rg", sku: "Standard", ...extra });
+    expect(message(() => new AmlFunctionDeployment(stack, "a1", sampleProps({ registry: registry("one", { adminEnabled: true }) })))).toContain("invalid registry.adminEnabled true");
+    expect(message(() => new AmlFunctionDeployment(stack, "a2", sampleProps({ registry: registry("two", { anonymousPullEnabled: true }) })))).toContain("invalid registry.anonymousPullEnabled true");
+    expect(() => new AmlFunctionDeployment(stack, "ok", sampleProps({ registry: registry("three", { adminEnabled: false }) }))).not.toThrow();
   });
 
   test("a literal logAnalyticsWorkspaceId must be a workspace resource id; references pass", () => {

@@ -475,18 +475,55 @@ function derivedNameClaims(id: string, base: string, names: DerivedNames, props:
 
 /**
  * Checks the existing resources passed in where their properties are known at synth (literals,
- * or a ScoringPlan): the plan's region. (Ids are checked with the other caller input below.)
+ * a ScoringPlan, or the configuration of an azurerm resource construct): the plan's region, OS
+ * and SKU family, the registry's admin user and anonymous pull. (Ids are checked with the other caller input below.)
  * Values only known at apply (data sources, references) are taken as they are; the README lists
  * what is not checked.
  */
 function checkExistingResources(owner: string, location: string, props: AmlFunctionDeploymentProps): void {
-  const planLocation = props.servicePlan?.location;
-  if (typeof planLocation === "string" && !Token.isUnresolved(planLocation)) {
+  const plan = props.servicePlan as (IServicePlanRef & ConfiguredInputs) | undefined;
+  const planLocation = plan === undefined ? undefined : knownInput(plan.location, plan.locationInput);
+  if (typeof planLocation === "string") {
     const normalized = normalizeLocation(owner, "servicePlan.location", planLocation);
     if (normalized !== location) {
       invalid(owner, "servicePlan", planLocation, `the plan is in ${normalized} but the function app would be in ${location}; an app runs in its plan's region`, `a plan in ${location}, or location: "${normalized}"`);
     }
   }
+  // An azurerm ServicePlan resource passed in: its configuration is known at synth.
+  const osType = plan === undefined ? undefined : knownInput(plan.osTypeInput);
+  if (typeof osType === "string" && osType.toLowerCase() !== "linux") {
+    invalid(owner, "servicePlan.osType", osType, "the scoring image is a Linux container, which runs on Linux plans only", "a plan with osType \"Linux\"");
+  }
+  const skuName = plan === undefined ? undefined : knownInput(plan.skuNameInput);
+  if (typeof skuName === "string" && /^(y1|fc1)$/i.test(skuName.trim())) {
+    invalid(owner, "servicePlan.skuName", skuName, `${/^y1$/i.test(skuName.trim()) ? "Consumption (Y1)" : "Flex Consumption (FC1)"} plans cannot run custom containers`, `an Elastic Premium or Dedicated plan: ${PlanSku.all().join(", ")}`);
+  }
+  // An azurerm ContainerRegistry resource passed in: no shared password, no anonymous pulls.
+  const registry = props.registry as (IContainerRegistryRef & ConfiguredInputs) | undefined;
+  if (registry !== undefined && knownInput(registry.adminEnabledInput) === true) {
+    invalid(owner, "registry.adminEnabled", true, "the admin user is a shared password for the whole registry; the deployment pulls and pushes with managed identities", "adminEnabled false (the default), or a ScoringRegistry");
+  }
+  if (registry !== undefined && knownInput(registry.anonymousPullEnabledInput) === true) {
+    invalid(owner, "registry.anonymousPullEnabled", true, "anyone could pull the scoring image (and the model baked into it)", "anonymousPullEnabled false (the default), or a ScoringRegistry");
+  }
+}
+
+/** The `<prop>Input` getters of an azurerm resource construct: the values its caller configured. */
+interface ConfiguredInputs {
+  readonly locationInput?: unknown;
+  readonly osTypeInput?: unknown;
+  readonly skuNameInput?: unknown;
+  readonly adminEnabledInput?: unknown;
+  readonly anonymousPullEnabledInput?: unknown;
+}
+
+/** The first candidate that is a literal known at synth (a string without tokens, or a boolean). */
+function knownInput(...candidates: unknown[]): string | boolean | undefined {
+  for (const c of candidates) {
+    if (typeof c === "boolean") return c;
+    if (typeof c === "string" && !Token.isUnresolved(c)) return c;
+  }
+  return undefined;
 }
 
 interface ResolvedScaling {
