@@ -172,3 +172,13 @@ describe("enum-like props also take their names as strings, with the same valida
     expect(() => new ServiceBusTrigger({ sku: "Basic" as any })).toThrow(/sku "Basic".*duplicate detection/);
   });
 });
+
+describe("values in error messages", () => {
+  test("a factory passed without calling it is named, not printed as source; NaN stays NaN", () => {
+    const uncalled = errorOf({ imageBuild: ImageBuild.acrTask as unknown as ReturnType<typeof ImageBuild.acrTask> });
+    expect(uncalled).toContain("invalid imageBuild function acrTask: not a build mode. Allowed: ImageBuild.acrTask(options?) or ImageBuild.localDocker()");
+    expect(uncalled).not.toContain("return");
+    expect(errorOf({ imageBuild: ImageBuild as unknown as ReturnType<typeof ImageBuild.acrTask> })).toContain("invalid imageBuild class ImageBuild: not a build mode");
+    expect(() => ImageBuild.acrTask({ timeoutSeconds: NaN })).toThrow("invalid timeoutSeconds NaN: out of range");
+  });
+});

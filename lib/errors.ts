@@ -16,6 +16,9 @@ export function describeValue(value: unknown): string {
   let text: string;
   if (value === undefined) text = "undefined";
   else if (typeof value === "string") text = JSON.stringify(value);
+  // JSON would say null for NaN and Infinity, and the whole source text for a function.
+  else if (typeof value === "number") text = String(value);
+  else if (typeof value === "function") text = /^class\b/.test(Function.prototype.toString.call(value)) ? `class ${value.name || "(anonymous)"}` : `function ${value.name || "(anonymous)"}`;
   else {
     try {
       text = JSON.stringify(value) ?? String(value);
