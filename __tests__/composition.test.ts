@@ -8,7 +8,9 @@ import { DockerProvider } from "@cdktf/provider-docker/lib/provider";
 import { ContainerRegistry } from "@cdktf/provider-azurerm/lib/container-registry";
 import { DataAzurermServicebusNamespace } from "@cdktf/provider-azurerm/lib/data-azurerm-servicebus-namespace";
 import { ServicePlan } from "@cdktf/provider-azurerm/lib/service-plan";
-import { AmlFunctionDeployment, ImageBuild, ScoringPlan, ServiceBusTrigger, ValidationError } from "../lib";
+import { StorageAccount } from "@cdktf/provider-azurerm/lib/storage-account";
+import { BLOB_RECEIPTS_CONTAINER } from "../lib/triggers/blob-trigger";
+import { AmlFunctionDeployment, BlobTrigger, ImageBuild, ScoringPlan, ServiceBusTrigger, ValidationError } from "../lib";
 import { message } from "./error-message";
 import { newStack, SAMPLE_MODEL, sampleProps, synthJson } from "./helpers";
 
@@ -221,6 +223,22 @@ describe("names and outputs unique per stack", () => {
     new AmlFunctionDeployment(stack, "third", sampleProps({ triggers: [new ServiceBusTrigger({ namespace: bus, createQueues: false })] }));
     const queues = Object.values(synthJson(stack).resource.azurerm_servicebus_queue).map((q: any) => q.name).sort();
     expect(queues).toEqual(["in-second", "inqueue", "out-second", "outqueue"]);
+  });
+
+  test("two blob triggers on one existing account: the same container fails at synth; the receipts container is created once", () => {
+    const stack = newStack();
+    const account = new StorageAccount(stack, "shared", { name: "stteamshared", location: "westeurope", resourceGroupName: "rg", accountTier: "Standard", accountReplicationType: "LRS", sharedAccessKeyEnabled: false });
+    new AmlFunctionDeployment(stack, "first", sampleProps({ triggers: [new BlobTrigger({ storageAccount: account })] }));
+    const msg = message(() => new AmlFunctionDeployment(stack, "clash", sampleProps({ triggers: [new BlobTrigger({ storageAccount: account })] })));
+    expect(msg).toMatch(/invalid inputPath "input\/\{blobname\}\.json"/);
+    expect(msg).toContain('"test/clash/trigger-0" and "test/first/trigger-0"');
+    new AmlFunctionDeployment(stack, "second", sampleProps({ triggers: [new BlobTrigger({ storageAccount: account, inputPath: "in-second/{blobname}.json", outputPath: "out-second/{blobname}.json" })] }));
+    const json = synthJson(stack);
+    const inAccount = Object.entries(json.resource.azurerm_storage_container).filter(([, c]: [string, any]) => c.storage_account_id === "${azurerm_storage_account.shared.id}");
+    expect(inAccount.map(([, c]: [string, any]) => c.name).sort()).toEqual([BLOB_RECEIPTS_CONTAINER, "in-second", "input", "out-second", "output"]);
+    const receipts = inAccount.find(([, c]: [string, any]) => c.name === BLOB_RECEIPTS_CONTAINER)![0];
+    const grants = Object.values(json.resource.azurerm_role_assignment).filter((r: any) => r.scope === `\${azurerm_storage_container.${receipts}.id}`);
+    expect(grants).toHaveLength(2);
   });
 
   test("the ACR build's identity id-<name>-build is claimed too: a deployment named <name>-build beside <name> fails", () => {

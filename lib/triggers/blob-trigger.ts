@@ -1,11 +1,11 @@
 import { createHash } from "crypto";
 import { Construct } from "constructs";
-import { Fn, ITerraformDependable, TerraformOutput } from "cdktf";
+import { Fn, ITerraformDependable, TerraformOutput, TerraformStack, Token } from "cdktf";
 import { StorageContainer } from "@cdktf/provider-azurerm/lib/storage-container";
 import { StorageQueue } from "@cdktf/provider-azurerm/lib/storage-queue";
 import { RoleDefinition } from "@cdktf/provider-azurerm/lib/role-definition";
 import { invalid } from "../errors";
-import { deriveNames, validateStorageAccountName } from "../naming";
+import { claimNames, deriveNames, validateStorageAccountName } from "../naming";
 import { createSecureStorageAccount } from "../security/secure-storage-account";
 import { BuiltInRole, grantRole, grantRoleById } from "../security/role-assignment";
 import { validateHttpsEndpoint, validateResourceId } from "../validation/resource-id";
@@ -26,6 +26,30 @@ export interface IBlobTriggerStorageAccount {
   readonly primaryBlobEndpoint: string;
   /** `https://<name>.queue.core.windows.net/` (the trigger's poison queue lives there). */
   readonly primaryQueueEndpoint: string;
+}
+
+/**
+ * What tells an existing account apart from others in a stack: its literal name (names are
+ * global), else its construct path; undefined for a bare reference.
+ */
+function existingAccountKey(account: IBlobTriggerStorageAccount): string | undefined {
+  const literal = [(account as { nameInput?: unknown }).nameInput, account.name].find((v): v is string => typeof v === "string" && !Token.isUnresolved(v));
+  if (literal !== undefined) return literal.toLowerCase();
+  return Construct.isConstruct(account) ? account.node.path : undefined;
+}
+
+/**
+ * The receipts container of the watched account. In an existing account that several triggers
+ * of the stack watch, it is created once, at the stack level (every host keeps its receipts under
+ * its own host id in it), so the second trigger does not create it again and its address does not
+ * depend on which deployment came first.
+ */
+function receiptsContainer(scope: Construct, account: IBlobTriggerStorageAccount, sharedKey: string | undefined): StorageContainer {
+  const props = { name: BLOB_RECEIPTS_CONTAINER, storageAccountId: account.id, containerAccessType: "private" };
+  if (sharedKey === undefined) return new StorageContainer(scope, "receipts-container", props);
+  const stack = TerraformStack.of(scope);
+  const id = `blob-receipts-${createHash("sha256").update(sharedKey, "utf8").digest("hex").slice(0, 8)}`;
+  return (stack.node.tryFindChild(id) as StorageContainer | undefined) ?? new StorageContainer(stack, id, props);
 }
 
 /** Props of {@link BlobTrigger}. */
@@ -248,6 +272,15 @@ export class BlobTrigger implements ITrigger {
 
     // ---- Containers (Resource Manager ids as role scopes).
     const sameContainer = this.inputContainer === this.outputContainer;
+    const sharedKey = owned ? undefined : existingAccountKey(account);
+    if (this.createContainers && sharedKey !== undefined) {
+      // Another trigger of the stack creating the same container in this account would collide at apply.
+      const claims: Array<[string, string, string]> = [["inputPath", this.inputPath, this.inputContainer], ...(sameContainer ? [] : [["outputPath", this.outputPath, this.outputContainer] as [string, string, string]])];
+      for (const [prop, value, container] of claims) {
+        claimNames(TerraformStack.of(scope), scope.node.path, OWNER, prop, value, [{ kind: `blob container of storage account ${JSON.stringify(sharedKey)}`, name: container }],
+          `a container no other trigger of the stack creates in that account: another ${prop}, or createContainers: false`);
+      }
+    }
     const containerScope = (name: string, id: string): string => {
       if (!this.createContainers) return `${account.id}/blobServices/default/containers/${name}`;
       const container = new StorageContainer(scope, id, {
@@ -262,7 +295,7 @@ export class BlobTrigger implements ITrigger {
 
     // ---- Receipts: the runtime records each processed blob in the watched account.
     const receiptsScope = this.createContainers
-      ? new StorageContainer(scope, "receipts-container", { name: BLOB_RECEIPTS_CONTAINER, storageAccountId: account.id, containerAccessType: "private" }).id
+      ? receiptsContainer(scope, account, sharedKey).id
       : `${account.id}/blobServices/default/containers/${BLOB_RECEIPTS_CONTAINER}`;
 
     // ---- Poison queue.
