@@ -2,9 +2,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { execFileSync, spawnSync } from "child_process";
-import { App } from "cdktf";
+import { App, TerraformStack } from "cdktf";
 import { buildExampleApp } from "../main";
-import { prepareHandOff } from "../lib";
+import { AmlFunctionDeployment, prepareHandOff } from "../lib";
+import { sampleProps } from "./helpers";
 import { unquoteDependsOn } from "../lib/hand-off/hcl-fixes";
 import { REPO } from "./helpers";
 
@@ -174,6 +175,16 @@ describe("HCL fixes", () => {
   test("unquoteDependsOn unquotes references in depends_on lists only", () => {
     const before = 'a = "x.y"\ndepends_on = [\n"azurerm_role_assignment.a_B1",\n"data.azurerm_client_config.c",\n]\nb = ["p.q"]\n';
     expect(unquoteDependsOn(before)).toBe('a = "x.y"\ndepends_on = [\nazurerm_role_assignment.a_B1,\ndata.azurerm_client_config.c,\n]\nb = ["p.q"]\n');
+  });
+
+  test("a stack without a backend (cdktf's default: an absolute state path of this machine) gives a warning that says what to do", () => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "aml-nobackend-"));
+    const app = new App({ outdir });
+    new AmlFunctionDeployment(new TerraformStack(app, "plain"), "churn", sampleProps());
+    app.synth();
+    const result = prepareHandOff(app);
+    expect(result.warnings).toEqual([expect.stringContaining("stacks/plain: the local state path /")]);
+    expect(result.warnings[0]).toContain('new LocalBackend(stack, { path: "terraform.tfstate" })');
   });
 
   test("prepareHandOff before app.synth() says so", () => {

@@ -45,7 +45,7 @@ interface StackManifest {
  *
  * Which format was written is read from the app's manifest, so it works for JSON and HCL alike.
  * State paths are the stack's business: give the stack a `LocalBackend` with a relative `path`
- * (cdktf's default is an absolute path of the synthesizing machine).
+ * (cdktf's default is an absolute path of the synthesizing machine, which gives a warning).
  */
 export function prepareHandOff(app: IConstruct & { readonly outdir: string }, options: HandOffOptions = {}): HandOffResult {
   const manifestPath = path.join(app.outdir, "manifest.json");
@@ -74,6 +74,11 @@ export function prepareHandOff(app: IConstruct & { readonly outdir: string }, op
     pruneStaleAssets(dir, fs.readFileSync(configPath, "utf8"));
     const stack = stacks.get(name);
     const config = (stack ? stack.toTerraform() : JSON.parse(fs.readFileSync(configPath, "utf8"))) as TerraformConfig;
+    const statePath = config.terraform?.backend?.local?.path;
+    if (typeof statePath === "string" && path.isAbsolute(statePath)) {
+      // cdktf's default when the stack names no backend: a path of this machine, outside the folder.
+      warnings.push(`${entry.workingDirectory}: the local state path ${statePath} is an absolute path of this machine, outside the stack folder; give the stack new LocalBackend(stack, { path: "terraform.tfstate" }) (relative: inside the folder) or a remote backend before handing the folder off`);
+    }
     fs.writeFileSync(path.join(dir, "README.md"), stackReadme(name, written, config, fs.existsSync(path.join(dir, "assets"))));
     stackDirectories.push(entry.workingDirectory);
   }
