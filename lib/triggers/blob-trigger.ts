@@ -277,7 +277,7 @@ export class BlobTrigger implements ITrigger {
       // Another trigger of the stack creating the same container in this account would collide at apply.
       const claims: Array<[string, string, string]> = [["inputPath", this.inputPath, this.inputContainer], ...(sameContainer ? [] : [["outputPath", this.outputPath, this.outputContainer] as [string, string, string]])];
       for (const [prop, value, container] of claims) {
-        claimNames(TerraformStack.of(scope), scope.node.path, OWNER, prop, value, [{ kind: `blob container of storage account ${JSON.stringify(sharedKey)}`, name: container }],
+        claimNames(TerraformStack.of(scope), scope.node.path, OWNER, prop, value, [{ kind: "blob container", name: `${sharedKey}/${container}` }],
           `a container no other trigger of the stack creates in that account: another ${prop}, or createContainers: false`);
       }
     }

@@ -461,7 +461,7 @@ export class ServiceBusTrigger implements ITrigger {
     const queues: Array<[string, string | undefined]> = [["inputQueueName", this.inputQueueName], ["outputQueueName", this.outputQueueName], ["failedQueueName", this.failedQueueName]];
     for (const [prop, queue] of queues) {
       if (queue === undefined) continue;
-      claimNames(TerraformStack.of(scope), scope.node.path, OWNER, prop, queue, [{ kind: `Service Bus queue of namespace ${JSON.stringify(key)}`, name: queue }],
+      claimNames(TerraformStack.of(scope), scope.node.path, OWNER, prop, queue, [{ kind: "Service Bus queue", name: `${key}/${queue}` }],
         `a queue name no other trigger of the stack creates in that namespace: set ${prop} (or createQueues: false to share an existing queue)`);
     }
   }
