@@ -241,6 +241,15 @@ describe("names and outputs unique per stack", () => {
     expect(grants).toHaveLength(2);
   });
 
+  test("a storageAccountName or namespaceName given to two triggers fails at synth, naming both", () => {
+    const stack = newStack();
+    new AmlFunctionDeployment(stack, "first", sampleProps({ triggers: [new BlobTrigger({ storageAccountName: "stteamblobs" }), new ServiceBusTrigger({ namespaceName: "sb-team-scoring" })] }));
+    const blob = message(() => new AmlFunctionDeployment(stack, "second", sampleProps({ triggers: [new BlobTrigger({ storageAccountName: "stteamblobs" })] })));
+    expect(blob).toContain('invalid storageAccountName "stteamblobs": "test/second/trigger-0" and "test/first/trigger-0" in the same stack both create the storage account "stteamblobs"');
+    const bus = message(() => new AmlFunctionDeployment(stack, "third", sampleProps({ triggers: [new ServiceBusTrigger({ namespaceName: "sb-team-scoring" })] })));
+    expect(bus).toContain('invalid namespaceName "sb-team-scoring": "test/third/trigger-0" and "test/first/trigger-1"');
+  });
+
   test("the ACR build's identity id-<name>-build is claimed too: a deployment named <name>-build beside <name> fails", () => {
     for (const order of [["churn", "churn-build"], ["churn-build", "churn"]]) {
       const stack = newStack();

@@ -262,6 +262,8 @@ export class BlobTrigger implements ITrigger {
       const role = isDefaultFunction ? "trg" : `t${createHash("sha256").update(this.functionName, "utf8").digest("hex").slice(0, 5)}`;
       const name = props.storageAccountName ?? deriveNames(target.baseName, target.uniqueSuffix).storageAccount(role);
       accountName = name;
+      claimNames(TerraformStack.of(scope), scope.node.path, OWNER, props.storageAccountName === undefined ? "storageAccountName (derived)" : "storageAccountName", name, [{ kind: "storage account", name }],
+        "a storage account name no other construct of the stack creates: another storageAccountName");
       account = createSecureStorageAccount(scope, "trigger-storage", {
         name,
         location: target.location,

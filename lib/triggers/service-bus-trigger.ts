@@ -487,6 +487,8 @@ export class ServiceBusTrigger implements ITrigger {
         name = isDefaultFunction ? derived : `sb-${target.baseName}-${tag}-${target.uniqueSuffix}`;
         validateServiceBusNamespaceName(OWNER, "namespaceName (derived)", name);
       }
+      claimNames(TerraformStack.of(scope), scope.node.path, OWNER, props.namespaceName === undefined ? "namespaceName (derived)" : "namespaceName", name, [{ kind: "Service Bus namespace", name }],
+        "a namespace name no other trigger of the stack creates: another namespaceName, or pass the namespace itself as `namespace` to share it");
       const premium = this.sku === ServiceBusSku.PREMIUM;
       namespace = new ServicebusNamespace(scope, "namespace", {
         name,
