@@ -12,7 +12,7 @@ import { schemaProblems } from "./schema-check";
 import { CLIENT, fakeTarget, PRINCIPAL } from "./fake-target";
 
 
-const existingNamespace = { id: "/subscriptions/s/resourceGroups/msg/providers/Microsoft.ServiceBus/namespaces/sb-shared", name: "sb-shared" };
+const existingNamespace = { id: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/msg/providers/Microsoft.ServiceBus/namespaces/sb-shared", name: "sb-shared" };
 
 function newStack(): TerraformStack {
   const stack = new TerraformStack(Testing.app(), "test");
@@ -244,6 +244,24 @@ describe("ServiceBusTrigger validation", () => {
   ])("refuses %s", (_label, props, message) => {
     expect(() => new ServiceBusTrigger(props)).toThrow(ValidationError);
     expect(() => new ServiceBusTrigger(props)).toThrow(message);
+  });
+
+  test.each<[string, ServiceBusTriggerProps, string]>([
+    // Issue 7 item 9: an id with a line break and EOF would add HCL of the caller's choosing to cdk.tf.
+    ["an existing namespace id with a line break and EOF", { namespace: { ...existingNamespace, id: `${existingNamespace.id}\nEOF\nresource "null_resource" "x" {}\n` } }, "invalid namespace.id"],
+    ["an existing namespace id of another resource type", { namespace: { ...existingNamespace, id: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/msg/providers/Microsoft.Storage/storageAccounts/st1" } }, "not a Microsoft.ServiceBus/namespaces"],
+    ["an existing namespace name that breaks out of an HCL string", { namespace: { ...existingNamespace, name: 'sb-shared"}' } }, 'invalid namespace.name "sb-shared\\"}"'],
+    ["an existing namespace name with a template sequence", { namespace: { ...existingNamespace, name: "sb-${file(\"/etc/hostname\")}" } }, "invalid namespace.name"],
+  ])("refuses %s (it is written into the Terraform configuration and app settings)", (_label, props, message) => {
+    expect(() => new ServiceBusTrigger(props)).toThrow(ValidationError);
+    expect(() => new ServiceBusTrigger(props)).toThrow(message);
+  });
+
+  test("an existing namespace given by reference (a data source) is accepted unchecked", () => {
+    const stack = newStack();
+    const ns = new DataAzurermServicebusNamespace(stack, "ns", { name: "sb-shared", resourceGroupName: "msg" });
+    expect(() => new ServiceBusTrigger({ namespace: ns })).not.toThrow();
+    expect(() => new ServiceBusTrigger({ namespace: { id: `${ns.id}`, name: Token.asString(ns.name) } })).not.toThrow();
   });
 
   test("messages follow '<owner>: invalid <prop> <value>: <problem>. Allowed: <allowed>'", () => {

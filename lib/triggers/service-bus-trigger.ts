@@ -6,6 +6,7 @@ import { ServicebusQueue } from "@cdktf/provider-azurerm/lib/servicebus-queue";
 import { invalid } from "../errors";
 import { claimNames, deriveNames, validateServiceBusNamespaceName, validateServiceBusQueueName } from "../naming";
 import { BuiltInRole, grantRole } from "../security/role-assignment";
+import { validateResourceId } from "../validation/resource-id";
 import { validateFunctionName } from "./function-name";
 import { ITrigger, ITriggerTarget, TriggerBinding } from "./trigger";
 
@@ -362,6 +363,9 @@ export class ServiceBusTrigger implements ITrigger {
       for (const key of ["id", "name"]) {
         if (typeof ns[key] !== "string") invalid(OWNER, `namespace.${key}`, ns[key], "missing", "an azurerm ServicebusNamespace, its data source, or an object with id and name strings");
       }
+      // Both are written into the Terraform configuration (role scopes, queue ids) and app settings.
+      validateResourceId(OWNER, "namespace.id", props.namespace.id, "Microsoft.ServiceBus/namespaces");
+      validateServiceBusNamespaceName(OWNER, "namespace.name", props.namespace.name);
       if (props.namespaceName !== undefined) {
         invalid(OWNER, "namespaceName", props.namespaceName, "namespace is given too, so no namespace is created to name", "namespaceName or namespace, not both");
       }
