@@ -73,3 +73,26 @@ test("a ScoringPlan validates its tags like a deployment does", () => {
   expect(() => new ScoringPlan(stack, "plan", { name: "plan-shared", location: "westeurope", resourceGroupName: "rg", tags: { "bad/key": "v" } }))
     .toThrow(/ScoringPlan "plan": invalid tags.*bad\/key/);
 });
+
+// Issue 7 item 9: what a ScoringPlan or ScoringRegistry writes into the Terraform configuration is
+// checked like a deployment's own props (a line break + EOF would add HCL; '"}' would break it).
+describe("ScoringPlan and ScoringRegistry validate the resource group and location they write", () => {
+  const base = { location: "westeurope", resourceGroupName: "rg" };
+  test.each<[string, { [k: string]: string }, RegExp]>([
+    ["a resource group with a line break and EOF", { resourceGroupName: "rg\nEOF\nresource \"null_resource\" \"x\" {}" }, /invalid resourceGroupName "rg\\nEOF/],
+    ["a resource group that breaks out of an HCL string", { resourceGroupName: "rg\"}" }, /invalid resourceGroupName "rg\\"}"/],
+    ["a location with a template sequence", { location: "westeurope${file(\"/etc/hostname\")}" }, /invalid location "westeurope\$\{file/],
+    ["a location that is not a region", { location: "mars" }, /invalid location "mars": not a public Azure region/],
+  ])("refuses %s", (_label, override, message) => {
+    const stack = newStack();
+    expect(() => new ScoringPlan(stack, "plan", { name: "plan-shared", ...base, ...override })).toThrow(new RegExp(`ScoringPlan "plan": ${message.source}`));
+    expect(() => new ScoringRegistry(stack, "acr", { name: "sharedscoringacr", ...base, ...override })).toThrow(new RegExp(`ScoringRegistry "acr": ${message.source}`));
+  });
+
+  test("accepts display-form regions and references (a data source's name and location)", () => {
+    const stack = newStack();
+    const rg = new DataAzurermResourceGroup(stack, "rg", { name: "rg-shared" });
+    expect(() => new ScoringPlan(stack, "plan", { name: "plan-shared", location: "North Europe", resourceGroupName: "rg-shared" })).not.toThrow();
+    expect(() => new ScoringRegistry(stack, "acr", { name: "sharedscoringacr", location: rg.location, resourceGroupName: rg.name })).not.toThrow();
+  });
+});

@@ -1,10 +1,11 @@
 import { Construct } from "constructs";
 import { ServicePlan } from "@cdktf/provider-azurerm/lib/service-plan";
 import { PlanSku } from "../skus";
-import { validateServicePlanName } from "../naming";
+import { validateResourceGroupName, validateServicePlanName } from "../naming";
 import { invalid } from "../errors";
 import { validateTags } from "../validation/tags";
 import { sameConstructsCopy } from "../constructs-copy";
+import { normalizeLocation } from "../azure-regions";
 
 /**
  * The parts of an App Service plan a deployment needs. An azurerm `ServicePlan` or
@@ -54,6 +55,9 @@ export class ScoringPlan extends Construct implements IServicePlanRef {
     this.location = props.location;
     const owner = `ScoringPlan "${id}"`;
     validateServicePlanName(owner, "name", props.name);
+    // Written into the Terraform configuration as given: checked like a deployment's own props.
+    validateResourceGroupName(owner, "resourceGroupName", props.resourceGroupName);
+    normalizeLocation(owner, "location", props.location);
     const tags = validateTags(owner, "tags", props.tags);
     this.sku = typeof props.sku === "string" ? PlanSku.of(props.sku, owner) : (props.sku ?? PlanSku.EP1);
     const maxWorkers = props.maximumElasticWorkerCount;

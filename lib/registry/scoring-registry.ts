@@ -1,11 +1,12 @@
 import { Construct } from "constructs";
 import { ContainerRegistry } from "@cdktf/provider-azurerm/lib/container-registry";
 import { RegistrySku } from "../skus";
-import { validateContainerRegistryName } from "../naming";
+import { validateContainerRegistryName, validateResourceGroupName } from "../naming";
 import { validateTags } from "../validation/tags";
 import { validateResourceId } from "../validation/resource-id";
 import { addDiagnosticSetting, ALL_LOGS_AND_METRICS } from "../monitoring/diagnostic-settings";
 import { sameConstructsCopy } from "../constructs-copy";
+import { normalizeLocation } from "../azure-regions";
 
 /**
  * The parts of a container registry a deployment needs. An azurerm `ContainerRegistry`,
@@ -67,6 +68,9 @@ export class ScoringRegistry extends Construct implements IContainerRegistryRef 
     super(sameConstructsCopy(scope, `ScoringRegistry "${id}"`), id);
     const owner = `ScoringRegistry "${id}"`;
     validateContainerRegistryName(owner, "name", props.name);
+    // Written into the Terraform configuration as given: checked like a deployment's own props.
+    validateResourceGroupName(owner, "resourceGroupName", props.resourceGroupName);
+    normalizeLocation(owner, "location", props.location);
     const tags = validateTags(owner, "tags", props.tags);
     if (props.logAnalyticsWorkspaceId !== undefined) {
       validateResourceId(owner, "logAnalyticsWorkspaceId", props.logAnalyticsWorkspaceId, "Microsoft.OperationalInsights/workspaces");
