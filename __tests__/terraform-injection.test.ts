@@ -188,10 +188,23 @@ describe("app settings: names App Service accepts, no clash with the library's o
     ["the library's setting with '.' for '_' (the same variable on Linux)", { "AZUREML.MODEL.DIR": "/x" }, "reads '.' as '_'"],
     ["a provider-owned setting in another case", { functions_worker_runtime: "python" }, "managed by the azurerm provider"],
     ["a value with a newline", { OK: "a\nEOF" }, "control character"],
+    // The Functions host reads `<connection>` (a connection string) before `<connection>__*`
+    // (identity-based), and any `<connection>__*` key as part of that connection.
+    ["a connection string for a connection the library makes with the identity", { azurewebjobsstorage: "DefaultEndpointsProtocol=https;AccountKey=k" }, "managed by the azurerm provider"],
+    ["another part of a connection the library makes with the identity", { "AzureWebJobsStorage__blobServiceUri": "https://evil.blob.core.windows.net" }, 'the connection "AzureWebJobsStorage" that AmlFunctionDeployment configures'],
   ])("refuses %s", (_label, settings, problem) => {
     const m = errorOf(() => user(settings));
     expect(m).toContain("invalid appSettings");
     expect(m).toContain(problem);
+  });
+
+  test("a trigger's connection: its connection string name and other parts are refused; the same settings from two triggers are fine", () => {
+    const trigger = { from: 'trigger "score-queue"', settings: { AmlServiceBus__fullyQualifiedNamespace: "sb.servicebus.windows.net", AmlServiceBus__credential: "managedidentity" } };
+    const merge = (settings: { [k: string]: string }) => mergeAppSettings("D", [lib, trigger, { from: "appSettings", settings }]);
+    expect(errorOf(() => merge({ AmlServiceBus: "Endpoint=sb://sb.servicebus.windows.net/;SharedAccessKey=k" }))).toContain('invalid appSettings "AmlServiceBus": it would change the connection "AmlServiceBus" that trigger "score-queue" configures');
+    expect(errorOf(() => merge({ "amlservicebus..ClientId": "x" }))).toContain('the connection "AmlServiceBus"');
+    expect(merge({ AmlServiceBusExtra: "1", Other__x: "2" })).toMatchObject({ AmlServiceBusExtra: "1", Other__x: "2" });
+    expect(mergeAppSettings("D", [lib, trigger, { ...trigger, from: 'trigger "other"' }])).toMatchObject(trigger.settings);
   });
 });
 

@@ -51,6 +51,10 @@ export function appSettingIdentity(name: string): string {
 export function mergeAppSettings(owner: string, sources: Array<{ from: string; settings: { [key: string]: string } | undefined }>): { [key: string]: string } {
   const result: { [key: string]: string } = {};
   const origin = new Map<string, { from: string; key: string; value: string }>();
+  // Connections configured as `<prefix>__<part>` (identity-based: `__credential`, `__clientId`,
+  // `__fullyQualifiedNamespace`...). The Functions host takes a plain `<prefix>` setting as a
+  // connection string that wins over them, and any other `<prefix>__*` as part of the connection.
+  const connections = new Map<string, { from: string; prefix: string }>();
   for (const { from, settings } of sources) {
     if (settings !== undefined && (settings === null || typeof settings !== "object" || Array.isArray(settings))) {
       invalid(owner, "appSettings", settings, `the settings from ${from} are not a map of names to values`, "an object such as { MY_SETTING: \"value\" }");
@@ -70,8 +74,20 @@ export function mergeAppSettings(owner: string, sources: Array<{ from: string; s
         const same = previous.key === key ? "" : ` as "${previous.key}" (App Service ignores case and reads '.' as '_')`;
         invalid(owner, "appSettings", key, `already set by ${previous.from}${same}`, "a setting name this library does not set itself");
       }
+      if (previous === undefined) {
+        const id = appSettingIdentity(key);
+        const connection = [...connections.entries()].find(([prefix, c]) => c.from !== from && (id === prefix || id.startsWith(`${prefix}__`)));
+        if (connection !== undefined) {
+          const [, c] = connection;
+          invalid(owner, "appSettings", key, `it would change the connection "${c.prefix}" that ${c.from} configures with the managed identity (the Functions host reads "${c.prefix}" as a connection string and "${c.prefix}__*" as parts of that connection)`, `a setting name that is neither "${c.prefix}" nor starts with "${c.prefix}__"`);
+        }
+      }
       result[key] = escaped;
       origin.set(appSettingIdentity(key), { from, key, value: escaped });
+      const split = key.indexOf("__");
+      if (split > 0 && !connections.has(appSettingIdentity(key.slice(0, split)))) {
+        connections.set(appSettingIdentity(key.slice(0, split)), { from, prefix: key.slice(0, split) });
+      }
     }
   }
   return result;
