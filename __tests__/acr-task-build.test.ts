@@ -6,6 +6,7 @@ import { App, TerraformStack } from "cdktf";
 import * as tar from "tar";
 import { parse } from "yaml";
 import { AmlFunctionDeployment, BlobTrigger, HttpTrigger, IImageBuild, ImageBuild, ScoringRegistry, ServiceBusTrigger } from "../lib";
+import { stagingRoot } from "../lib/image/build-context";
 import { AZURE_CLI_IMAGE, buildTaskYaml, shellQuote } from "../lib/image/build/task-yaml";
 import { newStack, onlyResource, refTo, resourcesOf, sampleProps, synthJson } from "./helpers";
 import { schemaProblems } from "./schema-check";
@@ -263,6 +264,34 @@ describe("a full synth puts the archive into the stack's assets", () => {
     expect([...entries].sort()).toEqual(entries);
     // The stack folder holds no docker asset: the archive is the only copy of the context.
     expect(fs.readdirSync(path.join(stackDir, "assets"))).toHaveLength(1);
+  });
+
+  test("the archive is hard-linked, not copied, and an unchanged re-synth rewrites neither it nor the asset", () => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "acr-assets-again-"));
+    const synthOnce = (): { json: string; file: string } => {
+      const app = new App({ outdir });
+      const stack = new TerraformStack(app, "scoring");
+      new AmlFunctionDeployment(stack, "churn", sampleProps());
+      app.synth();
+      const stackDir = path.join(outdir, "stacks", "scoring");
+      const json = fs.readFileSync(path.join(stackDir, "cdk.tf.json"), "utf8");
+      const source: string = onlyResource(JSON.parse(json), "azurerm_storage_blob").source;
+      return { json, file: path.join(stackDir, source.replace("${path.module}/", "")) };
+    };
+    const first = synthOnce();
+    const before = fs.statSync(first.file, { bigint: true });
+    // The stack's file and the staged archive are one inode where both are on one file system
+    // (a copy otherwise).
+    const archive = path.join(stagingRoot(), path.basename(first.file));
+    const sameFs = fs.statSync(stagingRoot()).dev === fs.statSync(outdir).dev;
+    expect(fs.statSync(archive).ino === Number(before.ino)).toBe(sameFs);
+    expect(fs.readFileSync(archive).equals(fs.readFileSync(first.file))).toBe(true);
+    const second = synthOnce();
+    expect(second.json).toBe(first.json);
+    expect(second.file).toBe(first.file);
+    const after = fs.statSync(second.file, { bigint: true });
+    expect([after.ino, after.mtimeNs, after.ctimeNs]).toEqual([before.ino, before.mtimeNs, before.ctimeNs]);
+    fs.rmSync(outdir, { recursive: true, force: true });
   });
 });
 

@@ -5,7 +5,7 @@ import * as path from "path";
 import { spawnSync } from "child_process";
 import * as tar from "tar";
 import { stageBuildContext, StagedBuildContext } from "../lib/image/build-context";
-import { writeContextArchive } from "../lib/image/build/context-archive";
+import { refreshArchiveIdentity, writeContextArchive } from "../lib/image/build/context-archive";
 import { ModelSource } from "../lib/model/model-source";
 import { resolveEntryScript } from "../lib/entry-script";
 import { REPO } from "./helpers";
@@ -174,5 +174,56 @@ describe("the context archive", () => {
     expect(archiveAt(context, "cache").reused).toBe(false);
     // Another fingerprint at the same path is never taken for this one.
     expect(writeContextArchive({ ...context, fingerprint: "other" }, { file: first.file }).reused).toBe(false);
+  });
+
+  test("an archive replaced or edited with bytes of the same size is rewritten, even with its mtime set back", () => {
+    const context = stage(checkout(path.join(work, "checkout-g")));
+    const first = archiveAt(context, "tampered");
+    const good = fs.readFileSync(first.file);
+    const { mtime } = fs.statSync(first.file);
+    const planted = Buffer.alloc(good.length, 0x41);
+
+    // Replaced by another file (new inode) of the same size and mtime.
+    const other = `${first.file}.planted`;
+    fs.writeFileSync(other, planted);
+    fs.utimesSync(other, mtime, mtime);
+    fs.renameSync(other, first.file);
+    expect(fs.statSync(first.file).size).toBe(first.size);
+    const afterReplace = archiveAt(context, "tampered");
+    expect(afterReplace.reused).toBe(false);
+    expect(fs.readFileSync(first.file).equals(good)).toBe(true);
+
+    // Overwritten in place (same inode), mtime set back to what the sidecar recorded: only the
+    // ctime tells (the pause makes it differ on file systems with coarse timestamps).
+    const recorded = fs.statSync(first.file, { bigint: true });
+    const reference = `${first.file}.times`;
+    fs.writeFileSync(reference, "");
+    // `touch -r` copies the times to the nanosecond (fs.utimes cannot).
+    spawnSync("touch", ["-r", first.file, reference]);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    fs.writeFileSync(first.file, planted);
+    expect(spawnSync("touch", ["-r", reference, first.file]).status).toBe(0);
+    const edited = fs.statSync(first.file, { bigint: true });
+    expect([edited.ino, edited.size, edited.mtimeNs]).toEqual([recorded.ino, recorded.size, recorded.mtimeNs]);
+    const afterEdit = archiveAt(context, "tampered");
+    expect(afterEdit.reused).toBe(false);
+    expect(fs.readFileSync(first.file).equals(good)).toBe(true);
+    expect(archiveAt(context, "tampered").reused).toBe(true);
+  });
+
+  test("a hard link to the archive (the stack asset) keeps it reusable once its identity is refreshed", () => {
+    const context = stage(checkout(path.join(work, "checkout-h")));
+    const first = archiveAt(context, "linked");
+    const link = path.join(work, "linked", "asset.tar.gz");
+    fs.linkSync(first.file, link);
+    // The link changed the archive's ctime: without a refresh it no longer matches its sidecar.
+    const unrefreshed = archiveAt(context, "linked");
+    expect(unrefreshed.reused).toBe(false);
+    fs.rmSync(link);
+    fs.linkSync(unrefreshed.file, link);
+    refreshArchiveIdentity(unrefreshed);
+    const reused = archiveAt(context, "linked");
+    expect(reused.reused).toBe(true);
+    expect(fs.statSync(reused.file).ino).toBe(fs.statSync(link).ino);
   });
 });

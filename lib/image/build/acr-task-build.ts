@@ -1,5 +1,4 @@
 import { Construct } from "constructs";
-import { AssetType, TerraformAsset } from "cdktf";
 import { ContainerRegistryTask } from "@cdktf/provider-azurerm/lib/container-registry-task";
 import { ContainerRegistryTaskScheduleRunNow } from "@cdktf/provider-azurerm/lib/container-registry-task-schedule-run-now";
 import { DataAzurermClientConfig } from "@cdktf/provider-azurerm/lib/data-azurerm-client-config";
@@ -11,7 +10,8 @@ import { invalid } from "../../errors";
 import { deriveNames } from "../../naming";
 import { createSecureStorageAccount } from "../../security/secure-storage-account";
 import { BuiltInRole, grantRole } from "../../security/role-assignment";
-import { writeContextArchive } from "./context-archive";
+import { ContextArchive, refreshArchiveIdentity, writeContextArchive } from "./context-archive";
+import { stackAsset } from "../stack-asset";
 import { buildTaskYaml, CLIENT_ID_VALUE } from "./task-yaml";
 import type { IImageBuild, ImageBuildBinding, ImageBuildTarget } from "./image-build";
 
@@ -154,7 +154,7 @@ export class AcrTaskBuild implements IImageBuild {
       storageContainerName: container.name,
       type: "Block",
       contentType: "application/gzip",
-      source: contextArchiveAssetPath(scope, archive.file, tag),
+      source: contextArchiveAssetPath(scope, archive, tag),
       dependsOn: [deployerGrant],
     });
 
@@ -232,16 +232,16 @@ export function taskName(baseName: string, uniqueSuffix: string, fingerprint: st
 
 /**
  * The archive as a stack asset, as a path relative to the stack folder (Terraform's working
- * directory). The one place that puts it there: kept separate so a shared asset helper can
- * replace cdktf's TerraformAsset without touching the build.
+ * directory): `assets/<id>/<fingerprint>/<fingerprint>.tar.gz`, hard-linked from the staging root
+ * where the file system allows (no second copy, nothing rewritten while the archive is unchanged).
  */
-function contextArchiveAssetPath(scope: Construct, file: string, fingerprint: string): string {
-  const asset = new TerraformAsset(scope, "context-archive", {
-    path: file,
-    type: AssetType.FILE,
-    // cdktf would otherwise MD5 the whole archive on every synth; the fingerprint already
-    // identifies its content.
-    assetHash: fingerprint,
+function contextArchiveAssetPath(scope: Construct, archive: ContextArchive, fingerprint: string): string {
+  const asset = stackAsset(scope, "context-archive", {
+    path: archive.file,
+    kind: "file",
+    fingerprint,
+    // The link changed the archive's ctime: record it, so the next synth reuses the archive.
+    afterWrite: () => refreshArchiveIdentity(archive),
   });
-  return `\${path.module}/${asset.path}`;
+  return `\${path.module}/${asset.relativePath}`;
 }

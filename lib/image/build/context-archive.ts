@@ -25,6 +25,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
 import { Header, Pax } from "tar";
+import { FileIdentity, identityOf, sameIdentity } from "../staging/file-identity";
 
 /**
  * gzip level of the files that compress (code, text, compressible models): the fastest level;
@@ -41,8 +42,11 @@ const PROBE_SAMPLES = 1024;
 /** Files shorter than this are deflated without a probe (too few bytes to tell; cheap anyway). */
 const MIN_PROBE_BYTES = 256;
 
-/** Bumped when the archive layout changes, so a cached archive of an older layout is rewritten. */
-const ARCHIVE_FORMAT = "aml-function-deployment/context-archive/v1";
+/**
+ * Bumped when the archive layout or the sidecar changes, so a cached archive of an older layout is
+ * rewritten.
+ */
+const ARCHIVE_FORMAT = "aml-function-deployment/context-archive/v2";
 
 /** Fixed modification time of every entry. */
 const EPOCH = new Date(0);
@@ -87,17 +91,22 @@ interface Sidecar {
   readonly format: string;
   readonly fingerprint: string;
   readonly gzipLevel: number;
-  readonly size: number;
+  /** The archive file's identity (device, inode, size, mtime, ctime) right after it was written. */
+  readonly identity: FileIdentity;
 }
 
 /**
  * Writes the archive of a staged context, or reuses the one already written for the same
  * fingerprint. An existing archive is reused only when its sidecar (`<archive>.json`) names the
- * same format, fingerprint and gzip level and its size on disk matches the sidecar; anything else
- * is rewritten. (Not a hash of the archive: re-reading a 1 GiB archive on every synth would cost
- * what the cache saves; the fingerprint already hashes the content, and the size catches a
- * truncated write.) The archive is written to a temporary file and renamed into place, and the
- * sidecar is written last, so an interrupted write is never mistaken for a complete archive.
+ * same format, fingerprint and gzip level and the archive file still has the identity recorded
+ * there (device, inode, size, mtime and ctime in ns: staging/file-identity.ts); anything else is
+ * rewritten. A truncated, edited or replaced archive therefore never goes to the build, even with
+ * the same size and its mtime set back (ctime cannot be set back). Not a hash of the archive:
+ * re-reading a 1 GiB archive on every synth would cost what the cache saves, and the fingerprint
+ * already hashes the content. The archive is written to a temporary file and renamed into place,
+ * and the sidecar is written last, so an interrupted write is never mistaken for a complete
+ * archive. Hard-linking the archive (into the stack's assets) changes its ctime: call
+ * {@link refreshArchiveIdentity} right after that.
  */
 export function writeContextArchive(source: ArchiveSource, options: ArchiveOptions = {}): ContextArchive {
   const gzipLevel = options.gzipLevel ?? ARCHIVE_GZIP_LEVEL;
@@ -106,8 +115,8 @@ export function writeContextArchive(source: ArchiveSource, options: ArchiveOptio
   const sidecarFile = `${file}.json`;
 
   const cached = readSidecar(sidecarFile);
-  if (cached && cached.format === ARCHIVE_FORMAT && cached.fingerprint === source.fingerprint && cached.gzipLevel === gzipLevel && sizeOf(file) === cached.size) {
-    return { file, size: cached.size, reused: true };
+  if (cached && cached.format === ARCHIVE_FORMAT && cached.fingerprint === source.fingerprint && cached.gzipLevel === gzipLevel && hasIdentity(file, cached.identity)) {
+    return { file, size: cached.identity.size, reused: true };
   }
 
   fs.rmSync(sidecarFile, { force: true });
@@ -163,9 +172,27 @@ export function writeContextArchive(source: ArchiveSource, options: ArchiveOptio
   }
   fs.closeSync(fd);
   fs.renameSync(temp, file);
-  const sidecar: Sidecar = { format: ARCHIVE_FORMAT, fingerprint: source.fingerprint, gzipLevel, size };
-  fs.writeFileSync(sidecarFile, `${JSON.stringify(sidecar)}\n`);
+  writeSidecar(sidecarFile, { format: ARCHIVE_FORMAT, fingerprint: source.fingerprint, gzipLevel, identity: identityOf(file) });
   return { file, size, reused: false };
+}
+
+/**
+ * Records the archive's current identity in its sidecar again. Hard-linking the archive changes
+ * its ctime; this keeps that from making the next synth rewrite it. Call it only right after such
+ * a link, in the same process that wrote or verified the archive (whatever the file holds then is
+ * trusted from now on).
+ */
+export function refreshArchiveIdentity(archive: ContextArchive): void {
+  const sidecarFile = `${archive.file}.json`;
+  const cached = readSidecar(sidecarFile);
+  if (cached === undefined) return;
+  writeSidecar(sidecarFile, { ...cached, identity: identityOf(archive.file) });
+}
+
+function writeSidecar(file: string, sidecar: Sidecar): void {
+  const temp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temp, `${JSON.stringify(sidecar)}\n`);
+  fs.renameSync(temp, file);
 }
 
 /** tar block size. */
@@ -274,10 +301,11 @@ function readSidecar(file: string): Sidecar | undefined {
   }
 }
 
-function sizeOf(file: string): number | undefined {
+function hasIdentity(file: string, recorded: FileIdentity | undefined): boolean {
+  if (recorded === undefined) return false;
   try {
-    return fs.statSync(file).size;
+    return sameIdentity(identityOf(file), recorded);
   } catch {
-    return undefined;
+    return false;
   }
 }
