@@ -302,7 +302,7 @@ describe("old contexts are cleaned up", () => {
 });
 
 describe("the digest cache", () => {
-  test("an unchanged, settled file is not read again; a changed one is", async () => {
+  test("an unchanged, settled file is not read again; a changed one is", () => {
     const dir = fs.mkdtempSync(path.join(work, "digest-"));
     const file = path.join(dir, "model.bin");
     fs.writeFileSync(file, "a".repeat(1000));
@@ -311,22 +311,29 @@ describe("the digest cache", () => {
     const c0 = new DigestCache(cacheFile);
     const d0 = c0.digest(file).sha256;
     c0.save();
-    expect(new DigestCache(cacheFile).digest(file).sha256).toBe(d0);
-    await new Promise((r) => setTimeout(r, 2100));
-    const c1 = new DigestCache(cacheFile);
+    const again = new DigestCache(cacheFile);
+    expect(again.digest(file).sha256).toBe(d0);
+    expect(again.hashedFiles).toBe(1);
+    // 2.1 s later (a clock moved forward instead of waiting): settled, so cached from now on.
+    const later = (): bigint => BigInt(Date.now()) * 1_000_000n + 2_100_000_000n;
+    const c1 = new DigestCache(cacheFile, { now: later });
     expect(c1.digest(file).sha256).toBe(d0);
     expect(c1.hashedFiles).toBe(1);
     c1.save();
-    const c2 = new DigestCache(cacheFile);
+    const c2 = new DigestCache(cacheFile, { now: later });
     expect(c2.digest(file).sha256).toBe(d0);
     expect(c2.hashedFiles).toBe(0);
     // Same size, mtime set back: ctime still moves, so it is read again.
     const { atime, mtime } = fs.statSync(file);
     fs.writeFileSync(file, "b".repeat(1000));
     fs.utimesSync(file, atime, mtime);
-    const c3 = new DigestCache(cacheFile);
+    const c3 = new DigestCache(cacheFile, { now: later });
     expect(c3.digest(file).sha256).not.toBe(d0);
     expect(c3.hashedFiles).toBe(1);
+    // The changed file's old entry is dropped when the cache is saved again.
+    c3.save();
+    const saved = JSON.parse(fs.readFileSync(cacheFile, "utf8")) as { entries: string[] };
+    expect(saved.entries).toHaveLength(2);
   });
 
   test("a damaged cache file is ignored", () => {

@@ -4,6 +4,9 @@ import * as path from "path";
 import { BuildContextSpec, computeFingerprint, DEFAULT_EXCLUDES, stageBuildContext, stagingRoot } from "../lib/image/build-context";
 import { ModelSource } from "../lib/model/model-source";
 import { resolveEntryScript } from "../lib/entry-script";
+import dockerignore from "@balena/dockerignore";
+import { compileAnywherePatterns } from "../lib/image/staging/patterns";
+import { SECRET_EXCLUDES } from "../lib/image/staging/excludes";
 
 jest.mock("fs", () => {
   const actual = jest.requireActual("fs");
@@ -207,6 +210,26 @@ describe("fingerprint", () => {
 describe("excludes", () => {
   test("the documented defaults are exported", () => {
     expect(DEFAULT_EXCLUDES).toEqual(expect.arrayContaining(["**/__pycache__", "**/*.pyc", "**/.git", "**/.DS_Store", "**/.ipynb_checkpoints"]));
+  });
+
+  test("the fast matcher of the built-in rules decides every path as the dockerignore matcher does", () => {
+    const builtins = [...DEFAULT_EXCLUDES, ...SECRET_EXCLUDES];
+    const fast = compileAnywherePatterns(builtins);
+    const reference = dockerignore().add(builtins);
+    const names = [".env", ".env.local", "a.env", ".envrc", "x.pem", "pem", "x.pyc", "__pycache__", "node_modules", "node_modules_x", "config", "config.json", "gcloud", "credentials", "credentials.txt", "id_rsa", "id_rsa.pub", "c.tfstate", "c.tfstate.backup", "tfstate", "vars.tfvars.json", ".git", ".gitignore", "model.bin"];
+    const parents = ["", "a/", "a/b/", ".config/", "a/.config/", ".kube/", "a/b/.kube/", ".docker/", "docker/", "x.config/", "a/.config/x/"];
+    let checked = 0;
+    for (const parent of parents) {
+      for (const name of names) {
+        const rel = `${parent}${name}`;
+        // The walk never asks about a path below a folder the rules already left out.
+        const segments = rel.split("/");
+        if (segments.slice(1).some((_, i) => reference.ignores(segments.slice(0, i + 1).join("/")))) continue;
+        expect([rel, fast.test(rel)]).toEqual([rel, reference.ignores(rel)]);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(200);
   });
 
   test("files excluded by defaults or .dockerignore neither appear nor change the fingerprint", () => {

@@ -27,10 +27,11 @@ import { ResolvedModel } from "../model/local-model-source";
 import { copyFileEconomically } from "./staging/copy-file";
 import { DigestCache } from "./staging/digest-cache";
 import { DEFAULT_EXCLUDES, SECRET_EXCLUDES } from "./staging/excludes";
-import { FileIdentity, identityOf, sameIdentity } from "./staging/file-identity";
+import { identityKey } from "./staging/file-identity";
 import { refuseDangerousFolder } from "./staging/folder-guard";
 import { recordManifest, verifyManifest } from "./staging/staged-manifest";
 import { manifestPath, preparePrivateRoot, removeOldContexts, stagingRoot, STAGING_DIR_ENV, touchContext } from "./staging/staging-root";
+import { under } from "./staging/under";
 import { Entry, walkFolder } from "./staging/walk";
 
 export { DEFAULT_EXCLUDES, SECRET_EXCLUDES, stagingRoot, STAGING_DIR_ENV };
@@ -70,8 +71,8 @@ export interface StagedBuildContext {
 
 interface Planned {
   readonly entry: Entry;
-  /** Identity of the source file when it was hashed (undefined for generated content). */
-  readonly id?: FileIdentity;
+  /** Identity (identityKey) of the source file when it was hashed (undefined for generated content). */
+  readonly id?: string;
 }
 
 interface Plan {
@@ -94,6 +95,18 @@ function checkRelativePath(owner: string, p: string): void {
 
 function byDest(a: Entry, b: Entry): number {
   return a.dest < b.dest ? -1 : a.dest > b.dest ? 1 : 0;
+}
+
+/** Index of the first entry whose dest is not below `key` (entries sorted by dest). */
+function lowerBound(entries: readonly Entry[], key: string): number {
+  let lo = 0;
+  let hi = entries.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (entries[mid].dest < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function collect(spec: BuildContextSpec, root: string): { entries: Entry[]; secretExcluded: string[] } {
@@ -138,30 +151,40 @@ function collect(spec: BuildContextSpec, root: string): { entries: Entry[]; secr
   }
 
   entries.sort(byDest);
-  const files = new Set<string>();
-  for (const e of entries) {
-    if (files.has(e.dest)) invalid(owner, "generatedFiles", e.dest, "two files of the build context have this path", "paths not used by the scoring image, model or source files");
-    files.add(e.dest);
-    if (e.dest.startsWith(`${MODEL_DIR_IN_SOURCE}/`)) {
-      invalid(owner, "entryScript", spec.entryScript.sourceDir, `its folder holds ${e.dest.slice("source/".length)}: the image copies the entry script's folder to /var/azureml-app, so it would replace files of the model in /var/azureml-app/azureml-models`, "an entry script folder without an azureml-models/ sub-folder (rename it, or leave it out with a .dockerignore line `azureml-models`)");
+  const modelDirPrefix = `${MODEL_DIR_IN_SOURCE}/`;
+  for (let i = 0; i < entries.length; i++) {
+    const dest = entries[i].dest;
+    // Sorted: a path given twice is next to itself.
+    if (i > 0 && entries[i - 1].dest === dest) invalid(owner, "generatedFiles", dest, "two files of the build context have this path", "paths not used by the scoring image, model or source files");
+    if (dest.startsWith(modelDirPrefix)) {
+      invalid(owner, "entryScript", spec.entryScript.sourceDir, `its folder holds ${dest.slice("source/".length)}: the image copies the entry script's folder to /var/azureml-app, so it would replace files of the model in /var/azureml-app/azureml-models`, "an entry script folder without an azureml-models/ sub-folder (rename it, or leave it out with a .dockerignore line `azureml-models`)");
     }
   }
   // A file that another path needs as a folder. Files of one walked folder cannot clash with
   // each other (they come from a real tree), so only the few fixed and generated files are
-  // checked, both ways: 20,000 model files cost 20,000 x (a handful of) prefix tests.
+  // checked, both ways, each by binary search in the sorted list (the paths below a folder are
+  // one run of it, starting where `<folder>/` would be).
   const placed = entries.filter((e) => !("source" in e) || !e.dest.includes("/"));
   const clash = (parent: string, child: string): never => invalid(owner, "generatedFiles", parent, `it is a file but ${child} needs it to be a folder`, "paths not used by the scoring image, model or source files");
   for (const p of placed) {
     const prefix = `${p.dest}/`;
-    for (const e of entries) if (e.dest.startsWith(prefix)) clash(p.dest, e.dest);
+    const below = lowerBound(entries, prefix);
+    if (below < entries.length && entries[below].dest.startsWith(prefix)) clash(p.dest, entries[below].dest);
     const parts = p.dest.split("/");
     for (let i = 1; i < parts.length; i++) {
       const parent = parts.slice(0, i).join("/");
-      if (files.has(parent)) clash(parent, p.dest);
+      const at = lowerBound(entries, parent);
+      if (at < entries.length && entries[at].dest === parent) clash(parent, p.dest);
     }
   }
   secretExcluded.sort();
   return { entries, secretExcluded };
+}
+
+/** The size field of an identityKey (`dev:ino:size:mtimeNs:ctimeNs`). */
+function sizeOf(id: string): string {
+  const start = id.indexOf(":", id.indexOf(":") + 1) + 1;
+  return id.slice(start, id.indexOf(":", start));
 }
 
 function plan(spec: BuildContextSpec, root: string, cache: DigestCache): Plan {
@@ -175,17 +198,24 @@ function plan(spec: BuildContextSpec, root: string, cache: DigestCache): Plan {
   const args = Object.keys(spec.buildArgs).sort().map((k) => [k, spec.buildArgs[k]]);
   hash.update(`${JSON.stringify({ buildArgs: args, platform: spec.platform })}\0`);
   const planned: Planned[] = [];
+  // The per-file records are hashed in batches: one update call per file cost more than hashing.
+  let pending = "";
   for (const entry of entries) {
     if ("content" in entry) {
       const sha256 = createHash("sha256").update(entry.content).digest("hex");
-      hash.update(`${entry.dest}\0${entry.content.length}\0${sha256}\0`);
+      pending += `${entry.dest}\0${entry.content.length}\0${sha256}\0`;
       planned.push({ entry });
     } else {
       const { sha256, id } = cache.digest(entry.source);
-      hash.update(`${entry.dest}\0${id.size}\0${sha256}\0`);
+      pending += `${entry.dest}\0${sizeOf(id)}\0${sha256}\0`;
       planned.push({ entry, id });
     }
+    if (pending.length >= 1 << 16) {
+      hash.update(pending);
+      pending = "";
+    }
   }
+  hash.update(pending);
   return { planned, fingerprint: hash.digest("hex"), secretExcluded };
 }
 
@@ -211,7 +241,7 @@ function writeEntries(owner: string, dir: string, planned: Planned[]): void {
     made.add(d);
   };
   for (const { entry, id } of planned) {
-    const target = path.join(dir, ...entry.dest.split("/"));
+    const target = under(dir, entry.dest);
     ensureDir(path.dirname(target));
     if ("content" in entry) {
       fs.writeFileSync(target, entry.content, { flag: "wx", mode: FILE_MODE });
@@ -219,7 +249,7 @@ function writeEntries(owner: string, dir: string, planned: Planned[]): void {
     } else {
       copyFileEconomically(entry.source, target, FILE_MODE);
       // What was copied must be what was hashed.
-      if (id !== undefined && !sameIdentity(identityOf(entry.source), id)) {
+      if (id !== undefined && identityKey(entry.source) !== id) {
         invalid(owner, "buildContext", entry.source, "the file changed while it was being staged", "files that do not change during synth (run synth again)");
       }
     }

@@ -6,20 +6,17 @@
  *
  * The cache file lives in the private staging root (0700, owner checked), so only this user can
  * change it. It is written atomically (temp file + rename) and only when something new was hashed.
+ * Its entries are flat `[identityKey, sha256, ...]` string pairs: for 20,000 files, loading them
+ * costs a few milliseconds, where an object per file cost more than the lookups it saves.
  */
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { FileIdentity, identityOf, nowNs, sameIdentity, settledBefore } from "./file-identity";
+import { identityKey, nowNs, parseIdentityKey, settledBefore } from "./file-identity";
 
-const FORMAT = "aml-function-deployment/digest-cache/v1";
+const FORMAT = "aml-function-deployment/digest-cache/v2";
 /** Upper bound on cached files; the ones used by the latest synth are kept first. */
 const MAX_ENTRIES = 500_000;
-
-interface Cached {
-  readonly id: FileIdentity;
-  readonly sha256: string;
-}
 
 /** One read buffer for all files: allocating 1 MiB per file costs more than hashing 4 KiB. */
 const buffer = Buffer.allocUnsafe(1 << 20);
@@ -37,21 +34,42 @@ export function hashFileContent(file: string): string {
   return hash.digest("hex");
 }
 
+/** `dev:ino` of an identity key: which file it is, whatever its content. */
+function inodeOf(key: string): string {
+  return key.slice(0, key.indexOf(":", key.indexOf(":") + 1));
+}
+
+export interface DigestCacheOptions {
+  /**
+   * The clock that decides whether a file has settled (tests move it forward instead of waiting).
+   * @default the wall clock
+   */
+  readonly now?: () => bigint;
+}
+
 export class DigestCache {
-  private readonly old = new Map<string, Cached>();
-  private readonly used = new Map<string, Cached>();
+  /** sha256 by identity key, as loaded. */
+  private readonly old = new Map<string, string>();
+  /** sha256 by identity key, of the files this synth used (saved first). */
+  private readonly used = new Map<string, string>();
+  private readonly now: () => bigint;
   private dirty = false;
   /** How many files were read (for tests and the bench). */
   public hashedFiles = 0;
 
   /** @param file the cache file; undefined = no persistent cache (every file is hashed). */
-  constructor(private readonly file?: string) {
+  constructor(private readonly file?: string, options: DigestCacheOptions = {}) {
+    this.now = options.now ?? nowNs;
     if (file === undefined || !fs.existsSync(file)) return;
     try {
-      const data = JSON.parse(fs.readFileSync(file, "utf8")) as { format?: string; entries?: Array<[string, string, number, string, string, string]> };
+      const data = JSON.parse(fs.readFileSync(file, "utf8")) as { format?: unknown; entries?: unknown };
       if (data.format !== FORMAT || !Array.isArray(data.entries)) return;
-      for (const [dev, ino, size, mtimeNs, ctimeNs, sha256] of data.entries) {
-        this.old.set(`${dev}:${ino}`, { id: { dev, ino, size, mtimeNs, ctimeNs }, sha256 });
+      const entries = data.entries as unknown[];
+      for (let i = 0; i + 1 < entries.length; i += 2) {
+        const key = entries[i];
+        const sha256 = entries[i + 1];
+        // A damaged entry is skipped, never used.
+        if (typeof key === "string" && typeof sha256 === "string" && sha256.length === 64) this.old.set(key, sha256);
       }
     } catch {
       // A damaged cache is only a cache: start empty.
@@ -59,22 +77,23 @@ export class DigestCache {
     }
   }
 
-  /** The sha256 of `file` and its identity, from the cache when the identity is unchanged. */
-  public digest(file: string): { sha256: string; id: FileIdentity } {
-    const id = identityOf(file);
-    const key = `${id.dev}:${id.ino}`;
-    const hit = this.used.get(key) ?? this.old.get(key);
-    if (hit !== undefined && sameIdentity(hit.id, id)) {
-      this.used.set(key, hit);
-      return { sha256: hit.sha256, id };
+  /**
+   * The sha256 of `file` and its identity (an identityKey string), from the cache when a file
+   * with this exact identity was hashed before.
+   */
+  public digest(file: string): { sha256: string; id: string } {
+    const id = identityKey(file);
+    const hit = this.used.get(id) ?? this.old.get(id);
+    if (hit !== undefined) {
+      this.used.set(id, hit);
+      return { sha256: hit, id };
     }
-    const started = nowNs();
+    const started = this.now();
     const sha256 = hashFileContent(file);
     this.hashedFiles++;
-    const after = identityOf(file);
     // Cache only what did not change while (or shortly before) it was read.
-    if (sameIdentity(id, after) && settledBefore(id, started)) {
-      this.used.set(key, { id, sha256 });
+    if (identityKey(file) === id && settledBefore(parseIdentityKey(id), started)) {
+      this.used.set(id, sha256);
       this.dirty = true;
     }
     return { sha256, id };
@@ -83,12 +102,16 @@ export class DigestCache {
   /** Writes the cache when something new was hashed. */
   public save(): void {
     if (this.file === undefined || !this.dirty) return;
-    const entries: Array<[string, string, number, string, string, string]> = [];
-    const add = (c: Cached): void => void entries.push([c.id.dev, c.id.ino, c.id.size, c.id.mtimeNs, c.id.ctimeNs, c.sha256]);
-    for (const c of this.used.values()) add(c);
-    for (const [key, c] of this.old) {
-      if (entries.length >= MAX_ENTRIES) break;
-      if (!this.used.has(key)) add(c);
+    const entries: string[] = [];
+    const current = new Set<string>();
+    for (const [key, sha256] of this.used) {
+      entries.push(key, sha256);
+      current.add(inodeOf(key));
+    }
+    // Then older entries, except earlier identities of the files just used (they changed).
+    for (const [key, sha256] of this.old) {
+      if (entries.length >= 2 * MAX_ENTRIES) break;
+      if (!this.used.has(key) && !current.has(inodeOf(key))) entries.push(key, sha256);
     }
     const temp = path.join(path.dirname(this.file), `.${path.basename(this.file)}.${process.pid}.tmp`);
     fs.writeFileSync(temp, JSON.stringify({ format: FORMAT, entries }), { mode: 0o600 });

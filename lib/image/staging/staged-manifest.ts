@@ -5,17 +5,26 @@
  * stage afresh. A file added to or removed from a folder changes that folder's mtime and ctime,
  * so folders stand in for listing their contents. Checking costs one lstat per file and folder;
  * the big files are never read again.
+ *
+ * Layout: the sha256 of the file list, then one identityKey string per file and per folder in
+ * list order (no path per row: the list is what the caller expects, and its digest must match),
+ * so loading the record of 20,000 files is one small JSON parse.
  */
+import { createHash } from "crypto";
 import * as fs from "fs";
-import * as path from "path";
-import { FileIdentity, identityOf, sameIdentity } from "./file-identity";
+import { identityKey } from "./file-identity";
+import { under } from "./under";
 
-const FORMAT = "aml-function-deployment/staged-manifest/v2";
+const FORMAT = "aml-function-deployment/staged-manifest/v3";
 
-type Row = [string, string, string, number, string, string];
-
-function fileOf(directory: string, dest: string): string {
-  return path.join(directory, ...dest.split("/"));
+interface Manifest {
+  readonly format: string;
+  /** sha256 of the context paths, each followed by a NUL. */
+  readonly list: string;
+  /** identityKey of each file, in the order of the list. */
+  readonly files: string[];
+  /** identityKey of each folder, in the order of foldersOf(list); "" is the context itself. */
+  readonly folders: string[];
 }
 
 function foldersOf(files: readonly string[]): string[] {
@@ -32,24 +41,24 @@ function foldersOf(files: readonly string[]): string[] {
   return [...dirs].sort();
 }
 
-function rowOf(directory: string, rel: string): Row {
-  const id = identityOf(rel === "" ? directory : fileOf(directory, rel));
-  return [rel, id.dev, id.ino, id.size, id.mtimeNs, id.ctimeNs];
+function listDigest(files: readonly string[]): string {
+  const hash = createHash("sha256");
+  // Joined in slices: one update per path costs more than the hashing itself.
+  for (let i = 0; i < files.length; i += 4096) hash.update(`${files.slice(i, i + 4096).join("\0")}\0`);
+  return hash.digest("hex");
 }
 
 /** Records the identities of `files` (context paths) and their folders under `directory`. */
 export function recordManifest(directory: string, files: readonly string[], manifestFile: string): void {
-  const rows: Row[] = files.map((f) => rowOf(directory, f));
-  const dirs: Row[] = foldersOf(files).map((d) => rowOf(directory, d));
+  const manifest: Manifest = {
+    format: FORMAT,
+    list: listDigest(files),
+    files: files.map((f) => identityKey(under(directory, f))),
+    folders: foldersOf(files).map((d) => identityKey(under(directory, d))),
+  };
   const temp = `${manifestFile}.${process.pid}.tmp`;
-  fs.writeFileSync(temp, JSON.stringify({ format: FORMAT, files: rows, folders: dirs }), { mode: 0o600 });
+  fs.writeFileSync(temp, JSON.stringify(manifest), { mode: 0o600 });
   fs.renameSync(temp, manifestFile);
-}
-
-function matches(directory: string, row: Row): boolean {
-  const [rel, dev, ino, size, mtimeNs, ctimeNs] = row;
-  const recorded: FileIdentity = { dev, ino, size, mtimeNs, ctimeNs };
-  return sameIdentity(identityOf(rel === "" ? directory : fileOf(directory, rel)), recorded);
 }
 
 /**
@@ -57,22 +66,19 @@ function matches(directory: string, row: Row): boolean {
  * `manifestFile`.
  */
 export function verifyManifest(directory: string, files: readonly string[], manifestFile: string): boolean {
-  let rows: Row[];
-  let dirs: Row[];
+  let manifest: Manifest;
   try {
-    const data = JSON.parse(fs.readFileSync(manifestFile, "utf8")) as { format?: string; files?: Row[]; folders?: Row[] };
-    if (data.format !== FORMAT || !Array.isArray(data.files) || !Array.isArray(data.folders)) return false;
-    rows = data.files;
-    dirs = data.folders;
+    manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8")) as Manifest;
   } catch {
     return false;
   }
-  if (rows.length !== files.length) return false;
-  const expectedDirs = foldersOf(files);
-  if (dirs.length !== expectedDirs.length) return false;
+  if (typeof manifest !== "object" || manifest === null || manifest.format !== FORMAT || !Array.isArray(manifest.files) || !Array.isArray(manifest.folders)) return false;
+  if (manifest.files.length !== files.length || manifest.list !== listDigest(files)) return false;
+  const folders = foldersOf(files);
+  if (manifest.folders.length !== folders.length) return false;
   try {
-    for (let i = 0; i < dirs.length; i++) if (dirs[i][0] !== expectedDirs[i] || !matches(directory, dirs[i])) return false;
-    for (let i = 0; i < rows.length; i++) if (rows[i][0] !== files[i] || !matches(directory, rows[i])) return false;
+    for (let i = 0; i < folders.length; i++) if (identityKey(under(directory, folders[i])) !== manifest.folders[i]) return false;
+    for (let i = 0; i < files.length; i++) if (identityKey(under(directory, files[i])) !== manifest.files[i]) return false;
     return true;
   } catch {
     return false;

@@ -12,6 +12,7 @@ import dockerignore from "@balena/dockerignore";
 import { invalid } from "../../errors";
 import { DEFAULT_EXCLUDES, SECRET_EXCLUDES } from "./excludes";
 import { compileAnywherePatterns } from "./patterns";
+import { under } from "./under";
 
 const BUILTIN = compileAnywherePatterns([...DEFAULT_EXCLUDES, ...SECRET_EXCLUDES]);
 const SECRET = compileAnywherePatterns(SECRET_EXCLUDES);
@@ -96,19 +97,20 @@ export function walkFolder(opts: WalkOptions): WalkResult {
     return inside === ".." || inside.startsWith(`..${path.sep}`) || path.isAbsolute(inside);
   };
 
-  const stack: Pending[] = [{ abs: opts.root, rel: "", real: realRoot }];
+  const stack: Pending[] = [{ abs: path.resolve(opts.root), rel: "", real: realRoot }];
   while (stack.length > 0) {
     const dir = stack.pop()!;
     // Sorted so that the first bad link reported is the same on every machine.
     const dirents = fs.readdirSync(dir.abs, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const d of dirents) {
       const name = d.name;
-      const abs = path.join(dir.abs, name);
       const rel = dir.rel === "" ? name : `${dir.rel}/${name}`;
-      let real = path.join(dir.real, name);
+      // Names from readdir have no separators, so joining is concatenating (see under.ts).
+      let real = under(dir.real, name);
       let isDir = d.isDirectory();
       let isFile = d.isFile();
       if (d.isSymbolicLink()) {
+        const abs = under(dir.abs, name);
         let stat: fs.Stats;
         try {
           real = fs.realpathSync(abs);
@@ -123,11 +125,11 @@ export function walkFolder(opts: WalkOptions): WalkResult {
         isFile = stat.isFile();
       } else if (!isDir && !isFile && !d.isFIFO() && !d.isSocket() && !d.isBlockDevice() && !d.isCharacterDevice()) {
         // Unknown type from readdir (some file systems): ask lstat.
-        const st = fs.lstatSync(abs);
+        const st = fs.lstatSync(under(dir.abs, name));
         isDir = st.isDirectory();
         isFile = st.isFile();
       }
-      if (skip.has(real)) continue;
+      if (skip.size > 0 && skip.has(real)) continue;
       if (isDir) {
         if (ignores(rel) && !hasExceptions) {
           if (secretMatch(rel)) secretExcluded.push(`${opts.destPrefix}${rel}/`);
@@ -136,7 +138,7 @@ export function walkFolder(opts: WalkOptions): WalkResult {
         if (isAncestor(dir, real)) {
           invalid(opts.owner, opts.prop, opts.root, `symbolic link ${rel} makes a cycle`, "symbolic links that do not point to one of their own parent folders");
         }
-        stack.push({ abs, rel, real, parent: dir });
+        stack.push({ abs: under(dir.abs, name), rel, real, parent: dir });
         continue;
       }
       if (!isFile) {
