@@ -216,8 +216,8 @@ describe("excludes", () => {
     const builtins = [...DEFAULT_EXCLUDES, ...SECRET_EXCLUDES];
     const fast = compileAnywherePatterns(builtins);
     const reference = dockerignore().add(builtins);
-    const names = [".env", ".env.local", "a.env", ".envrc", "x.pem", "pem", "x.pyc", "__pycache__", "node_modules", "node_modules_x", "config", "config.json", "gcloud", "credentials", "credentials.txt", "id_rsa", "id_rsa.pub", "c.tfstate", "c.tfstate.backup", "tfstate", "vars.tfvars.json", ".git", ".gitignore", "model.bin"];
-    const parents = ["", "a/", "a/b/", ".config/", "a/.config/", ".kube/", "a/b/.kube/", ".docker/", "docker/", "x.config/", "a/.config/x/"];
+    const names = [".env", ".env.local", "a.env", ".envrc", "x.pem", "pem", "x.pyc", "__pycache__", "node_modules", "node_modules_x", "config", "config.json", "gcloud", "credentials", "credentials.txt", "id_rsa", "id_rsa.pub", "c.tfstate", "c.tfstate.backup", "tfstate", "vars.tfvars.json", ".git", ".gitignore", "model.bin", ".ENV", "ID_RSA", "Secrets.JSON", "Cert.PEM", "model.BIN"];
+    const parents = ["", "a/", "a/b/", ".config/", "a/.config/", ".kube/", "a/b/.kube/", ".docker/", "docker/", "x.config/", "a/.config/x/", "A/.AWS/", ".Config/"];
     let checked = 0;
     for (const parent of parents) {
       for (const name of names) {

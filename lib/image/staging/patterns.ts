@@ -38,7 +38,9 @@ export function compileAnywherePatterns(patterns: readonly string[]): PathMatche
     }
     return segments.map(segmentToRegex).join("/");
   });
-  const re = new RegExp(`(?:^|/)(?:${alternatives.join("|")})$`);
+  // Case-insensitive like the dockerignore matcher (its default), so `.ENV` or `ID_RSA` is left
+  // out whether or not the folder has a `.dockerignore` of its own.
+  const re = new RegExp(`(?:^|/)(?:${alternatives.join("|")})$`, "i");
   // No pattern spans more than two segments, so the tail decides as the whole path would.
   return { test: (rel) => re.test(lastTwoSegments(rel)) };
 }
