@@ -145,16 +145,17 @@ describe("secret exclusions", () => {
 });
 
 describe("dangerous folders are refused", () => {
-  const script = (sourceDir: string) => ({ absolutePath: path.join(sourceDir, "score.py"), sourceDir, relativePath: "score.py" });
+  // As resolveEntryScript returns it: the value given is the script, its folder is what is copied.
+  const script = (sourceDir: string) => ({ absolutePath: path.join(sourceDir, "score.py"), sourceDir, relativePath: "score.py", given: path.join(sourceDir, "score.py") });
 
   test.each([
-    ["/", /invalid entryScript "\/": it is the root of the file system\. Allowed: a folder that holds only what the image needs/],
-    [os.homedir(), /invalid entryScript ".*": it is a home folder\. Allowed:/],
-    ["/home/alice", /invalid entryScript "\/home\/alice": it is a home folder\./],
-    ["/root", /invalid entryScript "\/root": it is a home folder\./],
-    [process.cwd(), /invalid entryScript ".*": it contains the cdktf project root .* \(Terraform state, cdktf\.out, node_modules\)/],
-    [path.dirname(process.cwd()), /it contains the cdktf project root/],
-  ])("entry script folder %s", (dir, message) => {
+    ["/", /invalid entryScript "\/score\.py": its folder \/, copied into the image as a whole, is the root of the file system\. Allowed: a folder that holds only what the image needs/],
+    [os.homedir(), /invalid entryScript ".*score\.py": its folder .*, copied into the image as a whole, is a home folder\. Allowed:/],
+    ["/home/alice", /invalid entryScript "\/home\/alice\/score\.py": its folder \/home\/alice, copied into the image as a whole, is a home folder\./],
+    ["/root", /invalid entryScript "\/root\/score\.py": its folder \/root, copied into the image as a whole, is a home folder\./],
+    [process.cwd(), /invalid entryScript ".*score\.py": its folder .* contains the cdktf project root .* \(Terraform state, cdktf\.out, node_modules\)/],
+    [path.dirname(process.cwd()), /contains the cdktf project root/],
+  ])("entry script folder %s: the error names the script given and the folder", (dir, message) => {
     const root = project();
     expect(() => computeFingerprint(spec(root, { entryScript: script(dir) }))).toThrow(ValidationError);
     expect(() => computeFingerprint(spec(root, { entryScript: script(dir) }))).toThrow(message);
@@ -168,7 +169,7 @@ describe("dangerous folders are refused", () => {
 
   test("a folder holding the staging root", () => {
     const root = project();
-    expect(() => computeFingerprint(spec(root, { entryScript: script(work) }))).toThrow(/it contains the build-context staging folder/);
+    expect(() => computeFingerprint(spec(root, { entryScript: script(work) }))).toThrow(/its folder .*, copied into the image as a whole, contains the build-context staging folder/);
   });
 
   test("a model file (not a folder) at the project root is fine: only that file is copied", () => {

@@ -15,6 +15,8 @@ export interface ResolvedEntryScript {
   readonly sourceDir: string;
   /** Posix path of the script relative to sourceDir (its file name). */
   readonly relativePath: string;
+  /** The path as the user gave it (for error messages). */
+  readonly given?: string;
 }
 
 const ALLOWED = "a path to a readable .py file that defines top-level `def init(` and `def run(` (plain, not async; decorators above run are fine)";
@@ -63,5 +65,5 @@ export function resolveEntryScript(owner: string, entryScript: string): Resolved
     else problems.push(`no top-level \`def ${name}(\` found`);
   }
   if (problems.length > 0) invalid(owner, "entryScript", entryScript, `${absolutePath}: ${problems.join("; ")}`, ALLOWED);
-  return { absolutePath, sourceDir: path.dirname(absolutePath), relativePath: path.basename(absolutePath) };
+  return { absolutePath, sourceDir: path.dirname(absolutePath), relativePath: path.basename(absolutePath), given: entryScript };
 }

@@ -141,7 +141,7 @@ function collect(spec: BuildContextSpec, root: string): { entries: Entry[]; secr
     add(walkFolder({ owner, prop: "model", root: model.absolutePath, destPrefix: `model/${model.basename}/` }));
   }
 
-  refuseDangerousFolder(owner, "entryScript", spec.entryScript.sourceDir, root);
+  refuseDangerousFolder(owner, "entryScript", spec.entryScript.sourceDir, root, spec.entryScript.given ?? spec.entryScript.absolutePath);
   const skip = model === undefined ? [] : [fs.realpathSync(model.absolutePath)];
   add(walkFolder({ owner, prop: "entryScript", root: spec.entryScript.sourceDir, destPrefix: "source/", skip }));
 

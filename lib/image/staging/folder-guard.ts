@@ -35,21 +35,24 @@ function contains(folder: string, other: string): boolean {
 
 /**
  * Throws a ValidationError when `folder` (copied into the image as a whole) is `/`, a home
- * folder, or contains the cdktf project root or the staging root.
+ * folder, or contains the cdktf project root or the staging root. `given` is the value the user
+ * passed (the entry script's path, whose folder is copied); it defaults to the folder itself.
  */
-export function refuseDangerousFolder(owner: string, prop: string, folder: string, stagingRoot: string): void {
+export function refuseDangerousFolder(owner: string, prop: string, folder: string, stagingRoot: string, given: string = folder): void {
   const abs = real(folder);
   const allowed = "a folder that holds only what the image needs (e.g. a `scoring/` or `models/` folder inside the project), not `/`, a home folder or the project root";
-  if (path.dirname(abs) === abs) invalid(owner, prop, folder, "it is the root of the file system", allowed);
+  // Say which folder is meant when the value given is a file inside it.
+  const subject = given === folder ? "it" : `its folder ${folder}, copied into the image as a whole,`;
+  if (path.dirname(abs) === abs) invalid(owner, prop, given, `${subject} is the root of the file system`, allowed);
   const homes = new Set<string>(["/root", real(os.homedir())]);
   if (homes.has(abs) || /^\/home\/[^/]+$/.test(abs) || /^\/Users\/[^/]+$/.test(abs)) {
-    invalid(owner, prop, folder, "it is a home folder", allowed);
+    invalid(owner, prop, given, `${subject} is a home folder`, allowed);
   }
   const projectRoot = findProjectRoot();
   if (projectRoot !== undefined && contains(abs, real(projectRoot))) {
-    invalid(owner, prop, folder, `it contains the cdktf project root ${projectRoot} (Terraform state, cdktf.out, node_modules)`, allowed);
+    invalid(owner, prop, given, `${subject} contains the cdktf project root ${projectRoot} (Terraform state, cdktf.out, node_modules)`, allowed);
   }
   if (contains(abs, real(stagingRoot))) {
-    invalid(owner, prop, folder, `it contains the build-context staging folder ${stagingRoot}`, allowed);
+    invalid(owner, prop, given, `${subject} contains the build-context staging folder ${stagingRoot}`, allowed);
   }
 }
