@@ -5,7 +5,7 @@ import { spawnSync } from "child_process";
 import { App, TerraformStack } from "cdktf";
 import * as tar from "tar";
 import { parse } from "yaml";
-import { AmlFunctionDeployment, BlobTrigger, HttpTrigger, IImageBuild, ImageBuild, ScoringRegistry, ServiceBusTrigger } from "../lib";
+import { AmlFunctionDeployment, BlobTrigger, HttpTrigger, IImageBuild, ImageBuild, prepareHandOff, ScoringRegistry, ServiceBusTrigger } from "../lib";
 import { stagingRoot } from "../lib/image/build-context";
 import { AZURE_CLI_IMAGE, buildTaskYaml, shellQuote } from "../lib/image/build/task-yaml";
 import { newStack, onlyResource, refTo, resourcesOf, sampleProps, synthJson } from "./helpers";
@@ -116,7 +116,8 @@ describe("ImageBuild.acrTask() is the default build", () => {
     expect(task.name.endsWith(`-${tag.slice(0, 12)}`)).toBe(true);
     expect(task.name.length).toBeLessThanOrEqual(50);
     expect(run.container_registry_task_id).toBe(refTo(json, "azurerm_container_registry_task", "id"));
-    expect(run.lifecycle).toBeUndefined();
+    // Replaced with the context blob, whose name is the fingerprint; a plain address, as Terraform wants it.
+    expect(run.lifecycle).toEqual({ replace_triggered_by: [refTo(json, "azurerm_storage_blob", "id").slice(2, -4)] });
     const blobId = refTo(json, "azurerm_storage_blob", "id").slice(2, -4);
     const grant = (role: string) => refTo(json, "azurerm_role_assignment", "id", (r) => r.role_definition_name === role && r.principal_id.includes("churn_image_identity")).slice(2, -4);
     expect(run.depends_on.sort()).toEqual([blobId, grant("Storage Blob Data Reader"), grant("AcrPush")].sort());
@@ -362,7 +363,7 @@ describe("task YAML quoting", () => {
 });
 
 describe("HCL output of the ACR build", () => {
-  test("terraform parses it, with the task and the run, and no lifecycle reference it would reject", () => {
+  test("terraform parses it, with the task and the run; after prepareHandOff the run's replace_triggered_by is an unquoted address", () => {
     const before = process.env.SYNTH_HCL_OUTPUT;
     process.env.SYNTH_HCL_OUTPUT = "true";
     let outdir: string;
@@ -371,6 +372,7 @@ describe("HCL output of the ACR build", () => {
       const app = new App({ outdir, hclOutput: true });
       new AmlFunctionDeployment(new TerraformStack(app, "scoring"), "churn", sampleProps());
       app.synth();
+      prepareHandOff(app);
     } finally {
       if (before === undefined) delete process.env.SYNTH_HCL_OUTPUT;
       else process.env.SYNTH_HCL_OUTPUT = before;
@@ -378,7 +380,8 @@ describe("HCL output of the ACR build", () => {
     const hcl = fs.readFileSync(path.join(outdir, "stacks", "scoring", "cdk.tf"), "utf8");
     expect(hcl).toContain('resource "azurerm_container_registry_task"');
     expect(hcl).toContain('resource "azurerm_container_registry_task_schedule_run_now"');
-    expect(hcl).not.toContain("replace_triggered_by");
+    expect(hcl).toMatch(/replace_triggered_by = \[\s*azurerm_storage_blob\.churn_image_context-blob_[0-9A-F]{8},\s*\]/);
+    expect(hcl).not.toMatch(/replace_triggered_by = \[\s*"/);
     expect(hcl).not.toMatch(/resource "docker_|provider "docker"|kreuzwerker/);
     // `terraform fmt -check`: 0 formatted, 3 parses but needs formatting, 2 syntax error.
     const r = spawnSync("terraform", ["fmt", "-check", "-no-color", "-"], { input: hcl });

@@ -6,7 +6,7 @@ import { App, TerraformStack } from "cdktf";
 import { buildExampleApp } from "../main";
 import { AmlFunctionDeployment, prepareHandOff } from "../lib";
 import { sampleProps } from "./helpers";
-import { unquoteDependsOn } from "../lib/hand-off/hcl-fixes";
+import { unquoteReferences } from "../lib/hand-off/hcl-fixes";
 import { REPO } from "./helpers";
 
 // The example uses paths relative to the project root, as `npm run synth` does.
@@ -172,9 +172,26 @@ describe("hand-off: a stack folder plain Terraform takes as it is", () => {
 });
 
 describe("HCL fixes", () => {
-  test("unquoteDependsOn unquotes references in depends_on lists only", () => {
+  test("unquoteReferences unquotes the addresses in replace_triggered_by, and Terraform then accepts them", () => {
+    // terraform_data is Terraform's built-in resource: `terraform validate` runs without downloading a provider.
+    const quoted = 'resource "terraform_data" "a" {\n  input = "x"\n}\nresource "terraform_data" "b" {\n  lifecycle {\n    replace_triggered_by = [\n      "terraform_data.a",\n    ]\n  }\n}\n';
+    const validate = (hcl: string) => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hcl-fix-"));
+      fs.writeFileSync(path.join(dir, "main.tf"), hcl);
+      // init parses the configuration too: a failure there is a rejection as well.
+      const init = spawnSync("terraform", ["init", "-backend=false", "-input=false", "-no-color"], { cwd: dir, encoding: "utf8" });
+      if (init.status !== 0) return init.status;
+      return spawnSync("terraform", ["validate", "-no-color"], { cwd: dir, encoding: "utf8" }).status;
+    };
+    expect(validate(quoted)).not.toBe(0);
+    const fixed = unquoteReferences(quoted);
+    expect(fixed).toContain("replace_triggered_by = [\n      terraform_data.a,\n    ]");
+    expect(validate(fixed)).toBe(0);
+  });
+
+  test("unquoteReferences unquotes references in depends_on lists only", () => {
     const before = 'a = "x.y"\ndepends_on = [\n"azurerm_role_assignment.a_B1",\n"data.azurerm_client_config.c",\n]\nb = ["p.q"]\n';
-    expect(unquoteDependsOn(before)).toBe('a = "x.y"\ndepends_on = [\nazurerm_role_assignment.a_B1,\ndata.azurerm_client_config.c,\n]\nb = ["p.q"]\n');
+    expect(unquoteReferences(before)).toBe('a = "x.y"\ndepends_on = [\nazurerm_role_assignment.a_B1,\ndata.azurerm_client_config.c,\n]\nb = ["p.q"]\n');
   });
 
   test("a stack without a backend (cdktf's default: an absolute state path of this machine) gives a warning that says what to do", () => {

@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { IConstruct } from "constructs";
 import { TerraformStack } from "cdktf";
-import { unquoteDependsOn } from "./hcl-fixes";
+import { unquoteReferences } from "./hcl-fixes";
 import { stackReadme, TerraformConfig } from "./stack-readme";
 import { terraformFmt } from "./terraform-fmt";
 
@@ -66,7 +66,7 @@ export function prepareHandOff(app: IConstruct & { readonly outdir: string }, op
     }
     const configPath = path.join(app.outdir, entry.synthesizedStackPath);
     if (hcl) {
-      const fixed = unquoteDependsOn(fs.readFileSync(configPath, "utf8"));
+      const fixed = unquoteReferences(fs.readFileSync(configPath, "utf8"));
       const formatted = terraformFmt(fixed, options.terraformBinary);
       if (formatted === undefined) warnings.push(`${entry.synthesizedStackPath}: no terraform binary to run \`terraform fmt\`; the HCL is valid but not canonically formatted`);
       fs.writeFileSync(configPath, formatted ?? fixed);
