@@ -208,16 +208,13 @@ export class AcrTaskBuild implements IImageBuild {
 
     // ---- Run it: once per fingerprint. The run's only argument is the task id, which forces
     // replacement; the task's name holds the fingerprint, so a new context means a new task and a
-    // new run, and an unchanged input plans neither. `replace_triggered_by` on the context blob
-    // (whose name is the fingerprint) says the same in the configuration itself, so a reader of
-    // the plan sees why the run is replaced. Given as the plain address `type.name`: cdktf
-    // writes a resource object there as "${type.name}", which Terraform rejects in JSON and HCL;
-    // in HCL the address comes out quoted, and the hand-off step unquotes it as it does for
-    // depends_on.
-    const run = new ContainerRegistryTaskScheduleRunNow(scope, "run", {
+    // new run, and an unchanged input plans neither. The run's construct id carries the same
+    // fingerprint prefix (a literal, never a token), so the configuration itself shows the new
+    // run: its address changes with the context. Not `lifecycle.replace_triggered_by`: cdktf
+    // renders it in a form Terraform rejects (`"${...}"` in JSON, a quoted address in HCL).
+    const run = new ContainerRegistryTaskScheduleRunNow(scope, `run-${tag.slice(0, TASK_NAME_FINGERPRINT_CHARS)}`, {
       containerRegistryTaskId: task.id,
       dependsOn: [blob, readerGrant, pushGrant],
-      lifecycle: { replaceTriggeredBy: [`${blob.terraformResourceType}.${blob.friendlyUniqueId}`] },
       // The provider waits for the run; give it the task's timeout plus time to queue.
       timeouts: { create: `${Math.ceil(this.timeoutSeconds / 60) + 15}m` },
     });
