@@ -39,7 +39,7 @@ const GOOD = [
 
 test("a valid script resolves to its folder and basename", () => {
   const p = write("proj/score.py", GOOD);
-  expect(resolveEntryScript("D", p)).toEqual({ absolutePath: p, sourceDir: path.join(dir, "proj"), relativePath: "score.py" });
+  expect(resolveEntryScript("D", p)).toEqual({ absolutePath: p, sourceDir: path.join(dir, "proj"), relativePath: "score.py", given: p });
 });
 
 test("relative paths resolve against process.cwd(); CRLF and a BOM are fine", () => {
