@@ -86,7 +86,10 @@ const speedup = results.rootSynth / results.exampleSynth;
 const checks = [
   [`example synth ≤ 1.0 s (median ${results.exampleSynth.toFixed(3)} s)`, results.exampleSynth <= 1.0],
   [`example synth ≥ 3x faster than root imports (${speedup.toFixed(1)}x)`, speedup >= 3],
-  [`full test command ≤ 60 s (median ${results.testCommand.toFixed(1)} s)`, results.testCommand <= 60],
+  // 120 s: the command now also packs the library and installs it into a consumer project
+  // (~15 s), runs the real Functions worker and Azurite-backed downloader tests, and the
+  // staging scale tests; 60 s was set when it held jest and unit tests only.
+  [`full test command ≤ 120 s (median ${results.testCommand.toFixed(1)} s)`, results.testCommand <= 120],
 ];
 if (scoring) checks.push([`batch-of-32 scoring ≥ 5x per-message rate (${scoring.speedup.toFixed(1)}x)`, scoring.speedup >= 5]);
 checks.push(...topicResults);
