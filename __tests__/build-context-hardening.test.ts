@@ -5,27 +5,17 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { BuildContextSpec, computeFingerprint, SECRET_EXCLUDES, stageBuildContext, stagingRoot, STAGING_DIR_ENV } from "../lib/image/build-context";
+import { BuildContextSpec, computeFingerprint, SECRET_EXCLUDES, stageBuildContext, stagingRoot } from "../lib/image/build-context";
 import { DigestCache } from "../lib/image/staging/digest-cache";
 import { preparePrivateRoot, removeOldContexts, manifestPath } from "../lib/image/staging/staging-root";
 import { resolveEntryScript } from "../lib/entry-script";
 import { ModelSource } from "../lib/model/model-source";
 import { ValidationError } from "../lib/errors";
+import { useStagingSandbox } from "./staging-sandbox";
 
 const SCRIPT = "def init():\n    pass\n\ndef run(data):\n    return data\n";
 
-let work: string;
-let savedEnv: string | undefined;
-beforeAll(() => {
-  work = fs.mkdtempSync(path.join(os.tmpdir(), "build-context-hardening-"));
-  savedEnv = process.env[STAGING_DIR_ENV];
-  process.env[STAGING_DIR_ENV] = path.join(work, "staging");
-});
-afterAll(() => {
-  if (savedEnv === undefined) delete process.env[STAGING_DIR_ENV];
-  else process.env[STAGING_DIR_ENV] = savedEnv;
-  fs.rmSync(work, { recursive: true, force: true });
-});
+const sandbox = useStagingSandbox("build-context-hardening-");
 
 let counter = 0;
 function writeTree(root: string, files: { [rel: string]: string }): void {
@@ -37,7 +27,7 @@ function writeTree(root: string, files: { [rel: string]: string }): void {
 }
 
 function project(extra: { [rel: string]: string } = {}): string {
-  const root = path.join(work, `p${counter++}`);
+  const root = path.join(sandbox(), `p${counter++}`);
   writeTree(root, {
     "scoring-image/Dockerfile": "FROM python\n",
     "scoring-image/requirements.txt": "azure-functions\n",
@@ -169,7 +159,7 @@ describe("dangerous folders are refused", () => {
 
   test("a folder holding the staging root", () => {
     const root = project();
-    expect(() => computeFingerprint(spec(root, { entryScript: script(work) }))).toThrow(/its folder .*, copied into the image as a whole, contains the build-context staging folder/);
+    expect(() => computeFingerprint(spec(root, { entryScript: script(sandbox()) }))).toThrow(/its folder .*, copied into the image as a whole, contains the build-context staging folder/);
   });
 
   test("a model file (not a folder) at the project root is fine: only that file is copied", () => {
@@ -203,19 +193,19 @@ describe("nothing shadows the model (COPY order)", () => {
 describe("the staging cache is not trusted because it exists", () => {
   test("the staging root is private: created 0700, narrowed when wider, refused when a link", () => {
     const root = stagingRoot();
-    expect(root).toBe(path.join(work, "staging"));
+    expect(root).toBe(path.join(sandbox(), "staging"));
     stageBuildContext(spec(project()));
     expect(fs.statSync(root).mode & 0o777).toBe(0o700);
     fs.chmodSync(root, 0o777);
     stageBuildContext(spec(project()));
     expect(fs.statSync(root).mode & 0o777).toBe(0o700);
-    const link = path.join(work, "link-root");
+    const link = path.join(sandbox(), "link-root");
     fs.symlinkSync(root, link);
     expect(() => preparePrivateRoot("Deployment", link)).toThrow(/Deployment: invalid AML_FUNCTION_STAGING_DIR ".*link-root": the staging folder is a symbolic link/);
   });
 
   test("a staging root owned by another user is refused", () => {
-    const other = path.join(work, "other-owner");
+    const other = path.join(sandbox(), "other-owner");
     fs.mkdirSync(other, { mode: 0o700 });
     const owner = fs.statSync(other).uid;
     // Pretend to be another user: the folder is then owned by someone else.
@@ -246,7 +236,7 @@ describe("the staging cache is not trusted because it exists", () => {
     fs.rmSync(staged);
     fs.writeFileSync(staged, "0123456789");
     // A second link keeps the replacement's inode number from being reused by the restage.
-    const keep = path.join(work, `keep-${counter++}`);
+    const keep = path.join(sandbox(), `keep-${counter++}`);
     fs.linkSync(staged, keep);
     const again = stageBuildContext(spec(root));
     expect(fs.statSync(path.join(again.directory, "model", "bundle", "weights.bin")).ino).not.toBe(fs.statSync(keep).ino);
@@ -256,7 +246,7 @@ describe("the staging cache is not trusted because it exists", () => {
     const root = project();
     const first = stageBuildContext(spec(root));
     const manifest = manifestPath(path.dirname(first.directory), first.fingerprint);
-    const keep = path.join(work, `keep-${counter++}`);
+    const keep = path.join(sandbox(), `keep-${counter++}`);
     fs.linkSync(path.join(first.directory, "source", "score.py"), keep);
     fs.rmSync(manifest);
     stageBuildContext(spec(root));
@@ -276,7 +266,7 @@ describe("the staging cache is not trusted because it exists", () => {
 
 describe("old contexts are cleaned up", () => {
   test("contexts unused for over 7 days go, and beyond the 20 most recent those older than an hour", () => {
-    const root = fs.mkdtempSync(path.join(work, "cleanup-"));
+    const root = fs.mkdtempSync(path.join(sandbox(), "cleanup-"));
     const now = Date.now() / 1000;
     const make = (i: number, ageSeconds: number): string => {
       const name = i.toString(16).padStart(64, "0");
@@ -304,7 +294,7 @@ describe("old contexts are cleaned up", () => {
 
 describe("the digest cache", () => {
   test("an unchanged, settled file is not read again; a changed one is", () => {
-    const dir = fs.mkdtempSync(path.join(work, "digest-"));
+    const dir = fs.mkdtempSync(path.join(sandbox(), "digest-"));
     const file = path.join(dir, "model.bin");
     fs.writeFileSync(file, "a".repeat(1000));
     const cacheFile = path.join(dir, "cache.json");
@@ -338,7 +328,7 @@ describe("the digest cache", () => {
   });
 
   test("a damaged cache file is ignored", () => {
-    const dir = fs.mkdtempSync(path.join(work, "digest-"));
+    const dir = fs.mkdtempSync(path.join(sandbox(), "digest-"));
     fs.writeFileSync(path.join(dir, "m"), "x");
     fs.writeFileSync(path.join(dir, "cache.json"), "{not json");
     const c = new DigestCache(path.join(dir, "cache.json"));

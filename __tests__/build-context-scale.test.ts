@@ -4,32 +4,21 @@
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
-import { BuildContextSpec, computeFingerprint, stageBuildContext, STAGING_DIR_ENV } from "../lib/image/build-context";
+import { BuildContextSpec, computeFingerprint, stageBuildContext } from "../lib/image/build-context";
 import { stackAsset } from "../lib/image/stack-asset";
 import { walkFolder } from "../lib/image/staging/walk";
 import { resolveEntryScript } from "../lib/entry-script";
 import { ModelSource } from "../lib/model/model-source";
 import { TerraformStack, Testing } from "cdktf";
+import { useStagingSandbox } from "./staging-sandbox";
 
 jest.setTimeout(180_000);
 
-let work: string;
-let savedEnv: string | undefined;
-beforeAll(() => {
-  work = fs.mkdtempSync(path.join(os.tmpdir(), "build-context-scale-"));
-  savedEnv = process.env[STAGING_DIR_ENV];
-  process.env[STAGING_DIR_ENV] = path.join(work, "staging");
-});
-afterAll(() => {
-  if (savedEnv === undefined) delete process.env[STAGING_DIR_ENV];
-  else process.env[STAGING_DIR_ENV] = savedEnv;
-  fs.rmSync(work, { recursive: true, force: true });
-});
+const sandbox = useStagingSandbox("build-context-scale-");
 
 function project(name: string): string {
-  const root = path.join(work, name);
+  const root = path.join(sandbox(), name);
   for (const [rel, text] of Object.entries({
     "scoring-image/Dockerfile": "FROM python\n",
     "scoring-image/requirements.txt": "azure-functions\n",

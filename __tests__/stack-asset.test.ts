@@ -3,15 +3,15 @@
  * is left alone when unchanged, and is replaced when the staged context had to be restaged.
  */
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { App, Manifest, TerraformStack, Testing } from "cdktf";
 import { AmlFunctionDeployment } from "../lib/aml-function-deployment";
 import { ImageBuild } from "../lib/image/build/image-build";
-import { STAGING_DIR_ENV, stagingRoot } from "../lib/image/build-context";
+import { stagingRoot } from "../lib/image/build-context";
 import { stackAsset } from "../lib/image/stack-asset";
 import { ModelSource } from "../lib";
 import { sampleProps } from "./helpers";
+import { useStagingSandbox } from "./staging-sandbox";
 
 jest.mock("fs", () => {
   const actual = jest.requireActual("fs");
@@ -20,22 +20,11 @@ jest.mock("fs", () => {
 
 const SCRIPT = "def init():\n    pass\n\ndef run(data):\n    return data\n";
 
-let work: string;
-let savedEnv: string | undefined;
-beforeAll(() => {
-  work = fs.mkdtempSync(path.join(os.tmpdir(), "stack-asset-test-"));
-  savedEnv = process.env[STAGING_DIR_ENV];
-  process.env[STAGING_DIR_ENV] = path.join(work, "staging");
-});
-afterAll(() => {
-  if (savedEnv === undefined) delete process.env[STAGING_DIR_ENV];
-  else process.env[STAGING_DIR_ENV] = savedEnv;
-  fs.rmSync(work, { recursive: true, force: true });
-});
+const sandbox = useStagingSandbox("stack-asset-test-");
 
 let counter = 0;
 function userProject(): { model: string; script: string } {
-  const root = path.join(work, `user${counter++}`);
+  const root = path.join(sandbox(), `user${counter++}`);
   fs.mkdirSync(path.join(root, "scoring"), { recursive: true });
   fs.mkdirSync(path.join(root, "models", "m"), { recursive: true });
   fs.writeFileSync(path.join(root, "scoring", "score.py"), SCRIPT);
@@ -62,7 +51,7 @@ const ino = (p: string): bigint => fs.statSync(p, { bigint: true }).ino;
 describe("the build context in the stack assets", () => {
   test("is hard-linked from the staged context, relative to the stack folder", () => {
     const user = userProject();
-    const { stackDir, contextRel } = synth(path.join(work, `out${counter++}`), user);
+    const { stackDir, contextRel } = synth(path.join(sandbox(), `out${counter++}`), user);
     expect(contextRel).toMatch(/^assets\/[^/]+\/[0-9a-f]{64}$/);
     const fingerprint = path.basename(contextRel);
     const staged = path.join(stagingRoot(), fingerprint);
@@ -76,7 +65,7 @@ describe("the build context in the stack assets", () => {
 
   test("an unchanged re-synth rewrites nothing and gives byte-identical JSON, also from another outdir", () => {
     const user = userProject();
-    const outdir = path.join(work, `out${counter++}`);
+    const outdir = path.join(sandbox(), `out${counter++}`);
     const first = synth(outdir, user);
     const asset = path.join(first.stackDir, ...first.contextRel.split("/"));
     const before = ino(path.join(asset, "model/m/weights.bin"));
@@ -86,12 +75,12 @@ describe("the build context in the stack assets", () => {
     expect(ino(path.join(asset, "model/m/weights.bin"))).toBe(before);
     // Not even re-linked: a new link would have moved the ctime.
     expect(fs.statSync(path.join(asset, "model/m/weights.bin"), { bigint: true }).ctimeNs).toBe(ctimeBefore);
-    expect(synth(path.join(work, `elsewhere${counter++}`), user).json).toBe(first.json);
+    expect(synth(path.join(sandbox(), `elsewhere${counter++}`), user).json).toBe(first.json);
   });
 
   test("a changed model replaces the old asset version", () => {
     const user = userProject();
-    const outdir = path.join(work, `out${counter++}`);
+    const outdir = path.join(sandbox(), `out${counter++}`);
     const first = synth(outdir, user);
     fs.writeFileSync(path.join(user.model, "weights.bin"), "v".repeat(4096));
     const second = synth(outdir, user);
@@ -103,7 +92,7 @@ describe("the build context in the stack assets", () => {
 
   test("code planted into the staged score.py (hard-linked into the asset) is not shipped by the next synth", () => {
     const user = userProject();
-    const outdir = path.join(work, `out${counter++}`);
+    const outdir = path.join(sandbox(), `out${counter++}`);
     const first = synth(outdir, user);
     const staged = path.join(stagingRoot(), path.basename(first.contextRel), "source", "score.py");
     const { atime, mtime } = fs.statSync(staged);
@@ -118,7 +107,7 @@ describe("the build context in the stack assets", () => {
 
   test("the staged context stays valid after being linked (the next synth reuses it)", () => {
     const user = userProject();
-    const outdir = path.join(work, `out${counter++}`);
+    const outdir = path.join(sandbox(), `out${counter++}`);
     const first = synth(outdir, user);
     const staged = path.join(stagingRoot(), path.basename(first.contextRel), "model", "m", "weights.bin");
     const before = ino(staged);
@@ -132,7 +121,7 @@ describe("the build context in the stack assets", () => {
       throw Object.assign(new Error("EXDEV: cross-device link not permitted"), { code: "EXDEV" });
     });
     try {
-      const { stackDir, contextRel } = synth(path.join(work, `out${counter++}`), user);
+      const { stackDir, contextRel } = synth(path.join(sandbox(), `out${counter++}`), user);
       const f = path.join(stackDir, ...contextRel.split("/"), "model/m/weights.bin");
       const staged = path.join(stagingRoot(), path.basename(contextRel), "model/m/weights.bin");
       expect(ino(f)).not.toBe(ino(staged));
@@ -147,7 +136,7 @@ describe("the build context in the stack assets", () => {
 
 describe("stackAsset", () => {
   test("a single file lands at assets/<id>/<fingerprint>/<name>, written by Testing.fullSynth, and the folder is relocatable", () => {
-    const file = path.join(work, `context-${counter++}.tar.gz`);
+    const file = path.join(sandbox(), `context-${counter++}.tar.gz`);
     fs.writeFileSync(file, "archive bytes");
     const stack = new TerraformStack(Testing.app(), "files");
     const asset = stackAsset(stack, "archive", { path: file, kind: "file", fingerprint: "abc123" });
@@ -155,16 +144,16 @@ describe("stackAsset", () => {
     const out = Testing.fullSynth(stack);
     const written = path.join(out, "stacks", "files", ...asset.relativePath.split("/"));
     expect(fs.readFileSync(written, "utf8")).toBe("archive bytes");
-    const moved = path.join(work, `moved-${counter++}`);
+    const moved = path.join(sandbox(), `moved-${counter++}`);
     fs.cpSync(path.join(out, "stacks", "files"), moved, { recursive: true });
     expect(fs.readFileSync(path.join(moved, ...asset.relativePath.split("/")), "utf8")).toBe("archive bytes");
   });
 
   test("bad input is a ValidationError naming the property and value", () => {
     const stack = new TerraformStack(Testing.app(), "bad");
-    expect(() => stackAsset(stack, "a", { path: work, kind: "directory", fingerprint: "../x" })).toThrow(/^bad\/a: invalid fingerprint "\.\.\/x": not usable as a folder name\. Allowed: letters, digits/);
+    expect(() => stackAsset(stack, "a", { path: sandbox(), kind: "directory", fingerprint: "../x" })).toThrow(/^bad\/a: invalid fingerprint "\.\.\/x": not usable as a folder name\. Allowed: letters, digits/);
     expect(() => stackAsset(stack, "b", { path: "rel/path", kind: "directory", fingerprint: "f" })).toThrow(/invalid path "rel\/path": not an absolute path/);
-    expect(() => stackAsset(stack, "c", { path: work, kind: "file", fingerprint: "f" })).toThrow(/invalid path ".*": it is not a regular file\. Allowed: an existing file/);
-    expect(() => stackAsset(stack, "d", { path: path.join(work, "missing"), kind: "directory", fingerprint: "f" })).toThrow(/it does not exist/);
+    expect(() => stackAsset(stack, "c", { path: sandbox(), kind: "file", fingerprint: "f" })).toThrow(/invalid path ".*": it is not a regular file\. Allowed: an existing file/);
+    expect(() => stackAsset(stack, "d", { path: path.join(sandbox(), "missing"), kind: "directory", fingerprint: "f" })).toThrow(/it does not exist/);
   });
 });
