@@ -301,6 +301,36 @@ describe("a full synth puts the archive into the stack's assets", () => {
     expect([after.ino, after.mtimeNs, after.ctimeNs]).toEqual([before.ino, before.mtimeNs, before.ctimeNs]);
     fs.rmSync(outdir, { recursive: true, force: true });
   });
+
+  test("a reused archive does not read the staged folder; a rewritten one verifies it first", async () => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "acr-assets-lazy-"));
+    const synthOnce = (): string => {
+      const app = new App({ outdir });
+      new AmlFunctionDeployment(new TerraformStack(app, "scoring"), "churn", sampleProps());
+      app.synth();
+      const stackDir = path.join(outdir, "stacks", "scoring");
+      const source: string = onlyResource(JSON.parse(fs.readFileSync(path.join(stackDir, "cdk.tf.json"), "utf8")), "azurerm_storage_blob").source;
+      return path.join(stackDir, source.replace("${path.module}/", ""));
+    };
+    const file = synthOnce();
+    const archive = path.join(stagingRoot(), path.basename(file));
+    const planted = path.join(archive.replace(/\.tar\.gz$/, ""), "source", "score.py");
+    fs.writeFileSync(planted, "planted\n");
+    // Unchanged inputs, verified archive: reused as is, the staged folder is not looked at.
+    synthOnce();
+    expect(fs.readFileSync(planted, "utf8")).toBe("planted\n");
+    // The archive must be written again: the staged folder is verified (and restaged) first.
+    fs.rmSync(`${archive}.json`);
+    const again = synthOnce();
+    expect(fs.readFileSync(planted, "utf8")).not.toBe("planted\n");
+    let shipped = "";
+    await tar.x({ file: again, cwd: fs.mkdtempSync(path.join(os.tmpdir(), "acr-lazy-x-")), onReadEntry: (e) => {
+      if (e.path === "source/score.py") e.on("data", (d: Buffer) => (shipped += d.toString("utf8")));
+    } });
+    expect(shipped).not.toBe("");
+    expect(shipped).not.toContain("planted");
+    fs.rmSync(outdir, { recursive: true, force: true });
+  });
 });
 
 describe.each([

@@ -242,6 +242,19 @@ describe("the staging cache is not trusted because it exists", () => {
     expect(fs.statSync(path.join(again.directory, "model", "bundle", "weights.bin")).ino).not.toBe(fs.statSync(keep).ino);
   });
 
+  test("staging is lazy: nothing is verified or written until directory is read", () => {
+    const root = project();
+    const first = stageBuildContext(spec(root));
+    expect(first.location).toBe(first.directory);
+    const planted = path.join(first.directory, "source", "score.py");
+    fs.writeFileSync(planted, "planted\n");
+    const again = stageBuildContext(spec(root));
+    // Not read yet: the planted file is still there (no build has used the folder).
+    expect(fs.readFileSync(planted, "utf8")).toBe("planted\n");
+    // Read: verified against the manifest and restaged before anyone gets the path.
+    expect(fs.readFileSync(path.join(again.directory, "source", "score.py"), "utf8")).toBe(SCRIPT);
+  });
+
   test("a context without its manifest is restaged (and gets one)", () => {
     const root = project();
     const first = stageBuildContext(spec(root));
@@ -249,7 +262,8 @@ describe("the staging cache is not trusted because it exists", () => {
     const keep = path.join(sandbox(), `keep-${counter++}`);
     fs.linkSync(path.join(first.directory, "source", "score.py"), keep);
     fs.rmSync(manifest);
-    stageBuildContext(spec(root));
+    // Staging is lazy: reading `directory` verifies (here: restages) the context.
+    expect(stageBuildContext(spec(root)).directory).toBe(first.directory);
     expect(fs.statSync(path.join(first.directory, "source", "score.py")).ino).not.toBe(fs.statSync(keep).ino);
     expect(fs.existsSync(manifest)).toBe(true);
   });

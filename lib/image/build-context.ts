@@ -17,6 +17,8 @@
  * folder. A context is written to a temporary sibling and renamed into place; every file gets
  * mode 0644 and every folder 0755, whatever the inputs had. An existing context is reused only
  * when every file still has the identity recorded when it was written (staged-manifest.ts).
+ * Staging happens when the context's `directory` is first read, so a build that reuses a verified
+ * archive of the same fingerprint spends no lstat per staged file.
  */
 import { createHash } from "crypto";
 import * as fs from "fs";
@@ -56,8 +58,16 @@ export interface BuildContextSpec {
 }
 
 export interface StagedBuildContext {
-  /** Absolute path of the staged context. */
+  /**
+   * Absolute path of the staged context. Reading it stages the context (verifies the one already
+   * staged for this fingerprint, or writes it): read it only when the folder's files are needed.
+   */
   readonly directory: string;
+  /**
+   * The same path, without staging: for names derived from it (e.g. the archive next to it).
+   * @default `directory` (contexts made elsewhere than stageBuildContext)
+   */
+  readonly location?: string;
   /** 64 hex digits. */
   readonly fingerprint: string;
   /** Sorted relative posix paths of every staged file. */
@@ -267,9 +277,11 @@ function warnSecretExclusions(owner: string, excluded: readonly string[]): void 
 }
 
 /**
- * Stages the context into `<staging root>/<fingerprint>`, reusing it when it verifies against
- * its manifest. New contexts are written to a sibling temporary folder and renamed into place,
- * so a reader never sees a half-written context.
+ * Plans the context into `<staging root>/<fingerprint>` and stages it when its `directory` is first
+ * read: an existing context is reused when it verifies against its manifest, a new one is written
+ * to a sibling temporary folder and renamed into place, so a reader never sees a half-written
+ * context. Lazy because a build that reuses its verified archive of the same fingerprint (the ACR
+ * build) never reads the staged folder: verifying it (one lstat per file) would be wasted there.
  */
 export function stageBuildContext(spec: BuildContextSpec): StagedBuildContext {
   const owner = spec.owner ?? "BuildContext";
@@ -279,15 +291,32 @@ export function stageBuildContext(spec: BuildContextSpec): StagedBuildContext {
   cache.save();
   warnSecretExclusions(owner, secretExcluded);
 
+  const location = path.join(root, fingerprint);
+  const files = planned.map((p) => p.entry.dest);
+  // Marked as used now, so cleanup (here and in other synths) keeps it even when it is not read.
+  touchContext(root, fingerprint);
+  removeOldContexts(root, fingerprint);
+  let staged = false;
+  return {
+    get directory(): string {
+      if (!staged) {
+        materialize(owner, root, fingerprint, planned, files);
+        staged = true;
+      }
+      return location;
+    },
+    location,
+    fingerprint,
+    files,
+    secretExcluded,
+  };
+}
+
+/** Makes `<root>/<fingerprint>` hold exactly the planned files, with a manifest that verifies. */
+function materialize(owner: string, root: string, fingerprint: string, planned: Planned[], files: readonly string[]): void {
   const directory = path.join(root, fingerprint);
   const manifest = manifestPath(root, fingerprint);
-  const files = planned.map((p) => p.entry.dest);
-  const result: StagedBuildContext = { directory, fingerprint, files, secretExcluded };
-  if (fs.existsSync(directory) && verifyManifest(directory, files, manifest)) {
-    touchContext(root, fingerprint);
-    removeOldContexts(root, fingerprint);
-    return result;
-  }
+  if (fs.existsSync(directory) && verifyManifest(directory, files, manifest)) return;
   fs.rmSync(manifest, { force: true });
   fs.rmSync(directory, { recursive: true, force: true });
   const temp = fs.mkdtempSync(path.join(root, `.staging-${fingerprint.slice(0, 12)}-`));
@@ -310,8 +339,6 @@ export function stageBuildContext(spec: BuildContextSpec): StagedBuildContext {
     fs.rmSync(temp, { recursive: true, force: true });
   }
   if (!fs.existsSync(manifest) || !verifyManifest(directory, files, manifest)) recordManifest(directory, files, manifest);
-  removeOldContexts(root, fingerprint);
-  return result;
 }
 
 /**

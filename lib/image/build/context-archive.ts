@@ -67,8 +67,16 @@ export interface ContextArchive {
 
 /** The staged context to archive. */
 export interface ArchiveSource {
-  /** Absolute path of the staged context. */
+  /**
+   * Absolute path of the staged context. Read only when the archive is written, not when a
+   * verified archive is reused (reading a StagedBuildContext's `directory` stages it).
+   */
   readonly directory: string;
+  /**
+   * The same path, for the default archive name, when reading `directory` has a cost.
+   * @default `directory`
+   */
+  readonly location?: string;
   /** Its content fingerprint (the archive is cached under it). */
   readonly fingerprint: string;
   /** Relative posix paths of every staged file, sorted. */
@@ -112,7 +120,7 @@ interface Sidecar {
 export function writeContextArchive(source: ArchiveSource, options: ArchiveOptions = {}): ContextArchive {
   const gzipLevel = options.gzipLevel ?? ARCHIVE_GZIP_LEVEL;
   if (!Number.isInteger(gzipLevel) || gzipLevel < 0 || gzipLevel > 9) throw new RangeError(`gzip level ${gzipLevel} is not a whole number from 0 to 9`);
-  const file = options.file ?? `${source.directory}.tar.gz`;
+  const file = options.file ?? `${source.location ?? source.directory}.tar.gz`;
   const sidecarFile = `${file}.json`;
 
   const cached = readSidecar(sidecarFile);
@@ -138,8 +146,9 @@ export function writeContextArchive(source: ArchiveSource, options: ArchiveOptio
     // fields through Object.entries/fromEntries/assign, which cost more per file than encoding.
     // encode() derives everything it writes from the fields (checksum and pax need included).
     const header = new Header({ path: "", mode: FILE_MODE, uid: 0, gid: 0, uname: "", gname: "", size: 0, mtime: EPOCH, type: "File" });
+    const directory = source.directory;
     for (const rel of source.files) {
-      const absolute = under(source.directory, rel);
+      const absolute = under(directory, rel);
       const input = fs.openSync(absolute, "r");
       try {
         const entrySize = fs.fstatSync(input).size;
