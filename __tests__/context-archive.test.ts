@@ -226,4 +226,19 @@ describe("the context archive", () => {
     expect(reused.reused).toBe(true);
     expect(fs.statSync(reused.file).ino).toBe(fs.statSync(link).ino);
   });
+
+  test("the sizes from the plan give the same bytes as asking the file system; a staged file of another size fails", () => {
+    const context = stage(checkout(path.join(work, "checkout-s")));
+    expect(context.sizes).toEqual(context.files.map((f) => fs.statSync(path.join(context.directory, ...f.split("/"))).size));
+    const planned = archiveAt(context, "sized");
+    const statted = archiveAt({ directory: context.directory, fingerprint: context.fingerprint, files: context.files }, "statted");
+    expect(fs.readFileSync(planned.file).equals(fs.readFileSync(statted.file))).toBe(true);
+    const i = context.files.indexOf("source/score.py");
+    const longer = [...context.sizes!];
+    longer[i] -= 1;
+    expect(() => writeContextArchive({ ...context, directory: context.directory, sizes: longer }, { file: path.join(work, "longer", "c.tar.gz") })).toThrow(/source\/score\.py became longer while it was archived/);
+    const shorter = [...context.sizes!];
+    shorter[i] += 1;
+    expect(() => writeContextArchive({ ...context, directory: context.directory, sizes: shorter }, { file: path.join(work, "shorter", "c.tar.gz") })).toThrow(/source\/score\.py became shorter while it was archived/);
+  });
 });

@@ -55,9 +55,12 @@ function fixture(root, kind) {
 const WRITER = `
 const { writeContextArchive } = require(${JSON.stringify(path.join(ROOT, "dist/lib/image/build/context-archive.js"))});
 const [dir, list, out] = process.argv.slice(1);
-const files = require("fs").readFileSync(list, "utf8").split("\\n").filter(Boolean);
+const rows = require("fs").readFileSync(list, "utf8").split("\\n").filter(Boolean).map((l) => l.split("\\t"));
+const files = rows.map((r) => r[0]);
+// The sizes a synth passes along from its plan (StagedBuildContext.sizes).
+const sizes = rows.map((r) => Number(r[1]));
 const t0 = process.hrtime.bigint();
-writeContextArchive({ directory: dir, fingerprint: String(Date.now()), files }, { file: out });
+writeContextArchive({ directory: dir, fingerprint: String(Date.now()), files, sizes }, { file: out });
 const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
 process.stdout.write(JSON.stringify({ seconds, rss: process.resourceUsage().maxRSS * 1024 }));
 `;
@@ -65,7 +68,9 @@ process.stdout.write(JSON.stringify({ seconds, rss: process.resourceUsage().maxR
 function measure(label, dir, files) {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "bench-archive-out-"));
   const list = path.join(work, "files.txt");
-  fs.writeFileSync(list, files.join("\n"));
+  const tarList = path.join(work, "tar-files.txt");
+  fs.writeFileSync(list, files.map((f) => `${f}\t${fs.statSync(path.join(dir, f)).size}`).join("\n"));
+  fs.writeFileSync(tarList, files.join("\n"));
   const archiveTimes = [];
   const tarTimes = [];
   let rss = 0;
@@ -81,7 +86,7 @@ function measure(label, dir, files) {
 
     const tarOut = path.join(work, `t${i}.tar`);
     const t0 = process.hrtime.bigint();
-    mustRun("tar", ["cf", tarOut, "-C", dir, "-T", list]);
+    mustRun("tar", ["cf", tarOut, "-C", dir, "-T", tarList]);
     tarTimes.push(Number(process.hrtime.bigint() - t0) / 1e9);
     fs.rmSync(tarOut);
   }

@@ -73,6 +73,12 @@ export interface StagedBuildContext {
   /** Sorted relative posix paths of every staged file. */
   readonly files: string[];
   /**
+   * Size in bytes of each file of `files`, as hashed for the fingerprint (the archive writer uses
+   * them instead of asking the file system again).
+   * @default unknown (read from the files)
+   */
+  readonly sizes?: number[];
+  /**
    * Context paths the secret rules (SECRET_EXCLUDES) left out, sorted; a folder left out as a
    * whole ends in "/". Printed as a warning at synth.
    */
@@ -293,6 +299,7 @@ export function stageBuildContext(spec: BuildContextSpec): StagedBuildContext {
 
   const location = path.join(root, fingerprint);
   const files = planned.map((p) => p.entry.dest);
+  const sizes = planned.map((p) => ("content" in p.entry ? p.entry.content.length : Number(sizeOf(p.id!))));
   // Marked as used now, so cleanup (here and in other synths) keeps it even when it is not read.
   touchContext(root, fingerprint);
   removeOldContexts(root, fingerprint);
@@ -308,6 +315,7 @@ export function stageBuildContext(spec: BuildContextSpec): StagedBuildContext {
     location,
     fingerprint,
     files,
+    sizes,
     secretExcluded,
   };
 }

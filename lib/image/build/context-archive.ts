@@ -81,6 +81,12 @@ export interface ArchiveSource {
   readonly fingerprint: string;
   /** Relative posix paths of every staged file, sorted. */
   readonly files: readonly string[];
+  /**
+   * Size in bytes of each file of `files` (one fstat per file less). A file found longer or
+   * shorter than its size fails the write: it changed after it was staged.
+   * @default each file's size from fstat
+   */
+  readonly sizes?: readonly number[];
 }
 
 export interface ArchiveOptions {
@@ -147,12 +153,18 @@ export function writeContextArchive(source: ArchiveSource, options: ArchiveOptio
     // encode() derives everything it writes from the fields (checksum and pax need included).
     const header = new Header({ path: "", mode: FILE_MODE, uid: 0, gid: 0, uname: "", gname: "", size: 0, mtime: EPOCH, type: "File" });
     const directory = source.directory;
-    for (const rel of source.files) {
+    const sizes = source.sizes;
+    if (sizes !== undefined && sizes.length !== source.files.length) throw new RangeError(`${sizes.length} sizes for ${source.files.length} files`);
+    for (let i = 0; i < source.files.length; i++) {
+      const rel = source.files[i];
       const absolute = under(directory, rel);
       const input = fs.openSync(absolute, "r");
       try {
-        const entrySize = fs.fstatSync(input).size;
-        let read = entrySize === 0 ? 0 : readSome(input, buffer, Math.min(buffer.length, entrySize), absolute);
+        const entrySize = sizes === undefined ? fs.fstatSync(input).size : sizes[i];
+        // A file that fits the buffer is read with one byte more asked for: getting it means
+        // the file is longer than its recorded size.
+        let read = readSome(input, buffer, Math.min(buffer.length, entrySize + 1), absolute, entrySize);
+        if (read > entrySize) throw new Error(`${absolute} became longer while it was archived`);
         // The level is decided on the file's first bytes, before any of its bytes are written.
         gzip.setLevel(gzipLevel !== 0 && looksCompressible(buffer.subarray(0, Math.min(read, PROBE_BYTES))) ? gzipLevel : 0);
         header.path = rel;
@@ -168,7 +180,7 @@ export function writeContextArchive(source: ArchiveSource, options: ArchiveOptio
         while (remaining > 0) {
           gzip.write(buffer.subarray(0, read));
           remaining -= read;
-          if (remaining > 0) read = readSome(input, buffer, Math.min(buffer.length, remaining), absolute);
+          if (remaining > 0) read = readSome(input, buffer, Math.min(buffer.length, remaining), absolute, remaining);
         }
         const padding = (BLOCK - (entrySize % BLOCK)) % BLOCK;
         if (padding > 0) gzip.write(ZERO_BLOCKS.subarray(0, padding));
@@ -277,10 +289,13 @@ class MemberWriter {
   }
 }
 
-/** Reads up to `length` bytes (at least one); a file that ends early changed while it was archived. */
-function readSome(fd: number, buffer: Buffer, length: number, file: string): number {
+/**
+ * Reads up to `length` bytes; at least one while `expected` bytes are still due (a file that ends
+ * early changed while it was archived).
+ */
+function readSome(fd: number, buffer: Buffer, length: number, file: string, expected: number): number {
   const read = fs.readSync(fd, buffer, 0, length, null);
-  if (read === 0) throw new Error(`${file} became shorter while it was archived`);
+  if (read === 0 && expected > 0) throw new Error(`${file} became shorter while it was archived`);
   return read;
 }
 
