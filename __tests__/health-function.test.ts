@@ -7,7 +7,7 @@ import { BlobTrigger } from "../lib/triggers/blob-trigger";
 import { ITrigger } from "../lib/triggers/trigger";
 import { HEALTH_CHECK_EVICTION_TIME_IN_MIN, HEALTH_CHECK_PATH } from "../lib/image/function-definitions";
 import { message } from "./error-message";
-import { newStack, onlyResource, sampleProps, synthJson } from "./helpers";
+import { newStack, onlyResource, sampleProps, stagedContextDir, synthJson } from "./helpers";
 import { schemaProblems } from "./schema-check";
 
 /** Synthesizes into a temp dir and returns the app resource and the staged context's files. */
@@ -21,17 +21,7 @@ function synthWithContext(triggers: ITrigger[] = [new HttpTrigger()]) {
   app.synth();
   const stackDir = path.join(outdir, "stacks", "scoring");
   const json = JSON.parse(fs.readFileSync(path.join(stackDir, "cdk.tf.json"), "utf8"));
-  const hosts: string[] = [];
-  const walk = (d: string): void => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (p.endsWith(`${path.sep}app${path.sep}host.json`)) hosts.push(p);
-    }
-  };
-  walk(path.join(stackDir, "assets"));
-  expect(hosts).toHaveLength(1);
-  const dir = path.dirname(path.dirname(hosts[0]));
+  const dir = stagedContextDir(stackDir);
   return { json, read: (rel: string) => fs.readFileSync(path.join(dir, rel), "utf8") };
 }
 

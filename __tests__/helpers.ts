@@ -1,3 +1,4 @@
+import * as fs from "fs";
 import * as path from "path";
 import { TerraformStack, Testing } from "cdktf";
 import { AmlFunctionDeploymentProps } from "../lib/aml-function-deployment";
@@ -45,4 +46,24 @@ export function refTo(json: any, type: string, attr: string, pick: (r: any) => b
   const entry = Object.entries(resourcesOf(json, type)).find(([, r]) => pick(r));
   if (!entry) throw new Error(`no ${type} matches`);
   return `\${${type}.${entry[0]}.${attr}}`;
+}
+
+/**
+ * The staged build context a full synth put into a stack's assets (the local Docker build ships
+ * it as a folder): the one asset folder holding the image's `app/host.json`. Throws when there is
+ * not exactly one.
+ */
+export function stagedContextDir(stackDir: string): string {
+  const assets = path.join(stackDir, "assets");
+  const hosts: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (p.endsWith(`${path.sep}app${path.sep}host.json`)) hosts.push(p);
+    }
+  };
+  walk(assets);
+  if (hosts.length !== 1) throw new Error(`expected one staged context (app/host.json) under ${assets}, found ${hosts.length}`);
+  return path.dirname(path.dirname(hosts[0]));
 }

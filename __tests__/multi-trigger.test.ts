@@ -6,7 +6,7 @@ import { LinuxFunctionApp } from "@cdktf/provider-azurerm/lib/linux-function-app
 import { AmlFunctionDeployment, HttpAuthLevel, HttpTrigger, ImageBuild } from "../lib";
 import { BlobTrigger } from "../lib/triggers/blob-trigger";
 import { ServiceBusCardinality, ServiceBusTrigger } from "../lib/triggers/service-bus-trigger";
-import { newStack, onlyResource, refTo, resourcesOf, sampleProps } from "./helpers";
+import { newStack, onlyResource, refTo, resourcesOf, sampleProps, stagedContextDir } from "./helpers";
 import { schemaProblems } from "./schema-check";
 
 /**
@@ -26,25 +26,9 @@ function synthMulti(serviceBus = new ServiceBusTrigger()) {
   const stackDir = path.join(outdir, "stacks", "scoring");
   const synth = fs.readFileSync(path.join(stackDir, "cdk.tf.json"), "utf8");
   const json = JSON.parse(synth);
-  // The staged context is the single asset directory holding the image's app/ folder.
-  const hosts = findFiles(path.join(stackDir, "assets"), (p) => p.endsWith(`${path.sep}app${path.sep}host.json`));
-  if (hosts.length !== 1) throw new Error(`expected one staged app/host.json, found ${hosts.length}`);
-  const dir = path.dirname(path.dirname(hosts[0]));
+  const dir = stagedContextDir(stackDir);
   const read = (rel: string): string => fs.readFileSync(path.join(dir, rel), "utf8");
   return { synth, json, dir, read };
-}
-
-function findFiles(root: string, pick: (p: string) => boolean): string[] {
-  const found: string[] = [];
-  const walk = (d: string): void => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (pick(p)) found.push(p);
-    }
-  };
-  walk(root);
-  return found;
 }
 
 describe("a deployment with HTTP, Blob and Service Bus triggers", () => {

@@ -19,7 +19,7 @@ import { App, TerraformStack } from "cdktf";
 import { AmlFunctionDeployment, HttpAuthLevel, HttpTrigger, ImageBuild } from "../lib";
 import { BlobTrigger } from "../lib/triggers/blob-trigger";
 import { ServiceBusCardinality, ServiceBusTrigger } from "../lib/triggers/service-bus-trigger";
-import { REPO, sampleProps } from "./helpers";
+import { REPO, sampleProps, stagedContextDir } from "./helpers";
 
 const VENDOR = path.resolve(REPO, "..", "shared", "vendor", "azure-functions-python");
 const HARNESS = path.join(REPO, "scoring-image", "tests", "worker_harness.py");
@@ -60,20 +60,10 @@ function synthesizeApp(): { context: string; entryScript: string } {
     ],
   }));
   app.synth();
-  const assets = path.join(outdir, "stacks", "scoring", "assets");
-  const hosts: string[] = [];
-  const walk = (d: string): void => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (p.endsWith(`${path.sep}app${path.sep}host.json`)) hosts.push(p);
-    }
-  };
-  walk(assets);
-  if (hosts.length !== 1) throw new Error(`expected one staged context (app/host.json) under ${assets}, found ${hosts.length}`);
+  const context = stagedContextDir(path.join(outdir, "stacks", "scoring"));
   const synth = JSON.parse(fs.readFileSync(path.join(outdir, "stacks", "scoring", "cdk.tf.json"), "utf8"));
   const settings = Object.values(synth.resource.azurerm_linux_function_app as Record<string, any>)[0].app_settings;
-  return { context: path.dirname(path.dirname(hosts[0])), entryScript: settings.AZUREML_ENTRY_SCRIPT };
+  return { context, entryScript: settings.AZUREML_ENTRY_SCRIPT };
 }
 
 describe("the real Azure Functions Python worker", () => {
