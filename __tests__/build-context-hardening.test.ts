@@ -7,6 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import { BuildContextSpec, computeFingerprint, SECRET_EXCLUDES, stageBuildContext, stagingRoot } from "../lib/image/build-context";
 import { DigestCache } from "../lib/image/staging/digest-cache";
+import { identityKey } from "../lib/image/staging/file-identity";
 import { preparePrivateRoot, removeOldContexts, manifestPath } from "../lib/image/staging/staging-root";
 import { resolveEntryScript } from "../lib/entry-script";
 import { ModelSource } from "../lib/model/model-source";
@@ -296,6 +297,9 @@ describe("old contexts are cleaned up", () => {
     const current = make(999, 30 * 24 * 3600); // the one in use is never removed
     fs.mkdirSync(path.join(root, ".staging-abc-old"));
     fs.utimesSync(path.join(root, ".staging-abc-old"), now - 7200, now - 7200);
+    // The digest cache of earlier versions (JSON) goes; the current one stays.
+    fs.writeFileSync(path.join(root, "file-digests.json"), "{}");
+    fs.writeFileSync(path.join(root, "file-digests.txt"), "aml-function-deployment/digest-cache/v3\n");
     removeOldContexts(root, current);
     const left = new Set(fs.readdirSync(root));
     for (const n of fresh) expect(left.has(n) && left.has(`${n}.tar.gz`) && left.has(`${n}.manifest.json`)).toBe(true);
@@ -303,6 +307,8 @@ describe("old contexts are cleaned up", () => {
     expect(left.has(weekOld)).toBe(false);
     expect(left.has(current)).toBe(true);
     expect(left.has(".staging-abc-old")).toBe(false);
+    expect(left.has("file-digests.json")).toBe(false);
+    expect(left.has("file-digests.txt")).toBe(true);
   });
 });
 
@@ -337,8 +343,8 @@ describe("the digest cache", () => {
     expect(c3.hashedFiles).toBe(1);
     // The changed file's old entry is dropped when the cache is saved again.
     c3.save();
-    const saved = JSON.parse(fs.readFileSync(cacheFile, "utf8")) as { entries: string[] };
-    expect(saved.entries).toHaveLength(2);
+    const saved = fs.readFileSync(cacheFile, "utf8").trimEnd().split("\n");
+    expect(saved).toEqual(["aml-function-deployment/digest-cache/v3", `${identityKey(file)} ${c3.digest(file).sha256}`]);
   });
 
   test("a damaged cache file is ignored", () => {

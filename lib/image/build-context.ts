@@ -98,7 +98,7 @@ interface Plan {
 }
 
 const FORMAT = "aml-function-deployment/build-context/v2";
-const DIGEST_CACHE_FILE = "file-digests.json";
+const DIGEST_CACHE_FILE = "file-digests.txt";
 /** Where the Dockerfile puts the model; a source file there would replace model files. */
 const MODEL_DIR_IN_SOURCE = "source/azureml-models";
 

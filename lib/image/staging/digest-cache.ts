@@ -6,17 +6,28 @@
  *
  * The cache file lives in the private staging root (0700, owner checked), so only this user can
  * change it. It is written atomically (temp file + rename) and only when something new was hashed.
- * Its entries are flat `[identityKey, sha256, ...]` string pairs: for 20,000 files, loading them
- * costs a few milliseconds, where an object per file cost more than the lookups it saves.
+ *
+ * Layout: a format line, then one `<identityKey> <sha256>` line per file, the files of the latest
+ * synth first and in the order that synth asked for them. A synth asks in the same order again
+ * (sorted context paths), so a lookup is mostly a comparison with the next line: the cache of
+ * 20,000 files is one string, neither parsed into 40,000 strings nor put into a map, and the
+ * garbage collector has nothing of it to copy. A key not found there is searched for in the whole
+ * text (the lookups continue from where it is); after a few keys found nowhere (a new or changed
+ * model), the text is put into a map once.
  */
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { identityKey, nowNs, parseIdentityKey, settledBefore } from "./file-identity";
 
-const FORMAT = "aml-function-deployment/digest-cache/v2";
+const FORMAT = "aml-function-deployment/digest-cache/v3";
 /** Upper bound on cached files; the ones used by the latest synth are kept first. */
 const MAX_ENTRIES = 500_000;
+/** Keys searched for in the whole text without success before the text is put into a map. */
+const MAX_FAILED_SEARCHES = 8;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+const SPACE = 0x20;
+const NEWLINE = 0x0a;
 
 /** One read buffer for all files: allocating 1 MiB per file costs more than hashing 4 KiB. */
 const buffer = Buffer.allocUnsafe(1 << 20);
@@ -39,6 +50,18 @@ function inodeOf(key: string): string {
   return key.slice(0, key.indexOf(":", key.indexOf(":") + 1));
 }
 
+/** Every well-formed `<key> <sha256>` line of a cache text, as a map (damaged lines are skipped). */
+function parseLines(text: string): Map<string, string> {
+  const entries = new Map<string, string>();
+  for (const line of text.split("\n")) {
+    const space = line.indexOf(" ");
+    if (space <= 0) continue;
+    const sha256 = line.slice(space + 1);
+    if (SHA256_HEX.test(sha256) && !entries.has(line.slice(0, space))) entries.set(line.slice(0, space), sha256);
+  }
+  return entries;
+}
+
 export interface DigestCacheOptions {
   /**
    * The clock that decides whether a file has settled (tests move it forward instead of waiting).
@@ -48,15 +71,17 @@ export interface DigestCacheOptions {
 }
 
 export class DigestCache {
-  /** sha256 by identity key, as loaded. */
-  private readonly old = new Map<string, string>();
-  /** sha256 by identity key, of the files this synth hashed (saved first). */
-  private readonly used = new Map<string, string>();
-  /**
-   * Keys this synth found in `old` (saved next). An array, not a second map: with 20,000 files,
-   * one more map insertion per file cost more than everything else the cache does per file.
-   */
-  private readonly hits: string[] = [];
+  /** The loaded cache: "\n" + its lines (each line starts after a "\n"), or "" without one. */
+  private readonly text: string = "";
+  /** Where the next expected line starts in `text`. */
+  private cursor = 0;
+  /** The loaded lines as a map, once lookups stopped following the text. */
+  private map?: Map<string, string>;
+  private failedSearches = 0;
+  /** Identity key and sha256 of every cacheable answer, in the order asked (saved first). */
+  private readonly answers: string[] = [];
+  /** sha256 by identity key, of the files this synth hashed. */
+  private readonly hashed = new Map<string, string>();
   private readonly now: () => bigint;
   private dirty = false;
   /** How many files were read (for tests and the bench). */
@@ -65,21 +90,47 @@ export class DigestCache {
   /** @param file the cache file; undefined = no persistent cache (every file is hashed). */
   constructor(private readonly file?: string, options: DigestCacheOptions = {}) {
     this.now = options.now ?? nowNs;
-    if (file === undefined || !fs.existsSync(file)) return;
+    if (file === undefined) return;
+    let content: string;
     try {
-      const data = JSON.parse(fs.readFileSync(file, "utf8")) as { format?: unknown; entries?: unknown };
-      if (data.format !== FORMAT || !Array.isArray(data.entries)) return;
-      const entries = data.entries as unknown[];
-      for (let i = 0; i + 1 < entries.length; i += 2) {
-        const key = entries[i];
-        const sha256 = entries[i + 1];
-        // A damaged entry is skipped, never used.
-        if (typeof key === "string" && typeof sha256 === "string" && sha256.length === 64) this.old.set(key, sha256);
-      }
+      content = fs.readFileSync(file, "latin1");
     } catch {
-      // A damaged cache is only a cache: start empty.
-      this.old.clear();
+      // Missing or unreadable: start empty.
+      return;
     }
+    // A damaged cache is only a cache: another format is ignored, a damaged line never used.
+    if (content.startsWith(`${FORMAT}\n`)) {
+      this.text = content.slice(FORMAT.length);
+      this.cursor = 1;
+    }
+  }
+
+  /** The sha256 on the line at `at` when that line is `key`'s and well formed. */
+  private lineAt(at: number, key: string): string | undefined {
+    const text = this.text;
+    if (!text.startsWith(key, at) || text.charCodeAt(at + key.length) !== SPACE || text.charCodeAt(at + key.length + 65) !== NEWLINE) return undefined;
+    const sha256 = text.slice(at + key.length + 1, at + key.length + 65);
+    if (!SHA256_HEX.test(sha256)) return undefined;
+    this.cursor = at + key.length + 66;
+    return sha256;
+  }
+
+  /** The cached sha256 of the file with identity `key`, if any. */
+  private lookup(key: string): string | undefined {
+    if (this.text === "") return undefined;
+    // The next line, when it is this key's: the usual case of an unchanged re-synth.
+    const next = this.lineAt(this.cursor, key);
+    if (next !== undefined) return next;
+    if (this.map !== undefined) return this.map.get(key);
+    if (this.failedSearches < MAX_FAILED_SEARCHES) {
+      // Found elsewhere: lookups continue from there (the next keys are likely the next lines).
+      const line = this.text.indexOf(`\n${key} `);
+      const found = line >= 0 ? this.lineAt(line + 1, key) : undefined;
+      if (found === undefined) this.failedSearches++;
+      return found;
+    }
+    this.map = parseLines(this.text);
+    return this.map.get(key);
   }
 
   /**
@@ -88,19 +139,20 @@ export class DigestCache {
    */
   public digest(file: string): { sha256: string; id: string } {
     const id = identityKey(file);
-    const hit = this.old.get(id);
-    if (hit !== undefined) {
-      this.hits.push(id);
-      return { sha256: hit, id };
+    const cached = this.lookup(id);
+    if (cached !== undefined) {
+      this.answers.push(id, cached);
+      return { sha256: cached, id };
     }
-    const hashed = this.used.get(id);
+    const hashed = this.hashed.get(id);
     if (hashed !== undefined) return { sha256: hashed, id };
     const started = this.now();
     const sha256 = hashFileContent(file);
     this.hashedFiles++;
     // Cache only what did not change while (or shortly before) it was read.
     if (identityKey(file) === id && settledBefore(parseIdentityKey(id), started)) {
-      this.used.set(id, sha256);
+      this.hashed.set(id, sha256);
+      this.answers.push(id, sha256);
       this.dirty = true;
     }
     return { sha256, id };
@@ -109,27 +161,23 @@ export class DigestCache {
   /** Writes the cache when something new was hashed. */
   public save(): void {
     if (this.file === undefined || !this.dirty) return;
-    const entries: string[] = [];
-    const current = new Set<string>();
+    const lines: string[] = [FORMAT];
     const saved = new Set<string>();
-    for (const [key, sha256] of this.used) {
-      entries.push(key, sha256);
-      saved.add(key);
-      current.add(inodeOf(key));
-    }
-    for (const key of this.hits) {
+    const current = new Set<string>();
+    for (let i = 0; i < this.answers.length; i += 2) {
+      const key = this.answers[i];
       if (saved.has(key)) continue;
-      entries.push(key, this.old.get(key)!);
+      lines.push(`${key} ${this.answers[i + 1]}`);
       saved.add(key);
       current.add(inodeOf(key));
     }
     // Then older entries, except earlier identities of the files just used (they changed).
-    for (const [key, sha256] of this.old) {
-      if (entries.length >= 2 * MAX_ENTRIES) break;
-      if (!saved.has(key) && !current.has(inodeOf(key))) entries.push(key, sha256);
+    for (const [key, sha256] of this.map ?? parseLines(this.text)) {
+      if (lines.length > MAX_ENTRIES) break;
+      if (!saved.has(key) && !current.has(inodeOf(key))) lines.push(`${key} ${sha256}`);
     }
     const temp = path.join(path.dirname(this.file), `.${path.basename(this.file)}.${process.pid}.tmp`);
-    fs.writeFileSync(temp, JSON.stringify({ format: FORMAT, entries }), { mode: 0o600 });
+    fs.writeFileSync(temp, `${lines.join("\n")}\n`, { mode: 0o600 });
     fs.renameSync(temp, this.file);
     this.dirty = false;
   }

@@ -24,6 +24,8 @@ const MAX_AGE_MS = 7 * 24 * 60 * 60 * 1000;
 const KEEP_RECENT = 20;
 
 const CONTEXT_NAME = /^[0-9a-f]{64}$/;
+/** Files earlier versions kept here that nothing reads any more. */
+const RETIRED_FILES = new Set(["file-digests.json"]);
 
 /** The staging root this process uses (see the module comment). */
 export function stagingRoot(): string {
@@ -83,13 +85,17 @@ export function touchContext(root: string, fingerprint: string): void {
  * Removes old contexts: those unused for MAX_AGE_MS, and beyond the KEEP_RECENT most recently
  * used those older than MIN_AGE_MS, each with its manifest and the files derived from it
  * (`<fingerprint>.*`, e.g. the ACR build's archive); also temporary folders of interrupted
- * stagings. `keep` is never removed.
+ * stagings, and files of earlier versions (RETIRED_FILES). `keep` is never removed.
  */
 export function removeOldContexts(root: string, keep: string): void {
   const now = Date.now();
   const contexts: Array<{ name: string; used: number }> = [];
   for (const name of fs.readdirSync(root)) {
     const abs = path.join(root, name);
+    if (RETIRED_FILES.has(name)) {
+      fs.rmSync(abs, { force: true });
+      continue;
+    }
     if (name.startsWith(".staging-")) {
       try {
         if (now - fs.lstatSync(abs).mtimeMs > MIN_AGE_MS) fs.rmSync(abs, { recursive: true, force: true });

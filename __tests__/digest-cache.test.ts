@@ -1,0 +1,110 @@
+/**
+ * The digest cache's lookups (issue 8, synth cost): an unchanged model is answered from the cache
+ * whatever order its files are asked in, a damaged line is never used, and a cache shared by
+ * several deployments answers each of them.
+ */
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { DigestCache } from "../lib/image/staging/digest-cache";
+import { identityKey } from "../lib/image/staging/file-identity";
+import { useStagingSandbox } from "./staging-sandbox";
+
+const sandbox = useStagingSandbox("digest-cache-");
+/** A clock 2.1 s ahead, so files written just now count as settled (cacheable). */
+const later = (): bigint => BigInt(Date.now()) * 1_000_000n + 2_100_000_000n;
+const sha = (text: string): string => createHash("sha256").update(text).digest("hex");
+
+let counter = 0;
+/** `count` files with distinct content; returns their paths in name order. */
+function files(count: number): string[] {
+  const dir = path.join(sandbox(), `set${counter++}`);
+  fs.mkdirSync(dir);
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const f = path.join(dir, `f${String(i).padStart(4, "0")}.bin`);
+    fs.writeFileSync(f, `content ${i}`);
+    out.push(f);
+  }
+  return out;
+}
+
+function cacheFile(): string {
+  return path.join(sandbox(), `cache${counter++}.txt`);
+}
+
+/** Asks a fresh cache for `order`; returns how many files it had to read. */
+function ask(file: string, order: readonly string[]): number {
+  const cache = new DigestCache(file, { now: later });
+  for (const f of order) expect(cache.digest(f).sha256).toBe(sha(fs.readFileSync(f, "utf8")));
+  cache.save();
+  return cache.hashedFiles;
+}
+
+test("an unchanged set is answered from the cache in the order it was saved, reversed, or shuffled", () => {
+  const set = files(200);
+  const file = cacheFile();
+  expect(ask(file, set)).toBe(200);
+  expect(ask(file, set)).toBe(0);
+  expect(ask(file, [...set].reverse())).toBe(0);
+  const shuffled = set.map((f, i) => [f, (i * 7919) % 200] as const).sort((a, b) => a[1] - b[1]).map(([f]) => f);
+  expect(ask(file, shuffled)).toBe(0);
+});
+
+test("two deployments' files in one cache: each is answered, whichever saved last", () => {
+  const a = files(50);
+  const b = files(50);
+  const file = cacheFile();
+  expect(ask(file, a)).toBe(50);
+  expect(ask(file, b)).toBe(50);
+  // The file now holds b's lines first: a's lookups find their place and follow it.
+  expect(ask(file, a)).toBe(0);
+  expect(ask(file, b)).toBe(0);
+  expect(ask(file, [...b, ...a])).toBe(0);
+});
+
+test("a new or changed model among known files: only the new files are read, the rest still hit", () => {
+  const known = files(40);
+  const file = cacheFile();
+  expect(ask(file, known)).toBe(40);
+  // More unknown files than the cache searches for before it builds its map.
+  const fresh = files(30);
+  expect(ask(file, [...known.slice(0, 20), ...fresh, ...known.slice(20)])).toBe(30);
+  fs.writeFileSync(known[5], "changed");
+  expect(ask(file, known)).toBe(1);
+});
+
+test("a damaged line is never used: that file is read again, the others still hit", () => {
+  const set = files(10);
+  const file = cacheFile();
+  expect(ask(file, set)).toBe(10);
+  const lines = fs.readFileSync(file, "latin1").split("\n");
+  const third = lines.findIndex((l) => l.startsWith(`${identityKey(set[2])} `));
+  const fifth = lines.findIndex((l) => l.startsWith(`${identityKey(set[4])} `));
+  // A wrong digest that looks like one (all hex, one character short) and one that is not hex.
+  lines[third] = `${identityKey(set[2])} ${"a".repeat(63)}`;
+  lines[fifth] = `${identityKey(set[4])} ${"z".repeat(64)}`;
+  fs.writeFileSync(file, lines.join("\n"));
+  expect(ask(file, set)).toBe(2);
+  // Saved again with the right digests.
+  expect(ask(file, set)).toBe(0);
+});
+
+test("a cache of another format, or cut off in the middle of a line, is only a cache", () => {
+  const set = files(5);
+  const file = cacheFile();
+  fs.writeFileSync(file, JSON.stringify({ format: "aml-function-deployment/digest-cache/v2", entries: [identityKey(set[0]), sha("x")] }));
+  expect(ask(file, set)).toBe(5);
+  const text = fs.readFileSync(file, "latin1");
+  fs.writeFileSync(file, text.slice(0, text.length - 20));
+  // The last line lost its end: that file is read again, the others hit.
+  expect(ask(file, set)).toBe(1);
+});
+
+test("the saved file lists this synth's files first, in the order asked", () => {
+  const set = files(3);
+  const file = cacheFile();
+  ask(file, [set[2], set[0], set[1]]);
+  const keys = fs.readFileSync(file, "latin1").trimEnd().split("\n").slice(1).map((l) => l.split(" ")[0]);
+  expect(keys).toEqual([identityKey(set[2]), identityKey(set[0]), identityKey(set[1])]);
+});
