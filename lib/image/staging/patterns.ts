@@ -1,9 +1,10 @@
 /**
  * Fast matching of the built-in exclude patterns. They all have the form `**\/<name>` or
- * `**\/<dir>/<name>` (no other wildcards than `*` and `?` inside a segment), so one regular
- * expression on the last two segments of the relative path decides them; running every pattern
- * through the generic dockerignore matcher for each of 20,000 files costs more than the rest of an
- * unchanged synth, and the regular expression on the whole path costs more than on its tail.
+ * `**\/<dir>/<name>` (no other wildcards than `*` and `?` inside a segment), so regular
+ * expressions on the last one or two segments of the relative path decide them; running every
+ * pattern through the generic dockerignore matcher for each of 20,000 files costs more than the
+ * rest of an unchanged synth, and a regular expression on the whole path costs more than on its
+ * last segment.
  */
 
 /** Something that decides a relative posix path. */
@@ -21,26 +22,39 @@ function segmentToRegex(seg: string): string {
   return out;
 }
 
-/** The last two segments of a relative path (all of it when it has fewer). */
-function lastTwoSegments(rel: string): string {
-  const last = rel.lastIndexOf("/");
-  if (last < 0) return rel;
-  const before = rel.lastIndexOf("/", last - 1);
-  return before < 0 ? rel : rel.slice(before + 1);
-}
-
 /** A matcher equivalent to the given `**\/...` patterns for paths relative to the folder. */
 export function compileAnywherePatterns(patterns: readonly string[]): PathMatcher {
-  const alternatives = patterns.map((p) => {
+  const names: string[] = [];
+  const parents: string[] = [];
+  const pairs: string[] = [];
+  for (const p of patterns) {
     const segments = p.slice(3).split("/");
     if (!p.startsWith("**/") || p.slice(3).includes("**") || /[[\]!\\]/.test(p) || segments.length > 2) {
       throw new Error(`built-in exclude ${p} is not of the form **/<name>[/<name>]`);
     }
-    return segments.map(segmentToRegex).join("/");
-  });
+    if (segments.length === 1) {
+      names.push(segmentToRegex(segments[0]));
+    } else {
+      parents.push(segmentToRegex(segments[0]));
+      pairs.push(segments.map(segmentToRegex).join("/"));
+    }
+  }
   // Case-insensitive like the dockerignore matcher (its default), so `.ENV` or `ID_RSA` is left
-  // out whether or not the folder has a `.dockerignore` of its own.
-  const re = new RegExp(`(?:^|/)(?:${alternatives.join("|")})$`, "i");
-  // No pattern spans more than two segments, so the tail decides as the whole path would.
-  return { test: (rel) => re.test(lastTwoSegments(rel)) };
+  // out whether or not the folder has a `.dockerignore` of its own. Anchored at both ends: a
+  // regular expression tried at one position instead of at every "/" of the path.
+  const anchored = (alternatives: string[]): RegExp | undefined => (alternatives.length === 0 ? undefined : new RegExp(`^(?:${alternatives.join("|")})$`, "i"));
+  const name = anchored(names);
+  const parent = anchored(parents);
+  const pair = anchored(pairs);
+  // A one-segment pattern decides the last segment; a two-segment one the last two, and only
+  // when the folder above matches its first segment (rarely: `.kube`, `.docker`, ...).
+  return {
+    test: (rel) => {
+      const last = rel.lastIndexOf("/");
+      if (name !== undefined && name.test(last < 0 ? rel : rel.slice(last + 1))) return true;
+      if (pair === undefined || last < 0) return false;
+      const before = rel.lastIndexOf("/", last - 1);
+      return parent!.test(rel.slice(before + 1, last)) && pair.test(rel.slice(before + 1));
+    },
+  };
 }
