@@ -6,7 +6,7 @@ import { App, TerraformStack } from "cdktf";
 import * as tar from "tar";
 import { parse } from "yaml";
 import { AmlFunctionDeployment, BlobTrigger, HttpTrigger, IImageBuild, ImageBuild, prepareHandOff, ScoringRegistry, ServiceBusTrigger } from "../lib";
-import { stagingRoot } from "../lib/image/build-context";
+import { STAGING_DIR_ENV, stagingRoot } from "../lib/image/build-context";
 import { AZURE_CLI_IMAGE, buildTaskYaml, shellQuote } from "../lib/image/build/task-yaml";
 import { newStack, onlyResource, refTo, resourcesOf, sampleProps, synthJson } from "./helpers";
 import { schemaProblems } from "./schema-check";
@@ -302,34 +302,44 @@ describe("a full synth puts the archive into the stack's assets", () => {
     fs.rmSync(outdir, { recursive: true, force: true });
   });
 
-  test("a reused archive does not read the staged folder; a rewritten one verifies it first", async () => {
+  test("the ACR build stages no folder: a rewritten archive comes from the inputs, not from a planted staged file", async () => {
     const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "acr-assets-lazy-"));
-    const synthOnce = (): string => {
-      const app = new App({ outdir });
-      new AmlFunctionDeployment(new TerraformStack(app, "scoring"), "churn", sampleProps());
-      app.synth();
-      const stackDir = path.join(outdir, "stacks", "scoring");
-      const source: string = onlyResource(JSON.parse(fs.readFileSync(path.join(stackDir, "cdk.tf.json"), "utf8")), "azurerm_storage_blob").source;
-      return path.join(stackDir, source.replace("${path.module}/", ""));
-    };
-    const file = synthOnce();
-    const archive = path.join(stagingRoot(), path.basename(file));
-    const planted = path.join(archive.replace(/\.tar\.gz$/, ""), "source", "score.py");
-    fs.writeFileSync(planted, "planted\n");
-    // Unchanged inputs, verified archive: reused as is, the staged folder is not looked at.
-    synthOnce();
-    expect(fs.readFileSync(planted, "utf8")).toBe("planted\n");
-    // The archive must be written again: the staged folder is verified (and restaged) first.
-    fs.rmSync(`${archive}.json`);
-    const again = synthOnce();
-    expect(fs.readFileSync(planted, "utf8")).not.toBe("planted\n");
-    let shipped = "";
-    await tar.x({ file: again, cwd: fs.mkdtempSync(path.join(os.tmpdir(), "acr-lazy-x-")), onReadEntry: (e) => {
-      if (e.path === "source/score.py") e.on("data", (d: Buffer) => (shipped += d.toString("utf8")));
-    } });
-    expect(shipped).not.toBe("");
-    expect(shipped).not.toContain("planted");
-    fs.rmSync(outdir, { recursive: true, force: true });
+    // A staging root of its own: other tests stage the same fingerprint as a folder (local build).
+    const saved = process.env[STAGING_DIR_ENV];
+    process.env[STAGING_DIR_ENV] = path.join(outdir, "staging");
+    try {
+      const synthOnce = (): string => {
+        const app = new App({ outdir });
+        new AmlFunctionDeployment(new TerraformStack(app, "scoring"), "churn", sampleProps());
+        app.synth();
+        const stackDir = path.join(outdir, "stacks", "scoring");
+        const source: string = onlyResource(JSON.parse(fs.readFileSync(path.join(stackDir, "cdk.tf.json"), "utf8")), "azurerm_storage_blob").source;
+        return path.join(stackDir, source.replace("${path.module}/", ""));
+      };
+      const file = synthOnce();
+      const archive = path.join(stagingRoot(), path.basename(file));
+      const folder = archive.replace(/\.tar\.gz$/, "");
+      expect(fs.existsSync(archive)).toBe(true);
+      expect(fs.existsSync(folder)).toBe(false);
+      // A staged folder planted where the local build would stage this context is never read.
+      const planted = path.join(folder, "source", "score.py");
+      fs.mkdirSync(path.dirname(planted), { recursive: true });
+      fs.writeFileSync(planted, "planted\n");
+      synthOnce();
+      // The archive must be written again (its sidecar is gone): from the inputs.
+      fs.rmSync(`${archive}.json`);
+      const again = synthOnce();
+      let shipped = "";
+      await tar.x({ file: again, cwd: fs.mkdtempSync(path.join(outdir, "x-")), onReadEntry: (e) => {
+        if (e.path === "source/score.py") e.on("data", (d: Buffer) => (shipped += d.toString("utf8")));
+      } });
+      expect(shipped).not.toBe("");
+      expect(shipped).not.toContain("planted");
+    } finally {
+      if (saved === undefined) delete process.env[STAGING_DIR_ENV];
+      else process.env[STAGING_DIR_ENV] = saved;
+      fs.rmSync(outdir, { recursive: true, force: true });
+    }
   });
 });
 

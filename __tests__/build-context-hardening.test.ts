@@ -8,7 +8,7 @@ import * as path from "path";
 import { BuildContextSpec, computeFingerprint, SECRET_EXCLUDES, stageBuildContext, stagingRoot } from "../lib/image/build-context";
 import { DigestCache } from "../lib/image/staging/digest-cache";
 import { identityKey } from "../lib/image/staging/file-identity";
-import { preparePrivateRoot, removeOldContexts, manifestPath } from "../lib/image/staging/staging-root";
+import { preparePrivateRoot, removeOldContexts, manifestPath, touchContext } from "../lib/image/staging/staging-root";
 import { resolveEntryScript } from "../lib/entry-script";
 import { ModelSource } from "../lib/model/model-source";
 import { ValidationError } from "../lib/errors";
@@ -309,6 +309,32 @@ describe("old contexts are cleaned up", () => {
     expect(left.has(".staging-abc-old")).toBe(false);
     expect(left.has("file-digests.json")).toBe(false);
     expect(left.has("file-digests.txt")).toBe(true);
+  });
+});
+
+describe("contexts that exist only as an ACR archive", () => {
+  test("are marked as used without a manifest, and cleaned up by that mark like any other", () => {
+    const root = fs.mkdtempSync(path.join(sandbox(), "archive-only-"));
+    const now = Date.now() / 1000;
+    const archiveOnly = (i: number): string => {
+      const name = i.toString(16).padStart(64, "a");
+      fs.writeFileSync(path.join(root, `${name}.tar.gz`), "archive");
+      fs.writeFileSync(path.join(root, `${name}.tar.gz.json`), "{}");
+      return name;
+    };
+    const recent = archiveOnly(1);
+    const old = archiveOnly(2);
+    touchContext(root, recent);
+    touchContext(root, old);
+    expect(fs.existsSync(path.join(root, `${recent}.used`))).toBe(true);
+    const weekAgo = now - 8 * 24 * 3600;
+    for (const n of fs.readdirSync(root).filter((f) => f.startsWith(old))) fs.utimesSync(path.join(root, n), weekAgo, weekAgo);
+    // Without a mark, the newest of its files counts.
+    const unmarked = archiveOnly(3);
+    for (const n of fs.readdirSync(root).filter((f) => f.startsWith(unmarked))) fs.utimesSync(path.join(root, n), weekAgo, weekAgo);
+    removeOldContexts(root, "f".repeat(64));
+    const left = fs.readdirSync(root).sort();
+    expect(left).toEqual([`${recent}.tar.gz`, `${recent}.tar.gz.json`, `${recent}.used`].sort());
   });
 });
 

@@ -17,8 +17,9 @@
  * folder. A context is written to a temporary sibling and renamed into place; every file gets
  * mode 0644 and every folder 0755, whatever the inputs had. An existing context is reused only
  * when every file still has the identity recorded when it was written (staged-manifest.ts).
- * Staging happens when the context's `directory` is first read, so a build that reuses a verified
- * archive of the same fingerprint spends no lstat per staged file.
+ * Staging happens when the context's `directory` is first read (the local build does, for its
+ * stack asset). The ACR build never reads it: it writes its archive straight from `inputs` (and
+ * reuses a verified archive of the same fingerprint), so no copy of the model is made for it.
  */
 import { createHash } from "crypto";
 import * as fs from "fs";
@@ -78,6 +79,13 @@ export interface StagedBuildContext {
    * @default unknown (read from the files)
    */
   readonly sizes?: number[];
+  /**
+   * Where each file of `files` can be read without staging the context: the input file with the
+   * identity it had when it was hashed, or the bytes generated for it. The ACR build writes its
+   * archive from these, so its context is never copied into a staged folder.
+   * @default unknown (read the files from `directory`)
+   */
+  readonly inputs?: ReadonlyArray<{ readonly path: string; readonly identity: string } | { readonly content: Buffer }>;
   /**
    * Context paths the secret rules (SECRET_EXCLUDES) left out, sorted; a folder left out as a
    * whole ends in "/". Printed as a warning at synth.
@@ -286,8 +294,8 @@ function warnSecretExclusions(owner: string, excluded: readonly string[]): void 
  * Plans the context into `<staging root>/<fingerprint>` and stages it when its `directory` is first
  * read: an existing context is reused when it verifies against its manifest, a new one is written
  * to a sibling temporary folder and renamed into place, so a reader never sees a half-written
- * context. Lazy because a build that reuses its verified archive of the same fingerprint (the ACR
- * build) never reads the staged folder: verifying it (one lstat per file) would be wasted there.
+ * context. Lazy because the ACR build never reads the staged folder (it archives from `inputs`):
+ * copying the model there, or verifying a copy (one lstat per file), would be wasted.
  */
 export function stageBuildContext(spec: BuildContextSpec): StagedBuildContext {
   const owner = spec.owner ?? "BuildContext";
@@ -300,6 +308,7 @@ export function stageBuildContext(spec: BuildContextSpec): StagedBuildContext {
   const location = path.join(root, fingerprint);
   const files = planned.map((p) => p.entry.dest);
   const sizes = planned.map((p) => ("content" in p.entry ? p.entry.content.length : Number(sizeOf(p.id!))));
+  const inputs = planned.map((p) => ("content" in p.entry ? { content: p.entry.content } : { path: p.entry.source, identity: p.id! }));
   // Marked as used now, so cleanup (here and in other synths) keeps it even when it is not read.
   touchContext(root, fingerprint);
   removeOldContexts(root, fingerprint);
@@ -316,6 +325,7 @@ export function stageBuildContext(spec: BuildContextSpec): StagedBuildContext {
     fingerprint,
     files,
     sizes,
+    inputs,
     secretExcluded,
   };
 }

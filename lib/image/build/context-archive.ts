@@ -7,8 +7,9 @@
  * headers without timestamp and with a fixed OS byte. The same staged files give the same bytes on
  * any machine and from any checkout path (for the same zlib, which Node bundles).
  *
- * Streamed: each file is read in 1 MiB chunks and every compressed chunk is written to disk as it
- * is produced, so a 1 GiB model never sits in memory. The tar format itself (ustar
+ * Streamed: each file is read in 1 MiB chunks (from the staged folder, or straight from the inputs
+ * the context was hashed from, checked against their identities) and every compressed chunk is
+ * written to disk as it is produced, so a 1 GiB model never sits in memory. The tar format itself (ustar
  * headers, pax headers for long paths) comes from the `tar` package's Header and Pax classes; its
  * synchronous packer is not used because it reads a whole file into memory before emitting it,
  * and synth is synchronous.
@@ -25,7 +26,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
 import { Header, Pax } from "tar";
-import { FileIdentity, identityOf, sameIdentity } from "../staging/file-identity";
+import { FileIdentity, identityKey, identityOf, sameIdentity } from "../staging/file-identity";
 import { under } from "../staging/under";
 
 /**
@@ -65,6 +66,12 @@ export interface ContextArchive {
   readonly reused: boolean;
 }
 
+/**
+ * Where one file of the context can be read without staging it: an input file with the identity
+ * it had when it was hashed (staging/file-identity.ts `identityKey`), or bytes made in memory.
+ */
+export type ArchiveInput = { readonly path: string; readonly identity: string } | { readonly content: Buffer };
+
 /** The staged context to archive. */
 export interface ArchiveSource {
   /**
@@ -87,6 +94,15 @@ export interface ArchiveSource {
    * @default each file's size from fstat
    */
   readonly sizes?: readonly number[];
+  /**
+   * Where each of `files` is read from instead of `directory` (with `sizes`, which must then be
+   * given): the archive is written straight from the inputs, so the context never has to be
+   * staged as a folder. An input file whose identity differs from the one given, after it was
+   * read, fails the write: it changed after it was hashed, and the archive would not match the
+   * fingerprint.
+   * @default the files in `directory`
+   */
+  readonly inputs?: readonly ArchiveInput[];
 }
 
 export interface ArchiveOptions {
@@ -152,41 +168,61 @@ export function writeContextArchive(source: ArchiveSource, options: ArchiveOptio
     // fields through Object.entries/fromEntries/assign, which cost more per file than encoding.
     // encode() derives everything it writes from the fields (checksum and pax need included).
     const header = new Header({ path: "", mode: FILE_MODE, uid: 0, gid: 0, uname: "", gname: "", size: 0, mtime: EPOCH, type: "File" });
-    const directory = source.directory;
     const sizes = source.sizes;
+    const inputs = source.inputs;
     if (sizes !== undefined && sizes.length !== source.files.length) throw new RangeError(`${sizes.length} sizes for ${source.files.length} files`);
+    if (inputs !== undefined && (sizes === undefined || inputs.length !== source.files.length)) throw new RangeError(`inputs need a size each: ${inputs.length} inputs, ${sizes?.length ?? "no"} sizes, ${source.files.length} files`);
+    // Read `directory` (which may stage the context) only when the files come from there.
+    const directory = inputs === undefined ? source.directory : "";
+    const writeHeader = (rel: string, entrySize: number): void => {
+      header.path = rel;
+      header.size = entrySize;
+      // Encoded into one reused, zeroed block (fields left unset stay zero): a fresh 512-byte
+      // buffer per entry made the garbage collector the largest cost with 20,000 files.
+      headerBlock.fill(0);
+      // encode() is true when a field does not fit ustar (paths over 100/155 characters): a pax
+      // header with the same (fixed) fields goes first.
+      if (header.encode(headerBlock, 0)) gzip.write(new Pax({ path: rel, size: entrySize, mtime: EPOCH }).encode());
+      gzip.write(headerBlock);
+    };
+    const pad = (entrySize: number): void => {
+      const padding = (BLOCK - (entrySize % BLOCK)) % BLOCK;
+      if (padding > 0) gzip.write(ZERO_BLOCKS.subarray(0, padding));
+    };
     for (let i = 0; i < source.files.length; i++) {
       const rel = source.files[i];
-      const absolute = under(directory, rel);
-      const input = fs.openSync(absolute, "r");
+      const input = inputs?.[i];
+      if (input !== undefined && "content" in input) {
+        if (input.content.length !== sizes![i]) throw new RangeError(`${rel}: ${input.content.length} bytes given for a size of ${sizes![i]}`);
+        gzip.setLevel(gzipLevel !== 0 && looksCompressible(input.content.subarray(0, PROBE_BYTES)) ? gzipLevel : 0);
+        writeHeader(rel, input.content.length);
+        gzip.write(input.content);
+        pad(input.content.length);
+        continue;
+      }
+      const absolute = input === undefined ? under(directory, rel) : input.path;
+      const fileInput = fs.openSync(absolute, "r");
       try {
-        const entrySize = sizes === undefined ? fs.fstatSync(input).size : sizes[i];
+        const entrySize = sizes === undefined ? fs.fstatSync(fileInput).size : sizes[i];
         // A file that fits the buffer is read with one byte more asked for: getting it means
         // the file is longer than its recorded size.
-        let read = readSome(input, buffer, Math.min(buffer.length, entrySize + 1), absolute, entrySize);
+        let read = readSome(fileInput, buffer, Math.min(buffer.length, entrySize + 1), absolute, entrySize);
         if (read > entrySize) throw new Error(`${absolute} became longer while it was archived`);
         // The level is decided on the file's first bytes, before any of its bytes are written.
         gzip.setLevel(gzipLevel !== 0 && looksCompressible(buffer.subarray(0, Math.min(read, PROBE_BYTES))) ? gzipLevel : 0);
-        header.path = rel;
-        header.size = entrySize;
-        // Encoded into one reused, zeroed block (fields left unset stay zero): a fresh 512-byte
-        // buffer per entry made the garbage collector the largest cost with 20,000 files.
-        headerBlock.fill(0);
-        // encode() is true when a field does not fit ustar (paths over 100/155 characters): a pax
-        // header with the same (fixed) fields goes first.
-        if (header.encode(headerBlock, 0)) gzip.write(new Pax({ path: rel, size: entrySize, mtime: EPOCH }).encode());
-        gzip.write(headerBlock);
+        writeHeader(rel, entrySize);
         let remaining = entrySize;
         while (remaining > 0) {
           gzip.write(buffer.subarray(0, read));
           remaining -= read;
-          if (remaining > 0) read = readSome(input, buffer, Math.min(buffer.length, remaining), absolute, remaining);
+          if (remaining > 0) read = readSome(fileInput, buffer, Math.min(buffer.length, remaining), absolute, remaining);
         }
-        const padding = (BLOCK - (entrySize % BLOCK)) % BLOCK;
-        if (padding > 0) gzip.write(ZERO_BLOCKS.subarray(0, padding));
+        pad(entrySize);
       } finally {
-        fs.closeSync(input);
+        fs.closeSync(fileInput);
       }
+      // What was archived must be what was hashed.
+      if (input !== undefined && identityKey(input.path) !== input.identity) throw new Error(`${input.path} changed while the build context archive was written (run synth again)`);
     }
     // End of archive: two zero blocks.
     gzip.setLevel(gzipLevel);

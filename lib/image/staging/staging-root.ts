@@ -23,7 +23,6 @@ const MAX_AGE_MS = 7 * 24 * 60 * 60 * 1000;
 /** Beyond this many contexts, the least recently used ones (older than MIN_AGE_MS) are removed. */
 const KEEP_RECENT = 20;
 
-const CONTEXT_NAME = /^[0-9a-f]{64}$/;
 /** Files earlier versions kept here that nothing reads any more. */
 const RETIRED_FILES = new Set(["file-digests.json"]);
 
@@ -71,25 +70,46 @@ export function manifestPath(root: string, fingerprint: string): string {
   return path.join(root, `${fingerprint}.manifest.json`);
 }
 
-/** Marks a context as used now (cleanup removes the least recently used). */
+/** Path of the marker whose mtime says when a context without a manifest was last used. */
+function usedMarkerPath(root: string, fingerprint: string): string {
+  return path.join(root, `${fingerprint}.used`);
+}
+
+/**
+ * Marks a context as used now (cleanup removes the least recently used): its manifest's mtime,
+ * or, for a context that was never staged as a folder (the ACR build archives straight from the
+ * inputs), an empty `<fingerprint>.used` marker's.
+ */
 export function touchContext(root: string, fingerprint: string): void {
   const now = new Date();
   try {
     fs.utimesSync(manifestPath(root, fingerprint), now, now);
+    return;
   } catch {
-    // Missing manifest: the context is restaged anyway.
+    // No manifest: the marker below.
+  }
+  const marker = usedMarkerPath(root, fingerprint);
+  try {
+    fs.utimesSync(marker, now, now);
+  } catch {
+    fs.writeFileSync(marker, "", { mode: 0o600 });
   }
 }
 
+/** A context's name: a fingerprint, as a folder or as the start of `<fingerprint>.<what>`. */
+const CONTEXT_ENTRY = /^([0-9a-f]{64})(?:\..+)?$/;
+
 /**
  * Removes old contexts: those unused for MAX_AGE_MS, and beyond the KEEP_RECENT most recently
- * used those older than MIN_AGE_MS, each with its manifest and the files derived from it
- * (`<fingerprint>.*`, e.g. the ACR build's archive); also temporary folders of interrupted
- * stagings, and files of earlier versions (RETIRED_FILES). `keep` is never removed.
+ * used those older than MIN_AGE_MS, each with everything named after it (its folder, manifest,
+ * usage marker and the files derived from it, e.g. the ACR build's archive and its sidecar);
+ * also temporary folders of interrupted stagings, and files of earlier versions (RETIRED_FILES).
+ * A context was last used when its manifest or usage marker was last touched (touchContext), or
+ * else when its newest file changed. `keep` is never removed.
  */
 export function removeOldContexts(root: string, keep: string): void {
   const now = Date.now();
-  const contexts: Array<{ name: string; used: number }> = [];
+  const byContext = new Map<string, string[]>();
   for (const name of fs.readdirSync(root)) {
     const abs = path.join(root, name);
     if (RETIRED_FILES.has(name)) {
@@ -104,23 +124,30 @@ export function removeOldContexts(root: string, keep: string): void {
       }
       continue;
     }
-    if (!CONTEXT_NAME.test(name) || name === keep) continue;
-    let used = 0;
+    const match = CONTEXT_ENTRY.exec(name);
+    if (match === null || match[1] === keep) continue;
+    const names = byContext.get(match[1]);
+    if (names === undefined) byContext.set(match[1], [name]);
+    else names.push(name);
+  }
+  const mtimeOf = (file: string): number | undefined => {
     try {
-      used = fs.statSync(manifestPath(root, name)).mtimeMs;
+      return fs.lstatSync(file).mtimeMs;
     } catch {
-      used = fs.lstatSync(abs).mtimeMs;
+      return undefined;
     }
-    contexts.push({ name, used });
+  };
+  const contexts: Array<{ name: string; used: number; names: string[] }> = [];
+  for (const [name, names] of byContext) {
+    const marked = [mtimeOf(manifestPath(root, name)), mtimeOf(usedMarkerPath(root, name))].filter((t): t is number => t !== undefined);
+    const used = marked.length > 0 ? Math.max(...marked) : Math.max(0, ...names.map((n) => mtimeOf(path.join(root, n)) ?? 0));
+    contexts.push({ name, used, names });
   }
   contexts.sort((a, b) => b.used - a.used || (a.name < b.name ? -1 : 1));
-  const names = fs.readdirSync(root);
   contexts.forEach((c, i) => {
     const age = now - c.used;
     if (age > MAX_AGE_MS || (i >= KEEP_RECENT - 1 && age > MIN_AGE_MS)) {
-      fs.rmSync(path.join(root, c.name), { recursive: true, force: true });
-      // Its manifest and whatever was derived from it (e.g. `<fingerprint>.tar.gz` and its sidecar).
-      for (const n of names) if (n.startsWith(`${c.name}.`)) fs.rmSync(path.join(root, n), { recursive: true, force: true });
+      for (const n of c.names) fs.rmSync(path.join(root, n), { recursive: true, force: true });
     }
   });
 }
