@@ -1,6 +1,5 @@
 import { randomBytes } from "crypto";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { spawnSync } from "child_process";
 import * as tar from "tar";
@@ -9,12 +8,15 @@ import { refreshArchiveIdentity, writeContextArchive } from "../lib/image/build/
 import { ModelSource } from "../lib/model/model-source";
 import { resolveEntryScript } from "../lib/entry-script";
 import { REPO } from "./helpers";
+import { useStagingSandbox } from "./staging-sandbox";
 
+// A folder of its own, with the staging root inside it: staged contexts of earlier runs (or of
+// other test files) must not decide what these tests see.
+const sandbox = useStagingSandbox("context-archive-test-");
 let work: string;
 beforeAll(() => {
-  work = fs.mkdtempSync(path.join(os.tmpdir(), "context-archive-test-"));
+  work = sandbox();
 });
-afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
 /** A copy of the repository's scoring image and churn example under `root` (a "checkout"). */
 function checkout(root: string, extraSourceFiles: { [rel: string]: string } = {}): string {

@@ -85,7 +85,7 @@ export interface StagedBuildContext {
    * archive from these, so its context is never copied into a staged folder.
    * @default unknown (read the files from `directory`)
    */
-  readonly inputs?: ReadonlyArray<{ readonly path: string; readonly identity: string } | { readonly content: Buffer }>;
+  readonly inputs?: ReadonlyArray<{ readonly path: string; readonly identity: string } | { readonly content: Uint8Array }>;
   /**
    * Context paths the secret rules (SECRET_EXCLUDES) left out, sorted; a folder left out as a
    * whole ends in "/". Printed as a warning at synth.

@@ -70,7 +70,7 @@ export interface ContextArchive {
  * Where one file of the context can be read without staging it: an input file with the identity
  * it had when it was hashed (staging/file-identity.ts `identityKey`), or bytes made in memory.
  */
-export type ArchiveInput = { readonly path: string; readonly identity: string } | { readonly content: Buffer };
+export type ArchiveInput = { readonly path: string; readonly identity: string } | { readonly content: Uint8Array };
 
 /** The staged context to archive. */
 export interface ArchiveSource {
@@ -193,11 +193,13 @@ export function writeContextArchive(source: ArchiveSource, options: ArchiveOptio
       const rel = source.files[i];
       const input = inputs?.[i];
       if (input !== undefined && "content" in input) {
-        if (input.content.length !== sizes![i]) throw new RangeError(`${rel}: ${input.content.length} bytes given for a size of ${sizes![i]}`);
-        gzip.setLevel(gzipLevel !== 0 && looksCompressible(input.content.subarray(0, PROBE_BYTES)) ? gzipLevel : 0);
-        writeHeader(rel, input.content.length);
-        gzip.write(input.content);
-        pad(input.content.length);
+        // A Uint8Array in the public type (no Node types needed to compile against it); a view.
+        const content = Buffer.from(input.content.buffer, input.content.byteOffset, input.content.byteLength);
+        if (content.length !== sizes![i]) throw new RangeError(`${rel}: ${content.length} bytes given for a size of ${sizes![i]}`);
+        gzip.setLevel(gzipLevel !== 0 && looksCompressible(content.subarray(0, PROBE_BYTES)) ? gzipLevel : 0);
+        writeHeader(rel, content.length);
+        gzip.write(content);
+        pad(content.length);
         continue;
       }
       const absolute = input === undefined ? under(directory, rel) : input.path;
