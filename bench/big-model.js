@@ -5,7 +5,10 @@
 //   node bench/big-model.js --huge     also one first synth of a 200,000-file model (no budget)
 //   node bench/big-model.js --huge-only  only that
 //
-// Per build mode: first synth (empty staging folder and cdktf.out) and unchanged re-synth.
+// Per build mode: first synth (empty staging folder and cdktf.out) and unchanged re-synth; for the
+// 20,000-file model also the per-file floor (--floor: list + one lstat per file in a bare node
+// process, the model's files, and for the local build its staged copies too), printed under
+// "Floors" with the design floor of a first synth (tiny synth + openssl + cp -r + cp -al).
 // Reference for the same data: `openssl dgst -sha256`, `cp -r`, `tar cf`. Peak memory: the
 // synth child reports its own maxRSS; commands are measured with /usr/bin/time -v when present.
 // Budgets: unchanged re-synth ≤ 1.5× the tiny-model synth of the same mode and run; first synth
