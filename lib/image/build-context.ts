@@ -306,26 +306,34 @@ export function stageBuildContext(spec: BuildContextSpec): StagedBuildContext {
   warnSecretExclusions(owner, secretExcluded);
 
   const location = path.join(root, fingerprint);
-  const files = planned.map((p) => p.entry.dest);
-  const sizes = planned.map((p) => ("content" in p.entry ? p.entry.content.length : Number(sizeOf(p.id!))));
-  const inputs = planned.map((p) => ("content" in p.entry ? { content: p.entry.content } : { path: p.entry.source, identity: p.id! }));
   // Marked as used now, so cleanup (here and in other synths) keeps it even when it is not read.
   touchContext(root, fingerprint);
   removeOldContexts(root, fingerprint);
+  // The lists below are made when first read: an ACR build that reuses its archive reads none of
+  // them, and for 20,000 files each is a 20,000-element array for the garbage collector.
+  let files: string[] | undefined;
+  let sizes: number[] | undefined;
+  let inputs: Array<{ path: string; identity: string } | { content: Buffer }> | undefined;
   let staged = false;
   return {
     get directory(): string {
       if (!staged) {
-        materialize(owner, root, fingerprint, planned, files);
+        materialize(owner, root, fingerprint, planned, this.files);
         staged = true;
       }
       return location;
     },
     location,
     fingerprint,
-    files,
-    sizes,
-    inputs,
+    get files(): string[] {
+      return (files ??= planned.map((p) => p.entry.dest));
+    },
+    get sizes(): number[] {
+      return (sizes ??= planned.map((p) => ("content" in p.entry ? p.entry.content.length : Number(sizeOf(p.id!)))));
+    },
+    get inputs(): Array<{ path: string; identity: string } | { content: Buffer }> {
+      return (inputs ??= planned.map((p) => ("content" in p.entry ? { content: p.entry.content } : { path: p.entry.source, identity: p.id! })));
+    },
     secretExcluded,
   };
 }

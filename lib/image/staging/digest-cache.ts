@@ -78,8 +78,13 @@ export class DigestCache {
   /** The loaded lines as a map, once lookups stopped following the text. */
   private map?: Map<string, string>;
   private failedSearches = 0;
-  /** Identity key and sha256 of every cacheable answer, in the order asked (saved first). */
-  private readonly answers: string[] = [];
+  /**
+   * Every cacheable answer, in the order asked (saved first): the offset in `text` of the line it
+   * came from, or the identity key of a file answered from `hashed` or `map`. Offsets, not the
+   * strings: 20,000 retained strings cost the garbage collector more than the lookups themselves,
+   * and they are only needed when the cache is saved.
+   */
+  private readonly answers: Array<number | string> = [];
   /** sha256 by identity key, of the files this synth hashed. */
   private readonly hashed = new Map<string, string>();
   private readonly now: () => bigint;
@@ -112,6 +117,7 @@ export class DigestCache {
     const sha256 = text.slice(at + key.length + 1, at + key.length + 65);
     if (!SHA256_HEX.test(sha256)) return undefined;
     this.cursor = at + key.length + 66;
+    this.answers.push(at);
     return sha256;
   }
 
@@ -121,7 +127,7 @@ export class DigestCache {
     // The next line, when it is this key's: the usual case of an unchanged re-synth.
     const next = this.lineAt(this.cursor, key);
     if (next !== undefined) return next;
-    if (this.map !== undefined) return this.map.get(key);
+    if (this.map !== undefined) return this.answeredFromMap(key);
     if (this.failedSearches < MAX_FAILED_SEARCHES) {
       // Found elsewhere: lookups continue from there (the next keys are likely the next lines).
       const line = this.text.indexOf(`\n${key} `);
@@ -130,7 +136,13 @@ export class DigestCache {
       return found;
     }
     this.map = parseLines(this.text);
-    return this.map.get(key);
+    return this.answeredFromMap(key);
+  }
+
+  private answeredFromMap(key: string): string | undefined {
+    const sha256 = this.map!.get(key);
+    if (sha256 !== undefined) this.answers.push(key);
+    return sha256;
   }
 
   /**
@@ -140,10 +152,7 @@ export class DigestCache {
   public digest(file: string): { sha256: string; id: string } {
     const id = identityKey(file);
     const cached = this.lookup(id);
-    if (cached !== undefined) {
-      this.answers.push(id, cached);
-      return { sha256: cached, id };
-    }
+    if (cached !== undefined) return { sha256: cached, id };
     const hashed = this.hashed.get(id);
     if (hashed !== undefined) return { sha256: hashed, id };
     const started = this.now();
@@ -152,7 +161,7 @@ export class DigestCache {
     // Cache only what did not change while (or shortly before) it was read.
     if (identityKey(file) === id && settledBefore(parseIdentityKey(id), started)) {
       this.hashed.set(id, sha256);
-      this.answers.push(id, sha256);
+      this.answers.push(id);
       this.dirty = true;
     }
     return { sha256, id };
@@ -164,10 +173,18 @@ export class DigestCache {
     const lines: string[] = [FORMAT];
     const saved = new Set<string>();
     const current = new Set<string>();
-    for (let i = 0; i < this.answers.length; i += 2) {
-      const key = this.answers[i];
+    for (const answer of this.answers) {
+      let key: string;
+      let sha256: string;
+      if (typeof answer === "number") {
+        key = this.text.slice(answer, this.text.indexOf(" ", answer));
+        sha256 = this.text.slice(answer + key.length + 1, answer + key.length + 65);
+      } else {
+        key = answer;
+        sha256 = this.hashed.get(key) ?? this.map!.get(key)!;
+      }
       if (saved.has(key)) continue;
-      lines.push(`${key} ${this.answers[i + 1]}`);
+      lines.push(`${key} ${sha256}`);
       saved.add(key);
       current.add(inodeOf(key));
     }
