@@ -226,6 +226,8 @@ describe("excludes", () => {
         const segments = rel.split("/");
         if (segments.slice(1).some((_, i) => reference.ignores(segments.slice(0, i + 1).join("/")))) continue;
         expect([rel, fast.test(rel)]).toEqual([rel, reference.ignores(rel)]);
+        // The per-folder form the walk uses decides the same.
+        expect([rel, fast.inFolder(parent.replace(/\/$/, ""))(name)]).toEqual([rel, reference.ignores(rel)]);
         checked++;
       }
     }

@@ -10,6 +10,12 @@
 /** Something that decides a relative posix path. */
 export interface PathMatcher {
   test(rel: string): boolean;
+  /**
+   * For the entries of one folder (`folderRel`, "" for the top): a test of an entry's name that
+   * decides as `test` does on `<folderRel>/<name>`, with the work that depends on the folder done
+   * once instead of once per entry.
+   */
+  inFolder(folderRel: string): (name: string) => boolean;
 }
 
 function segmentToRegex(seg: string): string {
@@ -48,13 +54,19 @@ export function compileAnywherePatterns(patterns: readonly string[]): PathMatche
   const pair = anchored(pairs);
   // A one-segment pattern decides the last segment; a two-segment one the last two, and only
   // when the folder above matches its first segment (rarely: `.kube`, `.docker`, ...).
+  const test = (rel: string): boolean => {
+    const last = rel.lastIndexOf("/");
+    if (name !== undefined && name.test(last < 0 ? rel : rel.slice(last + 1))) return true;
+    if (pair === undefined || last < 0) return false;
+    const before = rel.lastIndexOf("/", last - 1);
+    return parent!.test(rel.slice(before + 1, last)) && pair.test(rel.slice(before + 1));
+  };
+  const nameOnly = (n: string): boolean => name !== undefined && name.test(n);
   return {
-    test: (rel) => {
-      const last = rel.lastIndexOf("/");
-      if (name !== undefined && name.test(last < 0 ? rel : rel.slice(last + 1))) return true;
-      if (pair === undefined || last < 0) return false;
-      const before = rel.lastIndexOf("/", last - 1);
-      return parent!.test(rel.slice(before + 1, last)) && pair.test(rel.slice(before + 1));
+    test,
+    inFolder: (folderRel) => {
+      if (pair === undefined || folderRel === "" || !parent!.test(folderRel.slice(folderRel.lastIndexOf("/") + 1))) return nameOnly;
+      return (n) => test(`${folderRel}/${n}`);
     },
   };
 }

@@ -62,23 +62,33 @@ function isAncestor(p: Pending | undefined, real: string): boolean {
   return false;
 }
 
-/** Decides whether a relative path is left out, with dockerignore semantics. */
-function makeIgnore(own: string[]): { ignores: (rel: string) => boolean; hasExceptions: boolean } {
+/**
+ * Decides whether a path is left out, with dockerignore semantics: `forFolder(folderRel)` gives
+ * the test for the entries of one folder, called with an entry's relative path and its name.
+ */
+function makeIgnore(own: string[]): { forFolder: (folderRel: string) => (rel: string, name: string) => boolean; hasExceptions: boolean } {
   const hasExceptions = own.some((p) => p.trim().startsWith("!"));
   if (hasExceptions) {
     // A `!` line can re-include what the built-in rules leave out: evaluate everything in order.
     const ig = dockerignore().add([...DEFAULT_EXCLUDES, ...SECRET_EXCLUDES, ...own, "/.dockerignore"]);
-    return { ignores: (rel) => ig.ignores(rel), hasExceptions };
+    const all = (rel: string): boolean => ig.ignores(rel);
+    return { forFolder: () => all, hasExceptions };
   }
   const ownPatterns = own.filter((p) => p.trim() !== "" && !p.trim().startsWith("#"));
   const ig = ownPatterns.length > 0 ? dockerignore().add(ownPatterns) : undefined;
   // Without exceptions the walk never enters an ignored folder, so the built-in rules need to
-  // look at the path itself only.
-  return { ignores: (rel) => BUILTIN.test(rel) || rel === ".dockerignore" || (ig !== undefined && ig.ignores(rel)), hasExceptions };
+  // look at the path itself only (and mostly at its name: BUILTIN.inFolder).
+  return {
+    forFolder: (folderRel) => {
+      const builtin = BUILTIN.inFolder(folderRel);
+      return (rel, name) => builtin(name) || rel === ".dockerignore" || (ig !== undefined && ig.ignores(rel));
+    },
+    hasExceptions,
+  };
 }
 
 export function walkFolder(opts: WalkOptions): WalkResult {
-  const { ignores, hasExceptions } = makeIgnore(readOwnIgnore(opts.root));
+  const { forFolder, hasExceptions } = makeIgnore(readOwnIgnore(opts.root));
   const realRoot = fs.realpathSync(opts.root);
   const skip = new Set(opts.skip ?? []);
   const entries: Entry[] = [];
@@ -103,36 +113,44 @@ export function walkFolder(opts: WalkOptions): WalkResult {
     const dir = stack.pop()!;
     // Sorted so that the first bad link reported is the same on every machine.
     const dirents = fs.readdirSync(dir.abs, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    // Per folder, not per entry: the prefixes of its entries' paths and its exclude test.
+    // Names from readdir have no separators, so joining is concatenating (see under.ts).
+    const relPrefix = dir.rel === "" ? "" : `${dir.rel}/`;
+    const realPrefix = `${dir.real}${path.sep}`;
+    const destPrefix = `${opts.destPrefix}${relPrefix}`;
+    const ignores = forFolder(dir.rel);
     for (const d of dirents) {
       const name = d.name;
-      const rel = dir.rel === "" ? name : `${dir.rel}/${name}`;
-      // Names from readdir have no separators, so joining is concatenating (see under.ts).
-      let real = under(dir.real, name);
-      let isDir = d.isDirectory();
+      const rel = `${relPrefix}${name}`;
+      let real = `${realPrefix}${name}`;
       let isFile = d.isFile();
-      if (d.isSymbolicLink()) {
-        const abs = under(dir.abs, name);
-        let stat: fs.Stats;
-        try {
-          real = fs.realpathSync(abs);
-          stat = fs.statSync(real);
-        } catch {
-          invalid(opts.owner, opts.prop, opts.root, `symbolic link ${rel} is broken`, "symbolic links to files and folders inside the copied folder");
+      // Regular files, by far the most entries, skip the other type checks.
+      let isDir = !isFile && d.isDirectory();
+      if (!isFile && !isDir) {
+        if (d.isSymbolicLink()) {
+          const abs = under(dir.abs, name);
+          let stat: fs.Stats;
+          try {
+            real = fs.realpathSync(abs);
+            stat = fs.statSync(real);
+          } catch {
+            invalid(opts.owner, opts.prop, opts.root, `symbolic link ${rel} is broken`, "symbolic links to files and folders inside the copied folder");
+          }
+          if (escapes(real)) {
+            invalid(opts.owner, opts.prop, opts.root, `symbolic link ${rel} points outside its folder (to ${real})`, `symbolic links to files and folders inside ${opts.root}`);
+          }
+          isDir = stat.isDirectory();
+          isFile = stat.isFile();
+        } else if (!d.isFIFO() && !d.isSocket() && !d.isBlockDevice() && !d.isCharacterDevice()) {
+          // Unknown type from readdir (some file systems): ask lstat.
+          const st = fs.lstatSync(under(dir.abs, name));
+          isDir = st.isDirectory();
+          isFile = st.isFile();
         }
-        if (escapes(real)) {
-          invalid(opts.owner, opts.prop, opts.root, `symbolic link ${rel} points outside its folder (to ${real})`, `symbolic links to files and folders inside ${opts.root}`);
-        }
-        isDir = stat.isDirectory();
-        isFile = stat.isFile();
-      } else if (!isDir && !isFile && !d.isFIFO() && !d.isSocket() && !d.isBlockDevice() && !d.isCharacterDevice()) {
-        // Unknown type from readdir (some file systems): ask lstat.
-        const st = fs.lstatSync(under(dir.abs, name));
-        isDir = st.isDirectory();
-        isFile = st.isFile();
       }
       if (skip.size > 0 && skip.has(real)) continue;
       if (isDir) {
-        if (ignores(rel) && !hasExceptions) {
+        if (ignores(rel, name) && !hasExceptions) {
           if (secretMatch(rel)) secretExcluded.push(`${opts.destPrefix}${rel}/`);
           continue;
         }
@@ -145,12 +163,12 @@ export function walkFolder(opts: WalkOptions): WalkResult {
       if (!isFile) {
         invalid(opts.owner, opts.prop, opts.root, `${rel} is neither a regular file nor a folder`, "regular files, folders and symbolic links to them");
       }
-      if (ignores(rel)) {
+      if (ignores(rel, name)) {
         if (secretMatch(rel) || (hasExceptions && underReportedFolder(rel))) secretExcluded.push(`${opts.destPrefix}${rel}`);
         continue;
       }
       if (opts.only !== undefined && !opts.only.some((o) => rel === o || rel.startsWith(`${o}/`))) continue;
-      entries.push({ dest: `${opts.destPrefix}${rel}`, source: real });
+      entries.push({ dest: `${destPrefix}${name}`, source: real });
     }
     // Sub-folders in reverse, so they are visited in name order: the files come out nearly
     // sorted, and sorting them by context path later is little more than one pass.
