@@ -30,7 +30,7 @@ import { ResolvedModel } from "../model/local-model-source";
 import { copyFileEconomically } from "./staging/copy-file";
 import { DigestCache } from "./staging/digest-cache";
 import { DEFAULT_EXCLUDES, SECRET_EXCLUDES } from "./staging/excludes";
-import { identityKey } from "./staging/file-identity";
+import { identityKey, sizeInIdentityKey } from "./staging/file-identity";
 import { refuseDangerousFolder } from "./staging/folder-guard";
 import { recordManifest, verifyManifest } from "./staging/staged-manifest";
 import { manifestPath, preparePrivateRoot, removeOldContexts, stagingRoot, STAGING_DIR_ENV, touchContext } from "./staging/staging-root";
@@ -205,12 +205,6 @@ function collect(spec: BuildContextSpec, root: string): { entries: Entry[]; secr
   return { entries, secretExcluded };
 }
 
-/** The size field of an identityKey (`dev:ino:size:mtimeNs:ctimeNs`). */
-function sizeOf(id: string): string {
-  const start = id.indexOf(":", id.indexOf(":") + 1) + 1;
-  return id.slice(start, id.indexOf(":", start));
-}
-
 function plan(spec: BuildContextSpec, root: string, cache: DigestCache): Plan {
   const owner = spec.owner ?? "BuildContext";
   for (const name of Object.keys(spec.buildArgs)) {
@@ -231,7 +225,7 @@ function plan(spec: BuildContextSpec, root: string, cache: DigestCache): Plan {
       planned.push({ entry });
     } else {
       const { sha256, id } = cache.digest(entry.source);
-      pending += `${entry.dest}\0${sizeOf(id)}\0${sha256}\0`;
+      pending += `${entry.dest}\0${sizeInIdentityKey(id)}\0${sha256}\0`;
       planned.push({ entry, id });
     }
     if (pending.length >= 1 << 16) {
@@ -329,7 +323,7 @@ export function stageBuildContext(spec: BuildContextSpec): StagedBuildContext {
       return (files ??= planned.map((p) => p.entry.dest));
     },
     get sizes(): number[] {
-      return (sizes ??= planned.map((p) => ("content" in p.entry ? p.entry.content.length : Number(sizeOf(p.id!)))));
+      return (sizes ??= planned.map((p) => ("content" in p.entry ? p.entry.content.length : sizeInIdentityKey(p.id!))));
     },
     get inputs(): Array<{ path: string; identity: string } | { content: Buffer }> {
       return (inputs ??= planned.map((p) => ("content" in p.entry ? { content: p.entry.content } : { path: p.entry.source, identity: p.id! })));

@@ -88,7 +88,8 @@ export function validateAcrTaskBuildOptions(options: AcrTaskBuildOptions): void 
  * `ImageBuild.acrTask()`: builds and pushes the scoring image in Azure with an ACR task, so the
  * machine that runs `terraform apply` needs no Docker engine and nothing holds a secret.
  *
- * Synth writes the staged context as a deterministic archive into the stack's assets; Terraform
+ * Synth writes the build context, straight from the hashed inputs, as a deterministic archive into
+ * the stack's assets; Terraform
  * uploads it (Azure AD auth) as a blob named after the fingerprint into a private container of a
  * build storage account with shared keys off; a task with its own user-assigned identity (Storage
  * Blob Data Reader on that container, AcrPush on the registry, nothing else) downloads, builds

@@ -26,7 +26,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
 import { Header, Pax } from "tar";
-import { FileIdentity, identityKey, identityOf, sameIdentity } from "../staging/file-identity";
+import { identityKey, sizeInIdentityKey } from "../staging/file-identity";
 import { under } from "../staging/under";
 
 /**
@@ -48,7 +48,7 @@ const MIN_PROBE_BYTES = 256;
  * Bumped when the archive layout or the sidecar changes, so a cached archive of an older layout is
  * rewritten.
  */
-const ARCHIVE_FORMAT = "aml-function-deployment/context-archive/v2";
+const ARCHIVE_FORMAT = "aml-function-deployment/context-archive/v3";
 
 /** Fixed modification time of every entry. */
 const EPOCH = new Date(0);
@@ -122,8 +122,8 @@ interface Sidecar {
   readonly format: string;
   readonly fingerprint: string;
   readonly gzipLevel: number;
-  /** The archive file's identity (device, inode, size, mtime, ctime) right after it was written. */
-  readonly identity: FileIdentity;
+  /** The archive file's identityKey (device, inode, size, mtime, ctime) right after it was written. */
+  readonly identity: string;
 }
 
 /**
@@ -147,7 +147,7 @@ export function writeContextArchive(source: ArchiveSource, options: ArchiveOptio
 
   const cached = readSidecar(sidecarFile);
   if (cached && cached.format === ARCHIVE_FORMAT && cached.fingerprint === source.fingerprint && cached.gzipLevel === gzipLevel && hasIdentity(file, cached.identity)) {
-    return { file, size: cached.identity.size, reused: true };
+    return { file, size: sizeInIdentityKey(cached.identity), reused: true };
   }
 
   fs.rmSync(sidecarFile, { force: true });
@@ -237,7 +237,7 @@ export function writeContextArchive(source: ArchiveSource, options: ArchiveOptio
   }
   fs.closeSync(fd);
   fs.renameSync(temp, file);
-  writeSidecar(sidecarFile, { format: ARCHIVE_FORMAT, fingerprint: source.fingerprint, gzipLevel, identity: identityOf(file) });
+  writeSidecar(sidecarFile, { format: ARCHIVE_FORMAT, fingerprint: source.fingerprint, gzipLevel, identity: identityKey(file) });
   return { file, size, reused: false };
 }
 
@@ -251,7 +251,7 @@ export function refreshArchiveIdentity(archive: ContextArchive): void {
   const sidecarFile = `${archive.file}.json`;
   const cached = readSidecar(sidecarFile);
   if (cached === undefined) return;
-  writeSidecar(sidecarFile, { ...cached, identity: identityOf(archive.file) });
+  writeSidecar(sidecarFile, { ...cached, identity: identityKey(archive.file) });
 }
 
 function writeSidecar(file: string, sidecar: Sidecar): void {
@@ -369,10 +369,10 @@ function readSidecar(file: string): Sidecar | undefined {
   }
 }
 
-function hasIdentity(file: string, recorded: FileIdentity | undefined): boolean {
-  if (recorded === undefined) return false;
+function hasIdentity(file: string, recorded: string | undefined): boolean {
+  if (typeof recorded !== "string") return false;
   try {
-    return sameIdentity(identityOf(file), recorded);
+    return identityKey(file) === recorded;
   } catch {
     return false;
   }

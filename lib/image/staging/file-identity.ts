@@ -17,13 +17,8 @@ export interface FileIdentity {
 /** Files changed less than this long before they were read are not trusted by identity. */
 export const SETTLE_NS = 2_000_000_000n;
 
-export function identityOf(file: string): FileIdentity {
-  const s = fs.lstatSync(file, { bigint: true });
-  return { dev: s.dev.toString(), ino: s.ino.toString(), size: Number(s.size), mtimeNs: s.mtimeNs.toString(), ctimeNs: s.ctimeNs.toString() };
-}
-
 /**
- * The same identity as one string, `dev:ino:size:mtimeNs:ctimeNs`: cheaper to record, load and
+ * A file's identity as one string, `dev:ino:size:mtimeNs:ctimeNs`: cheaper to record, load and
  * compare for tens of thousands of files than an object per file. Equal strings = same identity.
  */
 export function identityKey(file: string): string {
@@ -31,14 +26,19 @@ export function identityKey(file: string): string {
   return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
 }
 
+/**
+ * The size field of an {@link identityKey} string, without splitting it (read once per file of a
+ * 20,000-file context).
+ */
+export function sizeInIdentityKey(key: string): number {
+  const start = key.indexOf(":", key.indexOf(":") + 1) + 1;
+  return Number(key.slice(start, key.indexOf(":", start)));
+}
+
 /** The identity an {@link identityKey} string stands for. */
 export function parseIdentityKey(key: string): FileIdentity {
   const [dev, ino, size, mtimeNs, ctimeNs] = key.split(":");
   return { dev, ino, size: Number(size), mtimeNs, ctimeNs };
-}
-
-export function sameIdentity(a: FileIdentity, b: FileIdentity): boolean {
-  return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
 }
 
 /** Wall-clock now in nanoseconds (the clock file times use). */
