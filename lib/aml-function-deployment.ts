@@ -9,7 +9,8 @@ import { ApplicationInsights } from "@cdktf/provider-azurerm/lib/application-ins
 import { LinuxFunctionApp } from "@cdktf/provider-azurerm/lib/linux-function-app";
 import { invalid } from "./errors";
 import { normalizeLocation } from "./azure-regions";
-import { AcrTaskBuild } from "./image/build/acr-task-build";
+import { AcrTaskBuild, buildIdentityName } from "./image/build/acr-task-build";
+import { knownInput } from "./existing-resources";
 import { claimNames, deriveNames, NameClaim, DerivedNames, uniqueSuffix, validateDeploymentBaseName, validateResourceGroupName } from "./naming";
 import { IModelSource, isModelSource } from "./model/model-source";
 import { resolveEntryScript } from "./entry-script";
@@ -463,9 +464,8 @@ function derivedNameClaims(id: string, base: string, names: DerivedNames, props:
     ...(props.servicePlan ? [] : [{ kind: "service plan", name: names.servicePlan }]),
     ...(props.logAnalyticsWorkspaceId ? [] : [{ kind: "Log Analytics workspace", name: names.logAnalytics }]),
     { kind: "managed identity", name: names.identity },
-    // The ACR build's own identity, `id-<name>-build` (lib/image/build/acr-task-build.ts): the
-    // identity of a deployment named `<name>-build` otherwise.
-    ...(props.imageBuild === undefined || props.imageBuild instanceof AcrTaskBuild ? [{ kind: "managed identity", name: `${names.identity}-build` }] : []),
+    // The ACR build's own identity: the identity of a deployment named `<name>-build` otherwise.
+    ...(props.imageBuild === undefined || props.imageBuild instanceof AcrTaskBuild ? [{ kind: "managed identity", name: buildIdentityName(names) }] : []),
     { kind: "Application Insights", name: names.appInsights },
     { kind: "storage account", name: names.hostStorage },
     { kind: "function app", name: names.functionApp },
@@ -515,15 +515,6 @@ interface ConfiguredInputs {
   readonly skuNameInput?: unknown;
   readonly adminEnabledInput?: unknown;
   readonly anonymousPullEnabledInput?: unknown;
-}
-
-/** The first candidate that is a literal known at synth (a string without tokens, or a boolean). */
-function knownInput(...candidates: unknown[]): string | boolean | undefined {
-  for (const c of candidates) {
-    if (typeof c === "boolean") return c;
-    if (typeof c === "string" && !Token.isUnresolved(c)) return c;
-  }
-  return undefined;
 }
 
 interface ResolvedScaling {

@@ -65,15 +65,17 @@ export function prepareHandOff(app: IConstruct & { readonly outdir: string }, op
       if (!keep.has(file)) fs.rmSync(path.join(dir, file), { force: true });
     }
     const configPath = path.join(app.outdir, entry.synthesizedStackPath);
+    let text = fs.readFileSync(configPath, "utf8");
     if (hcl) {
-      const fixed = unquoteReferences(fs.readFileSync(configPath, "utf8"));
+      const fixed = unquoteReferences(text);
       const formatted = terraformFmt(fixed, options.terraformBinary);
       if (formatted === undefined) warnings.push(`${entry.synthesizedStackPath}: no terraform binary to run \`terraform fmt\`; the HCL is valid but not canonically formatted`);
-      fs.writeFileSync(configPath, formatted ?? fixed);
+      text = formatted ?? fixed;
+      fs.writeFileSync(configPath, text);
     }
-    pruneStaleAssets(dir, fs.readFileSync(configPath, "utf8"));
+    pruneStaleAssets(dir, text);
     const stack = stacks.get(name);
-    const config = (stack ? stack.toTerraform() : JSON.parse(fs.readFileSync(configPath, "utf8"))) as TerraformConfig;
+    const config = (stack ? stack.toTerraform() : JSON.parse(text)) as TerraformConfig;
     const statePath = config.terraform?.backend?.local?.path;
     if (typeof statePath === "string" && path.isAbsolute(statePath)) {
       // cdktf's default when the stack names no backend: a path of this machine, outside the folder.

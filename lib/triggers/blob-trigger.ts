@@ -1,15 +1,17 @@
 import { createHash } from "crypto";
 import { Construct } from "constructs";
-import { Fn, ITerraformDependable, TerraformOutput, TerraformStack, Token } from "cdktf";
+import { Fn, ITerraformDependable, TerraformOutput, TerraformStack } from "cdktf";
 import { StorageContainer } from "@cdktf/provider-azurerm/lib/storage-container";
 import { StorageQueue } from "@cdktf/provider-azurerm/lib/storage-queue";
 import { RoleDefinition } from "@cdktf/provider-azurerm/lib/role-definition";
 import { invalid } from "../errors";
+import { existingResourceKey } from "../existing-resources";
 import { claimNames, deriveNames, validateStorageAccountName } from "../naming";
 import { createSecureStorageAccount } from "../security/secure-storage-account";
 import { BuiltInRole, grantRole, grantRoleById } from "../security/role-assignment";
 import { validateHttpsEndpoint, validateResourceId } from "../validation/resource-id";
 import { terraformLiteral } from "../validation/terraform-literal";
+import { containerScope } from "../model/model-roles";
 import { validateBlobPaths } from "./blob-path";
 import { validateFunctionName } from "./function-name";
 import { ITrigger, ITriggerTarget, TriggerBinding } from "./trigger";
@@ -26,16 +28,6 @@ export interface IBlobTriggerStorageAccount {
   readonly primaryBlobEndpoint: string;
   /** `https://<name>.queue.core.windows.net/` (the trigger's poison queue lives there). */
   readonly primaryQueueEndpoint: string;
-}
-
-/**
- * What tells an existing account apart from others in a stack: its literal name (names are
- * global), else its construct path; undefined for a bare reference.
- */
-function existingAccountKey(account: IBlobTriggerStorageAccount): string | undefined {
-  const literal = [(account as { nameInput?: unknown }).nameInput, account.name].find((v): v is string => typeof v === "string" && !Token.isUnresolved(v));
-  if (literal !== undefined) return literal.toLowerCase();
-  return Construct.isConstruct(account) ? account.node.path : undefined;
 }
 
 /**
@@ -274,7 +266,7 @@ export class BlobTrigger implements ITrigger {
 
     // ---- Containers (Resource Manager ids as role scopes).
     const sameContainer = this.inputContainer === this.outputContainer;
-    const sharedKey = owned ? undefined : existingAccountKey(account);
+    const sharedKey = owned ? undefined : existingResourceKey(account);
     if (this.createContainers && sharedKey !== undefined) {
       // Another trigger of the stack creating the same container in this account would collide at apply.
       const claims: Array<[string, string, string]> = [["inputPath", this.inputPath, this.inputContainer], ...(sameContainer ? [] : [["outputPath", this.outputPath, this.outputContainer] as [string, string, string]])];
@@ -283,8 +275,8 @@ export class BlobTrigger implements ITrigger {
           `a container no other trigger of the stack creates in that account: another ${prop}, or createContainers: false`);
       }
     }
-    const containerScope = (name: string, id: string): string => {
-      if (!this.createContainers) return `${account.id}/blobServices/default/containers/${name}`;
+    const scopeOf = (name: string, id: string): string => {
+      if (!this.createContainers) return containerScope(account.id, name);
       const container = new StorageContainer(scope, id, {
         name,
         storageAccountId: account.id,
@@ -292,13 +284,13 @@ export class BlobTrigger implements ITrigger {
       });
       return container.id;
     };
-    const inputScope = containerScope(this.inputContainer, "input-container");
-    const outputScope = sameContainer ? inputScope : containerScope(this.outputContainer, "output-container");
+    const inputScope = scopeOf(this.inputContainer, "input-container");
+    const outputScope = sameContainer ? inputScope : scopeOf(this.outputContainer, "output-container");
 
     // ---- Receipts: the runtime records each processed blob in the watched account.
     const receiptsScope = this.createContainers
       ? receiptsContainer(scope, account, sharedKey).id
-      : `${account.id}/blobServices/default/containers/${BLOB_RECEIPTS_CONTAINER}`;
+      : containerScope(account.id, BLOB_RECEIPTS_CONTAINER);
 
     // ---- Poison queue.
     let queueScope: string;

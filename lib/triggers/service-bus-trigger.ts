@@ -4,6 +4,7 @@ import { Annotations, TerraformOutput, TerraformStack, Token } from "cdktf";
 import { ServicebusNamespace } from "@cdktf/provider-azurerm/lib/servicebus-namespace";
 import { ServicebusQueue } from "@cdktf/provider-azurerm/lib/servicebus-queue";
 import { invalid } from "../errors";
+import { existingResourceKey, knownInput } from "../existing-resources";
 import { claimNames, deriveNames, validateServiceBusNamespaceName, validateServiceBusQueueName } from "../naming";
 import { BuiltInRole, grantRole } from "../security/role-assignment";
 import { validateResourceId } from "../validation/resource-id";
@@ -251,13 +252,6 @@ function timeSpan(seconds: number): string {
   return `${pad(Math.floor(seconds / 3600))}:${pad(Math.floor((seconds % 3600) / 60))}:${pad(Math.floor(seconds % 60))}`;
 }
 
-/** The tier of an existing namespace when it is a literal at synth, else undefined. */
-function knownSku(ns: IServiceBusNamespaceRef): string | undefined {
-  const candidates = [(ns as { skuInput?: unknown }).skuInput, ns.sku];
-  const literal = candidates.find((v) => typeof v === "string" && !Token.isUnresolved(v));
-  return literal as string | undefined;
-}
-
 function checkDuration(prop: string, value: string, min: number, max: number, range: string): void {
   const seconds = typeof value === "string" ? isoDurationSeconds(value) : undefined;
   if (seconds === undefined) invalid(OWNER, prop, value, "not an ISO 8601 duration", `an ISO 8601 duration from ${range}, e.g. "PT1M"`);
@@ -409,8 +403,9 @@ export class ServiceBusTrigger implements ITrigger {
 
     // ---- Tier and message size.
     if (props.namespace !== undefined) {
-      const sku = knownSku(props.namespace);
-      if (sku !== undefined) {
+      // The tier of an existing namespace, when it is a literal at synth.
+      const sku = knownInput((props.namespace as { skuInput?: unknown }).skuInput, props.namespace.sku);
+      if (typeof sku === "string") {
         if (sku.trim().toLowerCase() === "basic") {
           invalid(OWNER, "namespace.sku", sku, "a Basic namespace has no duplicate detection, which the output queue needs so that a result re-sent after a retry is dropped", "an existing namespace of tier Standard or Premium");
         }
@@ -459,8 +454,7 @@ export class ServiceBusTrigger implements ITrigger {
    * compared.
    */
   private claimQueues(scope: Construct, namespace: IServiceBusNamespaceRef): void {
-    const literal = [(namespace as { nameInput?: unknown }).nameInput, namespace.name].find((v): v is string => typeof v === "string" && !Token.isUnresolved(v));
-    const key = literal !== undefined ? literal.toLowerCase() : Construct.isConstruct(namespace) ? namespace.node.path : undefined;
+    const key = existingResourceKey(namespace);
     if (key === undefined) return;
     const queues: Array<[string, string | undefined]> = [["inputQueueName", this.inputQueueName], ["outputQueueName", this.outputQueueName], ["failedQueueName", this.failedQueueName]];
     for (const [prop, queue] of queues) {

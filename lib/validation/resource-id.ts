@@ -21,6 +21,19 @@ const RESOURCE_ID = new RegExp(`^/subscriptions/(${GUID})/resourceGroups/(${RESO
 /** Characters that may appear in the literal parts of an id built around tokens. */
 const ID_TEXT = /^[A-Za-z0-9_.()/-]*$/;
 
+/**
+ * For a value that holds tokens: throws unless every literal part around them matches `text`
+ * (`what` names the kind of value in the message). Returns whether the value held a token (and
+ * so cannot be checked further at synth).
+ */
+function checkAroundTokens(owner: string, prop: string, value: string, text: RegExp, what: string, allowed: string): boolean {
+  const parts = splitTokens(value);
+  if (!parts.some((p) => p.token)) return false;
+  const bad = parts.find((p) => !p.token && !text.test(p.text));
+  if (bad !== undefined) invalid(owner, prop, value, `the text ${JSON.stringify(bad.text)} around the reference cannot be part of ${what}`, allowed);
+  return true;
+}
+
 const ALLOWED = "an Azure resource id: /subscriptions/<subscription guid>/resourceGroups/<group>/providers/<Namespace>/<type>/<name>[/<type>/<name>...], or a reference such as an azurerm resource's .id";
 
 /**
@@ -31,12 +44,7 @@ const ALLOWED = "an Azure resource id: /subscriptions/<subscription guid>/resour
 export function validateResourceId(owner: string, prop: string, value: string, expectedType?: string): void {
   const allowed = expectedType === undefined ? ALLOWED : `${ALLOWED}, of type ${expectedType}`;
   if (typeof value !== "string") invalid(owner, prop, value, "a resource id must be a string", allowed);
-  const parts = splitTokens(value);
-  if (parts.some((p) => p.token)) {
-    const bad = parts.find((p) => !p.token && !ID_TEXT.test(p.text));
-    if (bad !== undefined) invalid(owner, prop, value, `the text ${JSON.stringify(bad.text)} around the reference cannot be part of a resource id`, allowed);
-    return;
-  }
+  if (checkAroundTokens(owner, prop, value, ID_TEXT, "a resource id", allowed)) return;
   const m = RESOURCE_ID.exec(value);
   if (m === null) invalid(owner, prop, value, "not an Azure resource id", allowed);
   if (expectedType !== undefined) {
@@ -52,12 +60,7 @@ export function validateResourceId(owner: string, prop: string, value: string, e
 export function validateHttpsEndpoint(owner: string, prop: string, value: string): void {
   const allowed = "an https:// endpoint such as https://<account>.blob.core.windows.net/, or a reference such as an azurerm resource's attribute";
   if (typeof value !== "string") invalid(owner, prop, value, "an endpoint must be a string", allowed);
-  const parts = splitTokens(value);
-  if (parts.some((p) => p.token)) {
-    const bad = parts.find((p) => !p.token && !/^[A-Za-z0-9_.:/-]*$/.test(p.text));
-    if (bad !== undefined) invalid(owner, prop, value, `the text ${JSON.stringify(bad.text)} around the reference cannot be part of an endpoint URL`, allowed);
-    return;
-  }
+  if (checkAroundTokens(owner, prop, value, /^[A-Za-z0-9_.:/-]*$/, "an endpoint URL", allowed)) return;
   if (!/^https:\/\/[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::[0-9]{1,5})?\/?$/.test(value)) {
     invalid(owner, prop, value, "not an https:// endpoint URL of the form https://<host>/", allowed);
   }
@@ -67,12 +70,7 @@ export function validateHttpsEndpoint(owner: string, prop: string, value: string
 export function validateHostName(owner: string, prop: string, value: string): void {
   const allowed = "a host name such as myregistry.azurecr.io (letters, digits, '-' and '.'), or a reference such as an azurerm resource's attribute";
   if (typeof value !== "string") invalid(owner, prop, value, "a host name must be a string", allowed);
-  const parts = splitTokens(value);
-  if (parts.some((p) => p.token)) {
-    const bad = parts.find((p) => !p.token && !/^[A-Za-z0-9.-]*$/.test(p.text));
-    if (bad !== undefined) invalid(owner, prop, value, `the text ${JSON.stringify(bad.text)} around the reference cannot be part of a host name`, allowed);
-    return;
-  }
+  if (checkAroundTokens(owner, prop, value, /^[A-Za-z0-9.-]*$/, "a host name", allowed)) return;
   if (!/^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(value)) {
     invalid(owner, prop, value, "not a host name", allowed);
   }

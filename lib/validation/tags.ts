@@ -13,7 +13,7 @@
  */
 import { Token } from "cdktf";
 import { invalid } from "../errors";
-import { terraformLiteral } from "./terraform-literal";
+import { firstControl, terraformLiteral } from "./terraform-literal";
 
 export const MAX_TAGS = 50;
 /** 512 in general; storage accounts allow 128, and every deployment creates one. */
@@ -43,7 +43,7 @@ export function validateTags(owner: string, prop: string, tags: { [key: string]:
     if (Token.isUnresolved(name) || name.includes("${")) invalid(owner, nameProp, name, "contains '${'; a tag name is written as a Terraform map key, which would be evaluated", NAME_ALLOWED);
     const forbidden = NAME_FORBIDDEN.exec(name);
     if (forbidden !== null) invalid(owner, nameProp, name, `contains ${JSON.stringify(forbidden[0])}`, NAME_ALLOWED);
-    if ([...name].some((c) => c.charCodeAt(0) < 0x20 || (c.charCodeAt(0) >= 0x7f && c.charCodeAt(0) <= 0x9f) || c === "\u2028" || c === "\u2029")) {
+    if (firstControl(name) !== undefined) {
       invalid(owner, nameProp, name, "contains a control character", NAME_ALLOWED);
     }
     const reserved = RESERVED_PREFIXES.find((p) => name.toLowerCase().startsWith(p));

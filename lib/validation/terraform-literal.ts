@@ -16,14 +16,13 @@
  * cdktf tokens (references to other resources, `${TfToken[...]}` markers) pass unchanged; only
  * the literal text around them is escaped.
  */
-import { Token } from "cdktf";
 import { invalid } from "../errors";
 
 /** A cdktf string-token marker: replaced by a Terraform reference at synth. */
 const TOKEN_MARKER = /\$\{TfToken\[[A-Za-z0-9_.-]+\]\}/g;
 
 /** Characters refused in every literal: C0 and C1 controls, DEL, and the Unicode line and paragraph separators. */
-function firstControl(text: string): string | undefined {
+export function firstControl(text: string): string | undefined {
   return [...text].find((c) => {
     const code = c.charCodeAt(0);
     return code < 0x20 || (code >= 0x7f && code <= 0x9f) || code === 0x2028 || code === 0x2029;
@@ -71,11 +70,6 @@ export function terraformLiteral(owner: string, prop: string, value: string): st
     invalid(owner, prop, value, "contains a double quote together with '${', '%{' or a reference; cdktf's HCL output leaves quotes unescaped in such strings", `${LITERAL_ALLOWED}; no '"' in a value that also holds '\${', '%{' or a reference`);
   }
   return escaped;
-}
-
-/** Whether a value is (or contains) a cdktf token. */
-export function hasToken(value: string): boolean {
-  return Token.isUnresolved(value);
 }
 
 interface Part {

@@ -7,7 +7,7 @@ import { StorageBlob } from "@cdktf/provider-azurerm/lib/storage-blob";
 import { StorageContainer } from "@cdktf/provider-azurerm/lib/storage-container";
 import { UserAssignedIdentity } from "@cdktf/provider-azurerm/lib/user-assigned-identity";
 import { invalid } from "../../errors";
-import { deriveNames } from "../../naming";
+import { DerivedNames, deriveNames } from "../../naming";
 import { createSecureStorageAccount } from "../../security/secure-storage-account";
 import { BuiltInRole, grantRole } from "../../security/role-assignment";
 import { ContextArchive, refreshArchiveIdentity, writeContextArchive } from "./context-archive";
@@ -56,6 +56,14 @@ const MAX_TIMEOUT_SECONDS = 28800;
 /** The CPU counts the Azure-hosted agent accepts (azurerm docs: "Possible value is 2"). */
 const HOSTED_CPU_VALUES: readonly number[] = [2];
 export const DEFAULT_CPU = 2;
+/**
+ * Name of the build's own identity for a deployment's derived names: `id-<name>-build`. The
+ * deployment claims it in the stack too (a deployment named `<name>-build` would derive it).
+ */
+export function buildIdentityName(names: DerivedNames): string {
+  return `${names.identity}-build`;
+}
+
 /** Private container of the build storage account that holds the context archives. */
 export const CONTEXT_CONTAINER_NAME = "build-contexts";
 
@@ -161,7 +169,7 @@ export class AcrTaskBuild implements IImageBuild {
 
     // ---- The task and its identity: read this container, push to the registry, nothing else.
     const identity = new UserAssignedIdentity(scope, "identity", {
-      name: `id-${target.baseName}-build`,
+      name: buildIdentityName(names),
       location: target.location,
       resourceGroupName: target.resourceGroupName,
       tags,
