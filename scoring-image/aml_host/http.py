@@ -38,8 +38,6 @@ RUN_FAILED_MESSAGE = "An unexpected error occurred in the scoring script. Check 
 NOT_READY_MESSAGE = ("The scoring script is not ready yet: init() is still running or failed and will be "
                      "retried. Try again later; if this persists, check the function's logs.")
 TOO_LARGE_MESSAGE = "The request body is larger than this app accepts (app setting AML_MAX_REQUEST_BYTES)."
-# Kept for callers of the previous name.
-INIT_FAILED_MESSAGE = NOT_READY_MESSAGE
 
 
 @dataclass

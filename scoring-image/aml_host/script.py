@@ -338,9 +338,8 @@ class EntryScript:
         self._wait(self.policy.http_wait if timeout is None else timeout, across_retries=False)
 
     def ensure_ready(self, timeout: Optional[float] = None) -> None:
-        """Return when ready; otherwise like :meth:`wait_until_ready`."""
-        if self._state is _State.READY:
-            return
+        """Return when ready; otherwise like :meth:`wait_until_ready` (which returns at once when
+        ready)."""
         self.wait_until_ready(timeout)
 
     def _wait(self, timeout: float, across_retries: bool) -> None:

@@ -300,8 +300,6 @@ def score_message(msg: InboundMessage, script: Optional[EntryScript] = None,
     script = _wait_ready(script, label, msg.message_id)
     try:
         out = _output(msg, script.run(script.prepare(_payload(msg))))
-    except InitFailedError as exc:
-        raise MessageScoringError(msg.message_id, f"{label} was not scored: the entry script failed to initialise ({exc})") from exc
     except InvalidInputError as exc:
         message = f"{label} was not scored: {exc.message}"
         logger.error(message)
@@ -351,8 +349,6 @@ def score_batch(messages: Sequence[InboundMessage], script: Optional[EntryScript
             continue
         try:
             prepared.append((index, msg, script.prepare(_payload(msg))))
-        except InitFailedError as exc:
-            raise MessageScoringError(None, f"batch of {len(messages)} message(s) was not scored: the entry script failed to initialise ({exc})") from exc
         except InvalidInputError as exc:
             fail(index, msg, "InvalidInput", exc.message)
         except Exception as exc:  # noqa: BLE001 - e.g. RecursionError from deeply nested JSON
@@ -362,8 +358,6 @@ def score_batch(messages: Sequence[InboundMessage], script: Optional[EntryScript
     if script.has_run_batch and prepared:
         try:
             batch_results = script.run_batch([p for _, _, p in prepared])
-        except InitFailedError as exc:
-            raise MessageScoringError(None, f"batch of {len(messages)} message(s) was not scored: the entry script failed to initialise ({exc})") from exc
         except Exception as exc:  # noqa: BLE001
             logger.warning("run_batch() failed for %d message(s) (%s: %s); scoring them one by one with run()",
                            len(prepared), type(exc).__name__, _error_text(exc))
@@ -377,8 +371,6 @@ def score_batch(messages: Sequence[InboundMessage], script: Optional[EntryScript
         for index, msg, item in prepared:
             try:
                 result = script.run(item)
-            except InitFailedError as exc:
-                raise MessageScoringError(None, f"batch of {len(messages)} message(s) was not scored: the entry script failed to initialise ({exc})") from exc
             except Exception as exc:  # noqa: BLE001 - run() may raise anything; RecursionError included
                 fail(index, msg, type(exc).__name__, _error_text(exc), exc_info=True)
                 continue

@@ -37,6 +37,13 @@ class ScriptTestCase(unittest.TestCase):
             f.write(textwrap.dedent(source))
         return path
 
+    def set_env(self, **values: str) -> None:
+        """Sets environment variables for this test; the old values come back afterwards."""
+        for key, value in values.items():
+            old = os.environ.get(key)
+            os.environ[key] = value
+            self.addCleanup(lambda k=key, v=old: os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v))
+
     def script(self, source: str, policy: InitRetryPolicy = TEST_POLICY, **kw) -> EntryScript:
         script = EntryScript(self.write_script(source, **kw), model_dir=self.model_dir, policy=policy)
         self.addCleanup(script.close)  # stop retrying a failing init() when the test ends

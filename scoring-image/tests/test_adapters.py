@@ -1,6 +1,7 @@
-"""Adapter wiring, tested up to the edge: azure.functions / azure.identity / azure.servicebus
-cannot be installed here, so tiny fakes of the few names the adapters use are injected into
-sys.modules. This checks the conversions and call order, not the real SDKs' behaviour."""
+"""Adapter wiring, tested up to the edge: azure.functions cannot be installed here, so a tiny
+fake of the few names the adapters use is injected into sys.modules (the Service Bus SDK's
+stand-in is tests/fake_servicebus_sdk.py). This checks the conversions and call order, not the
+real SDKs' behaviour."""
 
 import importlib
 import json
@@ -12,10 +13,6 @@ import typing
 import aml_host.script as script_mod
 
 from .helpers import ScriptTestCase
-
-SENT = []
-CLIENTS = []
-
 
 def _fake_modules():
     func = types.ModuleType("azure.functions")
@@ -63,47 +60,10 @@ def _fake_modules():
     for cls in (HttpRequest, HttpResponse, InputStream, Out, ServiceBusMessage, Context):
         setattr(func, cls.__name__, cls)
 
-    identity = types.ModuleType("azure.identity")
-
-    class ManagedIdentityCredential:
-        def __init__(self, *, client_id=None):
-            self.client_id = client_id
-
-    identity.ManagedIdentityCredential = ManagedIdentityCredential
-
-    servicebus = types.ModuleType("azure.servicebus")
-
-    class SbMessage:
-        def __init__(self, body, *, message_id=None, correlation_id=None, content_type=None):
-            self.body, self.message_id, self.correlation_id, self.content_type = body, message_id, correlation_id, content_type
-
-    class Sender:
-        def __init__(self, queue_name):
-            self.queue_name = queue_name
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
-
-        def send_messages(self, messages):
-            SENT.append((self.queue_name, list(messages)))
-
-    class ServiceBusClient:
-        def __init__(self, fully_qualified_namespace, credential):
-            self.namespace, self.credential = fully_qualified_namespace, credential
-            CLIENTS.append(self)
-
-        def get_queue_sender(self, queue_name):
-            return Sender(queue_name)
-
-    servicebus.ServiceBusMessage = SbMessage
-    servicebus.ServiceBusClient = ServiceBusClient
     azure = types.ModuleType("azure")
     azure.__path__ = []
-    azure.functions, azure.identity, azure.servicebus = func, identity, servicebus
-    return {"azure": azure, "azure.functions": func, "azure.identity": identity, "azure.servicebus": servicebus}
+    azure.functions = func
+    return {"azure": azure, "azure.functions": func}
 
 
 class AdapterTestCase(ScriptTestCase):
@@ -119,8 +79,6 @@ class AdapterTestCase(ScriptTestCase):
 
     def setUp(self):
         super().setUp()
-        SENT.clear()
-        CLIENTS.clear()
         fakes = _fake_modules()
         saved = {name: sys.modules.get(name) for name in list(fakes) + [
             "adapters", "adapters.http_adapter", "adapters.blob_adapter", "adapters.servicebus_adapter"]}

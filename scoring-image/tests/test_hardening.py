@@ -3,7 +3,6 @@
 import io
 import json
 import logging
-import os
 import sys
 
 from aml_host.blob import BlobScoringError, read_blob, score_blob
@@ -39,12 +38,6 @@ class EnvTestCase(ScriptTestCase):
                            "def init(): pass\n"
                            "@input_schema('data', None)\n"
                            "def run(data): return data\n", name=name)
-
-    def set_env(self, **values):
-        for key, value in values.items():
-            old = os.environ.get(key)
-            os.environ[key] = value
-            self.addCleanup(lambda k=key, v=old: os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v))
 
 
 class KeysNotLoggedTest(EnvTestCase):

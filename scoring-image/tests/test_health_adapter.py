@@ -41,12 +41,7 @@ class HealthAdapterTest(AdapterTestCase):
 
 class BlobAdapterLimitTest(AdapterTestCase):
     def test_blob_over_the_limit_is_refused_and_nothing_written(self):
-        import os
-
-        old = os.environ.get("AML_MAX_BLOB_BYTES")
-        os.environ["AML_MAX_BLOB_BYTES"] = "4"
-        self.addCleanup(lambda: os.environ.pop("AML_MAX_BLOB_BYTES") if old is None
-                        else os.environ.__setitem__("AML_MAX_BLOB_BYTES", old))
+        self.set_env(AML_MAX_BLOB_BYTES="4")
         adapter = importlib.import_module("adapters.blob_adapter")
         blob, out = self.func.InputStream("input/big.json", b'{"x": 2}'), self.func.Out()
         with self.assertLogs("aml_host", level="ERROR"):

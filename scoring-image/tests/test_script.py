@@ -187,11 +187,7 @@ class LoadingTest(ScriptTestCase):
         saved = mod._default_script
         self.addCleanup(setattr, mod, "_default_script", saved)
         mod._default_script = None
-        old = {k: os.environ.get(k) for k in ("AML_APP_ROOT", "AZUREML_ENTRY_SCRIPT")}
-        for k, v in old.items():
-            self.addCleanup(lambda k=k, v=v: os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v))
-        os.environ["AML_APP_ROOT"] = os.path.join(self.tmp, "app")
-        os.environ["AZUREML_ENTRY_SCRIPT"] = "score.py"
+        self.set_env(AML_APP_ROOT=os.path.join(self.tmp, "app"), AZUREML_ENTRY_SCRIPT="score.py")
         first = get_entry_script()
         self.assertIs(first, get_entry_script())
         self.assertEqual(first.path, path)

@@ -2,7 +2,6 @@ import hashlib
 import json
 import os
 import sys
-import textwrap
 
 from aml_host.servicebus import (DeliveryError, FailedMessage, InboundMessage, MessageScoringError, OutboundMessage,
                                  chunk_for_send, deliver_batch, deliver_message, encoded_size, failed_message,
@@ -10,7 +9,8 @@ from aml_host.servicebus import (DeliveryError, FailedMessage, InboundMessage, M
 
 from aml_host.script import InitFailedError, InitRetryPolicy
 
-from .helpers import ScriptTestCase, forget_modules
+from . import test_http
+from .helpers import ScriptTestCase
 from .servicebus_broker import Broker, message, wire_size
 
 PER_ITEM = """
@@ -37,28 +37,6 @@ def run_batch(mini_batch):
     return ["r" * o["big"] if o.get("big") else {"double": o["x"] * 2} for o in objs]
 """
 
-# inference-schema as scripts use it: a registry in schema_util, wrappers with __wrapped__.
-FAKE_SCHEMA_UTIL = """
-import inspect
-__functions_schema__ = {}
-def _key(func):
-    inner = inspect.unwrap(func)
-    return inner.__module__ + "." + inner.__name__
-def is_schema_decorated(func):
-    return _key(func) in __functions_schema__
-"""
-FAKE_DECORATORS = """
-import functools
-from .schema_util import __functions_schema__, _key
-def input_schema(param_name, param_type=None, convert_to_provided_type=True):
-    def decorate(func):
-        __functions_schema__.setdefault(_key(func), {})[param_name] = param_type
-        @functools.wraps(func)
-        def wrapper(*args, **kwargs):
-            return func(*args, **kwargs)
-        return wrapper
-    return decorate
-"""
 SCHEMA_SCRIPT = """
 from inference_schema.schema_decorators import input_schema
 def init(): pass
@@ -341,19 +319,8 @@ class BatchDeliveryTest(ScriptTestCase):
         self.assertEqual(len(broker.output.messages), 6)
         self.assertEqual([m.application_properties["aml-original-message-id"] for m in broker.failed.messages], ["big"])
 
-    def install_fake_inference_schema(self):
-        pkg = os.path.join(self.tmp, "site", "inference_schema")
-        os.makedirs(pkg)
-        for name, source in (("__init__.py", ""), ("schema_util.py", FAKE_SCHEMA_UTIL),
-                             ("schema_decorators.py", FAKE_DECORATORS)):
-            with open(os.path.join(pkg, name), "w") as f:
-                f.write(textwrap.dedent(source))
-        forget_modules("inference_schema")
-        self.addCleanup(forget_modules, "inference_schema")
-        sys.path.insert(0, os.path.dirname(pkg))
-
     def test_deeply_nested_200_kb_message_with_schema_script(self):
-        self.install_fake_inference_schema()
+        test_http.SchemaModeTest.install_fake_inference_schema(self)
         script = self.script(SCHEMA_SCRIPT)
         depth = 100 * 1024
         nested = ('{"data": ' + "[" * depth + "]" * depth + "}").encode()

@@ -31,11 +31,7 @@ class ServiceBusAdapterTest(AdapterTestCase):
         sdk.install()
         sdk.reset()
         self.addCleanup(sdk.reset)
-        for key, value in (("TriggerSB__fullyQualifiedNamespace", "ns.servicebus.windows.net"),
-                           ("TriggerSB__clientId", "client-1")):
-            old = os.environ.get(key)
-            os.environ[key] = value
-            self.addCleanup(lambda k=key, v=old: os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v))
+        self.set_env(TriggerSB__fullyQualifiedNamespace="ns.servicebus.windows.net", TriggerSB__clientId="client-1")
         self.adapter = importlib.import_module("adapters.servicebus_adapter")
 
     def msg(self, body, message_id):

@@ -27,7 +27,7 @@ from .config import DEFAULT_MODEL_DIR, FetchConfig, load_config
 from .errors import HttpError, ModelAccessDenied, ModelFetchError, ModelNotFound
 from .http_client import Deadline, HttpClient, RetryPolicy
 from .identity import ManagedIdentity
-from .local_store import clean_partials, exclusive, install, marker_matches, new_partial, read_marker, remove_previous, write_marker
+from .local_store import clean_partials, exclusive, install, marker_matches, new_partial, remove_previous, write_marker
 from .progress import Progress
 from .resolve import Resolver, storage_role_hint
 
@@ -66,7 +66,6 @@ def _storage_denied(cfg: FetchConfig, identity: ManagedIdentity, loc: BlobLocati
 
 
 def _download(cfg: FetchConfig, root: str, deadline: Deadline) -> None:
-    spec = cfg.spec
     client = HttpClient(cfg.request_timeout, RetryPolicy(cfg.max_attempts, cfg.retry_base, cfg.retry_max))
     identity = ManagedIdentity(client, cfg.identity_endpoint, cfg.identity_header, cfg.client_id)
     try:
@@ -101,9 +100,7 @@ def _resolve_and_download(cfg: FetchConfig, client: HttpClient, identity: Manage
         else:
             installed = [top]
             install(root, os.path.join(partial, top), top)
-        previous = read_marker(root)
-        if previous is not None:
-            remove_previous(root, keep=installed)
+        remove_previous(root, keep=installed)
         write_marker(root, spec.canonical(), installed, len(files), total)
     finally:
         shutil.rmtree(partial, ignore_errors=True)

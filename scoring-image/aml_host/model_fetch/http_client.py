@@ -224,8 +224,6 @@ class HttpClient:
                     raise HttpError(method, redact(url), status, code, detail)
                 retry_after = parse_retry_after(lookup)
                 logger.warning("%s: HTTP %s, retrying (attempt %d of %d)", what, status, attempt, self.policy.max_attempts)
-            except HttpError:
-                raise
             except TRANSIENT_ERRORS as exc:
                 parts = urlsplit(url)
                 self._drop(parts.scheme, parts.netloc)

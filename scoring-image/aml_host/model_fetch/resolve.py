@@ -17,7 +17,7 @@ import json
 import re
 from urllib.parse import quote
 
-from .blob_store import BlobAuth, BlobLocation, split_blob_url
+from .blob_store import BlobAuth, BlobLocation, is_denied, split_blob_url
 from .config import FetchConfig, check_endpoint
 from .errors import HttpError, ModelAccessDenied, ModelFetchError, ModelNotFound
 from .http_client import Deadline, HttpClient
@@ -65,7 +65,7 @@ class Resolver:
             return self.client.request(method, url, deadline, headers=headers, body=data, what=what).json()
         except HttpError as exc:
             spec = self.cfg.spec
-            if exc.status in (401, 403):
+            if is_denied(exc):
                 raise ModelAccessDenied(
                     f"{spec.describe()}: {self.identity.describe()} was refused {what} (HTTP {exc.status} {exc.code}). "
                     f"Grant it the '{role}' role on {scope}.") from None
@@ -81,14 +81,20 @@ class Resolver:
             return self._registry(deadline)
         return self._blob()
 
-    def _workspace(self, deadline: Deadline) -> BlobLocation:
+    def _model_uri(self, deadline: Deadline, role: str, scope: str) -> str:
+        """The model version's ``properties.modelUri`` (workspace and registry alike)."""
         spec = self.cfg.spec
-        parse_id(spec.resource_id, "workspaces")
         version = self._arm("GET", f"{spec.resource_id}/models/{spec.name}/versions/{spec.version}", deadline,
-                            "Reader", f"the workspace {spec.resource_id}", "reading the model version")
+                            role, scope, "reading the model version")
         uri = (version.get("properties") or {}).get("modelUri")
         if not isinstance(uri, str) or not uri:
             raise ModelFetchError(f"{spec.describe()}: the model version has no properties.modelUri")
+        return uri
+
+    def _workspace(self, deadline: Deadline) -> BlobLocation:
+        spec = self.cfg.spec
+        parse_id(spec.resource_id, "workspaces")
+        uri = self._model_uri(deadline, "Reader", f"the workspace {spec.resource_id}")
         m = _DATASTORE_URI.match(uri)
         if m:
             sub, rg, ws, datastore, path = m.groups()
@@ -121,11 +127,7 @@ class Resolver:
         spec = self.cfg.spec
         _, _, registry = parse_id(spec.resource_id, "registries")
         scope = f"the registry {spec.resource_id}"
-        version = self._arm("GET", f"{spec.resource_id}/models/{spec.name}/versions/{spec.version}", deadline,
-                            "AzureML Registry User", scope, "reading the model version")
-        uri = (version.get("properties") or {}).get("modelUri")
-        if not isinstance(uri, str) or not uri:
-            raise ModelFetchError(f"{spec.describe()}: the model version has no properties.modelUri")
+        uri = self._model_uri(deadline, "AzureML Registry User", scope)
         body = {"assetId": f"azureml://registries/{registry}/models/{spec.name}/versions/{spec.version}", "blobUri": uri}
         ref = self._arm("POST", f"{spec.resource_id}/datareferences/{spec.name}/versions/{spec.version}", deadline,
                         "AzureML Registry User", scope, "getting the data reference of the model's blobs", body=body)
