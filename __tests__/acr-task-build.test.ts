@@ -1,5 +1,4 @@
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { spawnSync } from "child_process";
 import { App, TerraformStack } from "cdktf";
@@ -9,6 +8,7 @@ import { AmlFunctionDeployment, BlobTrigger, HttpTrigger, IImageBuild, ImageBuil
 import { STAGING_DIR_ENV, stagingRoot } from "../lib/image/build-context";
 import { AZURE_CLI_IMAGE, buildTaskYaml, shellQuote } from "../lib/image/build/task-yaml";
 import { newStack, onlyResource, refTo, resourcesOf, sampleProps, synthJson } from "./helpers";
+import { tempDir } from "./temp-dirs";
 import { schemaProblems } from "./schema-check";
 import { buildExampleApp } from "../main";
 
@@ -172,7 +172,7 @@ describe("ImageBuild.acrTask() is the default build", () => {
 
 describe("the example app (the README's main job)", () => {
   test("builds in Azure: an ACR task, no docker provider", () => {
-    const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), "acr-main-")) });
+    const app = new App({ outdir: tempDir("acr-main-") });
     const json = JSON.parse(require("cdktf").Testing.synth(buildExampleApp(app)));
     expect(Object.keys(json.provider)).toEqual(["azurerm"]);
     expect(Object.keys(resourcesOf(json, "azurerm_container_registry_task"))).toHaveLength(1);
@@ -217,7 +217,7 @@ describe("ImageBuild.acrTask() options", () => {
 
 describe("rebuilds follow the fingerprint", () => {
   function synthWithScript(text: string) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "acr-fp-"));
+    const dir = tempDir("acr-fp-");
     fs.writeFileSync(path.join(dir, "score.py"), text);
     const stack = newStack();
     new AmlFunctionDeployment(stack, "churn", sampleProps({ entryScript: path.join(dir, "score.py") }));
@@ -256,7 +256,7 @@ describe("rebuilds follow the fingerprint", () => {
 
 describe("a full synth puts the archive into the stack's assets", () => {
   test("the blob's source exists relative to the stack folder and lists the staged context", async () => {
-    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "acr-assets-"));
+    const outdir = tempDir("acr-assets-");
     const app = new App({ outdir });
     const stack = new TerraformStack(app, "scoring");
     new AmlFunctionDeployment(stack, "churn", sampleProps({ triggers: [new HttpTrigger(), new BlobTrigger(), new ServiceBusTrigger()] }));
@@ -275,7 +275,7 @@ describe("a full synth puts the archive into the stack's assets", () => {
   });
 
   test("the archive is hard-linked, not copied, and an unchanged re-synth rewrites neither it nor the asset", () => {
-    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "acr-assets-again-"));
+    const outdir = tempDir("acr-assets-again-");
     const synthOnce = (): { json: string; file: string } => {
       const app = new App({ outdir });
       const stack = new TerraformStack(app, "scoring");
@@ -303,7 +303,7 @@ describe("a full synth puts the archive into the stack's assets", () => {
   });
 
   test("the ACR build stages no folder: a rewritten archive comes from the inputs, not from a planted staged file", async () => {
-    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "acr-assets-lazy-"));
+    const outdir = tempDir("acr-assets-lazy-");
     // A staging root of its own: other tests stage the same fingerprint as a folder (local build).
     const saved = process.env[STAGING_DIR_ENV];
     process.env[STAGING_DIR_ENV] = path.join(outdir, "staging");
@@ -390,7 +390,7 @@ describe("values that would break the task YAML", () => {
     const target = {
       owner: 'AmlFunctionDeployment "churn"', location: "westeurope", resourceGroupName: "rg", tags: {}, baseName: "churn", uniqueSuffix: "0123abcd",
       registry, repository: "aml/churn", credentialName: "churn-push", platform: "linux/amd64",
-      context: { directory: fs.mkdtempSync(path.join(os.tmpdir(), "acr-tpl-")), fingerprint: "f".repeat(64), files: [] },
+      context: { directory: tempDir("acr-tpl-"), fingerprint: "f".repeat(64), files: [] },
       buildArgs: { AZUREML_ENTRY_SCRIPT: "{{.Run.ID}}.py", PYTHON_VERSION: "3.11" },
     };
     expect(() => ImageBuild.acrTask().bind(stack, target)).toThrow(/AmlFunctionDeployment "churn": invalid build argument AZUREML_ENTRY_SCRIPT "\{\{\.Run\.ID\}\}\.py": ACR task YAML treats \{\{ and \}\} as template markers/);
@@ -415,7 +415,7 @@ describe("HCL output of the ACR build", () => {
     process.env.SYNTH_HCL_OUTPUT = "true";
     let outdir: string;
     try {
-      outdir = fs.mkdtempSync(path.join(os.tmpdir(), "acr-hcl-"));
+      outdir = tempDir("acr-hcl-");
       const app = new App({ outdir, hclOutput: true });
       new AmlFunctionDeployment(new TerraformStack(app, "scoring"), "churn", sampleProps());
       app.synth();

@@ -6,8 +6,6 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { BuildContextSpec, computeFingerprint, SECRET_EXCLUDES, stageBuildContext, stagingRoot } from "../lib/image/build-context";
-import { DigestCache } from "../lib/image/staging/digest-cache";
-import { identityKey } from "../lib/image/staging/file-identity";
 import { preparePrivateRoot, removeOldContexts, manifestPath, touchContext } from "../lib/image/staging/staging-root";
 import { resolveEntryScript } from "../lib/entry-script";
 import { ModelSource } from "../lib/model/model-source";
@@ -335,49 +333,5 @@ describe("contexts that exist only as an ACR archive", () => {
     removeOldContexts(root, "f".repeat(64));
     const left = fs.readdirSync(root).sort();
     expect(left).toEqual([`${recent}.tar.gz`, `${recent}.tar.gz.json`, `${recent}.used`].sort());
-  });
-});
-
-describe("the digest cache", () => {
-  test("an unchanged, settled file is not read again; a changed one is", () => {
-    const dir = fs.mkdtempSync(path.join(sandbox(), "digest-"));
-    const file = path.join(dir, "model.bin");
-    fs.writeFileSync(file, "a".repeat(1000));
-    const cacheFile = path.join(dir, "cache.json");
-    // Fresh files are always re-hashed (a change within the same timestamp tick would not show).
-    const c0 = new DigestCache(cacheFile);
-    const d0 = c0.digest(file).sha256;
-    c0.save();
-    const again = new DigestCache(cacheFile);
-    expect(again.digest(file).sha256).toBe(d0);
-    expect(again.hashedFiles).toBe(1);
-    // 2.1 s later (a clock moved forward instead of waiting): settled, so cached from now on.
-    const later = (): bigint => BigInt(Date.now()) * 1_000_000n + 2_100_000_000n;
-    const c1 = new DigestCache(cacheFile, { now: later });
-    expect(c1.digest(file).sha256).toBe(d0);
-    expect(c1.hashedFiles).toBe(1);
-    c1.save();
-    const c2 = new DigestCache(cacheFile, { now: later });
-    expect(c2.digest(file).sha256).toBe(d0);
-    expect(c2.hashedFiles).toBe(0);
-    // Same size, mtime set back: ctime still moves, so it is read again.
-    const { atime, mtime } = fs.statSync(file);
-    fs.writeFileSync(file, "b".repeat(1000));
-    fs.utimesSync(file, atime, mtime);
-    const c3 = new DigestCache(cacheFile, { now: later });
-    expect(c3.digest(file).sha256).not.toBe(d0);
-    expect(c3.hashedFiles).toBe(1);
-    // The changed file's old entry is dropped when the cache is saved again.
-    c3.save();
-    const saved = fs.readFileSync(cacheFile, "utf8").trimEnd().split("\n");
-    expect(saved).toEqual(["aml-function-deployment/digest-cache/v3", `${identityKey(file)} ${c3.digest(file).sha256}`]);
-  });
-
-  test("a damaged cache file is ignored", () => {
-    const dir = fs.mkdtempSync(path.join(sandbox(), "digest-"));
-    fs.writeFileSync(path.join(dir, "m"), "x");
-    fs.writeFileSync(path.join(dir, "cache.json"), "{not json");
-    const c = new DigestCache(path.join(dir, "cache.json"));
-    expect(c.digest(path.join(dir, "m")).sha256).toBe("2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881");
   });
 });

@@ -1,5 +1,4 @@
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { BuildContextSpec, computeFingerprint, DEFAULT_EXCLUDES, stageBuildContext, stagingRoot } from "../lib/image/build-context";
 import { ModelSource } from "../lib/model/model-source";
@@ -7,6 +6,7 @@ import { resolveEntryScript } from "../lib/entry-script";
 import dockerignore from "@balena/dockerignore";
 import { compileAnywherePatterns } from "../lib/image/staging/patterns";
 import { SECRET_EXCLUDES } from "../lib/image/staging/excludes";
+import { tempDir } from "./temp-dirs";
 
 jest.mock("fs", () => {
   const actual = jest.requireActual("fs");
@@ -17,7 +17,7 @@ const SCRIPT = "def init():\n    pass\n\ndef run(data):\n    return data\n";
 
 let work: string;
 beforeAll(() => {
-  work = fs.mkdtempSync(path.join(os.tmpdir(), "build-context-test-"));
+  work = tempDir("build-context-test-");
 });
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 

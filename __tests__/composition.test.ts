@@ -1,5 +1,4 @@
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { Construct } from "constructs";
 import { App, TerraformOutput, TerraformStack, Testing } from "cdktf";
@@ -12,11 +11,12 @@ import { StorageAccount } from "@cdktf/provider-azurerm/lib/storage-account";
 import { BLOB_RECEIPTS_CONTAINER } from "../lib/triggers/blob-trigger";
 import { AmlFunctionDeployment, BlobTrigger, ImageBuild, ScoringPlan, ServiceBusTrigger, ValidationError } from "../lib";
 import { message } from "./error-message";
+import { tempDir } from "./temp-dirs";
 import { newStack, SAMPLE_MODEL, sampleProps, synthJson } from "./helpers";
 
 /** Synthesizes through App.synth (validations included) and returns the stack's JSON. */
 function appSynth(build: (stack: TerraformStack) => void): any {
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "aml-compose-"));
+  const outdir = tempDir("aml-compose-");
   const app = new App({ outdir });
   const stack = new TerraformStack(app, "compose");
   build(stack);
@@ -313,7 +313,7 @@ describe("existing resources passed in, checked where known at synth", () => {
 
 describe("environment is optional", () => {
   test("a deployment without environment synthesizes with an empty requirements.txt", () => {
-    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "aml-noenv-"));
+    const outdir = tempDir("aml-noenv-");
     const app = new App({ outdir });
     const stack = new TerraformStack(app, "noenv");
     const props = sampleProps({ imageBuild: ImageBuild.localDocker() });

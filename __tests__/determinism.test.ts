@@ -1,15 +1,15 @@
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { execFileSync, spawnSync } from "child_process";
 import { App, LocalBackend, TerraformStack } from "cdktf";
-import { AmlFunctionDeployment, IImageBuild, ImageBuild } from "../lib";
+import { AmlFunctionDeployment, ImageBuild } from "../lib";
 import { sampleProps } from "./helpers";
+import { tempDir } from "./temp-dirs";
 
 // These tests look inside the staged context folder, which only the local Docker build puts into
-// the assets (the ACR build ships it as an archive: __tests__/acr-task-determinism.test.ts).
-function fullSynth(hcl = false, imageBuild: IImageBuild = ImageBuild.localDocker()): { outdir: string; stackDir: string } {
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "aml-synth-"));
+// the assets (the ACR build ships it as an archive: its determinism is in __tests__/acr-task-build.test.ts).
+function fullSynth(hcl = false): { outdir: string; stackDir: string } {
+  const outdir = tempDir("aml-synth-");
   // cdktf reads HCL mode from SYNTH_HCL_OUTPUT (what `cdktf synth --hcl` sets) when the stack is created.
   const before = process.env.SYNTH_HCL_OUTPUT;
   process.env.SYNTH_HCL_OUTPUT = hcl ? "true" : "false";
@@ -17,7 +17,7 @@ function fullSynth(hcl = false, imageBuild: IImageBuild = ImageBuild.localDocker
     const app = new App({ outdir, hclOutput: hcl });
     const stack = new TerraformStack(app, "scoring");
     new LocalBackend(stack, { path: "../../../terraform.scoring.tfstate" });
-    new AmlFunctionDeployment(stack, "churn", sampleProps({ imageBuild }));
+    new AmlFunctionDeployment(stack, "churn", sampleProps({ imageBuild: ImageBuild.localDocker() }));
     app.synth();
   } finally {
     if (before === undefined) delete process.env.SYNTH_HCL_OUTPUT;

@@ -108,3 +108,46 @@ test("the saved file lists this synth's files first, in the order asked", () => 
   const keys = fs.readFileSync(file, "latin1").trimEnd().split("\n").slice(1).map((l) => l.split(" ")[0]);
   expect(keys).toEqual([identityKey(set[2]), identityKey(set[0]), identityKey(set[1])]);
 });
+
+describe("the digest cache", () => {
+  test("an unchanged, settled file is not read again; a changed one is", () => {
+    const dir = fs.mkdtempSync(path.join(sandbox(), "digest-"));
+    const file = path.join(dir, "model.bin");
+    fs.writeFileSync(file, "a".repeat(1000));
+    const cacheFile = path.join(dir, "cache.json");
+    // Fresh files are always re-hashed (a change within the same timestamp tick would not show).
+    const c0 = new DigestCache(cacheFile);
+    const d0 = c0.digest(file).sha256;
+    c0.save();
+    const again = new DigestCache(cacheFile);
+    expect(again.digest(file).sha256).toBe(d0);
+    expect(again.hashedFiles).toBe(1);
+    // 2.1 s later (a clock moved forward instead of waiting): settled, so cached from now on.
+    const c1 = new DigestCache(cacheFile, { now: later });
+    expect(c1.digest(file).sha256).toBe(d0);
+    expect(c1.hashedFiles).toBe(1);
+    c1.save();
+    const c2 = new DigestCache(cacheFile, { now: later });
+    expect(c2.digest(file).sha256).toBe(d0);
+    expect(c2.hashedFiles).toBe(0);
+    // Same size, mtime set back: ctime still moves, so it is read again.
+    const { atime, mtime } = fs.statSync(file);
+    fs.writeFileSync(file, "b".repeat(1000));
+    fs.utimesSync(file, atime, mtime);
+    const c3 = new DigestCache(cacheFile, { now: later });
+    expect(c3.digest(file).sha256).not.toBe(d0);
+    expect(c3.hashedFiles).toBe(1);
+    // The changed file's old entry is dropped when the cache is saved again.
+    c3.save();
+    const saved = fs.readFileSync(cacheFile, "utf8").trimEnd().split("\n");
+    expect(saved).toEqual(["aml-function-deployment/digest-cache/v3", `${identityKey(file)} ${c3.digest(file).sha256}`]);
+  });
+
+  test("a damaged cache file is ignored", () => {
+    const dir = fs.mkdtempSync(path.join(sandbox(), "digest-"));
+    fs.writeFileSync(path.join(dir, "m"), "x");
+    fs.writeFileSync(path.join(dir, "cache.json"), "{not json");
+    const c = new DigestCache(path.join(dir, "cache.json"));
+    expect(c.digest(path.join(dir, "m")).sha256).toBe("2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881");
+  });
+});

@@ -1,8 +1,8 @@
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { resolveEntryScript, scanTopLevelFunctions } from "../lib/entry-script";
 import { message } from "./error-message";
+import { tempDir } from "./temp-dirs";
 
 jest.mock("fs", () => {
   const actual = jest.requireActual("fs");
@@ -13,7 +13,7 @@ const ALLOWED = "Allowed: a path to a readable .py file that defines top-level `
 
 let dir: string;
 beforeAll(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "entry-script-"));
+  dir = tempDir("entry-script-");
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 

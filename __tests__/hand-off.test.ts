@@ -6,6 +6,7 @@ import { App, TerraformStack } from "cdktf";
 import { buildExampleApp } from "../main";
 import { AmlFunctionDeployment, prepareHandOff } from "../lib";
 import { sampleProps } from "./helpers";
+import { tempDir } from "./temp-dirs";
 import { unquoteReferences } from "../lib/hand-off/hcl-fixes";
 import { REPO } from "./helpers";
 
@@ -85,7 +86,7 @@ function jsonBlocks(json: any): string[] {
 }
 
 describe("hand-off: a stack folder plain Terraform takes as it is", () => {
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "aml-handoff-"));
+  const outdir = tempDir("aml-handoff-");
   const stackDir = synth(outdir, false);
   const json = JSON.parse(fs.readFileSync(path.join(stackDir, "cdk.tf.json"), "utf8"));
   synth(outdir, true); // HCL into the same outdir, as `npm run synth` then `npm run synth -- --hcl`
@@ -176,7 +177,7 @@ describe("HCL fixes", () => {
     // terraform_data is Terraform's built-in resource: `terraform validate` runs without downloading a provider.
     const quoted = 'resource "terraform_data" "a" {\n  input = "x"\n}\nresource "terraform_data" "b" {\n  lifecycle {\n    replace_triggered_by = [\n      "terraform_data.a",\n    ]\n  }\n}\n';
     const validate = (hcl: string) => {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hcl-fix-"));
+      const dir = tempDir("hcl-fix-");
       fs.writeFileSync(path.join(dir, "main.tf"), hcl);
       // init parses the configuration too: a failure there is a rejection as well.
       const init = spawnSync("terraform", ["init", "-backend=false", "-input=false", "-no-color"], { cwd: dir, encoding: "utf8" });
@@ -195,7 +196,7 @@ describe("HCL fixes", () => {
   });
 
   test("a stack without a backend (cdktf's default: an absolute state path of this machine) gives a warning that says what to do", () => {
-    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "aml-nobackend-"));
+    const outdir = tempDir("aml-nobackend-");
     const app = new App({ outdir });
     new AmlFunctionDeployment(new TerraformStack(app, "plain"), "churn", sampleProps());
     app.synth();
@@ -205,12 +206,12 @@ describe("HCL fixes", () => {
   });
 
   test("prepareHandOff before app.synth() says so", () => {
-    const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), "aml-nosynth-")) });
+    const app = new App({ outdir: tempDir("aml-nosynth-") });
     expect(() => prepareHandOff(app)).toThrow(/after app.synth\(\)/);
   });
 
   test("without a terraform binary the HCL is still written, with a warning", () => {
-    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "aml-nofmt-"));
+    const outdir = tempDir("aml-nofmt-");
     process.env.SYNTH_HCL_OUTPUT = "true";
     try {
       const app = new App({ outdir, hclOutput: true });

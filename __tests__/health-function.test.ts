@@ -1,5 +1,4 @@
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { App, TerraformStack } from "cdktf";
 import { AmlFunctionDeployment, HttpTrigger, ImageBuild } from "../lib";
@@ -7,12 +6,13 @@ import { BlobTrigger } from "../lib/triggers/blob-trigger";
 import { ITrigger } from "../lib/triggers/trigger";
 import { HEALTH_CHECK_EVICTION_TIME_IN_MIN, HEALTH_CHECK_PATH } from "../lib/image/function-definitions";
 import { message } from "./error-message";
+import { tempDir } from "./temp-dirs";
 import { newStack, onlyResource, sampleProps, stagedContextDir, synthJson } from "./helpers";
 import { schemaProblems } from "./schema-check";
 
 /** Synthesizes into a temp dir and returns the app resource and the staged context's files. */
 function synthWithContext(triggers: ITrigger[] = [new HttpTrigger()]) {
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "aml-health-"));
+  const outdir = tempDir("aml-health-");
   const app = new App({ outdir });
   const stack = new TerraformStack(app, "scoring");
   // The local Docker build ships the staged context folder as is in the assets (the ACR build

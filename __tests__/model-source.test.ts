@@ -1,9 +1,9 @@
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { Token } from "cdktf";
 import { ModelSource } from "../lib/model/model-source";
 import { message } from "./error-message";
+import { tempDir } from "./temp-dirs";
 
 jest.mock("fs", () => {
   const actual = jest.requireActual("fs");
@@ -14,7 +14,7 @@ const ALLOWED = "Allowed: a path (absolute, or relative to the current working d
 
 let dir: string;
 beforeAll(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "model-source-"));
+  dir = tempDir("model-source-");
   fs.writeFileSync(path.join(dir, "model.pkl"), "weights");
   fs.mkdirSync(path.join(dir, "bundle"));
   fs.writeFileSync(path.join(dir, "bundle", "a.bin"), "a");

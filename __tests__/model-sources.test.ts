@@ -1,5 +1,4 @@
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { spawnSync } from "child_process";
 import { Construct } from "constructs";
@@ -8,6 +7,7 @@ import { MachineLearningWorkspace } from "@cdktf/provider-azurerm/lib/machine-le
 import { AmlFunctionDeployment, IImageBuild, ImageBuildBinding, ImageBuildTarget, IModelSource, ModelSource } from "../lib";
 import { StagedBuildContext } from "../lib/image/build-context";
 import { message } from "./error-message";
+import { tempDir } from "./temp-dirs";
 import { newStack, resourcesOf, sampleProps, synthJson } from "./helpers";
 import { schemaProblems } from "./schema-check";
 
@@ -89,10 +89,11 @@ describe("ModelSource.fromAmlWorkspace", () => {
       name: "mlw", location: "westeurope", resourceGroupName: "rg-ml", applicationInsightsId: "ai", keyVaultId: "kv", storageAccountId: SA, identity: { type: "SystemAssigned" },
     });
     new AmlFunctionDeployment(stack, "churn", sampleProps({ model: ModelSource.fromAmlWorkspace({ workspaceId: ws.id, name: "churn", version: "3" }) }));
-    const roles = modelRoles(Object.entries(resourcesOf(synthJson(stack), "azurerm_role_assignment")) as Array<[string, any]>).map(([, r]) => r);
+    const json = synthJson(stack);
+    const roles = modelRoles(Object.entries(resourcesOf(json, "azurerm_role_assignment")) as Array<[string, any]>).map(([, r]) => r);
     expect(roles.find((r) => r.role_definition_name === "Reader").scope).toBe("${azurerm_machine_learning_workspace.ws.id}");
     expect(roles.find((r) => r.role_definition_name === "Storage Blob Data Reader").scope).toBe('${join("/", slice(split("/", azurerm_machine_learning_workspace.ws.id), 0, 5))}');
-    const app = Object.values(resourcesOf(synthJson(stack), "azurerm_linux_function_app"))[0] as any;
+    const app = Object.values(resourcesOf(json, "azurerm_linux_function_app"))[0] as any;
     expect(app.app_settings.AML_MODEL_SOURCE).toContain("jsonencode(");
     expect(app.app_settings.AML_MODEL_SOURCE).toContain("azurerm_machine_learning_workspace.ws.id");
   });
@@ -264,7 +265,7 @@ describe("validation at synth", () => {
 
 describe("the synthesized HCL parses (cdktf synth --hcl, terraform fmt)", () => {
   function hcl(model: (stack: TerraformStack) => IModelSource): string {
-    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "aml-model-hcl-"));
+    const outdir = tempDir("aml-model-hcl-");
     const before = process.env.SYNTH_HCL_OUTPUT;
     process.env.SYNTH_HCL_OUTPUT = "true";
     try {

@@ -1,5 +1,4 @@
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { App, TerraformStack } from "cdktf";
 import { LinuxFunctionApp } from "@cdktf/provider-azurerm/lib/linux-function-app";
@@ -7,6 +6,7 @@ import { AmlFunctionDeployment, HttpAuthLevel, HttpTrigger, ImageBuild } from ".
 import { BlobTrigger } from "../lib/triggers/blob-trigger";
 import { ServiceBusCardinality, ServiceBusTrigger } from "../lib/triggers/service-bus-trigger";
 import { newStack, onlyResource, refTo, resourcesOf, sampleProps, stagedContextDir } from "./helpers";
+import { tempDir } from "./temp-dirs";
 import { schemaProblems } from "./schema-check";
 
 /**
@@ -14,7 +14,7 @@ import { schemaProblems } from "./schema-check";
  * so that the staged build context (the image's files) can be read back.
  */
 function synthMulti(serviceBus = new ServiceBusTrigger()) {
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "aml-multi-"));
+  const outdir = tempDir("aml-multi-");
   const app = new App({ outdir });
   const stack = new TerraformStack(app, "scoring");
   new AmlFunctionDeployment(stack, "churn", sampleProps({

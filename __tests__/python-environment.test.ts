@@ -1,9 +1,9 @@
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { Token } from "cdktf";
 import { condaHasNoPipEquivalent, condaToPip, condaVersionToPip, PythonEnvironment, requirementProblem } from "../lib/python-environment";
 import { message } from "./error-message";
+import { tempDir } from "./temp-dirs";
 
 const FIXTURES = path.join(__dirname, "fixtures", "env");
 const fixture = (name: string): string => path.join(FIXTURES, name);
@@ -102,7 +102,7 @@ describe("insecure sources are refused (issue 7, item 12)", () => {
   });
 
   test("a requirements file with an http:// reference is refused, naming the line", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aml-req-"));
+    const dir = tempDir("aml-req-");
     const file = path.join(dir, "requirements.txt");
     fs.writeFileSync(file, "numpy==1.26.4\npkg @ http://example.com/pkg.whl\n");
     expect(message(() => PythonEnvironment.fromRequirementsFile(file).requirements("D"))).toContain("is not fetched over HTTPS");
@@ -167,7 +167,7 @@ describe("fromRequirementsFile", () => {
   });
 
   test("an empty file gives an empty requirements.txt", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pyenv-"));
+    const dir = tempDir("pyenv-");
     try {
       fs.writeFileSync(path.join(dir, "r.txt"), "# nothing\n\n");
       expect(PythonEnvironment.fromRequirementsFile(path.join(dir, "r.txt")).requirements("D")).toBe("");
@@ -226,7 +226,7 @@ describe("fromCondaFile", () => {
 
   test("a missing file and a non-mapping file are rejected", () => {
     expect(message(() => PythonEnvironment.fromCondaFile(fixture("missing.yml")).requirements("D"))).toContain("no file exists at");
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pyenv-"));
+    const dir = tempDir("pyenv-");
     try {
       fs.writeFileSync(path.join(dir, "list.yml"), "- numpy\n");
       expect(message(() => PythonEnvironment.fromCondaFile(path.join(dir, "list.yml")).requirements("D"))).toContain("the file is not a YAML mapping");
@@ -284,7 +284,7 @@ describe("conda mapping rules", () => {
   });
 
   test("conda python ranges expose no pinned version", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pyenv-"));
+    const dir = tempDir("pyenv-");
     try {
       fs.writeFileSync(path.join(dir, "e.yml"), "dependencies:\n  - python>=3.10\n  - numpy\n");
       expect(PythonEnvironment.fromCondaFile(path.join(dir, "e.yml")).condaPythonVersion).toBeUndefined();

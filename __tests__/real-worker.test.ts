@@ -20,6 +20,7 @@ import { AmlFunctionDeployment, HttpAuthLevel, HttpTrigger, ImageBuild } from ".
 import { BlobTrigger } from "../lib/triggers/blob-trigger";
 import { ServiceBusCardinality, ServiceBusTrigger } from "../lib/triggers/service-bus-trigger";
 import { REPO, sampleProps, stagedContextDir } from "./helpers";
+import { tempDir } from "./temp-dirs";
 
 const VENDOR = path.resolve(REPO, "..", "shared", "vendor", "azure-functions-python");
 const HARNESS = path.join(REPO, "scoring-image", "tests", "worker_harness.py");
@@ -46,7 +47,7 @@ function missingPrerequisite(): string | undefined {
 
 /** Synthesizes the app and returns its staged build context and entry script (relative path). */
 function synthesizeApp(): { context: string; entryScript: string } {
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "aml-real-worker-synth-"));
+  const outdir = tempDir("aml-real-worker-synth-");
   const app = new App({ outdir });
   const stack = new TerraformStack(app, "scoring");
   new AmlFunctionDeployment(stack, "churn", sampleProps({

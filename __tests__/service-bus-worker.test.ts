@@ -16,7 +16,8 @@ import { App, TerraformStack } from "cdktf";
 import { AmlFunctionDeployment, ImageBuild } from "../lib";
 import { ModelSource } from "../lib/model/model-source";
 import { ServiceBusCardinality, ServiceBusTrigger } from "../lib/triggers/service-bus-trigger";
-import { REPO, sampleProps } from "./helpers";
+import { REPO, sampleProps, stagedContextDir } from "./helpers";
+import { tempDir } from "./temp-dirs";
 
 const VENDOR = path.resolve(REPO, "..", "shared", "vendor", "azure-functions-python");
 const HARNESS = path.join(REPO, "scoring-image", "tests", "worker_harness.py");
@@ -68,26 +69,12 @@ function writeTree(root: string, files: { [rel: string]: string }): void {
   }
 }
 
-function findStagedContext(root: string): string {
-  const found: string[] = [];
-  const walk = (d: string): void => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name === "host.json" && path.basename(d) === "app") found.push(path.dirname(d));
-    }
-  };
-  walk(root);
-  if (found.length !== 1) throw new Error(`expected one staged build context under ${root}, found ${found.length}`);
-  return found[0];
-}
-
 describe("the hostile Service Bus batch in the real Functions worker", () => {
   let tmp: string;
   afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
   test("a synthesized app with an inference-schema script: 28 results, 4 to the failed queue, the invocation succeeds", () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "sb-worker-"));
+    tmp = tempDir("sb-worker-");
     const project = path.join(tmp, "project");
     writeTree(project, {
       "scoring/score.py": SCORE_PY,
@@ -109,7 +96,7 @@ describe("the hostile Service Bus batch in the real Functions worker", () => {
       ],
     }));
     app.synth();
-    const context = findStagedContext(path.join(tmp, "cdktf.out", "stacks", "scoring", "assets"));
+    const context = stagedContextDir(path.join(tmp, "cdktf.out", "stacks", "scoring"));
     const env = { ...process.env, PYTHONPATH: [path.join(VENDOR, "worker"), path.join(VENDOR, "library")].join(path.delimiter), PYTHONDONTWRITEBYTECODE: "1" };
     const run = spawnSync(PYTHON, [HARNESS, "--context", context, "--entry-script", "score.py", "--pattern", "worker_hostile_servicebus.py"], {
       env, encoding: "utf8", cwd: os.tmpdir(), timeout: 300_000, maxBuffer: 64 * 1024 * 1024,

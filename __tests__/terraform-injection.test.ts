@@ -1,5 +1,4 @@
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { spawnSync } from "child_process";
 import { App, LocalBackend, TerraformStack, TerraformVariable, Token } from "cdktf";
@@ -9,6 +8,7 @@ import { validateResourceId } from "../lib/validation/resource-id";
 import { validateTags } from "../lib/validation/tags";
 import { mergeAppSettings } from "../lib/app-settings";
 import { newStack, sampleProps, SAMPLE_SCRIPT } from "./helpers";
+import { tempDir } from "./temp-dirs";
 
 const O = "T";
 const WORKSPACE = "/subscriptions/00000000-0000-0000-0000-0000000000aa/resourceGroups/rg-logs/providers/Microsoft.OperationalInsights/workspaces/law-shared";
@@ -31,7 +31,7 @@ function errorOf(fn: () => unknown): string {
 
 /** Full synth (JSON or `--hcl`) of one deployment; returns the stack's Terraform text. */
 function synthText(props: Partial<AmlFunctionDeploymentProps>, hcl: boolean): string {
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "aml-inject-"));
+  const outdir = tempDir("aml-inject-");
   const before = process.env.SYNTH_HCL_OUTPUT;
   process.env.SYNTH_HCL_OUTPUT = hcl ? "true" : "false";
   try {
@@ -210,7 +210,7 @@ describe("app settings: names App Service accepts, no clash with the library's o
 
 describe("an entry script name that flows into settings and build args", () => {
   test.each(['${file(".env")}.py', "score me.py", "sc'ore.py", "-score.py"])("refuses %j", (name) => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aml-script-"));
+    const dir = tempDir("aml-script-");
     const file = path.join(dir, name);
     fs.copyFileSync(SAMPLE_SCRIPT, file);
     const m = errorOf(() => new AmlFunctionDeployment(newStack(), "churn", sampleProps({ entryScript: file })));

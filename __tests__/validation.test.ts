@@ -1,9 +1,9 @@
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { AmlFunctionDeployment, HttpAuthLevel, HttpTrigger, ImageBuild, ModelSource, PlanSku, PythonEnvironment, PythonVersion, RegistrySku, ServiceBusCardinality, ServiceBusTrigger, ValidationError } from "../lib";
 import { AmlFunctionDeploymentProps } from "../lib/aml-function-deployment";
 import { newStack, sampleProps } from "./helpers";
+import { tempDir } from "./temp-dirs";
 
 /** Runs the constructor and returns its ValidationError message (fails when nothing is thrown). */
 function errorOf(overrides: Partial<AmlFunctionDeploymentProps> | (() => Partial<AmlFunctionDeploymentProps>), id = "churn"): string {
@@ -29,14 +29,14 @@ describe("bad input fails at synth with the property, the value and what is allo
   test("an unreadable model file", () => {
     if (process.getuid && process.getuid() === 0) {
       // root reads everything: make the path unreadable by making it a dangling symlink instead.
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "model-"));
+      const dir = tempDir("model-");
       const link = path.join(dir, "model.pkl");
       fs.symlinkSync(path.join(dir, "gone.pkl"), link);
       const msg = errorOf(() => ({ model: ModelSource.fromLocalPath(link) }));
       expect(msg).toMatch(/model/);
       expect(msg).toContain(link);
     } else {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "model-"));
+      const dir = tempDir("model-");
       const file = path.join(dir, "model.pkl");
       fs.writeFileSync(file, "x");
       fs.chmodSync(file, 0o000);
@@ -99,7 +99,7 @@ describe("bad input fails at synth with the property, the value and what is allo
   });
 
   test("a conda file that cannot be mapped", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "conda-"));
+    const dir = tempDir("conda-");
     const file = path.join(dir, "env.yml");
     fs.writeFileSync(file, "name: x\ndependencies:\n  - python=3.11\n  - numpy=1.24\n  - cudatoolkit=11.8\n  - mkl\n");
     const msg = errorOf(() => ({ environment: PythonEnvironment.fromCondaFile(file) }));
@@ -109,7 +109,7 @@ describe("bad input fails at synth with the property, the value and what is allo
   });
 
   test("a conda python that differs from the image's Python", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "conda-"));
+    const dir = tempDir("conda-");
     const file = path.join(dir, "env.yml");
     fs.writeFileSync(file, "dependencies:\n  - python=3.10\n  - numpy\n");
     const msg = errorOf(() => ({ environment: PythonEnvironment.fromCondaFile(file) }));

@@ -196,7 +196,7 @@ function compilers() {
 }
 
 function typecheck(dir, tsc, tsconfig, emit) {
-  return run(process.execPath === tsc ? tsc : "node", [tsc, "-p", tsconfig, ...(emit ? [] : ["--noEmit"])], { cwd: dir });
+  return run("node", [tsc, "-p", tsconfig, ...(emit ? [] : ["--noEmit"])], { cwd: dir });
 }
 
 /** Runs the consumer's compiled app; returns the stack folders and the loaded copies of cdktf. */

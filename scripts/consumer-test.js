@@ -37,11 +37,12 @@ try {
   // ---- Types: every supported compiler and module setting, against the shipped .d.ts.
   for (const [version, { tsc, configs }] of Object.entries(cp.compilers())) {
     for (const tsconfig of configs) {
-      const r = cp.typecheck(dir, tsc, tsconfig, false);
+      // TypeScript 5.0 with commonjs also emits the consumer's run.js (the synth below runs it).
+      const emit = version === "5.0.4" && tsconfig === "tsconfig.commonjs.json";
+      const r = cp.typecheck(dir, tsc, tsconfig, emit);
       log(`TypeScript ${version}, ${tsconfig}, strict: type-checks (${r.seconds.toFixed(1)} s)`);
     }
   }
-  cp.typecheck(dir, cp.compilers()["5.0.4"].tsc, "tsconfig.commonjs.json", true);
 
   // ---- Synth, one copy of cdktf.
   const one = cp.synthConsumer(dir);
