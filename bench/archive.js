@@ -16,10 +16,7 @@ const ROOT = path.resolve(__dirname, "..");
 const RUNS = process.argv.includes("--quick") ? 3 : 5;
 const BUDGET = 2.0;
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+const { median } = require("./median");
 
 function mustRun(cmd, args, options = {}) {
   const r = spawnSync(cmd, args, { cwd: ROOT, encoding: "utf8", maxBuffer: 64 << 20, ...options });

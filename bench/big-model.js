@@ -92,10 +92,7 @@ if (process.argv[2] === "--child") {
   process.exit(0);
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+const { median } = require("./median");
 const HAS_TIME = fs.existsSync("/usr/bin/time");
 
 /** Runs a command; returns seconds and peak RSS in KiB. */

@@ -13,10 +13,7 @@ const RUNS = process.argv.includes("--quick") ? 1 : 3;
 /** Budgets on this 2-core machine: generous, they catch regressions (e.g. a root provider import, a dependency that pulls a second cdktf). */
 const BUDGETS = { tarballBytes: 250_000, unpackedBytes: 1_000_000, installToFirstSynthSeconds: 60 };
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+const { median } = require("./median");
 const line = (label, value) => console.log(`${label.padEnd(58)} ${value}`);
 
 const work = cp.tempDir("aml-bench-consumer-");

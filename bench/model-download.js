@@ -28,10 +28,7 @@ const ACCOUNT = "devstoreaccount1";
 const CONTAINER = "bench";
 const SA_ID = `/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/${ACCOUNT}`;
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+const { median } = require("./median");
 
 function jwt(aud) {
   const part = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");

@@ -22,10 +22,7 @@ function run(cmd, args, env = {}) {
   return { seconds, stdout: r.stdout };
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+const { median } = require("../bench/median");
 
 function timeIt(label, runs, cmd, args, env) {
   const times = [];
