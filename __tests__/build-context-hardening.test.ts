@@ -228,6 +228,28 @@ describe("the staging cache is not trusted because it exists", () => {
     expect(fs.readFileSync(path.join(again.directory, "source", "score.py"), "utf8")).toBe(SCRIPT);
   });
 
+  test("a source file changed after it was hashed: small ones are staged as hashed, a big one fails the synth", () => {
+    const root = project({ "models/bundle/big.bin": "b".repeat(100 << 10) });
+    const context = stageBuildContext(spec(root));
+    // Staging is lazy: both files change after hashing and before the folder is written, each
+    // with its size and mtime kept.
+    const rewrite = (file: string): void => {
+      const { atime, mtime, size } = fs.statSync(file);
+      fs.writeFileSync(file, "x".repeat(size));
+      fs.utimesSync(file, atime, mtime);
+    };
+    rewrite(path.join(root, "models", "bundle", "weights.bin"));
+    rewrite(path.join(root, "models", "bundle", "big.bin"));
+    expect(() => context.directory).toThrow(`Deployment: invalid buildContext ${JSON.stringify(fs.realpathSync(path.join(root, "models", "bundle", "big.bin")))}: the file changed while it was being staged`);
+
+    // Without the big file the small one is staged with the bytes that were hashed (kept from
+    // hashing, staging/kept-bytes.ts), so the folder matches its fingerprint.
+    const small = project();
+    const again = stageBuildContext(spec(small));
+    rewrite(path.join(small, "models", "bundle", "weights.bin"));
+    expect(fs.readFileSync(path.join(again.directory, "model", "bundle", "weights.bin"), "utf8")).toBe("0123456789");
+  });
+
   test("a staged model file replaced by another file (same size and bytes) is restaged", () => {
     const root = project();
     const first = stageBuildContext(spec(root));

@@ -257,15 +257,31 @@ describe("the context archive", () => {
     expect(fs.readFileSync(fromInputs.file).equals(fs.readFileSync(fromFolder.file))).toBe(true);
   });
 
-  test("an input changed after it was hashed fails the write, even with its size and mtime kept", () => {
-    const root = checkout(path.join(work, "checkout-c"));
-    const context = stage(root);
+  test("a small input changed after it was hashed: the archive holds the bytes that were hashed", async () => {
+    const root = checkout(path.join(work, "checkout-k"));
     const script = path.join(root, "examples", "churn", "scoring", "score.py");
+    const hashed = fs.readFileSync(script);
+    const context = stage(root);
     const { atime, mtime, size } = fs.statSync(script);
     fs.writeFileSync(script, "x".repeat(size));
     fs.utimesSync(script, atime, mtime);
+    const archive = archiveAt(context, "kept");
+    const out = path.join(work, "kept-out");
+    fs.mkdirSync(out);
+    await tar.x({ file: archive.file, cwd: out });
+    expect(fs.readFileSync(path.join(out, "source", "score.py")).equals(hashed)).toBe(true);
+  });
+
+  test("an input read again (too big to be kept) and changed after it was hashed fails the write, even with its size and mtime kept", () => {
+    // Bigger than the bytes kept from hashing (staging/kept-bytes.ts), so the archive reads the file.
+    const root = checkout(path.join(work, "checkout-c"), { "big.bin": "b".repeat(100 << 10) });
+    const big = path.join(root, "examples", "churn", "scoring", "big.bin");
+    const context = stage(root);
+    const { atime, mtime, size } = fs.statSync(big);
+    fs.writeFileSync(big, "x".repeat(size));
+    fs.utimesSync(big, atime, mtime);
     const file = path.join(work, "changed", "c.tar.gz");
-    expect(() => writeContextArchive(context, { file })).toThrow(/score\.py changed while the build context archive was written \(run synth again\)/);
+    expect(() => writeContextArchive(context, { file })).toThrow(/big\.bin changed while the build context archive was written \(run synth again\)/);
     expect(fs.existsSync(file)).toBe(false);
   });
 

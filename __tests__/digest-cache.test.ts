@@ -6,7 +6,8 @@
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { DigestCache } from "../lib/image/staging/digest-cache";
+import { DigestCache, hashFileContent } from "../lib/image/staging/digest-cache";
+import { KeptBytes } from "../lib/image/staging/kept-bytes";
 import { identityKey } from "../lib/image/staging/file-identity";
 import { useStagingSandbox } from "./staging-sandbox";
 
@@ -149,5 +150,60 @@ describe("the digest cache", () => {
     fs.writeFileSync(path.join(dir, "cache.json"), "{not json");
     const c = new DigestCache(path.join(dir, "cache.json"));
     expect(c.digest(path.join(dir, "m")).sha256).toBe("2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881");
+  });
+});
+
+describe("reading a file for its digest", () => {
+  test("the whole file is hashed whatever size was seen, and the identity is the file's after the read", () => {
+    const [f] = files(1);
+    fs.writeFileSync(f, "0123456789");
+    for (const seen of [0, 3, 9, 10, 11, 5000]) {
+      const { sha256, identity } = hashFileContent(f, seen);
+      expect(sha256).toBe(sha("0123456789"));
+      expect(identity).toBe(identityKey(f));
+    }
+    const big = path.join(path.dirname(f), "big.bin");
+    fs.writeFileSync(big, Buffer.alloc((2 << 20) + 7, 1));
+    expect(hashFileContent(big, (2 << 20) + 7).sha256).toBe(createHash("sha256").update(fs.readFileSync(big)).digest("hex"));
+  });
+
+  test("a small file's bytes are kept as they were hashed; a file that changed between lookup and read is not kept", () => {
+    const [f, g] = files(2);
+    const keep = new KeptBytes();
+    const cache = new DigestCache(undefined, { now: later });
+    const first = cache.digest(f, keep);
+    expect(first.content?.toString()).toBe("content 0");
+    expect(keep.keptBytes).toBe("content 0".length);
+    // Asked again in the same synth: answered without reading, so nothing new is kept.
+    expect(cache.digest(f, keep).content).toBeUndefined();
+    // The file read is not the one looked up (a link's identity is looked up, its target is
+    // read): the digest is the target's, but its bytes are not kept.
+    const link = `${g}.link`;
+    fs.symlinkSync(g, link);
+    const linked = cache.digest(link, keep);
+    expect(linked.sha256).toBe(sha("content 1"));
+    expect(linked.content).toBeUndefined();
+    expect(keep.keptBytes).toBe("content 0".length);
+  });
+});
+
+describe("kept bytes", () => {
+  test("copies of files up to 64 KiB, 64 MiB in all, and nothing once the budget is spent", () => {
+    const keep = new KeptBytes();
+    const small = Buffer.from("abc");
+    const kept = keep.keep(small)!;
+    small[0] = 0x78;
+    expect(kept.toString()).toBe("abc");
+    expect(keep.keep(Buffer.alloc((64 << 10) + 1))).toBeUndefined();
+    const full = Buffer.alloc(64 << 10, 7);
+    let count = 0;
+    while (keep.keep(full) !== undefined) count++;
+    // 3 bytes + 1023 × 64 KiB fit into 64 MiB; the 1024th does not.
+    expect(count).toBe(1023);
+    expect(keep.keptBytes).toBe(3 + 1023 * (64 << 10));
+    const left = (64 << 20) - keep.keptBytes;
+    expect(keep.keep(Buffer.alloc(left + 1))).toBeUndefined();
+    expect(keep.keep(Buffer.alloc(left, 1))?.length).toBe(left);
+    expect(keep.keep(Buffer.from("x"))).toBeUndefined();
   });
 });

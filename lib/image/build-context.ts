@@ -15,7 +15,10 @@
  *
  * Staging (staging/staging-root.ts): into `<staging root>/<fingerprint>`, a private per-user
  * folder. A context is written to a temporary sibling and renamed into place; every file gets
- * mode 0644 and every folder 0755, whatever the inputs had. An existing context is reused only
+ * mode 0644 and every folder 0755, whatever the inputs had. Small files read for their digest
+ * keep their bytes (staging/kept-bytes.ts, bounded), and staging and the ACR archive write those
+ * from memory: they are what was hashed, so the folder or archive matches the fingerprint even
+ * if the file changes in between; other files are read again and must still be the file hashed. An existing context is reused only
  * when every file still has the identity recorded when it was written (staged-manifest.ts).
  * Staging happens when the context's `directory` is first read (the local build does, for its
  * stack asset). The ACR build never reads it: it writes its archive straight from `inputs` (and
@@ -31,6 +34,7 @@ import { copyFileEconomically } from "./staging/copy-file";
 import { DigestCache } from "./staging/digest-cache";
 import { DEFAULT_EXCLUDES, SECRET_EXCLUDES } from "./staging/excludes";
 import { identityKey, sizeInIdentityKey } from "./staging/file-identity";
+import { KeptBytes } from "./staging/kept-bytes";
 import { refuseDangerousFolder } from "./staging/folder-guard";
 import { recordManifest, verifyManifest } from "./staging/staged-manifest";
 import { manifestPath, preparePrivateRoot, removeOldContexts, stagingRoot, STAGING_DIR_ENV, touchContext } from "./staging/staging-root";
@@ -97,6 +101,8 @@ interface Planned {
   readonly entry: Entry;
   /** Identity (identityKey) of the source file when it was hashed (undefined for generated content). */
   readonly id?: string;
+  /** The source file's bytes as hashed, when they were kept (staging/kept-bytes.ts). */
+  readonly kept?: Buffer;
 }
 
 interface Plan {
@@ -205,7 +211,7 @@ function collect(spec: BuildContextSpec, root: string): { entries: Entry[]; secr
   return { entries, secretExcluded };
 }
 
-function plan(spec: BuildContextSpec, root: string, cache: DigestCache): Plan {
+function plan(spec: BuildContextSpec, root: string, cache: DigestCache, keep?: KeptBytes): Plan {
   const owner = spec.owner ?? "BuildContext";
   for (const name of Object.keys(spec.buildArgs)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) invalid(owner, "buildArgs", name, "not a valid build argument name", "letters, digits and underscores, not starting with a digit");
@@ -224,9 +230,9 @@ function plan(spec: BuildContextSpec, root: string, cache: DigestCache): Plan {
       pending += `${entry.dest}\0${entry.content.length}\0${sha256}\0`;
       planned.push({ entry });
     } else {
-      const { sha256, id } = cache.digest(entry.source);
+      const { sha256, id, content } = cache.digest(entry.source, keep);
       pending += `${entry.dest}\0${sizeInIdentityKey(id)}\0${sha256}\0`;
-      planned.push({ entry, id });
+      planned.push(content === undefined ? { entry, id } : { entry, id, kept: content });
     }
     if (pending.length >= 1 << 16) {
       hash.update(pending);
@@ -258,12 +264,28 @@ function writeEntries(owner: string, dir: string, planned: Planned[]): void {
     fs.chmodSync(d, DIR_MODE);
     made.add(d);
   };
-  for (const { entry, id } of planned) {
+  // Whether the umask narrows the mode a new file is created with: learnt from the first file
+  // written, so the others need no chmod when it does not.
+  let umaskNarrows: boolean | undefined;
+  const writeNew = (target: string, bytes: Uint8Array): void => {
+    const fd = fs.openSync(target, "wx", FILE_MODE);
+    try {
+      let written = 0;
+      while (written < bytes.length) written += fs.writeSync(fd, bytes, written, bytes.length - written);
+      umaskNarrows ??= (fs.fstatSync(fd).mode & 0o7777) !== FILE_MODE;
+      if (umaskNarrows) fs.fchmodSync(fd, FILE_MODE);
+    } finally {
+      fs.closeSync(fd);
+    }
+  };
+  for (const { entry, id, kept } of planned) {
     const target = under(dir, entry.dest);
     ensureDir(path.dirname(target));
     if ("content" in entry) {
-      fs.writeFileSync(target, entry.content, { flag: "wx", mode: FILE_MODE });
-      fs.chmodSync(target, FILE_MODE);
+      writeNew(target, entry.content);
+    } else if (kept !== undefined) {
+      // The bytes that were hashed: nothing to check against the source afterwards.
+      writeNew(target, kept);
     } else {
       copyFileEconomically(entry.source, target, FILE_MODE);
       // What was copied must be what was hashed.
@@ -295,7 +317,7 @@ export function stageBuildContext(spec: BuildContextSpec): StagedBuildContext {
   const owner = spec.owner ?? "BuildContext";
   const root = preparePrivateRoot(owner);
   const cache = new DigestCache(path.join(root, DIGEST_CACHE_FILE));
-  const { planned, fingerprint, secretExcluded } = plan(spec, root, cache);
+  const { planned, fingerprint, secretExcluded } = plan(spec, root, cache, new KeptBytes());
   cache.save();
   warnSecretExclusions(owner, secretExcluded);
 
@@ -326,7 +348,7 @@ export function stageBuildContext(spec: BuildContextSpec): StagedBuildContext {
       return (sizes ??= planned.map((p) => ("content" in p.entry ? p.entry.content.length : sizeInIdentityKey(p.id!))));
     },
     get inputs(): Array<{ path: string; identity: string } | { content: Buffer }> {
-      return (inputs ??= planned.map((p) => ("content" in p.entry ? { content: p.entry.content } : { path: p.entry.source, identity: p.id! })));
+      return (inputs ??= planned.map((p) => ("content" in p.entry ? { content: p.entry.content } : p.kept !== undefined ? { content: p.kept } : { path: p.entry.source, identity: p.id! })));
     },
     secretExcluded,
   };

@@ -26,7 +26,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
 import { Header, Pax } from "tar";
-import { identityKey, sizeInIdentityKey } from "../staging/file-identity";
+import { identityKey, identityKeyOfOpenFile, sizeInIdentityKey } from "../staging/file-identity";
 import { under } from "../staging/under";
 
 /**
@@ -220,11 +220,11 @@ export function writeContextArchive(source: ArchiveSource, options: ArchiveOptio
           if (remaining > 0) read = readSome(fileInput, buffer, Math.min(buffer.length, remaining), absolute, remaining);
         }
         pad(entrySize);
+        // What was archived must be what was hashed: the file read, as it is after the read.
+        if (input !== undefined && identityKeyOfOpenFile(fileInput) !== input.identity) throw new Error(`${input.path} changed while the build context archive was written (run synth again)`);
       } finally {
         fs.closeSync(fileInput);
       }
-      // What was archived must be what was hashed.
-      if (input !== undefined && identityKey(input.path) !== input.identity) throw new Error(`${input.path} changed while the build context archive was written (run synth again)`);
     }
     // End of archive: two zero blocks.
     gzip.setLevel(gzipLevel);

@@ -18,7 +18,8 @@
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { identityKey, nowNs, parseIdentityKey, settledBefore } from "./file-identity";
+import { identityKey, identityKeyOfOpenFile, nowNs, parseIdentityKey, settledBefore, sizeInIdentityKey } from "./file-identity";
+import { KeptBytes } from "./kept-bytes";
 
 const FORMAT = "aml-function-deployment/digest-cache/v3";
 /** Upper bound on cached files; the ones used by the latest synth are kept first. */
@@ -32,17 +33,34 @@ const NEWLINE = 0x0a;
 /** One read buffer for all files: allocating 1 MiB per file costs more than hashing 4 KiB. */
 const buffer = Buffer.allocUnsafe(1 << 20);
 
-/** sha256 of a file's content, read in 1 MiB chunks. */
-export function hashFileContent(file: string): string {
+/**
+ * sha256 of a file's content, read in 1 MiB chunks, and the identity (identityKey) the open file
+ * had after it was read; `whole` is a view of its bytes when one read call got them all (valid until
+ * the next call). `size` is the size the caller saw: reading stops at a short read that
+ * ends exactly there (asking for a byte more than that saves the call that would find the end of
+ * each small file); otherwise at the end of the file. A file of another size shows in `identity`.
+ */
+export function hashFileContent(file: string, size = Number.MAX_SAFE_INTEGER): { sha256: string; identity: string; whole?: Buffer } {
   const hash = createHash("sha256");
   const fd = fs.openSync(file, "r");
   try {
-    let read: number;
-    while ((read = fs.readSync(fd, buffer, 0, buffer.length, null)) > 0) hash.update(buffer.subarray(0, read));
+    let total = 0;
+    let reads = 0;
+    for (;;) {
+      const asked = Math.min(buffer.length, Math.max(size - total + 1, 1));
+      const read = fs.readSync(fd, buffer, 0, asked, null);
+      if (read === 0) break;
+      hash.update(buffer.subarray(0, read));
+      total += read;
+      reads++;
+      if (read < asked && total === size) break;
+    }
+    const identity = identityKeyOfOpenFile(fd);
+    // A file read in one call is still in the buffer (until the next file is hashed).
+    return { sha256: hash.digest("hex"), identity, whole: reads <= 1 ? buffer.subarray(0, total) : undefined };
   } finally {
     fs.closeSync(fd);
   }
-  return hash.digest("hex");
 }
 
 /** `dev:ino` of an identity key: which file it is, whatever its content. */
@@ -147,24 +165,29 @@ export class DigestCache {
 
   /**
    * The sha256 of `file` and its identity (an identityKey string), from the cache when a file
-   * with this exact identity was hashed before.
+   * with this exact identity was hashed before. When the file is read, its bytes go to `keep`
+   * (if it takes them) and come back as `content`: exactly the bytes hashed, of the file with
+   * identity `id`.
    */
-  public digest(file: string): { sha256: string; id: string } {
+  public digest(file: string, keep?: KeptBytes): { sha256: string; id: string; content?: Buffer } {
     const id = identityKey(file);
     const cached = this.lookup(id);
     if (cached !== undefined) return { sha256: cached, id };
     const hashed = this.hashed.get(id);
     if (hashed !== undefined) return { sha256: hashed, id };
     const started = this.now();
-    const sha256 = hashFileContent(file);
+    const { sha256, identity, whole } = hashFileContent(file, sizeInIdentityKey(id));
     this.hashedFiles++;
+    // The file read must be the one whose identity was looked up, unchanged.
+    const unchanged = identity === id;
     // Cache only what did not change while (or shortly before) it was read.
-    if (identityKey(file) === id && settledBefore(parseIdentityKey(id), started)) {
+    if (unchanged && settledBefore(parseIdentityKey(id), started)) {
       this.hashed.set(id, sha256);
       this.answers.push(id);
       this.dirty = true;
     }
-    return { sha256, id };
+    const content = unchanged && whole !== undefined ? keep?.keep(whole) : undefined;
+    return { sha256, id, content };
   }
 
   /** Writes the cache when something new was hashed. */

@@ -22,7 +22,18 @@ export const SETTLE_NS = 2_000_000_000n;
  * compare for tens of thousands of files than an object per file. Equal strings = same identity.
  */
 export function identityKey(file: string): string {
-  const s = fs.lstatSync(file, { bigint: true });
+  return keyOf(fs.lstatSync(file, { bigint: true }));
+}
+
+/**
+ * The {@link identityKey} of the file open as `fd`: the inode that was read, whatever the path
+ * names by now (and no path lookup, which costs more than the call).
+ */
+export function identityKeyOfOpenFile(fd: number): string {
+  return keyOf(fs.fstatSync(fd, { bigint: true }));
+}
+
+function keyOf(s: fs.BigIntStats): string {
   return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
 }
 
