@@ -4,7 +4,7 @@ import { spawnSync } from "child_process";
 import { App, TerraformStack } from "cdktf";
 import * as tar from "tar";
 import { parse } from "yaml";
-import { AmlFunctionDeployment, BlobTrigger, HttpTrigger, IImageBuild, ImageBuild, prepareHandOff, ScoringRegistry, ServiceBusTrigger } from "../lib";
+import { AmlFunctionDeployment, BlobTrigger, HttpTrigger, IImageBuild, ImageBuild, prepareHandOff, RegistrySku, ScoringRegistry, ServiceBusTrigger } from "../lib";
 import { STAGING_DIR_ENV, stagingRoot } from "../lib/image/build-context";
 import { AZURE_CLI_IMAGE, buildTaskYaml, shellQuote } from "../lib/image/build/task-yaml";
 import { newStack, onlyResource, refTo, resourcesOf, sampleProps, synthJson } from "./helpers";
@@ -182,7 +182,9 @@ describe("the example app (the README's main job)", () => {
 
 describe("ImageBuild.acrTask() options", () => {
   test("timeout, layer cache and agent pool reach the task, its steps and the run", () => {
-    const json = deploy(ImageBuild.acrTask({ timeoutSeconds: 7200, cacheFromPreviousImage: true, agentPoolName: "vnet-pool" }));
+    const stack = newStack();
+    new AmlFunctionDeployment(stack, "churn", sampleProps({ imageBuild: ImageBuild.acrTask({ timeoutSeconds: 7200, cacheFromPreviousImage: true, agentPoolName: "vnet-pool" }), registrySku: RegistrySku.PREMIUM }));
+    const json = synthJson(stack);
     const task = onlyResource(json, "azurerm_container_registry_task");
     expect(task).toMatchObject({ timeout_in_seconds: 7200, agent_pool_name: "vnet-pool" });
     expect(task.agent_setting).toBeUndefined();
@@ -212,6 +214,25 @@ describe("ImageBuild.acrTask() options", () => {
     [{ timeout: 600 } as object, /ImageBuild\.acrTask: invalid timeout 600: not an option of the ACR build\. Allowed: timeoutSeconds, cpu, cacheFromPreviousImage, agentPoolName/],
   ])("refuses %j", (options, message) => {
     expect(() => ImageBuild.acrTask(options)).toThrow(message);
+  });
+
+  test("an agent pool needs a Premium registry: refused at synth for a registry known to be Standard or Basic", () => {
+    const pool = ImageBuild.acrTask({ agentPoolName: "vnet-pool" });
+    // The deployment's own registry (Standard by default).
+    expect(() => new AmlFunctionDeployment(newStack(), "churn", sampleProps({ imageBuild: pool }))).toThrow(
+      'AmlFunctionDeployment "churn": invalid imageBuild.agentPoolName "vnet-pool": the registry\'s SKU is Standard, and agent pools exist in Premium registries only. Allowed: a Premium registry (registrySku: RegistrySku.PREMIUM, or a ScoringRegistry with that sku), or no agentPoolName (the shared ACR agents)',
+    );
+    // A shared registry of this library.
+    const stack = newStack();
+    const basic = new ScoringRegistry(stack, "shared", { name: "sharedregistry01", location: "westeurope", resourceGroupName: "rg-shared", sku: RegistrySku.BASIC });
+    expect(() => new AmlFunctionDeployment(stack, "churn", sampleProps({ imageBuild: ImageBuild.acrTask({ agentPoolName: "vnet-pool" }), registry: basic }))).toThrow(/the registry's SKU is Basic/);
+    const premium = new ScoringRegistry(stack, "premium", { name: "sharedregistry02", location: "westeurope", resourceGroupName: "rg-shared", sku: RegistrySku.PREMIUM });
+    new AmlFunctionDeployment(stack, "scored", sampleProps({ imageBuild: ImageBuild.acrTask({ agentPoolName: "vnet-pool" }), registry: premium }));
+    // An existing registry: its SKU is known at apply only, so the pool is passed on.
+    const existing = { id: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-x/providers/Microsoft.ContainerRegistry/registries/existingreg", name: "existingreg", loginServer: "existingreg.azurecr.io", resourceGroupName: "rg-x" };
+    new AmlFunctionDeployment(stack, "other", sampleProps({ imageBuild: ImageBuild.acrTask({ agentPoolName: "vnet-pool" }), registry: existing }));
+    const tasks = Object.values(resourcesOf(synthJson(stack), "azurerm_container_registry_task")) as Array<{ agent_pool_name?: string }>;
+    expect(tasks.map((t) => t.agent_pool_name)).toEqual(["vnet-pool", "vnet-pool"]);
   });
 });
 

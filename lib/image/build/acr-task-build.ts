@@ -9,6 +9,7 @@ import { UserAssignedIdentity } from "@cdktf/provider-azurerm/lib/user-assigned-
 import { invalid } from "../../errors";
 import { DerivedNames, deriveNames } from "../../naming";
 import { createSecureStorageAccount } from "../../security/secure-storage-account";
+import { RegistrySku } from "../../skus";
 import { BuiltInRole, grantRole } from "../../security/role-assignment";
 import { ContextArchive, refreshArchiveIdentity, writeContextArchive } from "./context-archive";
 import { stackAsset } from "../stack-asset";
@@ -42,7 +43,8 @@ export interface AcrTaskBuildOptions {
   /**
    * A dedicated ACR agent pool (`azurerm_container_registry_agent_pool`, Premium registries) to run
    * on, e.g. for a registry or storage behind a firewall: the Azure-hosted pool cannot reach them
-   * with a user-assigned identity (README, "Building the image").
+   * with a user-assigned identity (README, "Building the image"). Refused at synth when the
+   * registry is a ScoringRegistry (also the deployment's own) that is not Premium.
    * @default the Azure-hosted pool
    */
   readonly agentPoolName?: string;
@@ -123,6 +125,12 @@ export class AcrTaskBuild implements IImageBuild {
     for (const [name, value] of Object.entries(target.buildArgs)) {
       // ACR renders the task YAML as a Go template first.
       if (value.includes("{{") || value.includes("}}")) invalid(target.owner, `build argument ${name}`, value, "ACR task YAML treats {{ and }} as template markers", "values without {{ or }} (rename the entry script or its folder)");
+    }
+    // Agent pools exist in Premium registries only. A ScoringRegistry (also the one a deployment
+    // creates) knows its SKU; an existing registry's is known at apply only.
+    const sku = (registry as { sku?: unknown }).sku;
+    if (this.agentPoolName !== undefined && sku instanceof RegistrySku && sku !== RegistrySku.PREMIUM) {
+      invalid(target.owner, "imageBuild.agentPoolName", this.agentPoolName, `the registry's SKU is ${sku.name}, and agent pools exist in Premium registries only`, "a Premium registry (registrySku: RegistrySku.PREMIUM, or a ScoringRegistry with that sku), or no agentPoolName (the shared ACR agents)");
     }
     // No tags block at all when there are none, like the deployment's other resources.
     const tags = Object.keys(target.tags).length > 0 ? target.tags : undefined;
