@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { AmlFunctionDeployment, HttpAuthLevel, HttpTrigger, ImageBuild, ModelSource, PlanSku, PythonEnvironment, PythonVersion, RegistrySku, ServiceBusCardinality, ServiceBusTrigger, ValidationError } from "../lib";
+import { AmlFunctionDeployment, BlobTrigger, HttpAuthLevel, HttpTrigger, ImageBuild, ModelSource, PlanSku, PythonEnvironment, PythonVersion, RegistrySku, ScoringPlan, ScoringRegistry, ServiceBusCardinality, ServiceBusTrigger, ValidationError } from "../lib";
 import { AmlFunctionDeploymentProps } from "../lib/aml-function-deployment";
 import { newStack, sampleProps } from "./helpers";
 import { tempDir } from "./temp-dirs";
@@ -180,5 +180,25 @@ describe("values in error messages", () => {
     expect(uncalled).not.toContain("return");
     expect(errorOf({ imageBuild: ImageBuild as unknown as ReturnType<typeof ImageBuild.acrTask> })).toContain("invalid imageBuild class ImageBuild: not a build mode");
     expect(() => ImageBuild.acrTask({ timeoutSeconds: NaN })).toThrow("invalid timeoutSeconds NaN: out of range");
+  });
+});
+
+describe("props that are not objects (plain JavaScript callers)", () => {
+  const nothing = null as never;
+  test.each([
+    ["HttpTrigger", () => new HttpTrigger(nothing), "HttpTrigger: invalid props null: not an object. Allowed: HttpTriggerProps"],
+    ["BlobTrigger", () => new BlobTrigger(nothing), "BlobTrigger: invalid props null: not an object. Allowed: BlobTriggerProps"],
+    ["ServiceBusTrigger", () => new ServiceBusTrigger("inqueue" as never), 'ServiceBusTrigger: invalid props "inqueue": not an object. Allowed: ServiceBusTriggerProps'],
+    ["AmlFunctionDeployment", () => new AmlFunctionDeployment(newStack(), "churn", nothing), 'AmlFunctionDeployment "churn": invalid props null: props are required. Allowed: AmlFunctionDeploymentProps'],
+    ["ScoringRegistry", () => new ScoringRegistry(newStack(), "shared", undefined as never), 'ScoringRegistry "shared": invalid props undefined: props are required. Allowed: ScoringRegistryProps'],
+    ["ScoringPlan", () => new ScoringPlan(newStack(), "plan", nothing), 'ScoringPlan "plan": invalid props null: props are required. Allowed: ScoringPlanProps'],
+  ])("%s: a ValidationError naming props, not a TypeError", (_name, make, message) => {
+    expect(make).toThrow(ValidationError);
+    expect(make).toThrow(message);
+  });
+
+  test("no props at all still means the defaults for the triggers", () => {
+    expect(new HttpTrigger().route).toBe("score");
+    expect(new BlobTrigger(undefined).inputPath).toBe("input/{blobname}.json");
   });
 });

@@ -183,6 +183,7 @@ export class AmlFunctionDeployment extends Construct {
     const owner = `AmlFunctionDeployment "${id}"`;
 
     // ---- Validate every input before creating anything.
+    if (typeof props !== "object" || props === null) invalid(owner, "props", props, "props are required", "AmlFunctionDeploymentProps ({ location, model, entryScript, environment, triggers, ... })");
     this.location = normalizeLocation(owner, "location", props.location);
     // The default name is the construct id made name-safe ("Churn_Model" -> "churn-model").
     const base = props.name ?? id.toLowerCase().replace(/[^a-z0-9]+/g, "-").slice(0, 20).replace(/^-+|-+$/g, "");

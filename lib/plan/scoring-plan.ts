@@ -52,8 +52,9 @@ export class ScoringPlan extends Construct implements IServicePlanRef {
 
   constructor(scope: Construct, id: string, props: ScoringPlanProps) {
     super(sameConstructsCopy(scope, `ScoringPlan "${id}"`), id);
-    this.location = props.location;
     const owner = `ScoringPlan "${id}"`;
+    if (typeof props !== "object" || props === null) invalid(owner, "props", props, "props are required", "ScoringPlanProps ({ name, location, resourceGroupName, ... })");
+    this.location = props.location;
     validateServicePlanName(owner, "name", props.name);
     // Written into the Terraform configuration as given: checked like a deployment's own props.
     validateResourceGroupName(owner, "resourceGroupName", props.resourceGroupName);

@@ -186,6 +186,7 @@ export class BlobTrigger implements ITrigger {
   private bound = false;
 
   constructor(props: BlobTriggerProps = {}) {
+    if (typeof props !== "object" || props === null) invalid(OWNER, "props", props, "not an object", "BlobTriggerProps ({ inputPath?, outputPath?, ... }), or nothing for the defaults");
     this.props = props;
     this.inputPath = props.inputPath ?? "input/{blobname}.json";
     this.outputPath = props.outputPath ?? "output/{blobname}_out.json";

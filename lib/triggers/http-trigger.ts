@@ -58,6 +58,7 @@ export class HttpTrigger implements ITrigger {
 
   constructor(props: HttpTriggerProps = {}) {
     const owner = "HttpTrigger";
+    if (typeof props !== "object" || props === null) invalid(owner, "props", props, "not an object", "HttpTriggerProps ({ route?, authLevel?, ... }), or nothing for the defaults");
     this.authLevel = typeof props.authLevel === "string" ? HttpAuthLevel.of(props.authLevel) : (props.authLevel ?? HttpAuthLevel.FUNCTION);
     if (!(this.authLevel instanceof HttpAuthLevel)) {
       invalid(owner, "authLevel", props.authLevel, "not an HttpAuthLevel", "HttpAuthLevel.ANONYMOUS, HttpAuthLevel.FUNCTION, HttpAuthLevel.ADMIN");

@@ -319,6 +319,7 @@ export class ServiceBusTrigger implements ITrigger {
   private bound = false;
 
   constructor(props: ServiceBusTriggerProps = {}) {
+    if (typeof props !== "object" || props === null) invalid(OWNER, "props", props, "not an object", "ServiceBusTriggerProps ({ inputQueueName?, outputQueueName?, ... }), or nothing for the defaults");
     this.props = props;
     this.inputQueueName = props.inputQueueName ?? "inqueue";
     this.outputQueueName = props.outputQueueName ?? "outqueue";
