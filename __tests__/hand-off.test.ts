@@ -210,6 +210,23 @@ describe("HCL fixes", () => {
     expect(() => prepareHandOff(app)).toThrow(/after app.synth\(\)/);
   });
 
+  test("hclOutput without SYNTH_HCL_OUTPUT (cdktf then writes JSON into cdk.tf): a clear error, no terraform fmt output", () => {
+    const outdir = tempDir("aml-hcl-json-");
+    const before = process.env.SYNTH_HCL_OUTPUT;
+    delete process.env.SYNTH_HCL_OUTPUT;
+    try {
+      const app = new App({ outdir, hclOutput: true });
+      buildExampleApp(app);
+      app.synth();
+      expect(fs.readFileSync(path.join(outdir, "stacks", "aml-churn", "cdk.tf"), "utf8").trimStart()).toMatch(/^\{/);
+      expect(() => prepareHandOff(app)).toThrow(
+        "prepareHandOff: stacks/aml-churn/cdk.tf holds JSON, not HCL: new App({ hclOutput: true }) also needs SYNTH_HCL_OUTPUT=true in the environment before the stacks are created",
+      );
+    } finally {
+      if (before !== undefined) process.env.SYNTH_HCL_OUTPUT = before;
+    }
+  });
+
   test("without a terraform binary the HCL is still written, with a warning", () => {
     const outdir = tempDir("aml-nofmt-");
     process.env.SYNTH_HCL_OUTPUT = "true";

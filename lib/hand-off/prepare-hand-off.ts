@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { IConstruct } from "constructs";
 import { TerraformStack } from "cdktf";
+import { ValidationError } from "../errors";
 import { unquoteReferences } from "./hcl-fixes";
 import { stackReadme, TerraformConfig } from "./stack-readme";
 import { terraformFmt } from "./terraform-fmt";
@@ -66,6 +67,14 @@ export function prepareHandOff(app: IConstruct & { readonly outdir: string }, op
     }
     const configPath = path.join(app.outdir, entry.synthesizedStackPath);
     let text = fs.readFileSync(configPath, "utf8");
+    if (hcl && text.trimStart().startsWith("{")) {
+      // cdktf 0.21 decides the format when a stack is created, from SYNTH_HCL_OUTPUT; the App's
+      // hclOutput alone only names the file.
+      throw new ValidationError(
+        `prepareHandOff: ${entry.synthesizedStackPath} holds JSON, not HCL: new App({ hclOutput: true }) also needs SYNTH_HCL_OUTPUT=true in the environment before the stacks are created (cdktf 0.21 reads it there; \`npm run synth -- --hcl\` and main.ts --hcl set it). ` +
+          "Set it and synthesize again, or leave hclOutput unset for JSON (cdk.tf.json), which plain Terraform reads as well.",
+      );
+    }
     if (hcl) {
       const fixed = unquoteReferences(text);
       const formatted = terraformFmt(fixed, options.terraformBinary);
