@@ -131,11 +131,16 @@ describe("ModelSource.fromBlob", () => {
     const mine = modelRoles(roles).map(([, r]) => r);
     expect(mine).toHaveLength(1);
     expect(mine[0]).toMatchObject({ scope: `${SA}/blobServices/default/containers/models`, role_definition_name: "Storage Blob Data Reader" });
-    // ABAC: reads only under the path, lists only with a prefix under it.
+    // ABAC: reads only the blob named by the path or blobs under path/ (not siblings such as
+    // churn/v3.bak or churn/v30/...), lists only with a prefix under the path.
+    const blobs = "@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path]";
     expect(mine[0].condition_version).toBe("2.0");
-    expect(mine[0].condition).toContain("@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith 'churn/v3'");
-    expect(mine[0].condition).toContain("@Request[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:prefix] StringStartsWith 'churn/v3'");
-    expect(mine[0].condition).toContain("SubOperationMatches{'Blob.List'}");
+    expect(mine[0].condition).toBe(
+      "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'} AND NOT SubOperationMatches{'Blob.List'})) OR " +
+      `(${blobs} StringEquals 'churn/v3' OR ${blobs} StringStartsWith 'churn/v3/')) AND ` +
+      "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'} AND SubOperationMatches{'Blob.List'})) OR " +
+      "(@Request[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:prefix] StringStartsWith 'churn/v3'))",
+    );
     expect(app.depends_on).toContain(`azurerm_role_assignment.${modelRoles(roles)[0][0]}`);
   });
 
@@ -176,8 +181,10 @@ describe("no model in the image; the model reference is not part of the image fi
 
   test("a folder path with a trailing slash is limited to that folder", () => {
     const role = modelRoles(deploy(ModelSource.fromBlob({ storageAccountId: SA, container: "models", path: "churn/" })).roles)[0][1];
-    expect(role.condition).toContain("StringStartsWith 'churn/'");
+    expect(role.condition).toContain("blobs:path] StringStartsWith 'churn/')");
+    expect(role.condition).toContain("blobs:prefix] StringStartsWith 'churn/'");
     expect(role.condition).not.toContain("'churn'");
+    expect(role.condition).not.toContain("StringEquals");
   });
 
   test("the version may be a Terraform variable (changing it never rebuilds)", () => {

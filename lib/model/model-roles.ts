@@ -23,15 +23,24 @@ export function containerScope(storageAccountId: string, container: string): str
 const READ = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read";
 
 /**
- * An Azure ABAC condition (version 2.0) that limits Storage Blob Data Reader to blobs whose name
- * starts with `prefix`: reading a blob needs the resource attribute `blobs:path` to start with it,
- * listing needs the request attribute `blobs:prefix` to start with it (Azure Storage ABAC docs,
- * "Read or list blobs in named containers with a path"). The downloader always lists with the
- * model's path as prefix, so both hold. `prefix` must not contain a single quote.
+ * An Azure ABAC condition (version 2.0) that limits Storage Blob Data Reader to the model's blobs
+ * (Azure Storage ABAC docs, "Read or list blobs in named containers with a path"):
+ *
+ * - reading needs the resource attribute `blobs:path` to be the model: the blob named `path`, or
+ *   a blob under `path/` (a folder). Not a bare prefix: `churn` must not read `churn-v2/...` or
+ *   `churn.bak`. A path ending in `/` is a folder only.
+ * - listing needs the request attribute `blobs:prefix` to start with the path: the downloader
+ *   lists with the path itself as prefix (to find both the blob and the folder), so a listing can
+ *   show the names (never the contents) of siblings that share the prefix.
+ *
+ * `path` must not contain a single quote.
  */
-export function blobPathCondition(prefix: string): string {
+export function blobPathCondition(path: string): string {
+  const blobs = "@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path]";
+  const folder = path.endsWith("/") ? path : `${path}/`;
+  const read = path.endsWith("/") ? `${blobs} StringStartsWith '${folder}'` : `${blobs} StringEquals '${path}' OR ${blobs} StringStartsWith '${folder}'`;
   return `((!(ActionMatches{'${READ}'} AND NOT SubOperationMatches{'Blob.List'})) OR ` +
-    `(@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith '${prefix}')) AND ` +
+    `(${read})) AND ` +
     `((!(ActionMatches{'${READ}'} AND SubOperationMatches{'Blob.List'})) OR ` +
-    `(@Request[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:prefix] StringStartsWith '${prefix}'))`;
+    `(@Request[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:prefix] StringStartsWith '${path}'))`;
 }
