@@ -112,12 +112,73 @@ describe("secret exclusions", () => {
     expect(message).toContain(".dockerignore");
   });
 
-  test("a ! line in the folder's .dockerignore re-includes one of them (and it is not reported)", () => {
+  test("a ! line in the folder's .dockerignore naming one re-includes it (reported as kept)", () => {
     const root = project({ "src/.env": "A=1", "src/server.key": "k", "src/.dockerignore": "!.env\n" });
     const staged = stageBuildContext(spec(root));
     expect(staged.files).toContain("source/.env");
     expect(staged.files).not.toContain("source/server.key");
     expect(staged.secretExcluded).toEqual(["source/server.key"]);
+    expect(warn.mock.calls.map((c) => String(c[0]))).toContain("Deployment: in the image although they look like secrets, because a `!` line of a .dockerignore names them: source/.env.");
+  });
+
+  test("an allow-list .dockerignore (*, then ! lines for what to keep) does not re-include secrets, .git or node_modules below a kept folder", () => {
+    const root = project({
+      "src/.dockerignore": "*\n!score.py\n!sub\n",
+      "src/sub/ok.py": "x = 1\n",
+      "src/sub/.env": "DB_PASSWORD=SECRET",
+      "src/sub/deep/tls.key": "SECRET KEY",
+      "src/sub/deep/ca.pem": "SECRET CERT",
+      "src/sub/.git/config": "[remote] url = https://user:SECRET@example.com/x.git",
+      "src/sub/node_modules/m/index.js": "",
+      "src/other.py": "left out by *",
+    });
+    const staged = stageBuildContext(spec(root));
+    expect(staged.files.filter((f) => f.startsWith("source/"))).toEqual(["source/score.py", "source/sub/ok.py"]);
+    expect(staged.secretExcluded).toEqual(["source/sub/.env", "source/sub/deep/ca.pem", "source/sub/deep/tls.key"]);
+    const onDisk = fs.readdirSync(staged.directory, { recursive: true }).map(String);
+    expect(onDisk.filter((f) => f.startsWith("source"))).toEqual(expect.not.arrayContaining([expect.stringMatching(/\.env|\.key|\.pem|\.git|node_modules/)]));
+    // A ! line that names the secret itself still re-includes it.
+    const named = project({ "src/.dockerignore": "*\n!score.py\n!sub\n!sub/*.pem\n", "src/sub/ca.pem": "public cert", "src/sub/.env": "A=1" });
+    const kept = stageBuildContext(spec(named));
+    expect(kept.files.filter((f) => f.startsWith("source/"))).toEqual(["source/score.py", "source/sub/ca.pem"]);
+    expect(kept.secretExcluded).toEqual(["source/sub/.env"]);
+  });
+
+  test("a link with a harmless name to a secret (file or folder) is left out and reported with its target", () => {
+    const root = project({ "src/.env": "DB_PASSWORD=SECRET", "src/sub/deep/tls.key": "SECRET KEY", "src/.kube/config": "SECRET KUBECONFIG", "src/.kube/cache.txt": "fine", "src/data.txt": "fine" });
+    const src = path.join(root, "src");
+    fs.symlinkSync(".env", path.join(src, "config.txt"));
+    fs.symlinkSync("sub/deep/tls.key", path.join(src, "tls.txt"));
+    fs.symlinkSync(".kube", path.join(src, "kube"));
+    fs.symlinkSync("data.txt", path.join(src, "data-link.txt"));
+    const staged = stageBuildContext(spec(root));
+    expect(staged.files.filter((f) => f.startsWith("source/"))).toEqual(["source/.kube/cache.txt", "source/data-link.txt", "source/data.txt", "source/kube/cache.txt", "source/score.py"]);
+    expect(staged.secretExcluded).toEqual([
+      "source/.env",
+      "source/.kube/config",
+      "source/config.txt (links to .env)",
+      "source/kube/config (links to .kube/config)",
+      "source/sub/deep/tls.key",
+      "source/tls.txt (links to sub/deep/tls.key)",
+    ]);
+    for (const f of staged.files) expect(fs.readFileSync(path.join(staged.directory, ...f.split("/")), "utf8")).not.toContain("SECRET");
+    // A link to a whole secret folder.
+    const ssh = project({ "src/.ssh/id_ed25519": "SECRET" });
+    fs.symlinkSync(".ssh", path.join(ssh, "src", "keys"));
+    const sshStaged = stageBuildContext(spec(ssh));
+    expect(sshStaged.files.filter((f) => f.startsWith("source/"))).toEqual(["source/score.py"]);
+    expect(sshStaged.secretExcluded).toEqual(["source/.ssh/", "source/keys/ (links to .ssh)"]);
+  });
+
+  test("every file left out is named, however many", () => {
+    const many = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`src/keys/k${String(i).padStart(2, "0")}.pem`, "SECRET"]));
+    const root = project({ ...many, "src/terraform.tfstate": "{}" });
+    const staged = stageBuildContext(spec(root));
+    expect(staged.secretExcluded).toHaveLength(41);
+    const message = String(warn.mock.calls[0][0]);
+    for (const f of staged.secretExcluded!) expect(message).toContain(f);
+    expect(message).toContain("source/terraform.tfstate");
+    expect(message).not.toMatch(/and \d+ more/);
   });
 
   test("no warning when nothing was left out", () => {

@@ -9,8 +9,9 @@
  *
  * Excludes (staging/excludes.ts): DEFAULT_EXCLUDES and SECRET_EXCLUDES, then the `.dockerignore`
  * of the scoring-image folder, the model folder and the entry script's folder for that folder's
- * files (a `!` line re-includes; the `.dockerignore` itself is not copied). Files the secret
- * rules left out are printed at synth. A model or source folder that is `/`, a home folder or
+ * files (a `!` line re-includes a built-in exclude only when it names it, and links are left out
+ * with what they point to: staging/walk.ts; the `.dockerignore` itself is not copied). Files the
+ * secret rules left out, and those a `!` line re-included, are printed at synth. A model or source folder that is `/`, a home folder or
  * holds the cdktf project is refused (staging/folder-guard.ts).
  *
  * Staging (staging/staging-root.ts): into `<staging root>/<fingerprint>`, a private per-user
@@ -39,7 +40,7 @@ import { refuseDangerousFolder } from "./staging/folder-guard";
 import { recordManifest, verifyManifest } from "./staging/staged-manifest";
 import { manifestPath, preparePrivateRoot, removeOldContexts, stagingRoot, STAGING_DIR_ENV, touchContext } from "./staging/staging-root";
 import { under } from "./staging/under";
-import { Entry, walkFolder } from "./staging/walk";
+import { Entry, walkFolder, WalkResult } from "./staging/walk";
 
 export { DEFAULT_EXCLUDES, SECRET_EXCLUDES, stagingRoot, STAGING_DIR_ENV };
 
@@ -92,7 +93,8 @@ export interface StagedBuildContext {
   readonly inputs?: ReadonlyArray<{ readonly path: string; readonly identity: string } | { readonly content: Uint8Array }>;
   /**
    * Context paths the secret rules (SECRET_EXCLUDES) left out, sorted; a folder left out as a
-   * whole ends in "/". Printed as a warning at synth.
+   * whole ends in "/", a link left out for what it points to is followed by " (links to
+   * <target>)". Printed as a warning at synth.
    */
   readonly secretExcluded?: string[];
 }
@@ -109,6 +111,7 @@ interface Plan {
   readonly planned: Planned[];
   readonly fingerprint: string;
   readonly secretExcluded: string[];
+  readonly secretReincluded: string[];
 }
 
 const FORMAT = "aml-function-deployment/build-context/v2";
@@ -139,7 +142,7 @@ function lowerBound(entries: readonly Entry[], key: string): number {
   return lo;
 }
 
-function collect(spec: BuildContextSpec, root: string): { entries: Entry[]; secretExcluded: string[] } {
+function collect(spec: BuildContextSpec, root: string): { entries: Entry[]; secretExcluded: string[]; secretReincluded: string[] } {
   const owner = spec.owner ?? "BuildContext";
   const imageDir = path.resolve(spec.scoringImageDir);
   for (const required of ["Dockerfile", "requirements.txt"]) {
@@ -153,10 +156,12 @@ function collect(spec: BuildContextSpec, root: string): { entries: Entry[]; secr
     { dest: "requirements.txt", content: Buffer.from(spec.requirementsTxt, "utf8") },
   ];
   const secretExcluded: string[] = [];
-  const add = (r: { entries: Entry[]; secretExcluded: string[] }): void => {
+  const secretReincluded: string[] = [];
+  const add = (r: WalkResult): void => {
     // One push per item: spreading 200,000 arguments would overflow the call stack.
     for (const e of r.entries) entries.push(e);
     for (const s of r.secretExcluded) secretExcluded.push(s);
+    for (const s of r.secretReincluded) secretReincluded.push(s);
   };
   add(walkFolder({ owner, prop: "scoringImageDir", root: imageDir, destPrefix: "app/", only: ["aml_host", "adapters"] }));
 
@@ -208,7 +213,8 @@ function collect(spec: BuildContextSpec, root: string): { entries: Entry[]; secr
     }
   }
   secretExcluded.sort();
-  return { entries, secretExcluded };
+  secretReincluded.sort();
+  return { entries, secretExcluded, secretReincluded };
 }
 
 function plan(spec: BuildContextSpec, root: string, cache: DigestCache, keep?: KeptBytes): Plan {
@@ -216,7 +222,7 @@ function plan(spec: BuildContextSpec, root: string, cache: DigestCache, keep?: K
   for (const name of Object.keys(spec.buildArgs)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) invalid(owner, "buildArgs", name, "not a valid build argument name", "letters, digits and underscores, not starting with a digit");
   }
-  const { entries, secretExcluded } = collect(spec, root);
+  const { entries, secretExcluded, secretReincluded } = collect(spec, root);
   const hash = createHash("sha256");
   hash.update(`${FORMAT}\0`);
   const args = Object.keys(spec.buildArgs).sort().map((k) => [k, spec.buildArgs[k]]);
@@ -240,7 +246,7 @@ function plan(spec: BuildContextSpec, root: string, cache: DigestCache, keep?: K
     }
   }
   hash.update(pending);
-  return { planned, fingerprint: hash.digest("hex"), secretExcluded };
+  return { planned, fingerprint: hash.digest("hex"), secretExcluded, secretReincluded };
 }
 
 /** The fingerprint of the context `spec` describes, without staging it (reads every file). */
@@ -296,14 +302,20 @@ function writeEntries(owner: string, dir: string, planned: Planned[]): void {
   }
 }
 
-function warnSecretExclusions(owner: string, excluded: readonly string[]): void {
-  if (excluded.length === 0) return;
-  const shown = excluded.slice(0, 25).join(", ");
-  const more = excluded.length > 25 ? ` and ${excluded.length - 25} more` : "";
-  console.warn(
-    `${owner}: left out of the image because they look like secrets or Terraform state: ${shown}${more}. ` +
-      "Re-include one with a `!` line in that folder's .dockerignore if the image really needs it.",
-  );
+/**
+ * Prints, on stderr, every file the secret rules left out and every one a `!` line re-included:
+ * all of them, however many (a cut list could hide exactly the state file someone looks for).
+ */
+function warnSecretExclusions(owner: string, excluded: readonly string[], reincluded: readonly string[]): void {
+  if (excluded.length > 0) {
+    console.warn(
+      `${owner}: left out of the image because they look like secrets or Terraform state: ${excluded.join(", ")}. ` +
+        "Re-include one with a `!` line naming it in that folder's .dockerignore (e.g. `!.env`; `!folder` or `!*` do not re-include secrets) if the image really needs it.",
+    );
+  }
+  if (reincluded.length > 0) {
+    console.warn(`${owner}: in the image although they look like secrets, because a \`!\` line of a .dockerignore names them: ${reincluded.join(", ")}.`);
+  }
 }
 
 /**
@@ -317,9 +329,9 @@ export function stageBuildContext(spec: BuildContextSpec): StagedBuildContext {
   const owner = spec.owner ?? "BuildContext";
   const root = preparePrivateRoot(owner);
   const cache = new DigestCache(path.join(root, DIGEST_CACHE_FILE));
-  const { planned, fingerprint, secretExcluded } = plan(spec, root, cache, new KeptBytes());
+  const { planned, fingerprint, secretExcluded, secretReincluded } = plan(spec, root, cache, new KeptBytes());
   cache.save();
-  warnSecretExclusions(owner, secretExcluded);
+  warnSecretExclusions(owner, secretExcluded, secretReincluded);
 
   const location = path.join(root, fingerprint);
   // Marked as used now, so cleanup (here and in other synths) keeps it even when it is not read.

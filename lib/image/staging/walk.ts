@@ -4,14 +4,24 @@
  *
  * Symbolic links are followed when they stay inside the folder; links that leave it, dangle or
  * loop are refused. Excludes are dockerignore patterns: DEFAULT_EXCLUDES and SECRET_EXCLUDES
- * first, then the folder's own `.dockerignore` (whose `!` lines can re-include anything).
+ * first, then the folder's own `.dockerignore`.
+ *
+ * Two rules keep secrets out beyond plain dockerignore semantics (where a later `!` line wins):
+ * - a link is left out when what it points to is (a `config.txt` linking to `.env` would
+ *   otherwise ship the `.env`'s bytes under a harmless name), and so is everything reached
+ *   through a linked folder whose real path is left out;
+ * - a file the built-in rules match (a secret, `.git`, `node_modules`, ...) is re-included only by
+ *   a `!` line that names such a path itself (`!.env`, `!certs/*.pem`), not by one that
+ *   re-includes a folder or everything (`!sub`, `!*`, the usual allow-list `.dockerignore`).
+ *   Secrets left out this way are reported like the others; secrets a `!` line did re-include
+ *   are reported as kept.
  */
 import * as fs from "fs";
 import * as path from "path";
 import dockerignore from "@balena/dockerignore";
 import { invalid } from "../../errors";
 import { DEFAULT_EXCLUDES, SECRET_EXCLUDES } from "./excludes";
-import { compileAnywherePatterns } from "./patterns";
+import { compileAnywherePatterns, PathMatcher } from "./patterns";
 import { under } from "./under";
 
 const BUILTIN = compileAnywherePatterns([...DEFAULT_EXCLUDES, ...SECRET_EXCLUDES]);
@@ -41,6 +51,8 @@ export interface WalkResult {
    * a folder left out as a whole ends in "/".
    */
   readonly secretExcluded: string[];
+  /** Context paths the secret rules match that a `!` line naming them re-included. */
+  readonly secretReincluded: string[];
 }
 
 function readOwnIgnore(root: string): string[] {
@@ -55,6 +67,8 @@ interface Pending {
   /** Real path of this folder. */
   readonly real: string;
   readonly parent?: Pending;
+  /** Reached through a symbolic link: its real path is not `<root>/<rel>`. */
+  readonly linked?: boolean;
 }
 
 function isAncestor(p: Pending | undefined, real: string): boolean {
@@ -87,12 +101,69 @@ function makeIgnore(own: string[]): { forFolder: (folderRel: string) => (rel: st
   };
 }
 
+/**
+ * The built-in rules beyond dockerignore semantics (see the top), for one folder's own patterns.
+ * `builtinLeftOut(rel)`: the path is, or lies under, a path the built-in rules match, and no `!`
+ * line names that path. `secret(rel)`: the same for the secret rules alone (what is reported).
+ * `reincluded(rel)`: a secret that a `!` line names. `leftOut(rel)`: left out by the patterns (a
+ * folder above it too) or by `builtinLeftOut`: used for the real paths behind links.
+ */
+function makeBuiltinPolicy(own: string[]): {
+  builtinLeftOut: (rel: string) => boolean;
+  secret: (rel: string) => boolean;
+  reincluded: (rel: string) => boolean;
+  leftOut: (rel: string) => boolean;
+} {
+  const negations = own
+    .map((p) => p.trim())
+    .filter((p) => p.startsWith("!") && p.length > 1)
+    .map((p) => p.slice(1).replace(/^\/+/, "").replace(/\/+$/, ""))
+    // A `!` line counts only when its pattern itself looks like what it re-includes: `!.env`,
+    // `!keys/*.pem`, `!.git` (tested as a path, `*` being a character like any other there).
+    .filter((p) => BUILTIN.test(p))
+    .map((p) => dockerignore().add([p]));
+  /** The shortest leading part of `rel` (whole segments) that `matcher` matches. */
+  const leading = (matcher: PathMatcher, rel: string): string | undefined => {
+    let end = rel.indexOf("/");
+    for (;;) {
+      const part = end < 0 ? rel : rel.slice(0, end);
+      if (matcher.test(part)) return part;
+      if (end < 0) return undefined;
+      end = rel.indexOf("/", end + 1);
+    }
+  };
+  const named = (part: string): boolean => negations.some((n) => n.ignores(part));
+  const leftOutBy = (matcher: PathMatcher, rel: string): boolean => {
+    const part = leading(matcher, rel);
+    return part !== undefined && !named(part);
+  };
+  let all: ReturnType<typeof dockerignore> | undefined;
+  return {
+    builtinLeftOut: (rel) => leftOutBy(BUILTIN, rel),
+    secret: (rel) => leftOutBy(SECRET, rel),
+    reincluded: (rel) => {
+      const part = leading(SECRET, rel);
+      return part !== undefined && named(part);
+    },
+    leftOut: (rel) => {
+      all ??= dockerignore().add([...DEFAULT_EXCLUDES, ...SECRET_EXCLUDES, ...own, "/.dockerignore"]);
+      return all.ignores(rel) || leftOutBy(BUILTIN, rel);
+    },
+  };
+}
+
 export function walkFolder(opts: WalkOptions): WalkResult {
-  const { forFolder, hasExceptions } = makeIgnore(readOwnIgnore(opts.root));
+  const own = readOwnIgnore(opts.root);
+  const { forFolder, hasExceptions } = makeIgnore(own);
+  let policy: ReturnType<typeof makeBuiltinPolicy> | undefined;
+  const builtins = (): ReturnType<typeof makeBuiltinPolicy> => (policy ??= makeBuiltinPolicy(own));
   const realRoot = fs.realpathSync(opts.root);
   const skip = new Set(opts.skip ?? []);
   const entries: Entry[] = [];
   const secretExcluded: string[] = [];
+  const secretReincluded: string[] = [];
+  /** The real path of something inside the folder, relative to it (posix). */
+  const realRel = (real: string): string => path.relative(realRoot, real).split(path.sep).join("/");
   // Secret rules match a path or, when a `!` line made the walk enter left-out folders, one of
   // its folders: report the outermost one.
   const secretMatch = (rel: string): boolean => SECRET.test(rel);
@@ -126,8 +197,10 @@ export function walkFolder(opts: WalkOptions): WalkResult {
       let isFile = d.isFile();
       // Regular files, by far the most entries, skip the other type checks.
       let isDir = !isFile && d.isDirectory();
+      let viaLink = dir.linked === true;
       if (!isFile && !isDir) {
         if (d.isSymbolicLink()) {
+          viaLink = true;
           const abs = under(dir.abs, name);
           let stat: fs.Stats;
           try {
@@ -149,6 +222,10 @@ export function walkFolder(opts: WalkOptions): WalkResult {
         }
       }
       if (skip.size > 0 && skip.has(real)) continue;
+      // Behind a link: what it points to must not be left out (see the top).
+      const target = viaLink ? realRel(real) : rel;
+      // "" is the folder itself (a link to it makes a cycle, refused below).
+      const hiddenTarget = target !== rel && target !== "" && builtins().leftOut(target);
       if (isDir) {
         if (ignores(rel, name) && !hasExceptions) {
           if (secretMatch(rel)) secretExcluded.push(`${opts.destPrefix}${rel}/`);
@@ -157,7 +234,11 @@ export function walkFolder(opts: WalkOptions): WalkResult {
         if (isAncestor(dir, real)) {
           invalid(opts.owner, opts.prop, opts.root, `symbolic link ${rel} makes a cycle`, "symbolic links that do not point to one of their own parent folders");
         }
-        below.push({ abs: under(dir.abs, name), rel, real, parent: dir });
+        if (hiddenTarget) {
+          if (builtins().secret(target)) secretExcluded.push(`${opts.destPrefix}${rel}/ (links to ${target})`);
+          continue;
+        }
+        below.push({ abs: under(dir.abs, name), rel, real, parent: dir, linked: viaLink });
         continue;
       }
       if (!isFile) {
@@ -168,11 +249,21 @@ export function walkFolder(opts: WalkOptions): WalkResult {
         continue;
       }
       if (opts.only !== undefined && !opts.only.some((o) => rel === o || rel.startsWith(`${o}/`))) continue;
+      // Re-included by a `!` line: only one that names the built-in match counts.
+      if (hasExceptions && builtins().builtinLeftOut(rel)) {
+        if (builtins().secret(rel)) secretExcluded.push(`${opts.destPrefix}${rel}`);
+        continue;
+      }
+      if (hiddenTarget) {
+        if (builtins().secret(target)) secretExcluded.push(`${opts.destPrefix}${rel} (links to ${target})`);
+        continue;
+      }
+      if (hasExceptions && builtins().reincluded(rel)) secretReincluded.push(`${opts.destPrefix}${rel}`);
       entries.push({ dest: `${destPrefix}${name}`, source: real });
     }
     // Sub-folders in reverse, so they are visited in name order: the files come out nearly
     // sorted, and sorting them by context path later is little more than one pass.
     while (below.length > 0) stack.push(below.pop()!);
   }
-  return { entries, secretExcluded };
+  return { entries, secretExcluded, secretReincluded };
 }
