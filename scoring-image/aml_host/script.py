@@ -74,6 +74,12 @@ class EntryScriptError(Exception):
     """The entry script cannot be used (missing file, missing init/run, import error)."""
 
 
+class ScriptExitError(Exception):
+    """``run()`` or ``run_batch()`` called ``sys.exit()``: a failure of that call, not of the
+    worker. (SystemExit is not an Exception: left alone it would end the invocation for every
+    input of a batch, and the worker with it.)"""
+
+
 class InitFailedError(EntryScriptError):
     """The entry script is not usable in this worker (yet); nothing is scored."""
 
@@ -518,14 +524,20 @@ class EntryScript:
             args = (prepared.item,)
         if self.accepts_request_headers:
             kwargs["request_headers"] = dict(prepared.headers)
-        return self._run(*args, **kwargs)
+        try:
+            return self._run(*args, **kwargs)
+        except SystemExit as exc:
+            raise ScriptExitError(f"run() called sys.exit({exc.code!r})") from None
 
     def run_batch(self, prepared: List[PreparedInput]) -> List[Any]:
         """Call ``run_batch`` once with the items; checks it returned one result per item."""
         self.ensure_ready()
         if self._run_batch is None:
             raise EntryScriptError("the entry script does not define run_batch()")
-        results = self._run_batch([p.item for p in prepared])
+        try:
+            results = self._run_batch([p.item for p in prepared])
+        except SystemExit as exc:
+            raise ScriptExitError(f"run_batch() called sys.exit({exc.code!r})") from None
         if not isinstance(results, (list, tuple)):
             raise TypeError(f"run_batch() returned {type(results).__name__}, expected a list")
         if len(results) != len(prepared):

@@ -166,6 +166,22 @@ class BatchScoringTest(ScriptTestCase):
         self.assertEqual((outcome.failed[0].error_type, outcome.failed[0].error_message), ("ValueError", "bad row"))
         self.assertIn("id-1", "\n".join(logs.output))
 
+    def test_sys_exit_in_run_fails_that_message_only(self):
+        script = self.script("import json, sys\ndef init(): pass\n"
+                             "def run(d):\n    if json.loads(d).get('exit'):\n        sys.exit(1)\n    return d\n"
+                             "def run_batch(b):\n    if any(json.loads(d).get('exit') for d in b):\n        sys.exit(2)\n    return b\n")
+        with self.assertLogs("aml_host", level="WARNING") as logs:
+            outcome = score_batch(msgs({"x": 1}, {"exit": True}, {"x": 3}), script=script)
+        self.assertEqual([o.correlation_id for o in outcome.outputs], ["id-0", "id-2"])
+        self.assertEqual([(f.source.message_id, f.error_type, f.error_message) for f in outcome.failed],
+                         [("id-1", "ScriptExitError", "run() called sys.exit(1)")])
+        self.assertIn("run_batch() called sys.exit(2)", "\n".join(logs.output))
+        # One message: a MessageScoringError (the invocation fails, the message is redelivered),
+        # not a SystemExit that would end the worker.
+        with self.assertLogs("aml_host", level="ERROR"):
+            with self.assertRaises(MessageScoringError):
+                score_message(msgs({"exit": True})[0], script=script)
+
     def test_wrong_length_from_run_batch_falls_back(self):
         script = self.script(PER_ITEM + "\ndef run_batch(b):\n    return [1]\n")
         with self.assertLogs("aml_host", level="WARNING") as logs:
