@@ -35,6 +35,9 @@ def init():
 def run(data):
     if data == "bad":
         raise ValueError("bad row")
+    if data == "exit":
+        import sys
+        sys.exit(1)
     if isinstance(data, dict) and "big" in data:
         return "r" * data["big"]
     return {"double": data * 2}
@@ -73,7 +76,7 @@ describe("the hostile Service Bus batch in the real Functions worker", () => {
   let tmp: string;
   afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-  test("a synthesized app with an inference-schema script: 28 results, 4 to the failed queue, the invocation succeeds", () => {
+  test("a synthesized app with an inference-schema script: 27 results, 5 to the failed queue (one calls sys.exit), the invocation succeeds and the worker scores on", () => {
     tmp = tempDir("sb-worker-");
     const project = path.join(tmp, "project");
     writeTree(project, {
@@ -108,6 +111,6 @@ describe("the hostile Service Bus batch in the real Functions worker", () => {
     expect(report).toMatch(/^Ran 2 tests in /m);
     expect(report).toMatch(/^OK$/m);
     expect(report).not.toMatch(/skipped/);
-    expect(report).toContain("test_32_messages_4_hostile");
+    expect(report).toContain("test_32_messages_5_hostile");
   }, 320_000);
 });
