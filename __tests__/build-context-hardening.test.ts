@@ -217,6 +217,23 @@ describe("dangerous folders are refused", () => {
     expect(() => computeFingerprint(spec(root, { model }))).toThrow(/Deployment: invalid model ".*": it contains the cdktf project root/);
   });
 
+  test("without a cdktf.json, the folder with package.json is the project root (an app run with plain node)", () => {
+    const root = project();
+    const app = path.join(sandbox(), `node-app-${counter++}`);
+    writeTree(app, { "package.json": "{}", "score.py": SCRIPT, "scoring/score.py": SCRIPT });
+    const before = process.cwd();
+    process.chdir(app);
+    try {
+      expect(() => computeFingerprint(spec(root, { entryScript: script(app) }))).toThrow(
+        `Deployment: invalid entryScript ${JSON.stringify(path.join(app, "score.py"))}: its folder ${app}, copied into the image as a whole, contains the project root (the folder with package.json) ${app} (Terraform state, cdktf.out, node_modules)`,
+      );
+      // A folder of its own inside the project is fine.
+      expect(computeFingerprint(spec(root, { entryScript: script(path.join(app, "scoring")) }))).toMatch(/^[0-9a-f]{64}$/);
+    } finally {
+      process.chdir(before);
+    }
+  });
+
   test("a folder holding the staging root", () => {
     const root = project();
     expect(() => computeFingerprint(spec(root, { entryScript: script(sandbox()) }))).toThrow(/its folder .*, copied into the image as a whole, contains the build-context staging folder/);

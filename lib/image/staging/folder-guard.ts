@@ -1,22 +1,35 @@
 /**
  * Folders that must never be copied into an image as a whole: the file system root, a home
- * folder (keys, shell history, cloud credentials) and any folder that holds the cdktf project
- * (its Terraform state, `cdktf.out` and `node_modules`).
+ * folder (keys, shell history, cloud credentials) and any folder that holds the project being
+ * synthesized (its Terraform state, `cdktf.out` and `node_modules`): the one with `cdktf.json`,
+ * or without one the one with `package.json`.
  */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { invalid } from "../../errors";
 
-/** The nearest folder at or above `from` that holds a `cdktf.json`, if any. */
-export function findProjectRoot(from: string = process.cwd()): string | undefined {
+/** The nearest folder at or above `from` that holds `marker`, if any. */
+function nearestWith(marker: string, from: string): string | undefined {
   let dir = path.resolve(from);
   for (;;) {
-    if (fs.existsSync(path.join(dir, "cdktf.json"))) return dir;
+    if (fs.existsSync(path.join(dir, marker))) return dir;
     const parent = path.dirname(dir);
     if (parent === dir) return undefined;
     dir = parent;
   }
+}
+
+/**
+ * The project being synthesized: the nearest folder at or above `from` with a `cdktf.json`, else
+ * (an app run without the cdktf CLI's layout) the nearest with a `package.json`.
+ */
+export function findProjectRoot(from: string = process.cwd()): { readonly dir: string; readonly marker: string } | undefined {
+  for (const marker of ["cdktf.json", "package.json"]) {
+    const dir = nearestWith(marker, from);
+    if (dir !== undefined) return { dir, marker };
+  }
+  return undefined;
 }
 
 function real(p: string): string {
@@ -48,9 +61,10 @@ export function refuseDangerousFolder(owner: string, prop: string, folder: strin
   if (homes.has(abs) || /^\/home\/[^/]+$/.test(abs) || /^\/Users\/[^/]+$/.test(abs)) {
     invalid(owner, prop, given, `${subject} is a home folder`, allowed);
   }
-  const projectRoot = findProjectRoot();
-  if (projectRoot !== undefined && contains(abs, real(projectRoot))) {
-    invalid(owner, prop, given, `${subject} contains the cdktf project root ${projectRoot} (Terraform state, cdktf.out, node_modules)`, allowed);
+  const project = findProjectRoot();
+  if (project !== undefined && contains(abs, real(project.dir))) {
+    const what = project.marker === "cdktf.json" ? "the cdktf project root" : "the project root (the folder with package.json)";
+    invalid(owner, prop, given, `${subject} contains ${what} ${project.dir} (Terraform state, cdktf.out, node_modules)`, allowed);
   }
   if (contains(abs, real(stagingRoot))) {
     invalid(owner, prop, given, `${subject} contains the build-context staging folder ${stagingRoot}`, allowed);
