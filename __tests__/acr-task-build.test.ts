@@ -323,6 +323,40 @@ describe("a full synth puts the archive into the stack's assets", () => {
     fs.rmSync(outdir, { recursive: true, force: true });
   });
 
+  test("under umask 077 the archive (the stack asset) is still 0644 and the asset folders 0755, in both build modes", () => {
+    const outdir = tempDir("acr-assets-umask-");
+    // A staging root of its own, so the archive is written now (under this umask), not reused.
+    const saved = process.env[STAGING_DIR_ENV];
+    process.env[STAGING_DIR_ENV] = path.join(outdir, "staging");
+    const umask = process.umask(0o077);
+    try {
+      const app = new App({ outdir });
+      new AmlFunctionDeployment(new TerraformStack(app, "acr"), "churn", sampleProps());
+      new AmlFunctionDeployment(new TerraformStack(app, "local"), "churn", sampleProps({ imageBuild: ImageBuild.localDocker() }));
+      app.synth();
+      const mode = (p: string): number => fs.statSync(p).mode & 0o777;
+      const acrDir = path.join(outdir, "stacks", "acr");
+      const source: string = onlyResource(JSON.parse(fs.readFileSync(path.join(acrDir, "cdk.tf.json"), "utf8")), "azurerm_storage_blob").source;
+      const archive = path.join(acrDir, source.replace("${path.module}/", ""));
+      expect(mode(archive)).toBe(0o644);
+      for (let d = path.dirname(archive); d !== acrDir; d = path.dirname(d)) expect([d, mode(d)]).toEqual([d, 0o755]);
+      const localAssets = path.join(outdir, "stacks", "local", "assets");
+      expect(mode(localAssets)).toBe(0o755);
+      const walk = (d: string): void => {
+        for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+          const p = path.join(d, e.name);
+          expect([p, mode(p)]).toEqual([p, e.isDirectory() ? 0o755 : 0o644]);
+          if (e.isDirectory()) walk(p);
+        }
+      };
+      walk(localAssets);
+    } finally {
+      process.umask(umask);
+      if (saved === undefined) delete process.env[STAGING_DIR_ENV];
+      else process.env[STAGING_DIR_ENV] = saved;
+    }
+  });
+
   test("the ACR build stages no folder: a rewritten archive comes from the inputs, not from a planted staged file", async () => {
     const outdir = tempDir("acr-assets-lazy-");
     // A staging root of its own: other tests stage the same fingerprint as a folder (local build).

@@ -8,6 +8,7 @@ import { AmlFunctionDeployment, prepareHandOff } from "../lib";
 import { sampleProps } from "./helpers";
 import { tempDir } from "./temp-dirs";
 import { unquoteReferences } from "../lib/hand-off/hcl-fixes";
+import { stackReadme } from "../lib/hand-off/stack-readme";
 import { REPO } from "./helpers";
 
 // The example uses paths relative to the project root, as `npm run synth` does.
@@ -136,6 +137,12 @@ describe("hand-off: a stack folder plain Terraform takes as it is", () => {
     for (const [name, o] of Object.entries<any>(json.output)) expect(readme).toContain(`| ${name} | ${o.description}`);
     expect(readme).toContain("## Variables");
     expect(readme).toContain("`cdk.tf` is the whole configuration");
+  });
+
+  test("README.md of a stack that builds locally says apply needs a Docker engine; the ACR one does not", () => {
+    expect(fs.readFileSync(path.join(stackDir, "README.md"), "utf8")).not.toContain("Docker engine");
+    const local = stackReadme("local", "cdk.tf.json", { resource: { docker_image: { image: { name: "x" } } } }, true);
+    expect(local).toContain("`terraform apply` builds the image with `docker_image`: the machine that applies needs a running Docker engine");
   });
 
   test("and back: JSON after HCL removes cdk.tf and metadata.json", () => {

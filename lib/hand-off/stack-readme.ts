@@ -44,6 +44,14 @@ export function stackReadme(stackName: string, configFile: string, config: Terra
   if (hasAssets) {
     lines.push("`assets/` holds the image build context(s) the configuration refers to; keep it next to the configuration.", "");
   }
+  if (config.resource?.docker_image !== undefined) {
+    // The local build: the docker provider builds and pushes from the machine that applies.
+    lines.push(
+      "`terraform apply` builds the image with `docker_image`: the machine that applies needs a running Docker engine " +
+        "(the docker provider talks to it through `DOCKER_HOST` or `/var/run/docker.sock`) that can pull the base image and reach the registry.",
+      "",
+    );
+  }
 
   lines.push("## Required providers", "", "| provider | source | version |", "| --- | --- | --- |");
   for (const [name, p] of sorted(config.terraform?.required_providers)) {

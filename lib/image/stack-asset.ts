@@ -137,6 +137,9 @@ export function materializeAsset(outdir: string, stackDir: string, asset: Regist
   const parent = path.join(stackDir, ...asset.folder.split("/"));
   const target = path.join(parent, asset.fingerprint);
   fs.mkdirSync(parent, { recursive: true });
+  // `assets/` and `assets/<id>/` as readable as the files in them, whatever the umask.
+  fs.chmodSync(path.dirname(parent), DIR_MODE);
+  fs.chmodSync(parent, DIR_MODE);
   // Older versions of this asset go: the configuration only references the current one.
   for (const name of fs.readdirSync(parent)) {
     if (name !== asset.fingerprint) fs.rmSync(path.join(parent, name), { recursive: true, force: true });

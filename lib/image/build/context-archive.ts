@@ -48,7 +48,9 @@ const MIN_PROBE_BYTES = 256;
  * Bumped when the archive layout or the sidecar changes, so a cached archive of an older layout is
  * rewritten.
  */
-const ARCHIVE_FORMAT = "aml-function-deployment/context-archive/v3";
+// v4: the archive file is 0644 whatever the umask (v3 archives written under umask 077 were
+// 0600, and the stack asset, a hard link of it, could not be read by another user).
+const ARCHIVE_FORMAT = "aml-function-deployment/context-archive/v4";
 
 /** Fixed modification time of every entry. */
 const EPOCH = new Date(0);
@@ -155,6 +157,8 @@ export function writeContextArchive(source: ArchiveSource, options: ArchiveOptio
   const temp = `${file}.${process.pid}.tmp`;
   let size = 0;
   const fd = fs.openSync(temp, "w", 0o644);
+  // The umask may have narrowed it; the asset in the stack folder is this very file.
+  fs.fchmodSync(fd, 0o644);
   const write = (bytes: Buffer): void => {
     size += bytes.length;
     let written = 0;
