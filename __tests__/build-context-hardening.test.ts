@@ -170,6 +170,58 @@ describe("secret exclusions", () => {
     expect(sshStaged.secretExcluded).toEqual(["source/.ssh/", "source/keys/ (links to .ssh)"]);
   });
 
+  test("a ! line naming a file inside a left-out folder re-includes that file only", () => {
+    const root = project({
+      "src/.dockerignore": "!.aws/config\n!.git/HEAD\n",
+      "src/.aws/config": "[default]\nregion = westeurope\n",
+      "src/.aws/credentials": "SECRET",
+      "src/.git/HEAD": "ref: refs/heads/main\n",
+      "src/.git/config": "[remote] url = https://user:SECRET@example.com/x.git",
+    });
+    const staged = stageBuildContext(spec(root));
+    expect(staged.files.filter((f) => f.startsWith("source/"))).toEqual(["source/.aws/config", "source/.git/HEAD", "source/score.py"]);
+    expect(staged.secretExcluded).toEqual(["source/.aws/credentials"]);
+    expect(warn.mock.calls.map((c) => String(c[0]))).toContain("Deployment: in the image although they look like secrets, because a `!` line of a .dockerignore names them: source/.aws/config.");
+  });
+
+  test("a ! line naming a folder re-includes what it names, not secrets nested below it", () => {
+    const root = project({
+      "src/.dockerignore": "!*.pem\n!.git\n",
+      "src/cert.pem": "public cert",
+      "src/keys.pem/readme.txt": "fine",
+      "src/keys.pem/id_rsa": "SECRET",
+      "src/keys.pem/.env": "SECRET",
+      "src/.git/HEAD": "ref: refs/heads/main\n",
+      "src/.git/id_rsa": "SECRET",
+    });
+    const staged = stageBuildContext(spec(root));
+    expect(staged.files.filter((f) => f.startsWith("source/"))).toEqual(["source/.git/HEAD", "source/cert.pem", "source/keys.pem/readme.txt", "source/score.py"]);
+    expect(staged.secretExcluded).toEqual(["source/.git/id_rsa", "source/keys.pem/.env", "source/keys.pem/id_rsa"]);
+  });
+
+  test("a link from the entry script's folder into the model inside it is left out (the model's own .dockerignore decides its files)", () => {
+    const root = project({
+      "src/model/weights.bin": "w",
+      "src/model/.dockerignore": "private/\n",
+      "src/model/private/creds.yaml": "token: SECRET",
+    });
+    fs.symlinkSync("model/private/creds.yaml", path.join(root, "src", "settings.yaml"));
+    fs.symlinkSync("model/private", path.join(root, "src", "cfg"));
+    const staged = stageBuildContext(spec(root, { model: ModelSource.fromLocalPath(path.join(root, "src", "model")).resolve("T") }));
+    expect(staged.files.filter((f) => !f.startsWith("app/"))).toEqual(["Dockerfile", "host-requirements.txt", "model/model/weights.bin", "requirements.txt", "source/score.py"]);
+  });
+
+  test("a Dockerfile or requirements.txt that is a link is staged as the file it points to", async () => {
+    const root = project();
+    const image = path.join(root, "scoring-image");
+    fs.renameSync(path.join(image, "Dockerfile"), path.join(image, "Dockerfile.real"));
+    fs.writeFileSync(path.join(image, "Dockerfile.real"), "FROM python\n# a longer Dockerfile than its link's target name\n");
+    fs.symlinkSync("Dockerfile.real", path.join(image, "Dockerfile"));
+    const staged = stageBuildContext(spec(root));
+    expect(staged.sizes![staged.files.indexOf("Dockerfile")]).toBe(fs.statSync(path.join(image, "Dockerfile.real")).size);
+    expect(fs.readFileSync(path.join(staged.directory, "Dockerfile"), "utf8")).toContain("a longer Dockerfile");
+  });
+
   test("every file left out is named, however many", () => {
     const many = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`src/keys/k${String(i).padStart(2, "0")}.pem`, "SECRET"]));
     const root = project({ ...many, "src/terraform.tfstate": "{}" });

@@ -6,7 +6,7 @@
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { DigestCache, hashFileContent } from "../lib/image/staging/digest-cache";
+import { DigestCache, hashFileContent, nextReadSize } from "../lib/image/staging/digest-cache";
 import { KeptBytes } from "../lib/image/staging/kept-bytes";
 import { identityKey } from "../lib/image/staging/file-identity";
 import { useStagingSandbox } from "./staging-sandbox";
@@ -165,6 +165,17 @@ describe("reading a file for its digest", () => {
     const big = path.join(path.dirname(f), "big.bin");
     fs.writeFileSync(big, Buffer.alloc((2 << 20) + 7, 1));
     expect(hashFileContent(big, (2 << 20) + 7).sha256).toBe(createHash("sha256").update(fs.readFileSync(big)).digest("hex"));
+  });
+
+  test("read sizes: one byte past the size seen, whole buffers once a file grew past it", () => {
+    const MiB = 1 << 20;
+    expect(nextReadSize(0, 4096, MiB)).toBe(4097);
+    expect(nextReadSize(0, 0, MiB)).toBe(1);
+    expect(nextReadSize(0, 5 * MiB, MiB)).toBe(MiB);
+    expect(nextReadSize(5 * MiB, 5 * MiB, MiB)).toBe(1);
+    // Grown past the size seen (hint 0, 8 MB file): never a byte per call.
+    for (const total of [1, 2, 4097, 8_000_000]) expect(nextReadSize(total, 0, MiB)).toBe(MiB);
+    expect(nextReadSize(4097, 4096, MiB)).toBe(MiB);
   });
 
   test("a small file's bytes are kept as they were hashed; a file that changed between lookup and read is not kept", () => {

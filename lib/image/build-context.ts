@@ -151,8 +151,9 @@ function collect(spec: BuildContextSpec, root: string): { entries: Entry[]; secr
     }
   }
   const entries: Entry[] = [
-    { dest: "Dockerfile", source: path.join(imageDir, "Dockerfile") },
-    { dest: "host-requirements.txt", source: path.join(imageDir, "requirements.txt") },
+    // Real paths, like the walked files: a link's own identity would not be the file's.
+    { dest: "Dockerfile", source: fs.realpathSync(path.join(imageDir, "Dockerfile")) },
+    { dest: "host-requirements.txt", source: fs.realpathSync(path.join(imageDir, "requirements.txt")) },
     { dest: "requirements.txt", content: Buffer.from(spec.requirementsTxt, "utf8") },
   ];
   const secretExcluded: string[] = [];

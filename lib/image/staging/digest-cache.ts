@@ -34,6 +34,15 @@ const NEWLINE = 0x0a;
 const buffer = Buffer.allocUnsafe(1 << 20);
 
 /**
+ * How many bytes to ask for next, having read `total` of a file whose size was seen as `size`:
+ * up to one byte past that size (getting it means the file grew), then, once past it, whole
+ * buffers (a file growing while it is read must not be read a byte per call).
+ */
+export function nextReadSize(total: number, size: number, bufferLength: number): number {
+  return total <= size ? Math.min(bufferLength, size - total + 1) : bufferLength;
+}
+
+/**
  * sha256 of a file's content, read in 1 MiB chunks, and the identity (identityKey) the open file
  * had after it was read; `whole` is a view of its bytes when one read call got them all (valid until
  * the next call). `size` is the size the caller saw: reading stops at a short read that
@@ -47,7 +56,7 @@ export function hashFileContent(file: string, size = Number.MAX_SAFE_INTEGER): {
     let total = 0;
     let reads = 0;
     for (;;) {
-      const asked = Math.min(buffer.length, Math.max(size - total + 1, 1));
+      const asked = nextReadSize(total, size, buffer.length);
       const read = fs.readSync(fd, buffer, 0, asked, null);
       if (read === 0) break;
       hash.update(buffer.subarray(0, read));

@@ -70,3 +70,35 @@ export function compileAnywherePatterns(patterns: readonly string[]): PathMatche
     },
   };
 }
+
+/**
+ * A `.dockerignore` pattern (without its `!`) as a regular expression that decides one path by
+ * itself, without the rule that a pattern matching a folder also matches everything below it:
+ * the same translation as the dockerignore matcher's (Docker's `filepath.Match` with `**`),
+ * case-insensitive like it, for posix paths relative to the folder.
+ */
+export function exactPattern(pattern: string): RegExp {
+  let p = pattern.trim().replace(/^\/+/, "").replace(/\/+$/, "");
+  p = p === "" ? p : p.split("/").filter((s) => s !== "" && s !== ".").join("/");
+  let out = "^";
+  for (let i = 0; i < p.length; i++) {
+    const ch = p[i];
+    if (ch === "*" && p[i + 1] === "*") {
+      i++;
+      if (p[i + 1] === "/") i++;
+      out += p[i + 1] === undefined ? ".*" : "(.*/)?";
+    } else if (ch === "*") out += "[^/]*";
+    else if (ch === "?") out += "[^/]";
+    else if (ch === "\\") {
+      out += p[i + 1] === undefined ? "\\\\" : `\\${p[++i]}`;
+    } else if (ch === "." || ch === "$") out += `\\${ch}`;
+    // Anything else as the matcher (and Docker) take it: into the expression as it is.
+    else out += ch;
+  }
+  try {
+    return new RegExp(`${out}$`, "i");
+  } catch {
+    // A pattern the matcher cannot compile either: it names nothing.
+    return /(?!)/;
+  }
+}

@@ -11,17 +11,18 @@
  *   otherwise ship the `.env`'s bytes under a harmless name), and so is everything reached
  *   through a linked folder whose real path is left out;
  * - a file the built-in rules match (a secret, `.git`, `node_modules`, ...) is re-included only by
- *   a `!` line that names such a path itself (`!.env`, `!certs/*.pem`), not by one that
- *   re-includes a folder or everything (`!sub`, `!*`, the usual allow-list `.dockerignore`).
- *   Secrets left out this way are reported like the others; secrets a `!` line did re-include
- *   are reported as kept.
+ *   a `!` line that names such a path itself (`!.env`, `!certs/*.pem`, `!.aws/config`), not by
+ *   one that re-includes a folder or everything (`!sub`, `!*`, the usual allow-list
+ *   `.dockerignore`), and not below a named folder when it matches a rule of its own (see
+ *   makeBuiltinPolicy). Secrets left out this way are reported like the others; secrets a `!`
+ *   line did re-include are reported as kept.
  */
 import * as fs from "fs";
 import * as path from "path";
 import dockerignore from "@balena/dockerignore";
 import { invalid } from "../../errors";
 import { DEFAULT_EXCLUDES, SECRET_EXCLUDES } from "./excludes";
-import { compileAnywherePatterns, PathMatcher } from "./patterns";
+import { compileAnywherePatterns, exactPattern, PathMatcher } from "./patterns";
 import { under } from "./under";
 
 const BUILTIN = compileAnywherePatterns([...DEFAULT_EXCLUDES, ...SECRET_EXCLUDES]);
@@ -101,12 +102,24 @@ function makeIgnore(own: string[]): { forFolder: (folderRel: string) => (rel: st
   };
 }
 
+/** Every leading part of a relative path, whole segments: "a/b/c" -> ["a", "a/b", "a/b/c"]. */
+function leadingParts(rel: string): string[] {
+  const parts: string[] = [];
+  for (let end = rel.indexOf("/"); end >= 0; end = rel.indexOf("/", end + 1)) parts.push(rel.slice(0, end));
+  parts.push(rel);
+  return parts;
+}
+
 /**
  * The built-in rules beyond dockerignore semantics (see the top), for one folder's own patterns.
- * `builtinLeftOut(rel)`: the path is, or lies under, a path the built-in rules match, and no `!`
- * line names that path. `secret(rel)`: the same for the secret rules alone (what is reported).
- * `reincluded(rel)`: a secret that a `!` line names. `leftOut(rel)`: left out by the patterns (a
- * folder above it too) or by `builtinLeftOut`: used for the real paths behind links.
+ * A path is left out by a built-in rule when one of its leading parts matches the rule (`.git`,
+ * `keys/id_rsa`, `.kube/config`) and no `!` line names that part or a deeper part of the path
+ * itself: `!.aws/config` names `.aws/config` (and only it), `!.aws` the whole folder, `!*.pem`
+ * the `.pem` files and folders but not an `id_rsa` inside a folder `keys.pem/`. Only `!` lines
+ * whose pattern looks like a built-in exclude in one of its parts count (`!sub`, `!*` never).
+ * `builtinLeftOut`: by any built-in rule; `secret`: by a secret rule (what is reported);
+ * `reincluded`: a secret that `!` lines name; `leftOut`: by the folder's patterns (a folder above
+ * it too) or by `builtinLeftOut`, for the real paths behind links.
  */
 function makeBuiltinPolicy(own: string[]): {
   builtinLeftOut: (rel: string) => boolean;
@@ -114,40 +127,30 @@ function makeBuiltinPolicy(own: string[]): {
   reincluded: (rel: string) => boolean;
   leftOut: (rel: string) => boolean;
 } {
-  const negations = own
+  const names = own
     .map((p) => p.trim())
     .filter((p) => p.startsWith("!") && p.length > 1)
-    .map((p) => p.slice(1).replace(/^\/+/, "").replace(/\/+$/, ""))
-    // A `!` line counts only when its pattern itself looks like what it re-includes: `!.env`,
-    // `!keys/*.pem`, `!.git` (tested as a path, `*` being a character like any other there).
-    .filter((p) => BUILTIN.test(p))
-    .map((p) => dockerignore().add([p]));
-  /** The shortest leading part of `rel` (whole segments) that `matcher` matches. */
-  const leading = (matcher: PathMatcher, rel: string): string | undefined => {
-    let end = rel.indexOf("/");
-    for (;;) {
-      const part = end < 0 ? rel : rel.slice(0, end);
-      if (matcher.test(part)) return part;
-      if (end < 0) return undefined;
-      end = rel.indexOf("/", end + 1);
+    .map((p) => p.slice(1).trim())
+    .filter((p) => leadingParts(p.replace(/^\/+|\/+$/g, "")).some((part) => BUILTIN.test(part)))
+    .map(exactPattern);
+  const unnamed = (matcher: PathMatcher, rel: string): boolean => {
+    const parts = leadingParts(rel);
+    for (let i = 0; i < parts.length; i++) {
+      if (!matcher.test(parts[i])) continue;
+      let named = false;
+      for (let j = i; j < parts.length && !named; j++) named = names.some((n) => n.test(parts[j]));
+      if (!named) return true;
     }
-  };
-  const named = (part: string): boolean => negations.some((n) => n.ignores(part));
-  const leftOutBy = (matcher: PathMatcher, rel: string): boolean => {
-    const part = leading(matcher, rel);
-    return part !== undefined && !named(part);
+    return false;
   };
   let all: ReturnType<typeof dockerignore> | undefined;
   return {
-    builtinLeftOut: (rel) => leftOutBy(BUILTIN, rel),
-    secret: (rel) => leftOutBy(SECRET, rel),
-    reincluded: (rel) => {
-      const part = leading(SECRET, rel);
-      return part !== undefined && named(part);
-    },
+    builtinLeftOut: (rel) => unnamed(BUILTIN, rel),
+    secret: (rel) => unnamed(SECRET, rel),
+    reincluded: (rel) => leadingParts(rel).some((part) => SECRET.test(part)) && !unnamed(SECRET, rel),
     leftOut: (rel) => {
       all ??= dockerignore().add([...DEFAULT_EXCLUDES, ...SECRET_EXCLUDES, ...own, "/.dockerignore"]);
-      return all.ignores(rel) || leftOutBy(BUILTIN, rel);
+      return all.ignores(rel) || unnamed(BUILTIN, rel);
     },
   };
 }
@@ -221,7 +224,9 @@ export function walkFolder(opts: WalkOptions): WalkResult {
           isFile = st.isFile();
         }
       }
-      if (skip.size > 0 && skip.has(real)) continue;
+      // A skipped folder (the model, when it lies inside the entry script's folder) is staged by
+      // its own walk, under its own .dockerignore: a link into it is left out here too.
+      if (skip.size > 0 && (skip.has(real) || (viaLink && [...skip].some((s) => real.startsWith(`${s}${path.sep}`))))) continue;
       // Behind a link: what it points to must not be left out (see the top).
       const target = viaLink ? realRel(real) : rel;
       // "" is the folder itself (a link to it makes a cycle, refused below).
