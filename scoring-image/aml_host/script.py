@@ -75,9 +75,17 @@ class EntryScriptError(Exception):
 
 
 class ScriptExitError(Exception):
-    """``run()`` or ``run_batch()`` called ``sys.exit()``: a failure of that call, not of the
-    worker. (SystemExit is not an Exception: left alone it would end the invocation for every
-    input of a batch, and the worker with it.)"""
+    """``run()`` or ``run_batch()`` ended with a BaseException that is not an Exception
+    (``sys.exit()``, ``KeyboardInterrupt``, ``asyncio.CancelledError``, ...): a failure of that
+    call, not of the worker. Left alone, such an exception passes every ``except Exception`` and
+    ends the invocation for every input of a batch: KeyboardInterrupt stops the worker's event
+    loop, CancelledError leaves the invocation without an answer until the host times it out."""
+
+
+def _script_exit(call: str, exc: BaseException) -> ScriptExitError:
+    if isinstance(exc, SystemExit):
+        return ScriptExitError(f"{call} called sys.exit({exc.code!r})")
+    return ScriptExitError(f"{call} raised {type(exc).__name__}")
 
 
 class InitFailedError(EntryScriptError):
@@ -496,7 +504,13 @@ class EntryScript:
             obj = json.loads(bytes(payload.body).decode("utf-8"))
         except RecursionError:
             raise InvalidInputError(400, f"The {payload.source} body is JSON nested too deeply.") from None
-        except (UnicodeDecodeError, ValueError):
+        except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors too
+            limit = getattr(sys, "get_int_max_str_digits", None)
+            if limit is not None and not isinstance(exc, (UnicodeDecodeError, json.JSONDecodeError)):
+                # Valid JSON, but an integer longer than Python converts to int.
+                raise InvalidInputError(
+                    400, f"The {payload.source} body holds an integer with more than {limit()} digits, more "
+                         f"than Python converts; send it as a string.") from None
             raise InvalidInputError(
                 415, f"The {payload.source} body must be JSON: this entry script declares its input with "
                      f"inference-schema.") from None
@@ -526,8 +540,10 @@ class EntryScript:
             kwargs["request_headers"] = dict(prepared.headers)
         try:
             return self._run(*args, **kwargs)
-        except SystemExit as exc:
-            raise ScriptExitError(f"run() called sys.exit({exc.code!r})") from None
+        except Exception:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - see ScriptExitError
+            raise _script_exit("run()", exc) from None
 
     def run_batch(self, prepared: List[PreparedInput]) -> List[Any]:
         """Call ``run_batch`` once with the items; checks it returned one result per item."""
@@ -536,8 +552,10 @@ class EntryScript:
             raise EntryScriptError("the entry script does not define run_batch()")
         try:
             results = self._run_batch([p.item for p in prepared])
-        except SystemExit as exc:
-            raise ScriptExitError(f"run_batch() called sys.exit({exc.code!r})") from None
+        except Exception:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - see ScriptExitError
+            raise _script_exit("run_batch()", exc) from None
         if not isinstance(results, (list, tuple)):
             raise TypeError(f"run_batch() returned {type(results).__name__}, expected a list")
         if len(results) != len(prepared):

@@ -35,6 +35,19 @@ class BlobTest(ScriptTestCase):
         self.assertIn("KeyError", str(err.exception))
         self.assertIn("Traceback", "\n".join(logs.output))
 
+    def test_base_exceptions_from_run_fail_the_blob_like_any_error(self):
+        # Not Exceptions: without the conversion, KeyboardInterrupt stopped the worker's loop and
+        # CancelledError left the invocation unanswered until the host's timeout.
+        for raised, text in (("KeyboardInterrupt()", "run() raised KeyboardInterrupt"),
+                             ("asyncio.CancelledError()", "run() raised CancelledError"),
+                             ("SystemExit(4)", "run() called sys.exit(4)")):
+            script = self.script(f"import asyncio\ndef init(): pass\ndef run(d):\n    raise {raised}\n")
+            with self.assertLogs("aml_host", level="ERROR") as logs:
+                with self.assertRaises(BlobScoringError) as err:
+                    score_blob("input/x.json", b"{}", script=script)
+            self.assertIn("ScriptExitError", str(err.exception))
+            self.assertIn(text, "\n".join(logs.output))
+
     def test_unserialisable_result_fails(self):
         script = self.script("def init(): pass\ndef run(d): return {1, 2}\n")
         with self.assertLogs("aml_host", level="ERROR"):

@@ -109,6 +109,13 @@ class TextModeTest(ScriptTestCase):
         self.assertEqual(r.json(), {"message": RUN_FAILED_MESSAGE})
         self.assertIn("run() called sys.exit(3)", "\n".join(logs.output))
 
+    def test_keyboard_interrupt_in_run_is_a_500(self):
+        script = self.script("def init(): pass\ndef run(d):\n    raise KeyboardInterrupt()\n")
+        with self.assertLogs("aml_host", level="ERROR") as logs:
+            r = handle_http("POST", URL, {}, {}, b"x", script=script)
+        self.assertEqual(r.status, 500)
+        self.assertIn("run() raised KeyboardInterrupt", "\n".join(logs.output))
+
     def test_unserialisable_result_is_500(self):
         script = self.script("def init(): pass\ndef run(d): return object()\n")
         with self.assertLogs("aml_host", level="ERROR"):
@@ -253,6 +260,11 @@ class SchemaModeTest(ScriptTestCase):
         with self.assertLogs("aml_host", level="WARNING"):
             r = handle_http("POST", URL, {}, {}, b"[1, 2]", script=script)
         self.assertEqual(r.status, 400)
+        # Valid JSON with an integer longer than Python converts: a 400 that says so, not "not JSON".
+        with self.assertLogs("aml_host", level="WARNING"):
+            r = handle_http("POST", URL, {}, {}, b'{"data": ' + b"7" * 5000 + b', "threshold": 1}', script=script)
+        self.assertEqual(r.status, 400)
+        self.assertIn("an integer with more than", r.json()["message"])
         r = handle_http("POST", URL, {}, {}, json.dumps({"data": [], "threshold": 1, "scale": 3}).encode(),
                         script=script)
         self.assertEqual(r.json()["scale"], 3)

@@ -182,6 +182,18 @@ class BatchScoringTest(ScriptTestCase):
             with self.assertRaises(MessageScoringError):
                 score_message(msgs({"exit": True})[0], script=script)
 
+    def test_keyboard_interrupt_and_cancelled_error_in_run_fail_that_message_only(self):
+        script = self.script("import asyncio, json\ndef init(): pass\n"
+                             "def run(d):\n    o = json.loads(d)\n"
+                             "    if o.get('ki'):\n        raise KeyboardInterrupt()\n"
+                             "    if o.get('cancel'):\n        raise asyncio.CancelledError()\n    return o\n")
+        with self.assertLogs("aml_host", level="ERROR"):
+            outcome = score_batch(msgs({"x": 1}, {"ki": True}, {"cancel": True}, {"x": 4}), script=script)
+        self.assertEqual([o.correlation_id for o in outcome.outputs], ["id-0", "id-3"])
+        self.assertEqual([(f.source.message_id, f.error_type, f.error_message) for f in outcome.failed],
+                         [("id-1", "ScriptExitError", "run() raised KeyboardInterrupt"),
+                          ("id-2", "ScriptExitError", "run() raised CancelledError")])
+
     def test_wrong_length_from_run_batch_falls_back(self):
         script = self.script(PER_ITEM + "\ndef run_batch(b):\n    return [1]\n")
         with self.assertLogs("aml_host", level="WARNING") as logs:
