@@ -53,6 +53,10 @@ function spec(root: string, overrides: Partial<BuildContextSpec> = {}): BuildCon
   };
 }
 
+/** The staged files from the entry script's folder. */
+const sourceFiles = (staged: { files: string[] }): string[] => staged.files.filter((f) => f.startsWith("source/"));
+const keptWarning = "Deployment: in the image although they look like secrets, because a `!` line of a .dockerignore names them: ";
+
 /** Every hostile file the issue names, plus the other obvious credential files. */
 const HOSTILE = [
   ".env",
@@ -82,6 +86,8 @@ describe("secret exclusions", () => {
     warn = jest.spyOn(console, "warn").mockImplementation(() => undefined);
   });
   afterEach(() => warn.mockRestore());
+  /** What synth printed as warnings. */
+  const warnings = (): string[] => warn.mock.calls.map((c) => String(c[0]));
 
   test("the list is exported and covers the files the issue names", () => {
     for (const p of ["**/.env", "**/.env.*", "**/secrets.json", "**/id_rsa", "**/.aws", "**/credentials", "**/.npmrc", "**/*.pem", "**/*.key", "**/*.tfstate", "**/*.tfstate.*", "**/.ssh", "**/.azure", "**/.netrc", "**/.pypirc", "**/.git-credentials"]) {
@@ -118,7 +124,7 @@ describe("secret exclusions", () => {
     expect(staged.files).toContain("source/.env");
     expect(staged.files).not.toContain("source/server.key");
     expect(staged.secretExcluded).toEqual(["source/server.key"]);
-    expect(warn.mock.calls.map((c) => String(c[0]))).toContain("Deployment: in the image although they look like secrets, because a `!` line of a .dockerignore names them: source/.env.");
+    expect(warnings()).toContain(`${keptWarning}source/.env.`);
   });
 
   test("an allow-list .dockerignore (*, then ! lines for what to keep) does not re-include secrets, .git or node_modules below a kept folder", () => {
@@ -133,14 +139,14 @@ describe("secret exclusions", () => {
       "src/other.py": "left out by *",
     });
     const staged = stageBuildContext(spec(root));
-    expect(staged.files.filter((f) => f.startsWith("source/"))).toEqual(["source/score.py", "source/sub/ok.py"]);
+    expect(sourceFiles(staged)).toEqual(["source/score.py", "source/sub/ok.py"]);
     expect(staged.secretExcluded).toEqual(["source/sub/.env", "source/sub/deep/ca.pem", "source/sub/deep/tls.key"]);
     const onDisk = fs.readdirSync(staged.directory, { recursive: true }).map(String);
     expect(onDisk.filter((f) => f.startsWith("source"))).toEqual(expect.not.arrayContaining([expect.stringMatching(/\.env|\.key|\.pem|\.git|node_modules/)]));
     // A ! line that names the secret itself still re-includes it.
     const named = project({ "src/.dockerignore": "*\n!score.py\n!sub\n!sub/*.pem\n", "src/sub/ca.pem": "public cert", "src/sub/.env": "A=1" });
     const kept = stageBuildContext(spec(named));
-    expect(kept.files.filter((f) => f.startsWith("source/"))).toEqual(["source/score.py", "source/sub/ca.pem"]);
+    expect(sourceFiles(kept)).toEqual(["source/score.py", "source/sub/ca.pem"]);
     expect(kept.secretExcluded).toEqual(["source/sub/.env"]);
   });
 
@@ -152,7 +158,7 @@ describe("secret exclusions", () => {
     fs.symlinkSync(".kube", path.join(src, "kube"));
     fs.symlinkSync("data.txt", path.join(src, "data-link.txt"));
     const staged = stageBuildContext(spec(root));
-    expect(staged.files.filter((f) => f.startsWith("source/"))).toEqual(["source/.kube/cache.txt", "source/data-link.txt", "source/data.txt", "source/kube/cache.txt", "source/score.py"]);
+    expect(sourceFiles(staged)).toEqual(["source/.kube/cache.txt", "source/data-link.txt", "source/data.txt", "source/kube/cache.txt", "source/score.py"]);
     expect(staged.secretExcluded).toEqual([
       "source/.env",
       "source/.kube/config",
@@ -166,7 +172,7 @@ describe("secret exclusions", () => {
     const ssh = project({ "src/.ssh/id_ed25519": "SECRET" });
     fs.symlinkSync(".ssh", path.join(ssh, "src", "keys"));
     const sshStaged = stageBuildContext(spec(ssh));
-    expect(sshStaged.files.filter((f) => f.startsWith("source/"))).toEqual(["source/score.py"]);
+    expect(sourceFiles(sshStaged)).toEqual(["source/score.py"]);
     expect(sshStaged.secretExcluded).toEqual(["source/.ssh/", "source/keys/ (links to .ssh)"]);
   });
 
@@ -179,9 +185,9 @@ describe("secret exclusions", () => {
       "src/.git/config": "[remote] url = https://user:SECRET@example.com/x.git",
     });
     const staged = stageBuildContext(spec(root));
-    expect(staged.files.filter((f) => f.startsWith("source/"))).toEqual(["source/.aws/config", "source/.git/HEAD", "source/score.py"]);
+    expect(sourceFiles(staged)).toEqual(["source/.aws/config", "source/.git/HEAD", "source/score.py"]);
     expect(staged.secretExcluded).toEqual(["source/.aws/credentials"]);
-    expect(warn.mock.calls.map((c) => String(c[0]))).toContain("Deployment: in the image although they look like secrets, because a `!` line of a .dockerignore names them: source/.aws/config.");
+    expect(warnings()).toContain(`${keptWarning}source/.aws/config.`);
   });
 
   test("a ! line naming a folder re-includes what it names, not secrets nested below it", () => {
@@ -195,7 +201,7 @@ describe("secret exclusions", () => {
       "src/.git/id_rsa": "SECRET",
     });
     const staged = stageBuildContext(spec(root));
-    expect(staged.files.filter((f) => f.startsWith("source/"))).toEqual(["source/.git/HEAD", "source/cert.pem", "source/keys.pem/readme.txt", "source/score.py"]);
+    expect(sourceFiles(staged)).toEqual(["source/.git/HEAD", "source/cert.pem", "source/keys.pem/readme.txt", "source/score.py"]);
     expect(staged.secretExcluded).toEqual(["source/.git/id_rsa", "source/keys.pem/.env", "source/keys.pem/id_rsa"]);
   });
 
@@ -227,7 +233,7 @@ describe("secret exclusions", () => {
     const root = project({ ...many, "src/terraform.tfstate": "{}" });
     const staged = stageBuildContext(spec(root));
     expect(staged.secretExcluded).toHaveLength(41);
-    const message = String(warn.mock.calls[0][0]);
+    const message = warnings()[0];
     for (const f of staged.secretExcluded!) expect(message).toContain(f);
     expect(message).toContain("source/terraform.tfstate");
     expect(message).not.toMatch(/and \d+ more/);

@@ -101,20 +101,15 @@ class TextModeTest(ScriptTestCase):
         self.assertNotIn(b"secret", r.body)
         self.assertIn("secret detail 42", "\n".join(logs.output))
 
-    def test_sys_exit_in_run_is_a_500_not_the_end_of_the_worker(self):
-        script = self.script("import sys\ndef init(): pass\ndef run(d):\n    sys.exit(3)\n")
-        with self.assertLogs("aml_host", level="ERROR") as logs:
-            r = handle_http("POST", URL, {}, {}, b"x", script=script)
-        self.assertEqual(r.status, 500)
-        self.assertEqual(r.json(), {"message": RUN_FAILED_MESSAGE})
-        self.assertIn("run() called sys.exit(3)", "\n".join(logs.output))
-
-    def test_keyboard_interrupt_in_run_is_a_500(self):
-        script = self.script("def init(): pass\ndef run(d):\n    raise KeyboardInterrupt()\n")
-        with self.assertLogs("aml_host", level="ERROR") as logs:
-            r = handle_http("POST", URL, {}, {}, b"x", script=script)
-        self.assertEqual(r.status, 500)
-        self.assertIn("run() raised KeyboardInterrupt", "\n".join(logs.output))
+    def test_sys_exit_or_keyboard_interrupt_in_run_is_a_500_not_the_end_of_the_worker(self):
+        for raised, logged in (("SystemExit(3)", "run() called sys.exit(3)"),
+                               ("KeyboardInterrupt()", "run() raised KeyboardInterrupt")):
+            script = self.script(f"def init(): pass\ndef run(d):\n    raise {raised}\n")
+            with self.assertLogs("aml_host", level="ERROR") as logs:
+                r = handle_http("POST", URL, {}, {}, b"x", script=script)
+            self.assertEqual(r.status, 500)
+            self.assertEqual(r.json(), {"message": RUN_FAILED_MESSAGE})
+            self.assertIn(logged, "\n".join(logs.output))
 
     def test_unserialisable_result_is_500(self):
         script = self.script("def init(): pass\ndef run(d): return object()\n")
