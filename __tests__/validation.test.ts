@@ -202,3 +202,20 @@ describe("props that are not objects (plain JavaScript callers)", () => {
     expect(new BlobTrigger(undefined).inputPath).toBe("input/{blobname}.json");
   });
 });
+
+describe("an anonymous HTTP trigger", () => {
+  const warningsOf = (stack: ReturnType<typeof newStack>): string[] =>
+    stack.node.findAll().flatMap((c) => c.node.metadata).filter((m) => m.type === "@cdktf/warn").map((m) => String(m.data));
+
+  test("synthesizes with a warning that names the deployment, the function and the route", () => {
+    const stack = newStack();
+    new AmlFunctionDeployment(stack, "churn", sampleProps({ triggers: [new HttpTrigger({ authLevel: HttpAuthLevel.ANONYMOUS, route: "open/score" })] }));
+    expect(warningsOf(stack)).toEqual([expect.stringContaining('AmlFunctionDeployment "churn": HttpTrigger "score" is anonymous: anyone who can reach the function app can call /api/open/score')]);
+  });
+
+  test("the default (function key) gives no warning", () => {
+    const stack = newStack();
+    new AmlFunctionDeployment(stack, "churn", sampleProps({ triggers: [new HttpTrigger()] }));
+    expect(warningsOf(stack).filter((w) => w.includes("anonymous"))).toEqual([]);
+  });
+});

@@ -1,4 +1,5 @@
 import { Construct } from "constructs";
+import { Annotations } from "cdktf";
 import { invalid } from "../errors";
 import { ITrigger, ITriggerTarget, TriggerBinding } from "./trigger";
 import { validateFunctionName } from "./function-name";
@@ -71,7 +72,14 @@ export class HttpTrigger implements ITrigger {
     validateFunctionName(owner, "functionName", this.functionName);
   }
 
-  public bind(_scope: Construct, _target: ITriggerTarget): TriggerBinding {
+  public bind(scope: Construct, target: ITriggerTarget): TriggerBinding {
+    if (this.authLevel === HttpAuthLevel.ANONYMOUS) {
+      // Allowed (a gateway in front may authenticate), but what a scanner flags: say it at synth.
+      Annotations.of(scope).addWarning(
+        `AmlFunctionDeployment "${target.deploymentId}": HttpTrigger "${this.functionName}" is anonymous: anyone who can reach the function app can call /api/${this.route} ` +
+          "(no function key, and the app has no Entra ID authentication of its own). Keep it only behind a gateway that authenticates, or use HttpAuthLevel.FUNCTION (the default).",
+      );
+    }
     return {
       functionName: this.functionName,
       adapter: "http",
