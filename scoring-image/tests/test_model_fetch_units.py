@@ -7,9 +7,10 @@ from email.utils import formatdate
 from unittest import mock
 
 from aml_host.model_fetch import ModelAccessDenied, ModelFetchError, ensure_model
-from aml_host.model_fetch.blob_store import BlobAuth, BlobFile, BlobLocation, plan_files, split_blob_url, split_parts
-from aml_host.model_fetch.config import ModelSpec, load_config
-from aml_host.model_fetch.http_client import Deadline, HttpClient, RetryPolicy, parse_retry_after, redact
+from aml_host.model_fetch.blob_store import (BlobAuth, BlobFile, BlobLocation, Part, download_part, list_blobs, plan_files,
+                                             prepare_file, split_blob_url, split_parts)
+from aml_host.model_fetch.config import ModelSpec, check_storage_url, load_config
+from aml_host.model_fetch.http_client import Deadline, HttpClient, RetryPolicy, parse_retry_after, read_bounded, redact
 from aml_host.model_fetch.identity import ManagedIdentity
 from aml_host.script import EntryScript, InitRetryPolicy, NotReadyError
 
@@ -83,6 +84,22 @@ class BlobPlanTest(unittest.TestCase):
         with self.assertRaisesRegex(ModelFetchError, "cannot be stored"):
             plan_files(self.loc, [("models/churn//x", 1)])
 
+    def test_a_model_path_with_a_dot_dot_segment_is_refused(self):
+        # The path can come from a model version's modelUri: "models/.." would name the root's parent.
+        for path in ("models/..", "models/../x", "./m", "a//b"):
+            loc = BlobLocation("https://a.blob.core.windows.net/c", path, BlobAuth(), "account a container c")
+            with self.assertRaisesRegex(ModelFetchError, "empty, '.' or '..' segment"):
+                plan_files(loc, [("models/../evil.txt", 1)])
+
+    def test_listed_sizes_that_are_not_byte_counts_are_refused(self):
+        class Client:
+            def request(self, *args, **kwargs):
+                body = (b"<EnumerationResults><Blobs><Blob><Name>models/churn/a</Name><Properties>"
+                        b"<Content-Length>4x</Content-Length></Properties></Blob></Blobs><NextMarker/></EnumerationResults>")
+                return mock.Mock(body=body)
+        with self.assertRaisesRegex(ModelFetchError, "gives 'models/churn/a' the size '4x', not a byte count"):
+            list_blobs(Client(), self.loc, "models/churn", Deadline(60))
+
     def test_big_blobs_are_split_into_ranges_that_cover_every_byte_once(self):
         small, big = BlobFile("s", 10, "s"), BlobFile("b", 100, "b")
         parts = split_parts([small, big], part_size=30, split_above=50)
@@ -94,6 +111,133 @@ class BlobPlanTest(unittest.TestCase):
                          ("https://acct.blob.core.windows.net/c", "models/a b", "sv=1&sig=x"))
         self.assertEqual(split_blob_url("https://127.0.0.1:10000/devstoreaccount1/c/m"), ("https://127.0.0.1:10000/devstoreaccount1/c", "m", ""))
         self.assertEqual(redact("https://a/c/b?sig=secret"), "https://a/c/b")
+
+
+class StorageUrlTest(unittest.TestCase):
+    def test_urls_from_azure_must_be_https_storage_of_this_cloud(self):
+        ok = "https://acct.blob.core.windows.net/c/m?sv=1&sig=SECRET"
+        self.assertEqual(check_storage_url("registry SAS", ok, "core.windows.net"), ok)
+        self.assertEqual(check_storage_url("x", "http://127.0.0.1:10000/devstoreaccount1/c", "core.windows.net"),
+                         "http://127.0.0.1:10000/devstoreaccount1/c")
+        for bad, says in (("https://evil.example.com/c/m?sig=SECRET", "not a storage endpoint of this cloud"),
+                          ("https://acct.blob.core.windows.net.evil.com/c/m", "not a storage endpoint of this cloud"),
+                          ("http://acct.blob.core.windows.net/c/m?sig=SECRET", "only https endpoints"),
+                          ("http://127.0.0.2:9/c/m", "only https endpoints")):
+            with self.assertRaisesRegex(ModelFetchError, says) as err:
+                check_storage_url("registry SAS", bad, "core.windows.net")
+            self.assertNotIn("SECRET", str(err.exception))
+        # A sovereign cloud's suffix.
+        self.assertTrue(check_storage_url("x", "https://a.blob.core.chinacloudapi.cn/c", "core.chinacloudapi.cn"))
+
+
+class BoundedBodyTest(unittest.TestCase):
+    class Endless:
+        """A response body that never ends (or ends after ``limit`` bytes)."""
+
+        def __init__(self, limit=None, on_read=None):
+            self.sent, self.limit, self.on_read, self.closed = 0, limit, on_read, False
+
+        def read(self, n=-1):
+            if self.on_read:
+                self.on_read()
+            if self.limit is not None and self.sent >= self.limit:
+                return b""
+            self.sent += n
+            return b"x" * n
+
+        def close(self):
+            self.closed = True
+
+    def test_a_body_without_end_is_cut_off_at_the_limit(self):
+        raw = self.Endless()
+        with mock.patch("aml_host.model_fetch.http_client.MAX_BODY_BYTES", 4 << 20):
+            with self.assertRaisesRegex(ModelFetchError, "larger than 4 MiB"):
+                read_bounded(raw, Deadline(60), "listing")
+        self.assertTrue(raw.closed)
+        self.assertLessEqual(raw.sent, 5 << 20)
+
+    def test_a_trickling_body_stops_at_the_overall_deadline(self):
+        now = [0.0]
+        deadline = Deadline(3, clock=lambda: now[0])
+
+        def tick():
+            now[0] += 1.0
+
+        with self.assertRaisesRegex(ModelFetchError, "overall timeout of 3 s"):
+            read_bounded(self.Endless(on_read=tick), deadline, "listing")
+        self.assertEqual(read_bounded(self.Endless(limit=3 << 20), Deadline(60), "listing"), b"x" * (3 << 20))
+
+
+class DownloadPartTest(unittest.TestCase):
+    """download_part against a fake storage whose body is longer than listed or trickles."""
+
+    class Body:
+        def __init__(self, data, endless=False, on_read=None):
+            self.data, self.endless, self.on_read, self.closed = data, endless, on_read, False
+
+        def readinto(self, buf):
+            if self.on_read:
+                self.on_read()
+            if not self.data:
+                if not self.endless:
+                    return 0
+                self.data = b"y" * len(buf)
+            n = min(len(buf), len(self.data))
+            buf[:n] = self.data[:n]
+            self.data = self.data[n:]
+            return n
+
+        def read(self, n=-1):
+            out = bytearray(max(n, 1))
+            got = self.readinto(out)
+            return bytes(out[:got])
+
+        def close(self):
+            self.closed = True
+
+    def client_for(self, body):
+        client = mock.Mock()
+        client.request.return_value = mock.Mock(status=200, headers={}, raw=body)
+        client.policy = RetryPolicy(2, 0, 0, sleep=lambda s: None)
+        return client
+
+    def download(self, body, deadline):
+        loc = BlobLocation("https://a.blob.core.windows.net/c", "m", BlobAuth(), "account a container c")
+        item = BlobFile("m", 10, "m")
+        with tempfile.TemporaryDirectory() as d:
+            dest = os.path.join(d, "m")
+            prepare_file(dest, 10)
+            download_part(self.client_for(body), loc, Part(item, 0, 10, True), dest, deadline, lambda n: None)
+            with open(dest, "rb") as f:
+                return f.read()
+
+    def test_a_body_as_long_as_listed_is_written(self):
+        self.assertEqual(self.download(self.Body(b"0123456789"), Deadline(60)), b"0123456789")
+
+    def test_a_body_longer_than_listed_is_refused_not_read_to_its_end(self):
+        body = self.Body(b"0123456789", endless=True)
+        with self.assertRaisesRegex(ModelFetchError, "'m' in account a container c is longer than the listing said \\(10 bytes\\)"):
+            self.download(body, Deadline(60))
+        self.assertTrue(body.closed)
+
+    def test_a_trickling_body_stops_at_the_overall_deadline(self):
+        now = [0.0]
+
+        def tick():
+            now[0] += 1.0
+
+        chunks = [bytes([c]) for c in b"0123456789"]
+
+        class Trickle(self.Body):
+            def readinto(inner, buf):
+                tick()
+                if not chunks:
+                    return 0
+                buf[:1] = chunks.pop(0)
+                return 1
+
+        with self.assertRaisesRegex(ModelFetchError, "overall timeout of 3 s"):
+            self.download(Trickle(b""), Deadline(3, clock=lambda: now[0]))
 
 
 class IdentityTest(unittest.TestCase):

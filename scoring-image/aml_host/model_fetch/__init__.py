@@ -70,6 +70,14 @@ def _download(cfg: FetchConfig, root: str, deadline: Deadline) -> None:
     identity = ManagedIdentity(client, cfg.identity_endpoint, cfg.identity_header, cfg.client_id)
     try:
         _resolve_and_download(cfg, client, identity, root, deadline)
+    except (OSError, ValueError, OverflowError) as exc:
+        # What the storage's names and sizes can make the local file system refuse (a name too
+        # long, a file and a folder of one name, a size the disk cannot hold): say which model.
+        # Network errors (OSErrors without a file name) are the HTTP client's, already retried.
+        if isinstance(exc, OSError) and exc.filename is None:
+            raise
+        raise ModelFetchError(f"{cfg.spec.describe()}: the model cannot be stored in {root}: "
+                              f"{type(exc).__name__}: {exc}") from None
     finally:
         client.close_all()
 

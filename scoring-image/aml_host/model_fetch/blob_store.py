@@ -95,7 +95,11 @@ def list_blobs(client: HttpClient, loc: BlobLocation, prefix: str, deadline: Dea
             raise ModelFetchError(f"the blob listing of {loc.where} is not valid XML ({exc})") from None
         for blob in root.iter("Blob"):
             name = blob.findtext("Name") or ""
-            size = int(blob.findtext("Properties/Content-Length") or "0")
+            listed = (blob.findtext("Properties/Content-Length") or "0").strip()
+            if not listed.isdigit():
+                raise ModelFetchError(f"the blob listing of {loc.where} gives '{name}' the size {listed[:40]!r}, "
+                                      "not a byte count")
+            size = int(listed)
             is_folder = (blob.findtext("Metadata/hdi_isfolder") or "").lower() == "true" or \
                 (blob.findtext("Properties/ResourceType") or "").lower() == "directory"
             if name and not is_folder:
@@ -118,6 +122,9 @@ def plan_files(loc: BlobLocation, listing: List[Tuple[str, int]]) -> List[BlobFi
     """What to download for ``loc.path``: every blob under ``path/`` (a folder), else the blob
     named ``path`` (a file). The local top-level name is the last segment of the path."""
     path = loc.path.rstrip("/")
+    if path and any(seg in ("", ".", "..") for seg in path.split("/")):
+        # The path can come from a model version's modelUri: its last segment names a local folder.
+        raise ModelFetchError(f"the model path '{path}' in {loc.where} has an empty, '.' or '..' segment")
     top = path.rsplit("/", 1)[-1] if path else ""
     folder = [(n, s) for n, s in listing if n.startswith(path + "/")] if path else list(listing)
     if folder:
@@ -190,6 +197,8 @@ def download_part(client: HttpClient, loc: BlobLocation, part: Part, dest: str, 
                                       f"the listing said {item.size}")
             try:
                 while written < part.length:
+                    # Inside the overall timeout also while a body trickles in (each read may get a byte).
+                    deadline.check(f"downloading '{item.name}' from {loc.where}")
                     n = raw.readinto(buf)
                     if not n:
                         break
@@ -197,7 +206,12 @@ def download_part(client: HttpClient, loc: BlobLocation, part: Part, dest: str, 
                     os.pwrite(fd, view[:n], part.start + written)
                     written += n
                     on_bytes(n)
-                raw.read()  # drain (nothing left on a well-formed response) so the connection is reused
+                if written >= part.length and raw.read(1):
+                    # More than the part: never read on (a body without end would fill memory).
+                    raw.close()
+                    client.close()
+                    raise ModelFetchError(f"'{item.name}' in {loc.where} is longer than the listing said "
+                                          f"({item.size} bytes)")
             except TRANSIENT_ERRORS as exc:
                 attempt += 1
                 raw.close()

@@ -112,10 +112,28 @@ def _number(environ: Mapping[str, str], key: str, kind, minimum):
     return value
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def check_storage_url(what: str, url: str, storage_suffix: str) -> str:
+    """A blob URL that Azure (ARM, a registry) handed out: https (http only to the loopback
+    interface, as check_endpoint) and a host of this cloud's storage (``*.<storage suffix>``), so
+    neither the identity's storage token nor a registry's SAS goes anywhere else."""
+    parts = urlsplit(url)
+    shown = f"{parts.scheme}://{parts.netloc}{parts.path}"
+    check_endpoint(what, shown)
+    host = (parts.hostname or "").lower()
+    suffix = storage_suffix.lower().strip(".")
+    if host not in LOOPBACK_HOSTS and not host.endswith(f".{suffix}"):
+        raise ModelFetchError(f"{what} {shown!r} is not a storage endpoint of this cloud (*.{suffix}, "
+                              "AML_MODEL_STORAGE_SUFFIX); nothing is sent there")
+    return url
+
+
 def check_endpoint(key: str, url: str) -> str:
     """https, or http to the loopback interface only (local tests): tokens never travel in clear."""
     parts = urlsplit(url)
-    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    loopback = parts.hostname in LOOPBACK_HOSTS
     if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
         raise ModelFetchError(f"{key}={url!r}: only https endpoints are allowed (http only on the loopback interface)")
     return url.rstrip("/")

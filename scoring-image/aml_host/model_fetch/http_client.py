@@ -217,8 +217,8 @@ class HttpClient:
                 if status in ok:
                     if stream:
                         return Response(status, lookup, raw=raw, url=url)
-                    return Response(status, lookup, body=raw.read(), url=url)
-                data = raw.read()
+                    return Response(status, lookup, body=read_bounded(raw, deadline, what), url=url)
+                data = read_bounded(raw, deadline, what)
                 if status not in RETRY_STATUSES or attempt >= self.policy.max_attempts:
                     code, detail = error_code(data)
                     raise HttpError(method, redact(url), status, code, detail)
@@ -231,6 +231,29 @@ class HttpClient:
                     raise ModelFetchError(f"{what}: {type(exc).__name__}: {exc} (after {attempt} attempts)") from None
                 logger.warning("%s: %s: %s, retrying (attempt %d of %d)", what, type(exc).__name__, exc, attempt, self.policy.max_attempts)
             self.policy.wait(attempt, retry_after, deadline, what)
+
+
+#: Largest body read into memory (a listing page, an ARM answer, an error): far above what a
+#: well-behaved service sends (a 5,000-blob listing page is a few MiB).
+MAX_BODY_BYTES = 64 << 20
+_READ = 1 << 20
+
+
+def read_bounded(raw, deadline: Deadline, what: str) -> bytes:
+    """The whole body of a response that is read into memory: at most MAX_BODY_BYTES, and inside
+    the overall deadline (a server sending forever or a byte at a time is cut off, not waited for)."""
+    chunks = []
+    size = 0
+    while True:
+        deadline.check(what)
+        chunk = raw.read(_READ)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raw.close()
+            raise ModelFetchError(f"{what}: the answer is larger than {MAX_BODY_BYTES >> 20} MiB; gave up")
+        chunks.append(chunk)
 
 
 class _Headers(dict):

@@ -18,7 +18,7 @@ import re
 from urllib.parse import quote
 
 from .blob_store import BlobAuth, BlobLocation, is_denied, split_blob_url
-from .config import FetchConfig, check_endpoint
+from .config import FetchConfig, check_endpoint, check_storage_url
 from .errors import HttpError, ModelAccessDenied, ModelFetchError, ModelNotFound
 from .http_client import Deadline, HttpClient
 from .identity import ManagedIdentity
@@ -105,7 +105,7 @@ class Resolver:
                 workspace_id = spec.resource_id
                 datastore, path = short.groups()
             elif uri.startswith("https://") or uri.startswith("http://"):
-                container_url, path, _ = split_blob_url(uri)
+                container_url, path, _ = split_blob_url(check_storage_url(f"{spec.describe()}: modelUri", uri, self.cfg.storage_suffix))
                 return BlobLocation(container_url, path, self.storage_auth(), f"{container_url.rsplit('/', 1)[0]} container {container_url.rsplit('/', 1)[1]}")
             else:
                 raise ModelFetchError(f"{spec.describe()}: unsupported modelUri form {uri.split('?')[0]!r} "
@@ -119,7 +119,9 @@ class Resolver:
         if ds_type not in ("AzureBlob", "AzureDataLakeGen2") or not account or not container:
             raise ModelFetchError(f"{spec.describe()}: datastore '{datastore}' is of type {ds_type!r}; only Azure Blob and "
                                   "ADLS Gen2 datastores can be read")
-        base = blob_endpoint(self.cfg, account, props.get("endpoint") or self.cfg.storage_suffix, props.get("protocol") or "https")
+        base = check_storage_url(f"{spec.describe()}: datastore '{datastore}'",
+                                 blob_endpoint(self.cfg, account, props.get("endpoint") or self.cfg.storage_suffix, props.get("protocol") or "https"),
+                                 self.cfg.storage_suffix)
         return BlobLocation(f"{base}/{container}", path, self.storage_auth(),
                             f"storage account '{account}' container '{container}' (datastore '{datastore}')")
 
@@ -134,12 +136,12 @@ class Resolver:
         consumption = ref.get("blobReferenceForConsumption") or {}
         credential = consumption.get("credential") or {}
         ctype = str(credential.get("credentialType", "")).lower()
-        blob_uri = consumption.get("blobUri") or uri
+        blob_uri = check_storage_url(f"{spec.describe()}: the registry's blob URI", consumption.get("blobUri") or uri, self.cfg.storage_suffix)
         if ctype == "sas":
             sas_uri = credential.get("sasUri")
             if not isinstance(sas_uri, str) or "?" not in sas_uri:
                 raise ModelFetchError(f"{spec.describe()}: the registry returned a SAS credential without a SAS URI")
-            container_url, _, query = split_blob_url(sas_uri)
+            container_url, _, query = split_blob_url(check_storage_url(f"{spec.describe()}: the registry's SAS URI", sas_uri, self.cfg.storage_suffix))
             _, path, _ = split_blob_url(blob_uri)
             auth = BlobAuth(sas=query)
         elif ctype in ("managedidentity", "nocredentials", ""):
