@@ -161,6 +161,26 @@ class BlobModelTest(FetchTestCase):
                 download_part(client, loc, part, dest, Deadline(30), lambda n: None)
             self.assertIn("changed while downloading: it has 10 bytes, the listing said 4", str(ctx.exception))
 
+    def test_a_blob_rewritten_with_the_same_size_after_listing_is_refused_not_mixed(self):
+        from aml_host.model_fetch.blob_store import Part, download_part, list_blobs, plan_files, prepare_file
+        from aml_host.model_fetch.errors import HttpError
+        self.azurite.create_container("blob-rewritten")
+        self.azurite.put_blob("blob-rewritten", "m.bin", b"generation1")
+        client = HttpClient(30, RetryPolicy())
+        self.addCleanup(client.close_all)
+        loc = BlobLocation(self.azurite.endpoint_template.format(account="devstoreaccount1") + "/blob-rewritten", "m.bin",
+                           BlobAuth(bearer=lambda d: jwt("https://storage.azure.com")), "azurite")
+        [item] = plan_files(loc, list_blobs(client, loc, "m.bin", Deadline(30)))
+        self.assertTrue(item.etag)
+        dest = os.path.join(self.tmp, "m.bin")
+        prepare_file(dest, item.size)
+        # The first range as listed, then the blob is rewritten (same size) before the second.
+        download_part(client, loc, Part(item, 0, 5, False), dest, Deadline(30), lambda n: None)
+        self.azurite.put_blob("blob-rewritten", "m.bin", b"GENERATION2")
+        with self.assertRaises(HttpError) as ctx:
+            download_part(client, loc, Part(item, 5, 6, False), dest, Deadline(30), lambda n: None)
+        self.assertEqual(ctx.exception.status, 412)
+
     def test_a_single_blob_keeps_its_file_name(self):
         self.azurite.create_container("blob-file")
         self.azurite.put_blob("blob-file", "models/churn.joblib", b"j")
@@ -185,7 +205,7 @@ class BlobModelTest(FetchTestCase):
         auth = BlobAuth(bearer=lambda d: jwt("https://storage.azure.com"))
         loc = BlobLocation(self.azurite.endpoint_template.format(account="devstoreaccount1") + "/blob-pages", "many", auth, "azurite")
         # Azurite honours maxresults: a page size of 5 gives three pages joined by NextMarker.
-        names = [n for n, _ in list_blobs(client, loc, "many", Deadline(60), page_size=5)]
+        names = [n for n, _, _ in list_blobs(client, loc, "many", Deadline(60), page_size=5)]
         self.assertEqual(names, [f"many/f{i:02d}" for i in range(12)])
 
     def test_an_empty_prefix_is_a_clear_error_and_leaves_nothing_behind(self):

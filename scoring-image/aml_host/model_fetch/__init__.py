@@ -140,7 +140,7 @@ def _download_all(cfg: FetchConfig, client: HttpClient, identity: ManagedIdentit
                 raise _storage_denied(cfg, identity, loc, exc, f"reading '{item.name}' in {loc.where}") from None
             if exc.status == 404:
                 raise ModelNotFound(f"{cfg.spec.describe()}: '{item.name}' disappeared from {loc.where} while downloading") from None
-            if exc.status == 416 or (exc.status == 200 and not part.whole):
+            if exc.status in (412, 416) or (exc.status == 200 and not part.whole):
                 raise ModelFetchError(f"{cfg.spec.describe()}: '{item.name}' changed while downloading (range refused)") from None
             raise
         except BaseException:

@@ -54,6 +54,7 @@ class BlobFile:
     name: str  # blob name
     size: int
     local: str  # relative local path (posix), first segment = the model's top-level name
+    etag: Optional[str] = None  # the listing's ETag: every request for the blob must still match it
 
 
 def _is_path_style(host: str) -> bool:
@@ -79,9 +80,10 @@ def split_blob_url(url: str) -> Tuple[str, str, str]:
     return container_url, unquote("/".join(segments[skip:])), parts.query
 
 
-def list_blobs(client: HttpClient, loc: BlobLocation, prefix: str, deadline: Deadline, page_size: int = 5000) -> List[Tuple[str, int]]:
-    """Every (name, size) under ``prefix``, following NextMarker; ADLS Gen2 folder entries skipped."""
-    found: List[Tuple[str, int]] = []
+def list_blobs(client: HttpClient, loc: BlobLocation, prefix: str, deadline: Deadline, page_size: int = 5000) -> List[tuple]:
+    """Every (name, size, etag) under ``prefix``, following NextMarker; ADLS Gen2 folder entries
+    skipped; etag is None when the listing has none."""
+    found: List[tuple] = []
     marker = ""
     while True:
         url = f"{loc.container_url}?restype=container&comp=list&include=metadata&maxresults={page_size}&prefix={quote(prefix, safe='')}"
@@ -103,7 +105,7 @@ def list_blobs(client: HttpClient, loc: BlobLocation, prefix: str, deadline: Dea
             is_folder = (blob.findtext("Metadata/hdi_isfolder") or "").lower() == "true" or \
                 (blob.findtext("Properties/ResourceType") or "").lower() == "directory"
             if name and not is_folder:
-                found.append((name, size))
+                found.append((name, size, blob.findtext("Properties/Etag") or None))
         marker = root.findtext("NextMarker") or ""
         if not marker:
             return found
@@ -118,7 +120,7 @@ def _safe_relative(name: str, base: str) -> str:
     return rel
 
 
-def plan_files(loc: BlobLocation, listing: List[Tuple[str, int]]) -> List[BlobFile]:
+def plan_files(loc: BlobLocation, listing: List[tuple]) -> List[BlobFile]:
     """What to download for ``loc.path``: every blob under ``path/`` (a folder), else the blob
     named ``path`` (a file). The local top-level name is the last segment of the path."""
     path = loc.path.rstrip("/")
@@ -126,14 +128,16 @@ def plan_files(loc: BlobLocation, listing: List[Tuple[str, int]]) -> List[BlobFi
         # The path can come from a model version's modelUri: its last segment names a local folder.
         raise ModelFetchError(f"the model path '{path}' in {loc.where} has an empty, '.' or '..' segment")
     top = path.rsplit("/", 1)[-1] if path else ""
-    folder = [(n, s) for n, s in listing if n.startswith(path + "/")] if path else list(listing)
+    # (name, size) or (name, size, etag).
+    entries = [(e[0], e[1], e[2] if len(e) > 2 else None) for e in listing]
+    folder = [e for e in entries if e[0].startswith(path + "/")] if path else entries
     if folder:
         base = path + "/" if path else ""
-        return sorted((BlobFile(n, s, f"{top}/{_safe_relative(n, base)}" if top else _safe_relative(n, base)) for n, s in folder),
-                      key=lambda f: f.name)
-    exact = [(n, s) for n, s in listing if n == path]
+        return sorted((BlobFile(n, s, f"{top}/{_safe_relative(n, base)}" if top else _safe_relative(n, base), etag)
+                       for n, s, etag in folder), key=lambda f: f.name)
+    exact = [e for e in entries if e[0] == path]
     if exact and not loc.path.endswith("/"):
-        return [BlobFile(exact[0][0], exact[0][1], _safe_relative(top, ""))]
+        return [BlobFile(exact[0][0], exact[0][1], _safe_relative(top, ""), exact[0][2])]
     raise ModelNotFound(f"no blob named '{path}' and no blobs under '{path}/' in {loc.where} (empty prefix)")
 
 
@@ -184,6 +188,10 @@ def download_part(client: HttpClient, loc: BlobLocation, part: Part, dest: str, 
     try:
         while written < part.length or (part.length == 0 and attempt == 0 and not written):
             headers = loc.auth.headers(deadline)
+            if item.etag:
+                # The blob as listed, in every range: a blob rewritten meanwhile answers 412 instead
+                # of mixing two versions into one file.
+                headers["If-Match"] = item.etag
             ranged = not (part.whole and written == 0)
             if ranged:
                 headers["Range"] = f"bytes={part.start + written}-{part.start + part.length - 1}"
