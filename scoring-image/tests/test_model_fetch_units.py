@@ -10,6 +10,7 @@ from aml_host.model_fetch import ModelAccessDenied, ModelFetchError, ensure_mode
 from aml_host.model_fetch.blob_store import (BlobAuth, BlobFile, BlobLocation, Part, download_part, list_blobs, plan_files,
                                              prepare_file, split_blob_url, split_parts)
 from aml_host.model_fetch.config import ModelSpec, check_storage_url, load_config
+from aml_host.model_fetch.local_store import install
 from aml_host.model_fetch.http_client import Deadline, HttpClient, RetryPolicy, parse_retry_after, read_bounded, redact
 from aml_host.model_fetch.identity import ManagedIdentity
 from aml_host.script import EntryScript, InitRetryPolicy, NotReadyError
@@ -238,6 +239,27 @@ class DownloadPartTest(unittest.TestCase):
 
         with self.assertRaisesRegex(ModelFetchError, "overall timeout of 3 s"):
             self.download(Trickle(b""), Deadline(3, clock=lambda: now[0]))
+
+
+class InstallTest(unittest.TestCase):
+    def test_a_link_planted_in_the_model_folder_is_replaced_never_followed(self):
+        with tempfile.TemporaryDirectory() as d:
+            root, outside = os.path.join(d, "models"), os.path.join(d, "outside")
+            os.makedirs(os.path.join(outside, "1"))
+            with open(os.path.join(outside, "1", "keep.txt"), "w") as f:
+                f.write("not the model's")
+            os.makedirs(root)
+            os.symlink(outside, os.path.join(root, "churn"))  # <root>/<name> -> elsewhere
+            os.symlink(outside, os.path.join(root, "single"))  # a target that is itself a link
+            for target in ("churn/1", "single"):
+                staged = os.path.join(root, ".partial-x")
+                os.makedirs(os.path.join(staged, "m"))
+                install(root, staged, target)
+                self.assertTrue(os.path.isdir(os.path.join(root, target, "m")))
+                self.assertFalse(os.path.islink(os.path.join(root, target.split("/")[0])))
+            self.assertEqual(sorted(os.listdir(outside)), ["1"])
+            self.assertEqual(os.listdir(os.path.join(outside, "1")), ["keep.txt"])
+            self.assertEqual([n for n in os.listdir(root) if n.startswith(".stale-")], [])
 
 
 class IdentityTest(unittest.TestCase):

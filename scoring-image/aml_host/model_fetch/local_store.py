@@ -85,11 +85,21 @@ def clean_partials(root: str) -> None:
 def install(root: str, staged: str, relative_target: str) -> None:
     """Moves ``staged`` to ``<root>/<relative_target>`` with one rename (same file system)."""
     target = os.path.join(root, relative_target)
+    # The model folder holds no links of its own: one planted above the target (`<root>/<name>`
+    # -> elsewhere) would move the model, and a later version's cleanup, out of the folder.
+    parts = relative_target.split("/")
+    for i in range(1, len(parts)):
+        above = os.path.join(root, *parts[:i])
+        if os.path.islink(above):
+            os.unlink(above)
     os.makedirs(os.path.dirname(target), exist_ok=True)
     if os.path.lexists(target):
         stale = os.path.join(root, f".stale-{uuid.uuid4().hex[:8]}")
         os.rename(target, stale)
-        shutil.rmtree(stale, ignore_errors=True) if os.path.isdir(stale) else os.unlink(stale)
+        if os.path.isdir(stale) and not os.path.islink(stale):
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            os.unlink(stale)
     os.rename(staged, target)
 
 
