@@ -145,14 +145,19 @@ class WorkspaceModelTest(FetchTestCase):
 
 
 class BlobModelTest(FetchTestCase):
-    def test_a_blob_that_changed_after_listing_is_refused_not_truncated(self):
-        from aml_host.model_fetch.blob_store import BlobFile, Part, download_part, prepare_file
-        self.azurite.create_container("blob-changed")
-        self.azurite.put_blob("blob-changed", "m.bin", b"0123456789")
+    def blob_in(self, container, data):
+        """A new container holding ``m.bin``; an HTTP client and its location, for download_part."""
+        self.azurite.create_container(container)
+        self.azurite.put_blob(container, "m.bin", data)
         client = HttpClient(30, RetryPolicy())
         self.addCleanup(client.close_all)
-        loc = BlobLocation(self.azurite.endpoint_template.format(account="devstoreaccount1") + "/blob-changed", "m.bin",
+        loc = BlobLocation(self.azurite.endpoint_template.format(account="devstoreaccount1") + f"/{container}", "m.bin",
                            BlobAuth(bearer=lambda d: jwt("https://storage.azure.com")), "azurite")
+        return client, loc
+
+    def test_a_blob_that_changed_after_listing_is_refused_not_truncated(self):
+        from aml_host.model_fetch.blob_store import BlobFile, Part, download_part, prepare_file
+        client, loc = self.blob_in("blob-changed", b"0123456789")
         item = BlobFile("m.bin", 4, "m.bin")  # what an older listing said
         dest = os.path.join(self.tmp, "m.bin")
         prepare_file(dest, item.size)
@@ -164,12 +169,7 @@ class BlobModelTest(FetchTestCase):
     def test_a_blob_rewritten_with_the_same_size_after_listing_is_refused_not_mixed(self):
         from aml_host.model_fetch.blob_store import Part, download_part, list_blobs, plan_files, prepare_file
         from aml_host.model_fetch.errors import HttpError
-        self.azurite.create_container("blob-rewritten")
-        self.azurite.put_blob("blob-rewritten", "m.bin", b"generation1")
-        client = HttpClient(30, RetryPolicy())
-        self.addCleanup(client.close_all)
-        loc = BlobLocation(self.azurite.endpoint_template.format(account="devstoreaccount1") + "/blob-rewritten", "m.bin",
-                           BlobAuth(bearer=lambda d: jwt("https://storage.azure.com")), "azurite")
+        client, loc = self.blob_in("blob-rewritten", b"generation1")
         [item] = plan_files(loc, list_blobs(client, loc, "m.bin", Deadline(30)))
         self.assertTrue(item.etag)
         dest = os.path.join(self.tmp, "m.bin")
