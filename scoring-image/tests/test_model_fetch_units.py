@@ -101,6 +101,18 @@ class BlobPlanTest(unittest.TestCase):
         with self.assertRaisesRegex(ModelFetchError, "gives 'models/churn/a' the size '4x', not a byte count"):
             list_blobs(Client(), self.loc, "models/churn", Deadline(60))
 
+    def test_percent_encoded_names_in_a_listing_are_decoded(self):
+        class Client:
+            def request(self, *args, **kwargs):
+                body = (b"<EnumerationResults><Blobs>"
+                        b"<Blob><Name Encoded=\"true\">models/churn/a%0Bb</Name><Properties><Content-Length>1</Content-Length>"
+                        b"<Etag>0x1</Etag></Properties></Blob>"
+                        b"<Blob><Name>models/churn/plain%41</Name><Properties><Content-Length>2</Content-Length></Properties></Blob>"
+                        b"</Blobs><NextMarker/></EnumerationResults>")
+                return mock.Mock(body=body)
+        self.assertEqual(list_blobs(Client(), self.loc, "models/churn", Deadline(60)),
+                         [("models/churn/a\x0bb", 1, "0x1"), ("models/churn/plain%41", 2, None)])
+
     def test_big_blobs_are_split_into_ranges_that_cover_every_byte_once(self):
         small, big = BlobFile("s", 10, "s"), BlobFile("b", 100, "b")
         parts = split_parts([small, big], part_size=30, split_above=50)

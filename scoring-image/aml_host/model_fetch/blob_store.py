@@ -11,7 +11,7 @@ import os
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from typing import Callable, List, Optional, Tuple
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from .errors import HttpError, ModelFetchError, ModelNotFound
 from .http_client import TRANSIENT_ERRORS, Deadline, HttpClient, redact
@@ -96,7 +96,12 @@ def list_blobs(client: HttpClient, loc: BlobLocation, prefix: str, deadline: Dea
         except ElementTree.ParseError as exc:
             raise ModelFetchError(f"the blob listing of {loc.where} is not valid XML ({exc})") from None
         for blob in root.iter("Blob"):
-            name = blob.findtext("Name") or ""
+            element = blob.find("Name")
+            name = (element.text or "") if element is not None else ""
+            if element is not None and (element.get("Encoded") or "").lower() == "true":
+                # Names with characters XML cannot carry come percent-encoded (Blob service
+                # 2020-10-02+); the decoded name may still be refused by plan_files.
+                name = unquote(name)
             listed = (blob.findtext("Properties/Content-Length") or "0").strip()
             if not listed.isdigit():
                 raise ModelFetchError(f"the blob listing of {loc.where} gives '{name}' the size {listed[:40]!r}, "
