@@ -7,7 +7,7 @@ import { UserAssignedIdentity } from "@cdktf/provider-azurerm/lib/user-assigned-
 import { LogAnalyticsWorkspace } from "@cdktf/provider-azurerm/lib/log-analytics-workspace";
 import { ApplicationInsights } from "@cdktf/provider-azurerm/lib/application-insights";
 import { LinuxFunctionApp } from "@cdktf/provider-azurerm/lib/linux-function-app";
-import { invalid } from "./errors";
+import { checkPropsObject, invalid } from "./errors";
 import { normalizeLocation } from "./azure-regions";
 import { AcrTaskBuild, buildIdentityName } from "./image/build/acr-task-build";
 import { knownInput } from "./existing-resources";
@@ -183,7 +183,7 @@ export class AmlFunctionDeployment extends Construct {
     const owner = `AmlFunctionDeployment "${id}"`;
 
     // ---- Validate every input before creating anything.
-    if (typeof props !== "object" || props === null) invalid(owner, "props", props, "props are required", "AmlFunctionDeploymentProps ({ location, model, entryScript, environment, triggers, ... })");
+    checkPropsObject(owner, props, "props are required", "AmlFunctionDeploymentProps ({ location, model, entryScript, environment, triggers, ... })");
     this.location = normalizeLocation(owner, "location", props.location);
     // The default name is the construct id made name-safe ("Churn_Model" -> "churn-model").
     const base = props.name ?? id.toLowerCase().replace(/[^a-z0-9]+/g, "-").slice(0, 20).replace(/^-+|-+$/g, "");

@@ -36,3 +36,11 @@ export function describeValue(value: unknown): string {
 export function invalid(owner: string, prop: string, value: unknown, problem: string, allowed: string): never {
   throw new ValidationError(`${owner}: invalid ${prop} ${describeValue(value)}: ${problem}. Allowed: ${allowed}`);
 }
+
+/**
+ * Throws the ValidationError above for `props` that are not an object (plain JavaScript callers
+ * passing null or a string): without it the first property read would be a TypeError.
+ */
+export function checkPropsObject(owner: string, props: unknown, problem: string, allowed: string): void {
+  if (typeof props !== "object" || props === null) invalid(owner, "props", props, problem, allowed);
+}

@@ -29,6 +29,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { invalid } from "../errors";
+import type { ArchiveInput } from "./build/context-archive";
 import { ResolvedEntryScript } from "../entry-script";
 import { ResolvedModel } from "../model/local-model-source";
 import { copyFileEconomically } from "./staging/copy-file";
@@ -90,7 +91,7 @@ export interface StagedBuildContext {
    * archive from these, so its context is never copied into a staged folder.
    * @default unknown (read the files from `directory`)
    */
-  readonly inputs?: ReadonlyArray<{ readonly path: string; readonly identity: string } | { readonly content: Uint8Array }>;
+  readonly inputs?: readonly ArchiveInput[];
   /**
    * Context paths the secret rules (SECRET_EXCLUDES) left out, sorted; a folder left out as a
    * whole ends in "/", a link left out for what it points to is followed by " (links to
@@ -342,7 +343,7 @@ export function stageBuildContext(spec: BuildContextSpec): StagedBuildContext {
   // them, and for 20,000 files each is a 20,000-element array for the garbage collector.
   let files: string[] | undefined;
   let sizes: number[] | undefined;
-  let inputs: Array<{ path: string; identity: string } | { content: Buffer }> | undefined;
+  let inputs: ArchiveInput[] | undefined;
   let staged = false;
   return {
     get directory(): string {
@@ -360,7 +361,7 @@ export function stageBuildContext(spec: BuildContextSpec): StagedBuildContext {
     get sizes(): number[] {
       return (sizes ??= planned.map((p) => ("content" in p.entry ? p.entry.content.length : sizeInIdentityKey(p.id!))));
     },
-    get inputs(): Array<{ path: string; identity: string } | { content: Buffer }> {
+    get inputs(): ArchiveInput[] {
       return (inputs ??= planned.map((p) => ("content" in p.entry ? { content: p.entry.content } : p.kept !== undefined ? { content: p.kept } : { path: p.entry.source, identity: p.id! })));
     },
     secretExcluded,

@@ -1,6 +1,6 @@
 /** A model version in an Azure ML registry, fetched by the app's identity at start. */
 import { Construct } from "constructs";
-import { invalid } from "../errors";
+import { checkPropsObject } from "../errors";
 import { grantRole } from "../security/role-assignment";
 import { AML_REGISTRY, parseResourceId } from "./azure-resource-id";
 import { validateAssetName, validateAssetVersion } from "./aml-asset";
@@ -30,7 +30,7 @@ export class AmlRegistryModelSource implements IModelSource {
   private readonly armEndpoint: string;
 
   constructor(public readonly props: AmlRegistryModelProps) {
-    if (typeof props !== "object" || props === null) invalid(OWNER, "props", props, "props are required", "{ registryId, name, version }");
+    checkPropsObject(OWNER, props, "props are required", "{ registryId, name, version }");
     parseResourceId(OWNER, "registryId", props.registryId, AML_REGISTRY);
     validateAssetName(OWNER, "name", props.name);
     validateAssetVersion(OWNER, "version", props.version);

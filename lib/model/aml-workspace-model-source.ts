@@ -1,7 +1,7 @@
 /** A model version registered in an Azure ML workspace, fetched by the app's identity at start. */
 import { Construct } from "constructs";
 import { Annotations, Fn, Token } from "cdktf";
-import { invalid } from "../errors";
+import { checkPropsObject, invalid } from "../errors";
 import { validateBlobContainerName } from "../naming";
 import { grantRole } from "../security/role-assignment";
 import { AML_WORKSPACE, parseResourceId, STORAGE_ACCOUNT } from "./azure-resource-id";
@@ -47,7 +47,7 @@ export class AmlWorkspaceModelSource implements IModelSource {
   private readonly armEndpoint: string;
 
   constructor(public readonly props: AmlWorkspaceModelProps) {
-    if (typeof props !== "object" || props === null) invalid(OWNER, "props", props, "props are required", "{ workspaceId, name, version }");
+    checkPropsObject(OWNER, props, "props are required", "{ workspaceId, name, version }");
     parseResourceId(OWNER, "workspaceId", props.workspaceId, AML_WORKSPACE);
     validateAssetName(OWNER, "name", props.name);
     validateAssetVersion(OWNER, "version", props.version);

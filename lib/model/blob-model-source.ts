@@ -1,7 +1,7 @@
 /** A model file or folder kept in Blob storage, fetched by the app's identity at start. */
 import { Construct } from "constructs";
 import { Token } from "cdktf";
-import { invalid } from "../errors";
+import { checkPropsObject, invalid } from "../errors";
 import { validateBlobContainerName } from "../naming";
 import { grantRole } from "../security/role-assignment";
 import { parseResourceId, STORAGE_ACCOUNT } from "./azure-resource-id";
@@ -35,7 +35,7 @@ export class BlobModelSource implements IModelSource {
   private readonly storageSuffix: string;
 
   constructor(public readonly props: BlobModelProps) {
-    if (typeof props !== "object" || props === null) invalid(OWNER, "props", props, "props are required", "{ storageAccountId, container, path }");
+    checkPropsObject(OWNER, props, "props are required", "{ storageAccountId, container, path }");
     parseResourceId(OWNER, "storageAccountId", props.storageAccountId, STORAGE_ACCOUNT);
     if (typeof props.container !== "string") invalid(OWNER, "container", props.container, "the container name is required", "a blob container name");
     validateBlobContainerName(OWNER, "container", props.container);

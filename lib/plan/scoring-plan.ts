@@ -2,7 +2,7 @@ import { Construct } from "constructs";
 import { ServicePlan } from "@cdktf/provider-azurerm/lib/service-plan";
 import { PlanSku } from "../skus";
 import { validateResourceGroupName, validateServicePlanName } from "../naming";
-import { invalid } from "../errors";
+import { checkPropsObject, invalid } from "../errors";
 import { validateTags } from "../validation/tags";
 import { sameConstructsCopy } from "../constructs-copy";
 import { normalizeLocation } from "../azure-regions";
@@ -53,7 +53,7 @@ export class ScoringPlan extends Construct implements IServicePlanRef {
   constructor(scope: Construct, id: string, props: ScoringPlanProps) {
     super(sameConstructsCopy(scope, `ScoringPlan "${id}"`), id);
     const owner = `ScoringPlan "${id}"`;
-    if (typeof props !== "object" || props === null) invalid(owner, "props", props, "props are required", "ScoringPlanProps ({ name, location, resourceGroupName, ... })");
+    checkPropsObject(owner, props, "props are required", "ScoringPlanProps ({ name, location, resourceGroupName, ... })");
     this.location = props.location;
     validateServicePlanName(owner, "name", props.name);
     // Written into the Terraform configuration as given: checked like a deployment's own props.

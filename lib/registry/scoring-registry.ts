@@ -1,7 +1,7 @@
 import { Construct } from "constructs";
 import { ContainerRegistry } from "@cdktf/provider-azurerm/lib/container-registry";
 import { RegistrySku } from "../skus";
-import { invalid } from "../errors";
+import { checkPropsObject } from "../errors";
 import { validateContainerRegistryName, validateResourceGroupName } from "../naming";
 import { validateTags } from "../validation/tags";
 import { validateResourceId } from "../validation/resource-id";
@@ -68,7 +68,7 @@ export class ScoringRegistry extends Construct implements IContainerRegistryRef 
   constructor(scope: Construct, id: string, props: ScoringRegistryProps) {
     super(sameConstructsCopy(scope, `ScoringRegistry "${id}"`), id);
     const owner = `ScoringRegistry "${id}"`;
-    if (typeof props !== "object" || props === null) invalid(owner, "props", props, "props are required", "ScoringRegistryProps ({ name, location, resourceGroupName, ... })");
+    checkPropsObject(owner, props, "props are required", "ScoringRegistryProps ({ name, location, resourceGroupName, ... })");
     validateContainerRegistryName(owner, "name", props.name);
     // Written into the Terraform configuration as given: checked like a deployment's own props.
     validateResourceGroupName(owner, "resourceGroupName", props.resourceGroupName);

@@ -4,7 +4,7 @@ import { Fn, ITerraformDependable, TerraformOutput, TerraformStack } from "cdktf
 import { StorageContainer } from "@cdktf/provider-azurerm/lib/storage-container";
 import { StorageQueue } from "@cdktf/provider-azurerm/lib/storage-queue";
 import { RoleDefinition } from "@cdktf/provider-azurerm/lib/role-definition";
-import { invalid } from "../errors";
+import { checkPropsObject, invalid } from "../errors";
 import { existingResourceKey } from "../existing-resources";
 import { claimNames, deriveNames, validateStorageAccountName } from "../naming";
 import { createSecureStorageAccount } from "../security/secure-storage-account";
@@ -186,7 +186,7 @@ export class BlobTrigger implements ITrigger {
   private bound = false;
 
   constructor(props: BlobTriggerProps = {}) {
-    if (typeof props !== "object" || props === null) invalid(OWNER, "props", props, "not an object", "BlobTriggerProps ({ inputPath?, outputPath?, ... }), or nothing for the defaults");
+    checkPropsObject(OWNER, props, "not an object", "BlobTriggerProps ({ inputPath?, outputPath?, ... }), or nothing for the defaults");
     this.props = props;
     this.inputPath = props.inputPath ?? "input/{blobname}.json";
     this.outputPath = props.outputPath ?? "output/{blobname}_out.json";

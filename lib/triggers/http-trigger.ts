@@ -1,6 +1,6 @@
 import { Construct } from "constructs";
 import { Annotations } from "cdktf";
-import { invalid } from "../errors";
+import { checkPropsObject, invalid } from "../errors";
 import { ITrigger, ITriggerTarget, TriggerBinding } from "./trigger";
 import { validateFunctionName } from "./function-name";
 
@@ -59,7 +59,7 @@ export class HttpTrigger implements ITrigger {
 
   constructor(props: HttpTriggerProps = {}) {
     const owner = "HttpTrigger";
-    if (typeof props !== "object" || props === null) invalid(owner, "props", props, "not an object", "HttpTriggerProps ({ route?, authLevel?, ... }), or nothing for the defaults");
+    checkPropsObject(owner, props, "not an object", "HttpTriggerProps ({ route?, authLevel?, ... }), or nothing for the defaults");
     this.authLevel = typeof props.authLevel === "string" ? HttpAuthLevel.of(props.authLevel) : (props.authLevel ?? HttpAuthLevel.FUNCTION);
     if (!(this.authLevel instanceof HttpAuthLevel)) {
       invalid(owner, "authLevel", props.authLevel, "not an HttpAuthLevel", "HttpAuthLevel.ANONYMOUS, HttpAuthLevel.FUNCTION, HttpAuthLevel.ADMIN");

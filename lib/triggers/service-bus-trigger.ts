@@ -3,7 +3,7 @@ import { Construct } from "constructs";
 import { Annotations, TerraformOutput, TerraformStack, Token } from "cdktf";
 import { ServicebusNamespace } from "@cdktf/provider-azurerm/lib/servicebus-namespace";
 import { ServicebusQueue } from "@cdktf/provider-azurerm/lib/servicebus-queue";
-import { invalid } from "../errors";
+import { checkPropsObject, invalid } from "../errors";
 import { existingResourceKey, knownInput } from "../existing-resources";
 import { claimNames, deriveNames, validateServiceBusNamespaceName, validateServiceBusQueueName } from "../naming";
 import { BuiltInRole, grantRole } from "../security/role-assignment";
@@ -319,7 +319,7 @@ export class ServiceBusTrigger implements ITrigger {
   private bound = false;
 
   constructor(props: ServiceBusTriggerProps = {}) {
-    if (typeof props !== "object" || props === null) invalid(OWNER, "props", props, "not an object", "ServiceBusTriggerProps ({ inputQueueName?, outputQueueName?, ... }), or nothing for the defaults");
+    checkPropsObject(OWNER, props, "not an object", "ServiceBusTriggerProps ({ inputQueueName?, outputQueueName?, ... }), or nothing for the defaults");
     this.props = props;
     this.inputQueueName = props.inputQueueName ?? "inqueue";
     this.outputQueueName = props.outputQueueName ?? "outqueue";

@@ -18,7 +18,7 @@
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { identityKey, identityKeyOfOpenFile, nowNs, parseIdentityKey, settledBefore, sizeInIdentityKey } from "./file-identity";
+import { identityKey, identityKeyOfOpenFile, inodeInIdentityKey, nowNs, parseIdentityKey, settledBefore, sizeInIdentityKey } from "./file-identity";
 import { KeptBytes } from "./kept-bytes";
 
 const FORMAT = "aml-function-deployment/digest-cache/v3";
@@ -70,11 +70,6 @@ export function hashFileContent(file: string, size = Number.MAX_SAFE_INTEGER): {
   } finally {
     fs.closeSync(fd);
   }
-}
-
-/** `dev:ino` of an identity key: which file it is, whatever its content. */
-function inodeOf(key: string): string {
-  return key.slice(0, key.indexOf(":", key.indexOf(":") + 1));
 }
 
 /** Every well-formed `<key> <sha256>` line of a cache text, as a map (damaged lines are skipped). */
@@ -218,12 +213,12 @@ export class DigestCache {
       if (saved.has(key)) continue;
       lines.push(`${key} ${sha256}`);
       saved.add(key);
-      current.add(inodeOf(key));
+      current.add(inodeInIdentityKey(key));
     }
     // Then older entries, except earlier identities of the files just used (they changed).
     for (const [key, sha256] of this.map ?? parseLines(this.text)) {
       if (lines.length > MAX_ENTRIES) break;
-      if (!saved.has(key) && !current.has(inodeOf(key))) lines.push(`${key} ${sha256}`);
+      if (!saved.has(key) && !current.has(inodeInIdentityKey(key))) lines.push(`${key} ${sha256}`);
     }
     const temp = path.join(path.dirname(this.file), `.${path.basename(this.file)}.${process.pid}.tmp`);
     fs.writeFileSync(temp, `${lines.join("\n")}\n`, { mode: 0o600 });

@@ -46,6 +46,11 @@ export function sizeInIdentityKey(key: string): number {
   return Number(key.slice(start, key.indexOf(":", start)));
 }
 
+/** `dev:ino` of an {@link identityKey} string: which file it is, whatever its content. */
+export function inodeInIdentityKey(key: string): string {
+  return key.slice(0, key.indexOf(":", key.indexOf(":") + 1));
+}
+
 /** The identity an {@link identityKey} string stands for. */
 export function parseIdentityKey(key: string): FileIdentity {
   const [dev, ino, size, mtimeNs, ctimeNs] = key.split(":");

@@ -77,6 +77,11 @@ function isAncestor(p: Pending | undefined, real: string): boolean {
   return false;
 }
 
+/** The built-in rules, then the folder's own lines, in order: plain dockerignore semantics. */
+function withOwnLines(own: string[]): ReturnType<typeof dockerignore> {
+  return dockerignore().add([...DEFAULT_EXCLUDES, ...SECRET_EXCLUDES, ...own, "/.dockerignore"]);
+}
+
 /**
  * Decides whether a path is left out, with dockerignore semantics: `forFolder(folderRel)` gives
  * the test for the entries of one folder, called with an entry's relative path and its name.
@@ -85,7 +90,7 @@ function makeIgnore(own: string[]): { forFolder: (folderRel: string) => (rel: st
   const hasExceptions = own.some((p) => p.trim().startsWith("!"));
   if (hasExceptions) {
     // A `!` line can re-include what the built-in rules leave out: evaluate everything in order.
-    const ig = dockerignore().add([...DEFAULT_EXCLUDES, ...SECRET_EXCLUDES, ...own, "/.dockerignore"]);
+    const ig = withOwnLines(own);
     const all = (rel: string): boolean => ig.ignores(rel);
     return { forFolder: () => all, hasExceptions };
   }
@@ -149,7 +154,7 @@ function makeBuiltinPolicy(own: string[]): {
     secret: (rel) => unnamed(SECRET, rel),
     reincluded: (rel) => leadingParts(rel).some((part) => SECRET.test(part)) && !unnamed(SECRET, rel),
     leftOut: (rel) => {
-      all ??= dockerignore().add([...DEFAULT_EXCLUDES, ...SECRET_EXCLUDES, ...own, "/.dockerignore"]);
+      all ??= withOwnLines(own);
       return all.ignores(rel) || unnamed(BUILTIN, rel);
     },
   };
@@ -162,6 +167,7 @@ export function walkFolder(opts: WalkOptions): WalkResult {
   const builtins = (): ReturnType<typeof makeBuiltinPolicy> => (policy ??= makeBuiltinPolicy(own));
   const realRoot = fs.realpathSync(opts.root);
   const skip = new Set(opts.skip ?? []);
+  const skipRoots = [...skip].map((s) => `${s}${path.sep}`);
   const entries: Entry[] = [];
   const secretExcluded: string[] = [];
   const secretReincluded: string[] = [];
@@ -226,7 +232,7 @@ export function walkFolder(opts: WalkOptions): WalkResult {
       }
       // A skipped folder (the model, when it lies inside the entry script's folder) is staged by
       // its own walk, under its own .dockerignore: a link into it is left out here too.
-      if (skip.size > 0 && (skip.has(real) || (viaLink && [...skip].some((s) => real.startsWith(`${s}${path.sep}`))))) continue;
+      if (skip.size > 0 && (skip.has(real) || (viaLink && skipRoots.some((s) => real.startsWith(s))))) continue;
       // Behind a link: what it points to must not be left out (see the top).
       const target = viaLink ? realRel(real) : rel;
       // "" is the folder itself (a link to it makes a cycle, refused below).

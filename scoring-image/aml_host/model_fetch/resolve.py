@@ -18,7 +18,7 @@ import re
 from urllib.parse import quote
 
 from .blob_store import BlobAuth, BlobLocation, is_denied, split_blob_url
-from .config import FetchConfig, check_endpoint, check_storage_url
+from .config import FetchConfig, check_storage_url
 from .errors import HttpError, ModelAccessDenied, ModelFetchError, ModelNotFound
 from .http_client import Deadline, HttpClient
 from .identity import ManagedIdentity
@@ -39,9 +39,11 @@ def parse_id(resource_id: str, expected_type: str) -> tuple:
     return m.group(1), m.group(2), m.group(5)
 
 
-def blob_endpoint(cfg: FetchConfig, account: str, suffix: str, protocol: str = "https") -> str:
+def blob_endpoint(cfg: FetchConfig, account: str, suffix: str, protocol: str = "https", what: str = "AML_MODEL_BLOB_ENDPOINT") -> str:
+    """The account's blob endpoint: https (http only to the loopback interface) and a storage host
+    of this cloud, also when the suffix or protocol came from a datastore."""
     url = cfg.blob_endpoint.format(account=account, suffix=suffix, protocol=protocol or "https")
-    return check_endpoint("AML_MODEL_BLOB_ENDPOINT", url)
+    return check_storage_url(what, url, cfg.storage_suffix).rstrip("/")
 
 
 class Resolver:
@@ -119,9 +121,8 @@ class Resolver:
         if ds_type not in ("AzureBlob", "AzureDataLakeGen2") or not account or not container:
             raise ModelFetchError(f"{spec.describe()}: datastore '{datastore}' is of type {ds_type!r}; only Azure Blob and "
                                   "ADLS Gen2 datastores can be read")
-        base = check_storage_url(f"{spec.describe()}: datastore '{datastore}'",
-                                 blob_endpoint(self.cfg, account, props.get("endpoint") or self.cfg.storage_suffix, props.get("protocol") or "https"),
-                                 self.cfg.storage_suffix)
+        base = blob_endpoint(self.cfg, account, props.get("endpoint") or self.cfg.storage_suffix, props.get("protocol") or "https",
+                             f"{spec.describe()}: datastore '{datastore}'")
         return BlobLocation(f"{base}/{container}", path, self.storage_auth(),
                             f"storage account '{account}' container '{container}' (datastore '{datastore}')")
 
