@@ -7,7 +7,8 @@ import { parse } from "yaml";
 import { AmlFunctionDeployment, BlobTrigger, HttpTrigger, IImageBuild, ImageBuild, prepareHandOff, RegistrySku, ScoringRegistry, ServiceBusTrigger } from "../lib";
 import { STAGING_DIR_ENV, stagingRoot } from "../lib/image/build-context";
 import { AZURE_CLI_IMAGE, buildTaskYaml, shellQuote } from "../lib/image/build/task-yaml";
-import { newStack, onlyResource, refTo, resourcesOf, sampleProps, synthJson } from "./helpers";
+import { newStack, onlyResource, refTo, resourcesOf, SAMPLE_MODEL, sampleProps, synthJson } from "./helpers";
+import { imageView } from "./context-view";
 import { tempDir } from "./temp-dirs";
 import { schemaProblems } from "./schema-check";
 import { buildExampleApp } from "../main";
@@ -289,8 +290,12 @@ describe("a full synth puts the archive into the stack's assets", () => {
     expect(fs.existsSync(file)).toBe(true);
     const entries: string[] = [];
     await tar.t({ file, onReadEntry: (e) => entries.push(e.path) });
-    expect(entries).toEqual(expect.arrayContaining(["Dockerfile", "app/score/function.json", "app/score-blob/function.json", "app/score-queue/function.json", "model/churn/model.joblib", "source/score.py"]));
+    expect(entries).toEqual(expect.arrayContaining(["Dockerfile", "app/score/function.json", "app/score-blob/function.json", "app/score-queue/function.json", "model-small-files.tar", "model/.packed", "source/score.py"]));
     expect([...entries].sort()).toEqual(entries);
+    // The sample model (21 KB) is in the pack, and unpacks to the same bytes.
+    const unpacked = tempDir("acr-assets-unpacked-");
+    await tar.x({ file, cwd: unpacked });
+    expect(imageView(unpacked)["model/churn/model.joblib"].equals(fs.readFileSync(path.join(SAMPLE_MODEL, "model.joblib")))).toBe(true);
     // The stack folder holds no docker asset: the archive is the only copy of the context.
     expect(fs.readdirSync(path.join(stackDir, "assets"))).toHaveLength(1);
   });

@@ -11,6 +11,7 @@ import { resolveEntryScript } from "../lib/entry-script";
 import { ModelSource } from "../lib/model/model-source";
 import { ValidationError } from "../lib/errors";
 import { useStagingSandbox } from "./staging-sandbox";
+import { imageView, packEntries } from "./context-view";
 
 const SCRIPT = "def init():\n    pass\n\ndef run(data):\n    return data\n";
 
@@ -100,11 +101,14 @@ describe("secret exclusions", () => {
     const root = project(Object.fromEntries(HOSTILE.map((h) => [`${folder}/${h}`, `secret ${h}`])));
     const staged = stageBuildContext(spec(root));
     const prefix = folder === "src" ? "source/" : "model/bundle/";
-    for (const h of HOSTILE) expect(staged.files).not.toContain(`${prefix}${h}`);
-    expect(staged.files.filter((f) => f.startsWith(prefix))).toEqual(folder === "src" ? ["source/score.py"] : ["model/bundle/weights.bin"]);
-    // Nothing secret on disk in the staged context either.
+    // As the image gets them: the model's small files unpacked from the pack.
+    const inImage = Object.keys(imageView(staged.directory));
+    for (const h of HOSTILE) expect(inImage).not.toContain(`${prefix}${h}`);
+    expect(inImage.filter((f) => f.startsWith(prefix))).toEqual(folder === "src" ? ["source/score.py"] : ["model/bundle/weights.bin"]);
+    // Nothing secret on disk in the staged context, or in the pack, either.
     const onDisk = fs.readdirSync(staged.directory, { recursive: true }).map(String);
     expect(onDisk.some((f) => /secret|\.env|id_rsa|tfstate/.test(f))).toBe(false);
+    expect(packEntries(path.join(staged.directory, "model-small-files.tar")).some((f) => /secret|\.env|id_rsa|tfstate/.test(f))).toBe(false);
     expect(staged.fingerprint).toBe(computeFingerprint(spec(clean)));
     const expected = [
       ".aws/", ".azure/", ".env", ".env.production", ".git-credentials", ".netrc", ".npmrc", ".pypirc", ".ssh/",
@@ -214,7 +218,8 @@ describe("secret exclusions", () => {
     fs.symlinkSync("model/private/creds.yaml", path.join(root, "src", "settings.yaml"));
     fs.symlinkSync("model/private", path.join(root, "src", "cfg"));
     const staged = stageBuildContext(spec(root, { model: ModelSource.fromLocalPath(path.join(root, "src", "model")).resolve("T") }));
-    expect(staged.files.filter((f) => !f.startsWith("app/"))).toEqual(["Dockerfile", "host-requirements.txt", "model/model/weights.bin", "requirements.txt", "source/score.py"]);
+    expect(staged.files.filter((f) => !f.startsWith("app/"))).toEqual(["Dockerfile", "host-requirements.txt", "model-small-files.tar", "model/.packed", "requirements.txt", "source/score.py"]);
+    expect(packEntries(path.join(staged.directory, "model-small-files.tar"))).toEqual(["./", "model/", "model/weights.bin"]);
   });
 
   test("a Dockerfile or requirements.txt that is a link is staged as the file it points to", async () => {
@@ -300,8 +305,8 @@ describe("dangerous folders are refused", () => {
   test("a model file (not a folder) at the project root is fine: only that file is copied", () => {
     const root = project();
     const model = { absolutePath: path.join(process.cwd(), "package.json"), kind: "file" as const, basename: "package.json" };
-    const files = stageBuildContext(spec(root, { model })).files;
-    expect(files.filter((f) => f.startsWith("model/"))).toEqual(["model/package.json"]);
+    const staged = stageBuildContext(spec(root, { model }));
+    expect(Object.keys(imageView(staged.directory)).filter((f) => f.startsWith("model/"))).toEqual(["model/package.json"]);
   });
 });
 
@@ -320,7 +325,7 @@ describe("nothing shadows the model (COPY order)", () => {
     const root = project({ "src/azureml-models/m.pkl": "model" });
     const model = ModelSource.fromLocalPath(path.join(root, "src", "azureml-models")).resolve("T");
     const staged = stageBuildContext(spec(root, { model }));
-    expect(staged.files).toContain("model/azureml-models/m.pkl");
+    expect(Object.keys(imageView(staged.directory))).toContain("model/azureml-models/m.pkl");
     expect(staged.files.some((f) => f.startsWith("source/azureml-models"))).toBe(false);
   });
 });
@@ -383,20 +388,24 @@ describe("the staging cache is not trusted because it exists", () => {
     const small = project();
     const again = stageBuildContext(spec(small));
     rewrite(path.join(small, "models", "bundle", "weights.bin"));
-    expect(fs.readFileSync(path.join(again.directory, "model", "bundle", "weights.bin"), "utf8")).toBe("0123456789");
+    expect(imageView(again.directory)["model/bundle/weights.bin"].toString("utf8")).toBe("0123456789");
   });
 
-  test("a staged model file replaced by another file (same size and bytes) is restaged", () => {
-    const root = project();
+  test.each([
+    ["a staged model file", ["model", "bundle", "big.bin"]],
+    ["the staged pack of the small model files", ["model-small-files.tar"]],
+  ])("%s replaced by another file (same size and bytes) is restaged", (_, rel) => {
+    const root = project({ "models/bundle/big.bin": "b".repeat(100 << 10) });
     const first = stageBuildContext(spec(root));
-    const staged = path.join(first.directory, "model", "bundle", "weights.bin");
+    const staged = path.join(first.directory, ...rel);
+    const bytes = fs.readFileSync(staged);
     fs.rmSync(staged);
-    fs.writeFileSync(staged, "0123456789");
+    fs.writeFileSync(staged, bytes);
     // A second link keeps the replacement's inode number from being reused by the restage.
     const keep = path.join(sandbox(), `keep-${counter++}`);
     fs.linkSync(staged, keep);
     const again = stageBuildContext(spec(root));
-    expect(fs.statSync(path.join(again.directory, "model", "bundle", "weights.bin")).ino).not.toBe(fs.statSync(keep).ino);
+    expect(fs.statSync(path.join(again.directory, ...rel)).ino).not.toBe(fs.statSync(keep).ino);
   });
 
   test("staging is lazy: nothing is verified or written until directory is read", () => {
@@ -426,11 +435,14 @@ describe("the staging cache is not trusted because it exists", () => {
   });
 
   test("staged files are 0644 and folders 0755 whatever the inputs had", () => {
-    const root = project();
+    const root = project({ "models/bundle/big.bin": "b".repeat(100 << 10) });
     fs.chmodSync(path.join(root, "src", "score.py"), 0o700);
+    fs.chmodSync(path.join(root, "models", "bundle", "big.bin"), 0o600);
     fs.chmodSync(path.join(root, "models", "bundle"), 0o700);
     const staged = stageBuildContext(spec(root));
     expect(fs.statSync(path.join(staged.directory, "source", "score.py")).mode & 0o777).toBe(0o644);
+    expect(fs.statSync(path.join(staged.directory, "model", "bundle", "big.bin")).mode & 0o777).toBe(0o644);
+    expect(fs.statSync(path.join(staged.directory, "model-small-files.tar")).mode & 0o777).toBe(0o644);
     expect(fs.statSync(path.join(staged.directory, "model", "bundle")).mode & 0o777).toBe(0o755);
   });
 });

@@ -12,6 +12,7 @@ import { resolveEntryScript } from "../lib/entry-script";
 import { ModelSource } from "../lib/model/model-source";
 import { TerraformStack, Testing } from "cdktf";
 import { useStagingSandbox } from "./staging-sandbox";
+import { imageView, packEntries } from "./context-view";
 
 jest.setTimeout(180_000);
 
@@ -55,14 +56,18 @@ test("a model folder with 5,000 files stages, and the next synth reuses it as it
     for (let f = 0; f < 1000; f++) fs.writeFileSync(path.join(dir, `f${f}.txt`), `${d}/${f}`);
   }
   const staged = stageBuildContext(spec(root, model));
-  const modelFiles = staged.files.filter((f) => f.startsWith("model/many/"));
-  expect(modelFiles.length).toBe(5_000);
-  expect(fs.readFileSync(path.join(staged.directory, "model", "many", "d04", "f999.txt"), "utf8")).toBe("4/999");
+  // All 5,000 are small: one pack in the context, every file in it, in order, with its folders.
+  expect(staged.files.filter((f) => f.startsWith("model"))).toEqual(["model-small-files.tar", "model/.packed"]);
+  const pack = path.join(staged.directory, "model-small-files.tar");
+  const entries = packEntries(pack);
+  expect(entries.filter((e) => !e.endsWith("/")).length).toBe(5_000);
+  expect(entries.slice(0, 4)).toEqual(["./", "many/", "many/d00/", "many/d00/f0.txt"]);
+  expect(imageView(staged.directory)["model/many/d04/f999.txt"].toString("utf8")).toBe("4/999");
   // Reused as it is on the next synth (verified by identity, not rewritten).
-  const ino = fs.statSync(path.join(staged.directory, "model", "many", "d00", "f0.txt")).ino;
+  const ino = fs.statSync(pack).ino;
   const again = stageBuildContext(spec(root, model));
   expect(again.fingerprint).toBe(staged.fingerprint);
-  expect(fs.statSync(path.join(again.directory, "model", "many", "d00", "f0.txt")).ino).toBe(ino);
+  expect(fs.statSync(path.join(again.directory, "model-small-files.tar")).ino).toBe(ino);
 });
 
 test("150,000 files (more than one call's arguments can spread) give a fingerprint without crashing", () => {

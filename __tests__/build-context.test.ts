@@ -7,6 +7,7 @@ import dockerignore from "@balena/dockerignore";
 import { compileAnywherePatterns } from "../lib/image/staging/patterns";
 import { SECRET_EXCLUDES } from "../lib/image/staging/excludes";
 import { tempDir } from "./temp-dirs";
+import { imageViewText, packEntries } from "./context-view";
 
 jest.mock("fs", () => {
   const actual = jest.requireActual("fs");
@@ -83,10 +84,12 @@ function readTree(dir: string): { [rel: string]: string } {
     }
   };
   walk(dir, "");
-  return out;
+  // Sorted as whole paths, as the staged file list is ("model-x.tar" before "model/a").
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-const EXPECTED_FILES = [
+/** The files as the image gets them (the model's small files unpacked from the pack). */
+const EXPECTED_IN_IMAGE = [
   "Dockerfile",
   "app/adapters/http.py",
   "app/aml_host/__init__.py",
@@ -103,6 +106,14 @@ const EXPECTED_FILES = [
   "source/util/helpers.py",
 ];
 
+/** The files as staged: both model files are small, so they are in the pack. */
+const EXPECTED_FILES = [
+  ...EXPECTED_IN_IMAGE.filter((f) => !f.startsWith("model/") && f < "model"),
+  "model-small-files.tar",
+  "model/.packed",
+  ...EXPECTED_IN_IMAGE.filter((f) => !f.startsWith("model/") && f > "model"),
+];
+
 describe("layout", () => {
   test("matches the contract with the Python side", () => {
     const root = project();
@@ -117,23 +128,47 @@ describe("layout", () => {
     expect(tree["Dockerfile"]).toBe("ARG PYTHON_VERSION\nFROM python\n");
     expect(tree["source/score.py"]).toBe(SCRIPT);
     expect(tree["app/score/function.json"]).toBe("{\"bindings\": []}");
-    expect(tree["model/bundle/weights.bin"]).toBe("0123456789");
+    expect(tree["model/.packed"]).toBe("");
+    expect(packEntries(path.join(staged.directory, "model-small-files.tar"))).toEqual(["./", "bundle/", "bundle/config.json", "bundle/weights.bin"]);
+    const image = imageViewText(staged.directory);
+    expect(Object.keys(image)).toEqual(EXPECTED_IN_IMAGE);
+    expect(image["model/bundle/weights.bin"]).toBe("0123456789");
+    expect(image["model/bundle/config.json"]).toBe("{\"a\": 1}");
+  });
+
+  test("model files over 64 KiB stay files in model/, smaller ones go into the pack, each with its folders", () => {
+    const root = project();
+    const big = Buffer.alloc(64 * 1024 + 1, 7);
+    const edge = Buffer.alloc(64 * 1024, 9);
+    fs.mkdirSync(path.join(root, "models", "bundle", "deep", "er"), { recursive: true });
+    fs.writeFileSync(path.join(root, "models", "bundle", "deep", "big.bin"), big);
+    fs.writeFileSync(path.join(root, "models", "bundle", "deep", "er", "edge.bin"), edge);
+    const staged = stageBuildContext(spec(root));
+    expect(staged.files.filter((f) => f.startsWith("model"))).toEqual(["model-small-files.tar", "model/bundle/deep/big.bin"]);
+    expect(packEntries(path.join(staged.directory, "model-small-files.tar"))).toEqual(["./", "bundle/", "bundle/config.json", "bundle/deep/", "bundle/deep/er/", "bundle/deep/er/edge.bin", "bundle/weights.bin"]);
+    const image = imageViewText(staged.directory);
+    expect(Object.keys(image).filter((f) => f.startsWith("model/"))).toEqual(["model/bundle/config.json", "model/bundle/deep/big.bin", "model/bundle/deep/er/edge.bin", "model/bundle/weights.bin"]);
+    expect(image["model/bundle/deep/er/edge.bin"]).toBe(edge.toString("utf8"));
+    // The sizes given to the archive writer are the staged files' sizes, the pack's included.
+    const sizes = Object.fromEntries(staged.files.map((f, i) => [f, staged.sizes![i]]));
+    expect(sizes["model-small-files.tar"]).toBe(fs.statSync(path.join(staged.directory, "model-small-files.tar")).size);
+    expect(sizes["model/bundle/deep/big.bin"]).toBe(big.length);
   });
 
   test("a model file lands at model/<basename>", () => {
     const root = project();
     writeTree(root, { "models/model.pkl": "pickle" });
     const staged = stageBuildContext(spec(root, { model: ModelSource.fromLocalPath(path.join(root, "models", "model.pkl")).resolve("T") }));
-    expect(staged.files).toContain("model/model.pkl");
-    expect(staged.files.filter((f) => f.startsWith("model/"))).toEqual(["model/model.pkl"]);
-    expect(fs.readFileSync(path.join(staged.directory, "model", "model.pkl"), "utf8")).toBe("pickle");
+    expect(staged.files.filter((f) => f.startsWith("model"))).toEqual(["model-small-files.tar", "model/.packed"]);
+    expect(packEntries(path.join(staged.directory, "model-small-files.tar"))).toEqual(["./", "model.pkl"]);
+    expect(imageViewText(staged.directory)["model/model.pkl"]).toBe("pickle");
   });
 
   test("a model inside the source folder is not copied twice", () => {
     const root = project();
     writeTree(root, { "src/model.pkl": "pickle" });
     const staged = stageBuildContext(spec(root, { model: ModelSource.fromLocalPath(path.join(root, "src", "model.pkl")).resolve("T") }));
-    expect(staged.files).toContain("model/model.pkl");
+    expect(Object.keys(imageViewText(staged.directory))).toContain("model/model.pkl");
     expect(staged.files).not.toContain("source/model.pkl");
   });
 
@@ -271,8 +306,9 @@ describe("excludes", () => {
     const root = project();
     writeTree(root, { "models/bundle/.dockerignore": "extras\n!extras/needed.txt\n", "models/bundle/extras/needed.txt": "n", "models/bundle/extras/other.txt": "o" });
     const staged = stageBuildContext(spec(root));
-    expect(staged.files).toContain("model/bundle/extras/needed.txt");
-    expect(staged.files).not.toContain("model/bundle/extras/other.txt");
+    const image = Object.keys(imageViewText(staged.directory));
+    expect(image).toContain("model/bundle/extras/needed.txt");
+    expect(image).not.toContain("model/bundle/extras/other.txt");
   });
 
   test("scoring-image/.dockerignore applies to aml_host and adapters", () => {

@@ -53,7 +53,7 @@ describe("deterministic output", () => {
     const assets = (s: { stackDir: string }) => tree(path.join(s.stackDir, "assets"));
     const a = assets(first);
     expect(Object.keys(a).some((f) => f.endsWith("Dockerfile"))).toBe(true);
-    expect(Object.keys(a).some((f) => f.endsWith("model/churn/model.joblib"))).toBe(true);
+    expect(Object.keys(a).some((f) => f.endsWith("model-small-files.tar"))).toBe(true);
     expect(assets(second)).toEqual(a);
   });
 

@@ -12,6 +12,7 @@ import { stackAsset } from "../lib/image/stack-asset";
 import { ModelSource } from "../lib";
 import { sampleProps } from "./helpers";
 import { useStagingSandbox } from "./staging-sandbox";
+import { imageView } from "./context-view";
 
 jest.mock("fs", () => {
   const actual = jest.requireActual("fs");
@@ -29,6 +30,8 @@ function userProject(): { model: string; script: string } {
   fs.mkdirSync(path.join(root, "models", "m"), { recursive: true });
   fs.writeFileSync(path.join(root, "scoring", "score.py"), SCRIPT);
   fs.writeFileSync(path.join(root, "models", "m", "weights.bin"), "w".repeat(4096));
+  // Over 64 KiB: staged as a file in model/ (the small ones are in model-small-files.tar).
+  fs.writeFileSync(path.join(root, "models", "m", "big.bin"), "b".repeat(70 << 10));
   return { model: path.join(root, "models", "m"), script: path.join(root, "scoring", "score.py") };
 }
 
@@ -56,7 +59,7 @@ describe("the build context in the stack assets", () => {
     const fingerprint = path.basename(contextRel);
     const staged = path.join(stagingRoot(), fingerprint);
     const asset = path.join(stackDir, ...contextRel.split("/"));
-    for (const f of ["source/score.py", "model/m/weights.bin", "Dockerfile", "app/host.json"]) {
+    for (const f of ["source/score.py", "model/m/big.bin", "model-small-files.tar", "Dockerfile", "app/host.json"]) {
       expect(ino(path.join(asset, f))).toBe(ino(path.join(staged, f)));
       expect(fs.statSync(path.join(asset, f)).mode & 0o777).toBe(0o644);
     }
@@ -68,13 +71,15 @@ describe("the build context in the stack assets", () => {
     const outdir = path.join(sandbox(), `out${counter++}`);
     const first = synth(outdir, user);
     const asset = path.join(first.stackDir, ...first.contextRel.split("/"));
-    const before = ino(path.join(asset, "model/m/weights.bin"));
-    const ctimeBefore = fs.statSync(path.join(asset, "model/m/weights.bin"), { bigint: true }).ctimeNs;
-    const second = synth(outdir, user);
-    expect(second.json).toBe(first.json);
-    expect(ino(path.join(asset, "model/m/weights.bin"))).toBe(before);
-    // Not even re-linked: a new link would have moved the ctime.
-    expect(fs.statSync(path.join(asset, "model/m/weights.bin"), { bigint: true }).ctimeNs).toBe(ctimeBefore);
+    for (const f of ["model/m/big.bin", "model-small-files.tar"]) {
+      const before = ino(path.join(asset, f));
+      const ctimeBefore = fs.statSync(path.join(asset, f), { bigint: true }).ctimeNs;
+      const second = synth(outdir, user);
+      expect(second.json).toBe(first.json);
+      expect(ino(path.join(asset, f))).toBe(before);
+      // Not even re-linked: a new link would have moved the ctime.
+      expect(fs.statSync(path.join(asset, f), { bigint: true }).ctimeNs).toBe(ctimeBefore);
+    }
     expect(synth(path.join(sandbox(), `elsewhere${counter++}`), user).json).toBe(first.json);
   });
 
@@ -87,7 +92,7 @@ describe("the build context in the stack assets", () => {
     expect(second.contextRel).not.toBe(first.contextRel);
     expect(path.dirname(second.contextRel)).toBe(path.dirname(first.contextRel));
     expect(fs.readdirSync(path.join(second.stackDir, ...path.dirname(second.contextRel).split("/")))).toEqual([path.basename(second.contextRel)]);
-    expect(fs.readFileSync(path.join(second.stackDir, ...second.contextRel.split("/"), "model/m/weights.bin"), "utf8")).toBe("v".repeat(4096));
+    expect(imageView(path.join(second.stackDir, ...second.contextRel.split("/")))["model/m/weights.bin"].toString("utf8")).toBe("v".repeat(4096));
   });
 
   test("code planted into the staged score.py (hard-linked into the asset) is not shipped by the next synth", () => {
@@ -109,7 +114,7 @@ describe("the build context in the stack assets", () => {
     const user = userProject();
     const outdir = path.join(sandbox(), `out${counter++}`);
     const first = synth(outdir, user);
-    const staged = path.join(stagingRoot(), path.basename(first.contextRel), "model", "m", "weights.bin");
+    const staged = path.join(stagingRoot(), path.basename(first.contextRel), "model-small-files.tar");
     const before = ino(staged);
     synth(outdir, user);
     expect(ino(staged)).toBe(before);
@@ -122,11 +127,14 @@ describe("the build context in the stack assets", () => {
     });
     try {
       const { stackDir, contextRel } = synth(path.join(sandbox(), `out${counter++}`), user);
-      const f = path.join(stackDir, ...contextRel.split("/"), "model/m/weights.bin");
-      const staged = path.join(stagingRoot(), path.basename(contextRel), "model/m/weights.bin");
-      expect(ino(f)).not.toBe(ino(staged));
-      expect(fs.readFileSync(f, "utf8")).toBe("w".repeat(4096));
-      expect(fs.statSync(f).mode & 0o777).toBe(0o644);
+      for (const rel of ["model/m/big.bin", "model-small-files.tar"]) {
+        const f = path.join(stackDir, ...contextRel.split("/"), rel);
+        const staged = path.join(stagingRoot(), path.basename(contextRel), rel);
+        expect(ino(f)).not.toBe(ino(staged));
+        expect(fs.readFileSync(f).equals(fs.readFileSync(staged))).toBe(true);
+        expect(fs.statSync(f).mode & 0o777).toBe(0o644);
+      }
+      expect(imageView(path.join(stackDir, ...contextRel.split("/")))["model/m/weights.bin"].toString("utf8")).toBe("w".repeat(4096));
     } finally {
       (fs.linkSync as jest.Mock).mockReset();
       (fs.linkSync as jest.Mock).mockImplementation(jest.requireActual("fs").linkSync);

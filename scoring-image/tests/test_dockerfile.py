@@ -47,13 +47,14 @@ class DockerfileTest(unittest.TestCase):
         pip_user = self.index("RUN", r"pip install --no-cache-dir -r \S*/requirements\.txt")
         copy_app = self.index("COPY", r"^app/ /home/site/wwwroot/$")
         copy_model = self.index("COPY", r"^model/ /var/azureml-app/azureml-models/$")
+        add_pack = self.index("ADD", r"^model-small-files\.tar /var/azureml-app/azureml-models/$")
         copy_source = self.index("COPY", r"^source/ /var/azureml-app/$")
         arg_entry = self.index("ARG", r"^AZUREML_ENTRY_SCRIPT")
         env_entry = self.index("ENV", r"AZUREML_ENTRY_SCRIPT=")
         self.assertLess(pip_host, pip_user)
         last_pip = max(i for i, (kw, args) in enumerate(self.ins) if kw == "RUN" and "pip install" in args)
         self.assertEqual(last_pip, pip_user)
-        for later in (copy_app, copy_model, copy_source, arg_entry, env_entry):
+        for later in (copy_app, copy_model, add_pack, copy_source, arg_entry, env_entry):
             self.assertGreater(later, pip_user)
         self.assertLess(arg_entry, env_entry)
         # Only the requirements files are copied before the pip layers.
@@ -67,8 +68,16 @@ class DockerfileTest(unittest.TestCase):
         # last. It is copied to the parent of the model folder; the TypeScript staging refuses
         # a source folder with an azureml-models/ sub-folder so nothing can shadow the model.
         copy_model = self.index("COPY", r"^model/ /var/azureml-app/azureml-models/$")
+        add_pack = self.index("ADD", r"^model-small-files\.tar /var/azureml-app/azureml-models/$")
         copy_source = self.index("COPY", r"^source/ /var/azureml-app/$")
         self.assertLess(copy_model, copy_source)
+        self.assertLess(add_pack, copy_source)
+
+    def test_add_only_unpacks_the_small_files_pack(self):
+        # ADD unpacks a local tar archive (and would fetch a URL): it is used for the model's
+        # small-files pack only, every other file is copied with COPY.
+        adds = [args for kw, args in self.ins if kw == "ADD"]
+        self.assertEqual(adds, ["model-small-files.tar /var/azureml-app/azureml-models/"])
 
     def test_host_requirements_pinned(self):
         with open(os.path.join(SCORING_IMAGE, "requirements.txt")) as f:

@@ -56,6 +56,7 @@ import logging
 import os
 import shutil
 import sys
+import tarfile
 import tempfile
 import threading
 import unittest
@@ -79,12 +80,28 @@ CONTEXT_ENV = "AML_STAGED_CONTEXT"
 ENTRY_SCRIPT_ENV = "AML_STAGED_ENTRY_SCRIPT"
 
 
+def unpack_small_files(pack: str, dest: str) -> None:
+    """What the Dockerfile's ``ADD model-small-files.tar <dest>`` does: unpack the tar into ``dest``.
+
+    Python's own tar reader, not ours: a pack it cannot read, or one with anything but folders
+    and regular files below ``dest``, fails the test class.
+    """
+    with tarfile.open(pack, "r:") as tar:
+        members = tar.getmembers()
+        if not members or members[0].name != "." or not members[0].isdir():
+            raise RuntimeError(f"{pack} does not start with its './' folder entry")
+        for m in members:
+            if not (m.isdir() or m.isfile()) or m.name.startswith("/") or ".." in m.name.split("/"):
+                raise RuntimeError(f"{pack}: unexpected entry {m.name!r} ({m.type!r})")
+        tar.extractall(dest)
+
+
 class StagedApp:
     """A staged build context laid out as the image lays it out, in a temporary folder."""
 
     def __init__(self, context_dir: str, entry_script: str):
         self.context_dir = os.path.abspath(context_dir)
-        for part in ("app/host.json", "source", "model"):
+        for part in ("app/host.json", "source", "model", "model-small-files.tar"):
             if not os.path.exists(os.path.join(self.context_dir, part)):
                 raise RuntimeError(f"{self.context_dir} is not a staged build context (no {part})")
         self.root = tempfile.mkdtemp(prefix="aml-real-worker-")
@@ -93,8 +110,10 @@ class StagedApp:
         self.model_dir = os.path.join(self.app_root, "azureml-models")
         self.entry_script = entry_script
         shutil.copytree(os.path.join(self.context_dir, "app"), self.wwwroot)
-        # Dockerfile order: COPY model/ .../azureml-models/, then COPY source/ /var/azureml-app/.
+        # Dockerfile order: COPY model/ .../azureml-models/, ADD model-small-files.tar (unpacked)
+        # into the same folder, then COPY source/ /var/azureml-app/.
         shutil.copytree(os.path.join(self.context_dir, "model"), self.model_dir)
+        unpack_small_files(os.path.join(self.context_dir, "model-small-files.tar"), self.model_dir)
         shutil.copytree(os.path.join(self.context_dir, "source"), self.app_root, dirs_exist_ok=True)
         for name in self.function_names():
             path = os.path.join(self.wwwroot, name, "function.json")

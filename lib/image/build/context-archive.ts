@@ -3,31 +3,33 @@
  * (ImageBuild.acrTask()).
  *
  * Deterministic: entries in the sorted order of the staged file list (relative paths, no directory
- * entries), mtime fixed at 1970-01-01, mode 0644, uid/gid 0, empty uname/gname, no atime/ctime, gzip
- * headers without timestamp and with a fixed OS byte. The same staged files give the same bytes on
- * any machine and from any checkout path (for the same zlib, which Node bundles).
+ * entries), written by tar-writer.ts (mtime fixed at 1970-01-01, mode 0644, uid/gid 0, empty
+ * uname/gname, no atime/ctime), gzip headers without timestamp and with a fixed OS byte. The same
+ * staged files give the same bytes on any machine and from any checkout path (for the same zlib,
+ * which Node bundles).
  *
  * Streamed: each file is read in 1 MiB chunks (from the staged folder, or straight from the inputs
  * the context was hashed from, checked against their identities) and every compressed chunk is
- * written to disk as it is produced, so a 1 GiB model never sits in memory. The tar format itself (ustar
- * headers, pax headers for long paths) comes from the `tar` package's Header and Pax classes; its
- * synchronous packer is not used because it reads a whole file into memory before emitting it,
- * and synth is synchronous.
+ * written to disk as it is produced, so a 1 GiB model never sits in memory. The model's
+ * small-files pack (staging/small-files-pack.ts) is written the same way, as one entry, from its
+ * members' inputs.
  *
- * Compression, per entry: models are mostly incompressible (float arrays, already-compressed
+ * Compression, per file: models are mostly incompressible (float arrays, already-compressed
  * formats), and deflating incompressible bytes costs ~8x the time of storing them (measured on
  * 2 cores: 1 GiB of random bytes takes ~25 s at level 1, ~3 s stored) for no smaller upload. So
- * the byte entropy of each file's first 64 KiB (estimated from 1,024 evenly spaced bytes) decides:
- * near-random files are stored (level 0), the others use ARCHIVE_GZIP_LEVEL. The choice depends on
- * content only, so the bytes stay deterministic. The gzip file is a series of members (see
- * MemberWriter).
+ * the byte entropy of each file's first 64 KiB (estimated from 1,024 evenly spaced bytes) decides
+ * (tar-writer.ts): near-random files are stored (level 0), the others use ARCHIVE_GZIP_LEVEL. The
+ * choice depends on content only, so the bytes stay deterministic. The gzip file is a series of
+ * members (see MemberWriter).
  */
 import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
-import { Header, Pax } from "tar";
-import { identityKey, identityKeyOfOpenFile, sizeInIdentityKey } from "../staging/file-identity";
+import { identityKey, sizeInIdentityKey } from "../staging/file-identity";
+import type { PackMember } from "../staging/pack-member";
+import { SMALL_FILES_PACK, smallFilesPackSize, writeSmallFilesPack } from "../staging/small-files-pack";
 import { under } from "../staging/under";
+import { TarWriter } from "./tar-writer";
 
 /**
  * gzip level of the files that compress (code, text, compressible models): the fastest level;
@@ -35,28 +37,21 @@ import { under } from "../staging/under";
  */
 export const ARCHIVE_GZIP_LEVEL = 1;
 
-/** Bytes at the start of each file that decide between storing and deflating it. */
-const PROBE_BYTES = 64 * 1024;
-/** Bits of entropy per byte below which a file is deflated (8 = random). */
-const COMPRESSIBLE_BELOW_BITS = 7.5;
-/** Bytes sampled from the probe to estimate it. */
-const PROBE_SAMPLES = 1024;
-/** Files shorter than this are deflated without a probe (too few bytes to tell; cheap anyway). */
-const MIN_PROBE_BYTES = 256;
+/**
+ * The model's small-files pack is stored, not deflated: its files are mostly model data, which
+ * rarely compresses, and a level chosen per packed file would give other bytes than archiving
+ * the staged pack file (one entry, one choice), which the archive must equal.
+ */
+const PACK_LEVEL = 0;
 
 /**
  * Bumped when the archive layout or the sidecar changes, so a cached archive of an older layout is
  * rewritten.
  */
+// v5: the model's small files in one pack entry (model-small-files.tar).
 // v4: the archive file is 0644 whatever the umask (v3 archives written under umask 077 were
 // 0600, and the stack asset, a hard link of it, could not be read by another user).
-const ARCHIVE_FORMAT = "aml-function-deployment/context-archive/v4";
-
-/** Fixed modification time of every entry. */
-const EPOCH = new Date(0);
-
-/** Mode of every entry: the staged files are data, never executables. */
-const FILE_MODE = 0o644;
+const ARCHIVE_FORMAT = "aml-function-deployment/context-archive/v5";
 
 /** What the archive of a staged context is and where it lies. */
 export interface ContextArchive {
@@ -70,9 +65,10 @@ export interface ContextArchive {
 
 /**
  * Where one file of the context can be read without staging it: an input file with the identity
- * it had when it was hashed (staging/file-identity.ts `identityKey`), or bytes made in memory.
+ * it had when it was hashed (staging/file-identity.ts `identityKey`), bytes made in memory, or
+ * the model's small-files pack made from its members (staging/small-files-pack.ts).
  */
-export type ArchiveInput = { readonly path: string; readonly identity: string } | { readonly content: Uint8Array };
+export type ArchiveInput = { readonly path: string; readonly identity: string } | { readonly content: Uint8Array } | { readonly pack: readonly PackMember[] };
 
 /** The staged context to archive. */
 export interface ArchiveSource {
@@ -166,73 +162,36 @@ export function writeContextArchive(source: ArchiveSource, options: ArchiveOptio
   };
   const gzip = new MemberWriter(write);
   try {
-    const buffer = Buffer.allocUnsafe(READ_BYTES);
-    const headerBlock = Buffer.alloc(BLOCK);
-    // One Header for all entries, only path and size set per file: its constructor copies the
-    // fields through Object.entries/fromEntries/assign, which cost more per file than encoding.
-    // encode() derives everything it writes from the fields (checksum and pax need included).
-    const header = new Header({ path: "", mode: FILE_MODE, uid: 0, gid: 0, uname: "", gname: "", size: 0, mtime: EPOCH, type: "File" });
+    const tar = new TarWriter(gzip, gzipLevel);
     const sizes = source.sizes;
     const inputs = source.inputs;
     if (sizes !== undefined && sizes.length !== source.files.length) throw new RangeError(`${sizes.length} sizes for ${source.files.length} files`);
     if (inputs !== undefined && (sizes === undefined || inputs.length !== source.files.length)) throw new RangeError(`inputs need a size each: ${inputs.length} inputs, ${sizes?.length ?? "no"} sizes, ${source.files.length} files`);
     // Read `directory` (which may stage the context) only when the files come from there.
     const directory = inputs === undefined ? source.directory : "";
-    const writeHeader = (rel: string, entrySize: number): void => {
-      header.path = rel;
-      header.size = entrySize;
-      // Encoded into one reused, zeroed block (fields left unset stay zero): a fresh 512-byte
-      // buffer per entry made the garbage collector the largest cost with 20,000 files.
-      headerBlock.fill(0);
-      // encode() is true when a field does not fit ustar (paths over 100/155 characters): a pax
-      // header with the same (fixed) fields goes first.
-      if (header.encode(headerBlock, 0)) gzip.write(new Pax({ path: rel, size: entrySize, mtime: EPOCH }).encode());
-      gzip.write(headerBlock);
-    };
-    const pad = (entrySize: number): void => {
-      const padding = (BLOCK - (entrySize % BLOCK)) % BLOCK;
-      if (padding > 0) gzip.write(ZERO_BLOCKS.subarray(0, padding));
-    };
     for (let i = 0; i < source.files.length; i++) {
       const rel = source.files[i];
       const input = inputs?.[i];
-      if (input !== undefined && "content" in input) {
+      if (input === undefined) {
+        tar.file(rel, under(directory, rel), sizes?.[i], undefined, rel === SMALL_FILES_PACK ? 0 : undefined);
+      } else if ("content" in input) {
         // A Uint8Array in the public type (no Node types needed to compile against it); a view.
         const content = Buffer.from(input.content.buffer, input.content.byteOffset, input.content.byteLength);
         if (content.length !== sizes![i]) throw new RangeError(`${rel}: ${content.length} bytes given for a size of ${sizes![i]}`);
-        gzip.setLevel(gzipLevel !== 0 && looksCompressible(content.subarray(0, PROBE_BYTES)) ? gzipLevel : 0);
-        writeHeader(rel, content.length);
-        gzip.write(content);
-        pad(content.length);
-        continue;
-      }
-      const absolute = input === undefined ? under(directory, rel) : input.path;
-      const fileInput = fs.openSync(absolute, "r");
-      try {
-        const entrySize = sizes === undefined ? fs.fstatSync(fileInput).size : sizes[i];
-        // A file that fits the buffer is read with one byte more asked for: getting it means
-        // the file is longer than its recorded size.
-        let read = readSome(fileInput, buffer, Math.min(buffer.length, entrySize + 1), absolute, entrySize);
-        if (read > entrySize) throw new Error(`${absolute} became longer while it was archived`);
-        // The level is decided on the file's first bytes, before any of its bytes are written.
-        gzip.setLevel(gzipLevel !== 0 && looksCompressible(buffer.subarray(0, Math.min(read, PROBE_BYTES))) ? gzipLevel : 0);
-        writeHeader(rel, entrySize);
-        let remaining = entrySize;
-        while (remaining > 0) {
-          gzip.write(buffer.subarray(0, read));
-          remaining -= read;
-          if (remaining > 0) read = readSome(fileInput, buffer, Math.min(buffer.length, remaining), absolute, remaining);
-        }
-        pad(entrySize);
-        // What was archived must be what was hashed: the file read, as it is after the read.
-        if (input !== undefined && identityKeyOfOpenFile(fileInput) !== input.identity) throw new Error(`${input.path} changed while the build context archive was written (run synth again)`);
-      } finally {
-        fs.closeSync(fileInput);
+        tar.content(rel, content);
+      } else if ("pack" in input) {
+        // The small-files pack, written as it is staged, straight into this entry, and stored:
+        // the same bytes as archiving the staged pack file (PACK_LEVEL).
+        const packSize = smallFilesPackSize(input.pack);
+        if (packSize !== sizes![i]) throw new RangeError(`${rel}: a pack of ${packSize} bytes for a size of ${sizes![i]}`);
+        tar.beginFile(rel, packSize, PACK_LEVEL);
+        writeSmallFilesPack(new TarWriter(gzip, PACK_LEVEL, tar.readBuffer), input.pack);
+        tar.pad(packSize);
+      } else {
+        tar.file(rel, input.path, sizes![i], input.identity);
       }
     }
-    // End of archive: two zero blocks.
-    gzip.setLevel(gzipLevel);
-    gzip.write(ZERO_BLOCKS);
+    tar.end();
     gzip.end();
   } catch (e) {
     fs.closeSync(fd);
@@ -263,13 +222,6 @@ function writeSidecar(file: string, sidecar: Sidecar): void {
   fs.writeFileSync(temp, `${JSON.stringify(sidecar)}\n`);
   fs.renameSync(temp, file);
 }
-
-/** tar block size. */
-const BLOCK = 512;
-/** Padding and the end-of-archive marker (two zero blocks). */
-const ZERO_BLOCKS = Buffer.alloc(2 * BLOCK);
-/** Bytes read from a file at a time. */
-const READ_BYTES = 1 << 20;
 
 /** Smallest output chunk for zlib (its default). */
 const MIN_CHUNK = 16 * 1024;
@@ -330,40 +282,6 @@ class MemberWriter {
     this.out(member);
   }
 }
-
-/**
- * Reads up to `length` bytes; at least one while `expected` bytes are still due (a file that ends
- * early changed while it was archived).
- */
-function readSome(fd: number, buffer: Buffer, length: number, file: string, expected: number): number {
-  const read = fs.readSync(fd, buffer, 0, length, null);
-  if (read === 0 && expected > 0) throw new Error(`${file} became shorter while it was archived`);
-  return read;
-}
-
-/**
- * Whether deflate will pay off on bytes like `sample`: their order-0 entropy, estimated from at
- * most PROBE_SAMPLES evenly spaced bytes, is below COMPRESSIBLE_BELOW_BITS per byte (less the
- * estimator's known low bias for few samples, (256-1)/(2 m ln 2) bits). Random data and compressed
- * formats sit near 8 bits; text and code well below. An entropy count rather than a trial
- * compression, because zlib's set-up per call dominated with tens of thousands of small files.
- */
-function looksCompressible(sample: Buffer): boolean {
-  const n = sample.length;
-  if (n < MIN_PROBE_BYTES) return true;
-  const stride = Math.ceil(n / PROBE_SAMPLES);
-  const counts = COUNTS.fill(0);
-  let m = 0;
-  for (let i = 0; i < n; i += stride, m++) counts[sample[i]]++;
-  // Entropy in bits = m*log2(m) - sum(c*log2(c)), c*log2(c) from a table (m <= PROBE_SAMPLES).
-  let sum = 0;
-  for (let b = 0; b < 256; b++) sum += C_LOG2_C[counts[b]];
-  const bits = (C_LOG2_C[m] - sum) / m;
-  return bits < COMPRESSIBLE_BELOW_BITS - 255 / (2 * m * Math.LN2);
-}
-
-const COUNTS = new Uint32Array(256);
-const C_LOG2_C = Float64Array.from({ length: PROBE_SAMPLES + 1 }, (_, c) => (c === 0 ? 0 : c * Math.log2(c)));
 
 function readSidecar(file: string): Sidecar | undefined {
   try {
