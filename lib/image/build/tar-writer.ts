@@ -170,14 +170,19 @@ export class TarWriter {
   }
 }
 
-/** Bytes of the header(s) of an entry named `rel` (one block, or more with a pax header). */
-export function headerSize(rel: string): number {
-  // A name of up to 100 bytes always fits the ustar name field.
-  if (rel.length <= 100 && Buffer.byteLength(rel) <= 100) return BLOCK;
-  let size = 0;
-  const counter = new TarWriter({ write: (b) => (size += b.length), setLevel: () => undefined }, 0, Buffer.alloc(0));
-  counter.beginFile(rel, 0, 0);
-  return size;
+/**
+ * Bytes of the header(s) of an entry named `rel` of `size` bytes: one block, or more with a pax
+ * header (a path over 100 bytes or not ASCII; the pax record holds the size too, so its length
+ * depends on it).
+ */
+export function headerSize(rel: string, size: number, type: "File" | "Directory" = "File"): number {
+  // An ASCII name of up to 100 bytes always fits the ustar name field.
+  if (rel.length <= 100 && Buffer.byteLength(rel) === rel.length) return BLOCK;
+  let bytes = 0;
+  const counter = new TarWriter({ write: (b) => (bytes += b.length), setLevel: () => undefined }, 0, Buffer.alloc(0));
+  if (type === "Directory") counter.directory(rel);
+  else counter.beginFile(rel, size, 0);
+  return bytes;
 }
 
 /**

@@ -49,8 +49,8 @@ export function smallFilesPackSize(members: readonly PackMember[]): number {
   const written = new Set<string>();
   let size = BLOCK; // "./"
   for (const m of members) {
-    for (const folder of newFolders(m.path, written)) size += headerSize(folder);
-    size += headerSize(m.path) + paddedSize(m.size);
+    for (const folder of newFolders(m.path, written)) size += headerSize(folder, 0, "Directory");
+    size += headerSize(m.path, m.size) + paddedSize(m.size);
   }
   return size + 2 * BLOCK;
 }
