@@ -257,6 +257,23 @@ describe("secret exclusions", () => {
   });
 });
 
+describe("names the image layout must not trip over", () => {
+  test("a model folder named .packed gets the other placeholder name, so the pack's folder is not unpacked over a file", () => {
+    const root = project({ "models/.packed/w.bin": "w" });
+    const staged = stageBuildContext(spec(root, { model: ModelSource.fromLocalPath(path.join(root, "models", ".packed")).resolve("T") }));
+    expect(staged.files.filter((f) => f.startsWith("model"))).toEqual(["model-small-files.tar", "model/.packed-placeholder"]);
+    expect(packEntries(path.join(staged.directory, "model-small-files.tar"))).toEqual(["./", ".packed/", ".packed/w.bin"]);
+    expect(imageView(staged.directory)["model/.packed/w.bin"].toString("utf8")).toBe("w");
+  });
+
+  test("a file whose name is not valid UTF-8 is refused by name, not with an error from deep inside", () => {
+    const root = project();
+    const bad = Buffer.concat([Buffer.from(path.join(root, "models", "bundle", "caf")), Buffer.from([0xe9]), Buffer.from(".txt")]);
+    fs.writeFileSync(bad, "latin-1 name");
+    expect(() => stageBuildContext(spec(root))).toThrow(`Deployment: invalid model ${JSON.stringify(path.join(root, "models", "bundle"))}: the name of caf\uFFFD.txt is not valid UTF-8. Allowed: file and folder names in UTF-8 (rename the file)`);
+  });
+});
+
 describe("dangerous folders are refused", () => {
   // As resolveEntryScript returns it: the value given is the script, its folder is what is copied.
   const script = (sourceDir: string) => ({ absolutePath: path.join(sourceDir, "score.py"), sourceDir, relativePath: "score.py", given: path.join(sourceDir, "score.py") });

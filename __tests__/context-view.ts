@@ -40,13 +40,13 @@ export function unpack(packFile: string): { [rel: string]: Buffer } {
 
 /**
  * A staged context's files as the image gets them: `model/` with the small-files pack unpacked
- * into it (the Dockerfile's COPY then ADD), the pack itself and the `model/.packed` placeholder
- * left out, every other file as staged. Keys are context paths (`model/<basename>/...`).
+ * into it (the Dockerfile's COPY then ADD), the pack itself and the `model/.packed` (or
+ * `model/.packed-placeholder`) placeholder left out, every other file as staged. Keys are context paths (`model/<basename>/...`).
  */
 export function imageView(contextDir: string): { [rel: string]: Buffer } {
   const staged = readFiles(contextDir);
   const out: { [rel: string]: Buffer } = {};
-  for (const [rel, bytes] of Object.entries(staged)) if (rel !== PACK && rel !== "model/.packed") out[rel] = bytes;
+  for (const [rel, bytes] of Object.entries(staged)) if (rel !== PACK && rel !== "model/.packed" && rel !== "model/.packed-placeholder") out[rel] = bytes;
   for (const [rel, bytes] of Object.entries(unpack(path.join(contextDir, PACK)))) out[`model/${rel}`] = bytes;
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

@@ -136,9 +136,11 @@ const FORMAT = "aml-function-deployment/build-context/v3";
 const DIGEST_CACHE_FILE = "file-digests.txt";
 /**
  * In `model/` when every model file went into the pack: the Dockerfile's `COPY model/` needs the
- * folder (the pack's ADD unpacks into the same folder of the image afterwards).
+ * folder (the pack's ADD unpacks into the same folder of the image afterwards). The other name
+ * when the model itself is called `.packed`: its folder would be unpacked over the file.
  */
-const PACKED_PLACEHOLDER = `${MODEL_PREFIX}.packed`;
+const PACKED_PLACEHOLDER = ".packed";
+const PACKED_PLACEHOLDER_OTHER = ".packed-placeholder";
 /** Where the Dockerfile puts the model; a source file there would replace model files. */
 const MODEL_DIR_IN_SOURCE = "source/azureml-models";
 
@@ -297,7 +299,10 @@ function packSmallModelFiles(planned: readonly PlannedFile[]): Planned[] {
     staged.push(p);
   }
   staged.push({ dest: SMALL_FILES_PACK, pack: members });
-  if (!modelFilesLeft) staged.push({ entry: { dest: PACKED_PLACEHOLDER, content: Buffer.alloc(0) } });
+  if (!modelFilesLeft) {
+    const taken = members.some((m) => m.path === PACKED_PLACEHOLDER || m.path.startsWith(`${PACKED_PLACEHOLDER}/`));
+    staged.push({ entry: { dest: `${MODEL_PREFIX}${taken ? PACKED_PLACEHOLDER_OTHER : PACKED_PLACEHOLDER}`, content: Buffer.alloc(0) } });
+  }
   return staged.sort((a, b) => (destOf(a) < destOf(b) ? -1 : destOf(a) > destOf(b) ? 1 : 0));
 }
 

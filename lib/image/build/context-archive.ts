@@ -48,10 +48,11 @@ const PACK_LEVEL = 0;
  * Bumped when the archive layout or the sidecar changes, so a cached archive of an older layout is
  * rewritten.
  */
+// v6: pack entries with non-ASCII names sized right (v5 archives of such models were cut short).
 // v5: the model's small files in one pack entry (model-small-files.tar).
 // v4: the archive file is 0644 whatever the umask (v3 archives written under umask 077 were
 // 0600, and the stack asset, a hard link of it, could not be read by another user).
-const ARCHIVE_FORMAT = "aml-function-deployment/context-archive/v5";
+const ARCHIVE_FORMAT = "aml-function-deployment/context-archive/v6";
 
 /** What the archive of a staged context is and where it lies. */
 export interface ContextArchive {

@@ -202,6 +202,11 @@ export function walkFolder(opts: WalkOptions): WalkResult {
     for (const d of dirents) {
       const name = d.name;
       const rel = `${relPrefix}${name}`;
+      // A name that is not UTF-8 comes back with U+FFFD in place of its bad bytes, a path that
+      // names nothing: say so here rather than fail later on a path that does not exist.
+      if (name.includes("\uFFFD") && !fs.existsSync(under(dir.abs, name))) {
+        invalid(opts.owner, opts.prop, opts.root, `the name of ${rel} is not valid UTF-8`, "file and folder names in UTF-8 (rename the file)");
+      }
       let real = `${realPrefix}${name}`;
       let isFile = d.isFile();
       // Regular files, by far the most entries, skip the other type checks.
