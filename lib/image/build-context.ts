@@ -35,7 +35,7 @@ import { ResolvedModel } from "../model/local-model-source";
 import { copyFileEconomically } from "./staging/copy-file";
 import { DigestCache } from "./staging/digest-cache";
 import { DEFAULT_EXCLUDES, SECRET_EXCLUDES } from "./staging/excludes";
-import { identityKey, sizeInIdentityKey } from "./staging/file-identity";
+import { identityKey, nowNs, sizeInIdentityKey } from "./staging/file-identity";
 import { KeptBytes } from "./staging/kept-bytes";
 import { MODEL_PREFIX, PACK_FILE_MAX_BYTES, PackMember, SMALL_FILES_PACK, smallFilesPackSize, writeSmallFilesPack } from "./staging/small-files-pack";
 import { InputChangedError, TarWriter } from "./build/tar-writer";
@@ -43,7 +43,8 @@ import { refuseDangerousFolder } from "./staging/folder-guard";
 import { recordManifest, verifyManifest } from "./staging/staged-manifest";
 import { manifestPath, preparePrivateRoot, removeOldContexts, stagingRoot, STAGING_DIR_ENV, touchContext } from "./staging/staging-root";
 import { under } from "./staging/under";
-import { Entry, walkFolder, WalkResult } from "./staging/walk";
+import { Entry, readOwnIgnore, walkFolder, WalkResult } from "./staging/walk";
+import { FolderMemo, FolderMemoKey, readFolderMemo, writeFolderMemo } from "./staging/folder-memo";
 
 export { DEFAULT_EXCLUDES, SECRET_EXCLUDES, stagingRoot, STAGING_DIR_ENV };
 
@@ -125,6 +126,7 @@ function destOf(p: Planned): string {
 }
 
 interface Plan {
+  /** The files as staged (made when first read). */
   readonly planned: Planned[];
   readonly fingerprint: string;
   readonly secretExcluded: string[];
@@ -167,7 +169,35 @@ function lowerBound(entries: readonly Entry[], key: string): number {
   return lo;
 }
 
-function collect(spec: BuildContextSpec, root: string): { entries: Entry[]; secretExcluded: string[]; secretReincluded: string[] } {
+/** The model folder's files from its memo (staging/folder-memo.ts) instead of a walk. */
+interface ModelRun {
+  /** `model/<basename>/`. */
+  readonly prefix: string;
+  readonly realRoot: string;
+  readonly memo: FolderMemo;
+}
+
+/** A model folder that was walked, for keeping its memo after its files are hashed. */
+interface ModelWalk {
+  readonly prefix: string;
+  readonly key: FolderMemoKey;
+  readonly walked: WalkResult;
+}
+
+interface Collected {
+  /** Every file of the context, sorted by dest; without the model's files when `modelRun` has them. */
+  readonly entries: Entry[];
+  readonly secretExcluded: string[];
+  readonly secretReincluded: string[];
+  readonly modelRun?: ModelRun;
+  readonly modelWalk?: ModelWalk;
+}
+
+/**
+ * @param memoRoot where folder memos are kept, when the model folder may use one (its files then
+ *   form one run of the sorted list that nothing else enters: no generated file in `model`).
+ */
+function collect(spec: BuildContextSpec, root: string, memoRoot?: string): Collected {
   const owner = spec.owner ?? "BuildContext";
   const imageDir = path.resolve(spec.scoringImageDir);
   for (const required of ["Dockerfile", "requirements.txt"]) {
@@ -183,6 +213,8 @@ function collect(spec: BuildContextSpec, root: string): { entries: Entry[]; secr
   ];
   const secretExcluded: string[] = [];
   const secretReincluded: string[] = [];
+  let modelRun: ModelRun | undefined;
+  let modelWalk: ModelWalk | undefined;
   const add = (r: WalkResult): void => {
     // One push per item: spreading 200,000 arguments would overflow the call stack.
     for (const e of r.entries) entries.push(e);
@@ -199,7 +231,18 @@ function collect(spec: BuildContextSpec, root: string): { entries: Entry[]; secr
     entries.push({ dest: `model/${model.basename}`, source: fs.realpathSync(model.absolutePath) });
   } else {
     refuseDangerousFolder(owner, "model", model.absolutePath, root);
-    add(walkFolder({ owner, prop: "model", root: model.absolutePath, destPrefix: `model/${model.basename}/` }));
+    const prefix = `${MODEL_PREFIX}${model.basename}/`;
+    const key: FolderMemoKey | undefined = memoRoot === undefined ? undefined : { realRoot: fs.realpathSync(model.absolutePath), destPrefix: prefix, ownIgnore: readOwnIgnore(model.absolutePath) };
+    const memo = key === undefined ? undefined : readFolderMemo(memoRoot!, key);
+    if (memo !== undefined) {
+      modelRun = { prefix, realRoot: key!.realRoot, memo };
+      for (const s of memo.secretExcluded) secretExcluded.push(s);
+      for (const s of memo.secretReincluded) secretReincluded.push(s);
+    } else {
+      const walked = walkFolder({ owner, prop: "model", root: model.absolutePath, destPrefix: prefix });
+      add(walked);
+      if (key !== undefined) modelWalk = { prefix, key, walked };
+    }
   }
 
   refuseDangerousFolder(owner, "entryScript", spec.entryScript.sourceDir, root, spec.entryScript.given ?? spec.entryScript.absolutePath);
@@ -241,68 +284,140 @@ function collect(spec: BuildContextSpec, root: string): { entries: Entry[]; secr
   }
   secretExcluded.sort();
   secretReincluded.sort();
-  return { entries, secretExcluded, secretReincluded };
+  return { entries, secretExcluded, secretReincluded, modelRun, modelWalk };
 }
 
-function plan(spec: BuildContextSpec, root: string, cache: DigestCache, keep?: KeptBytes): Plan {
+function plan(spec: BuildContextSpec, root: string, cache: DigestCache, keep?: KeptBytes, memoRoot?: string): Plan {
   const owner = spec.owner ?? "BuildContext";
   for (const name of Object.keys(spec.buildArgs)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) invalid(owner, "buildArgs", name, "not a valid build argument name", "letters, digits and underscores, not starting with a digit");
   }
-  const { entries, secretExcluded, secretReincluded } = collect(spec, root);
+  const started = nowNs();
+  // A generated file in `model` would enter the model's run of the sorted list: no memo then.
+  const generatedInModel = Object.keys(spec.generatedFiles).some((rel) => rel === "model" || rel.startsWith(MODEL_PREFIX));
+  const { entries, secretExcluded, secretReincluded, modelRun, modelWalk } = collect(spec, root, generatedInModel ? undefined : memoRoot);
   const hash = createHash("sha256");
   hash.update(`${FORMAT}\0`);
   const args = Object.keys(spec.buildArgs).sort().map((k) => [k, spec.buildArgs[k]]);
   // The pack's rule is part of the layout: the pack itself follows from the files hashed below.
   hash.update(`${JSON.stringify({ buildArgs: args, platform: spec.platform, smallFilesPack: { name: SMALL_FILES_PACK, fileMaxBytes: PACK_FILE_MAX_BYTES } })}\0`);
   const planned: PlannedFile[] = [];
+  // What the model folder's memo will hold, when it was walked (and nothing untrusted was read).
+  let forMemo: { rels: string[]; ids: string[]; sha256s: string[] } | undefined = modelWalk === undefined ? undefined : { rels: [], ids: [], sha256s: [] };
   // The per-file records are hashed in batches: one update call per file cost more than hashing.
   let pending = "";
-  for (const entry of entries) {
-    if ("content" in entry) {
-      const sha256 = createHash("sha256").update(entry.content).digest("hex");
-      pending += `${entry.dest}\0${entry.content.length}\0${sha256}\0`;
-      planned.push({ entry });
-    } else {
-      const { sha256, id, content } = cache.digest(entry.source, keep);
-      pending += `${entry.dest}\0${sizeInIdentityKey(id)}\0${sha256}\0`;
-      planned.push(content === undefined ? { entry, id } : { entry, id, kept: content });
-    }
+  const flush = (): void => {
     if (pending.length >= 1 << 16) {
       hash.update(pending);
       pending = "";
     }
+  };
+  const hashEntries = (from: number, to: number): void => {
+    for (let i = from; i < to; i++) {
+      const entry = entries[i];
+      if ("content" in entry) {
+        const sha256 = createHash("sha256").update(entry.content).digest("hex");
+        pending += `${entry.dest}\0${entry.content.length}\0${sha256}\0`;
+        planned.push({ entry });
+      } else {
+        const { sha256, id, content, trusted } = cache.digest(entry.source, keep);
+        pending += `${entry.dest}\0${sizeInIdentityKey(id)}\0${sha256}\0`;
+        planned.push(content === undefined ? { entry, id } : { entry, id, kept: content });
+        if (forMemo !== undefined && entry.dest.startsWith(modelWalk!.prefix)) {
+          if (!trusted) forMemo = undefined;
+          else {
+            forMemo.rels.push(entry.dest.slice(modelWalk!.prefix.length));
+            forMemo.ids.push(id);
+            forMemo.sha256s.push(sha256);
+          }
+        }
+      }
+      flush();
+    }
+  };
+  if (modelRun === undefined) {
+    hashEntries(0, entries.length);
+  } else {
+    // The model's files are one run of the sorted list, where `model/` would be.
+    const at = lowerBound(entries, MODEL_PREFIX);
+    hashEntries(0, at);
+    const { prefix, memo } = modelRun;
+    for (let i = 0; i < memo.rels.length; i++) {
+      pending += `${prefix}${memo.rels[i]}\0${sizeInIdentityKey(memo.ids[i])}\0${memo.sha256s[i]}\0`;
+      flush();
+    }
+    hashEntries(at, entries.length);
   }
   hash.update(pending);
-  return { planned: packSmallModelFiles(planned), fingerprint: hash.digest("hex"), secretExcluded, secretReincluded };
+  if (modelWalk !== undefined && forMemo !== undefined) {
+    writeFolderMemo(memoRoot!, modelWalk.key, modelWalk.walked, { ...forMemo, secretExcluded: modelWalk.walked.secretExcluded, secretReincluded: modelWalk.walked.secretReincluded }, started);
+  }
+  let staged: Planned[] | undefined;
+  return {
+    // Made when first needed: an ACR build that reuses its archive never needs the list.
+    get planned(): Planned[] {
+      return (staged ??= packSmallModelFiles(planned, modelRun));
+    },
+    fingerprint: hash.digest("hex"),
+    secretExcluded,
+    secretReincluded,
+  };
 }
 
 /**
  * The files as staged: the model's input files of up to PACK_FILE_MAX_BYTES move into one
  * SMALL_FILES_PACK entry (always there, so the Dockerfile's ADD has it), and `model/` gets a
  * placeholder when no model file is left in it. `planned` is sorted by dest, and so is the result.
+ * With `run`, the model's files come from its memo instead (`planned` has none of them): only
+ * its big files get an entry of their own, the pack's members are made when first read (a
+ * local build whose staged context verifies never reads them).
  */
-function packSmallModelFiles(planned: readonly PlannedFile[]): Planned[] {
+function packSmallModelFiles(planned: readonly PlannedFile[], run?: ModelRun): Planned[] {
   const members: PackMember[] = [];
   const staged: Planned[] = [];
   let modelFilesLeft = false;
+  let placeholderTaken = false;
+  const takes = (packPath: string): boolean => packPath === PACKED_PLACEHOLDER || packPath.startsWith(`${PACKED_PLACEHOLDER}/`);
   for (const p of planned) {
     const entry = p.entry;
     if (entry.dest.startsWith(MODEL_PREFIX)) {
       const size = "content" in entry ? entry.content.length : sizeInIdentityKey(p.id!);
       if ("source" in entry && size <= PACK_FILE_MAX_BYTES) {
-        members.push({ path: entry.dest.slice(MODEL_PREFIX.length), size, input: p.kept !== undefined ? { content: p.kept } : { path: entry.source, identity: p.id! } });
+        const packPath = entry.dest.slice(MODEL_PREFIX.length);
+        placeholderTaken ||= takes(packPath);
+        members.push({ path: packPath, size, input: p.kept !== undefined ? { content: p.kept } : { path: entry.source, identity: p.id! } });
         continue;
       }
       modelFilesLeft = true;
     }
     staged.push(p);
   }
-  staged.push({ dest: SMALL_FILES_PACK, pack: members });
-  if (!modelFilesLeft) {
-    const taken = members.some((m) => m.path === PACKED_PLACEHOLDER || m.path.startsWith(`${PACKED_PLACEHOLDER}/`));
-    staged.push({ entry: { dest: `${MODEL_PREFIX}${taken ? PACKED_PLACEHOLDER_OTHER : PACKED_PLACEHOLDER}`, content: Buffer.alloc(0) } });
+  if (run === undefined) {
+    staged.push({ dest: SMALL_FILES_PACK, pack: members });
+  } else {
+    const { prefix, realRoot, memo } = run;
+    const packPrefix = prefix.slice(MODEL_PREFIX.length);
+    const sourceOf = (rel: string): string => `${realRoot}${path.sep}${path.sep === "/" ? rel : rel.split("/").join(path.sep)}`;
+    const small: number[] = [];
+    for (let i = 0; i < memo.rels.length; i++) {
+      const size = sizeInIdentityKey(memo.ids[i]);
+      if (size <= PACK_FILE_MAX_BYTES) {
+        small.push(i);
+        placeholderTaken ||= takes(`${packPrefix}${memo.rels[i]}`);
+      } else {
+        modelFilesLeft = true;
+        staged.push({ entry: { dest: `${prefix}${memo.rels[i]}`, source: sourceOf(memo.rels[i]) }, id: memo.ids[i] });
+      }
+    }
+    let packed: PackMember[] | undefined;
+    staged.push({
+      dest: SMALL_FILES_PACK,
+      get pack(): PackMember[] {
+        return (packed ??= small.map((i) => ({ path: `${packPrefix}${memo.rels[i]}`, size: sizeInIdentityKey(memo.ids[i]), input: { path: sourceOf(memo.rels[i]), identity: memo.ids[i] } })));
+      },
+    });
   }
+  if (!modelFilesLeft) staged.push({ entry: { dest: `${MODEL_PREFIX}${placeholderTaken ? PACKED_PLACEHOLDER_OTHER : PACKED_PLACEHOLDER}`, content: Buffer.alloc(0) } });
   return staged.sort((a, b) => (destOf(a) < destOf(b) ? -1 : destOf(a) > destOf(b) ? 1 : 0));
 }
 
@@ -438,7 +553,8 @@ export function stageBuildContext(spec: BuildContextSpec): StagedBuildContext {
   const owner = spec.owner ?? "BuildContext";
   const root = preparePrivateRoot(owner);
   const cache = new DigestCache(path.join(root, DIGEST_CACHE_FILE));
-  const { planned, fingerprint, secretExcluded, secretReincluded } = plan(spec, root, cache, new KeptBytes());
+  const made = plan(spec, root, cache, new KeptBytes(), root);
+  const { fingerprint, secretExcluded, secretReincluded } = made;
   cache.save();
   warnSecretExclusions(owner, secretExcluded, secretReincluded);
 
@@ -455,7 +571,7 @@ export function stageBuildContext(spec: BuildContextSpec): StagedBuildContext {
   return {
     get directory(): string {
       if (!staged) {
-        materialize(owner, root, fingerprint, planned, this.files);
+        materialize(owner, root, fingerprint, made.planned, this.files);
         staged = true;
       }
       return location;
@@ -463,13 +579,13 @@ export function stageBuildContext(spec: BuildContextSpec): StagedBuildContext {
     location,
     fingerprint,
     get files(): string[] {
-      return (files ??= planned.map(destOf));
+      return (files ??= made.planned.map(destOf));
     },
     get sizes(): number[] {
-      return (sizes ??= planned.map((p) => ("pack" in p ? smallFilesPackSize(p.pack) : "content" in p.entry ? p.entry.content.length : sizeInIdentityKey(p.id!))));
+      return (sizes ??= made.planned.map((p) => ("pack" in p ? smallFilesPackSize(p.pack) : "content" in p.entry ? p.entry.content.length : sizeInIdentityKey(p.id!))));
     },
     get inputs(): ArchiveInput[] {
-      return (inputs ??= planned.map((p) => ("pack" in p ? { pack: p.pack } : "content" in p.entry ? { content: p.entry.content } : p.kept !== undefined ? { content: p.kept } : { path: p.entry.source, identity: p.id! })));
+      return (inputs ??= made.planned.map((p) => ("pack" in p ? { pack: p.pack } : "content" in p.entry ? { content: p.entry.content } : p.kept !== undefined ? { content: p.kept } : { path: p.entry.source, identity: p.id! })));
     },
     secretExcluded,
   };

@@ -171,27 +171,29 @@ export class DigestCache {
    * The sha256 of `file` and its identity (an identityKey string), from the cache when a file
    * with this exact identity was hashed before. When the file is read, its bytes go to `keep`
    * (if it takes them) and come back as `content`: exactly the bytes hashed, of the file with
-   * identity `id`.
+   * identity `id`. `trusted` is true when `sha256` is known to be the digest of the file with
+   * identity `id` (from the cache, or read unchanged and settled: what the cache keeps).
    */
-  public digest(file: string, keep?: KeptBytes): { sha256: string; id: string; content?: Buffer } {
+  public digest(file: string, keep?: KeptBytes): { sha256: string; id: string; content?: Buffer; trusted: boolean } {
     const id = identityKey(file);
     const cached = this.lookup(id);
-    if (cached !== undefined) return { sha256: cached, id };
+    if (cached !== undefined) return { sha256: cached, id, trusted: true };
     const hashed = this.hashed.get(id);
-    if (hashed !== undefined) return { sha256: hashed, id };
+    if (hashed !== undefined) return { sha256: hashed, id, trusted: true };
     const started = this.now();
     const { sha256, identity, whole } = hashFileContent(file, sizeInIdentityKey(id));
     this.hashedFiles++;
     // The file read must be the one whose identity was looked up, unchanged.
     const unchanged = identity === id;
     // Cache only what did not change while (or shortly before) it was read.
-    if (unchanged && settledBefore(parseIdentityKey(id), started)) {
+    const trusted = unchanged && settledBefore(parseIdentityKey(id), started);
+    if (trusted) {
       this.hashed.set(id, sha256);
       this.answers.push(id);
       this.dirty = true;
     }
     const content = unchanged && whole !== undefined ? keep?.keep(whole) : undefined;
-    return { sha256, id, content };
+    return { sha256, id, content, trusted };
   }
 
   /** Writes the cache when something new was hashed. */

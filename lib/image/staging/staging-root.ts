@@ -12,6 +12,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { FOLDER_MEMO_PREFIX } from "./folder-memo";
 import { invalid } from "../../errors";
 
 export const STAGING_DIR_ENV = "AML_FUNCTION_STAGING_DIR";
@@ -103,7 +104,8 @@ const CONTEXT_ENTRY = /^([0-9a-f]{64})(?:\..+)?$/;
  * Removes old contexts: those unused for MAX_AGE_MS, and beyond the KEEP_RECENT most recently
  * used those older than MIN_AGE_MS, each with everything named after it (its folder, manifest,
  * usage marker and the files derived from it, e.g. the ACR build's archive and its sidecar);
- * also temporary folders of interrupted stagings, and files of earlier versions (RETIRED_FILES).
+ * also temporary folders of interrupted stagings, model folder memos unused for MAX_AGE_MS, and
+ * files of earlier versions (RETIRED_FILES).
  * A context was last used when its manifest or usage marker was last touched (touchContext), or
  * else when its newest file changed. `keep` is never removed.
  */
@@ -114,6 +116,15 @@ export function removeOldContexts(root: string, keep: string): void {
     const abs = path.join(root, name);
     if (RETIRED_FILES.has(name)) {
       fs.rmSync(abs, { force: true });
+      continue;
+    }
+    if (name.startsWith(FOLDER_MEMO_PREFIX)) {
+      // A model folder's memo (folder-memo.ts), touched whenever a synth uses it.
+      try {
+        if (now - fs.lstatSync(abs).mtimeMs > MAX_AGE_MS) fs.rmSync(abs, { force: true });
+      } catch {
+        // Removed by another process meanwhile.
+      }
       continue;
     }
     if (name.startsWith(".staging-")) {

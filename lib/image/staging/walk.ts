@@ -22,6 +22,7 @@ import * as path from "path";
 import dockerignore from "@balena/dockerignore";
 import { invalid } from "../../errors";
 import { DEFAULT_EXCLUDES, SECRET_EXCLUDES } from "./excludes";
+import { identityKey } from "./file-identity";
 import { compileAnywherePatterns, exactPattern, PathMatcher } from "./patterns";
 import { under } from "./under";
 
@@ -54,9 +55,18 @@ export interface WalkResult {
   readonly secretExcluded: string[];
   /** Context paths the secret rules match that a `!` line naming them re-included. */
   readonly secretReincluded: string[];
+  /**
+   * Every folder listed (relative posix path, "" for the folder itself) with its identityKey
+   * taken before it was listed: a folder whose identity is unchanged has the same entries
+   * (staging/folder-memo.ts).
+   */
+  readonly folders: Array<[string, string]>;
+  /** True when the walk met a symbolic link (followed or left out). */
+  readonly sawLinks: boolean;
 }
 
-function readOwnIgnore(root: string): string[] {
+/** The lines of the folder's own `.dockerignore` (none when it has none). */
+export function readOwnIgnore(root: string): string[] {
   const file = path.join(root, ".dockerignore");
   return fs.existsSync(file) ? fs.readFileSync(file, "utf8").split(/\r?\n/) : [];
 }
@@ -171,6 +181,8 @@ export function walkFolder(opts: WalkOptions): WalkResult {
   const entries: Entry[] = [];
   const secretExcluded: string[] = [];
   const secretReincluded: string[] = [];
+  const folders: Array<[string, string]> = [];
+  let sawLinks = false;
   /** The real path of something inside the folder, relative to it (posix). */
   const realRel = (real: string): string => path.relative(realRoot, real).split(path.sep).join("/");
   // Secret rules match a path or, when a `!` line made the walk enter left-out folders, one of
@@ -191,6 +203,8 @@ export function walkFolder(opts: WalkOptions): WalkResult {
   const below: Pending[] = [];
   while (stack.length > 0) {
     const dir = stack.pop()!;
+    // Before the listing: a change during the walk then shows as a changed folder next time.
+    folders.push([dir.rel, identityKey(dir.abs)]);
     // Sorted so that the first bad link reported is the same on every machine.
     const dirents = fs.readdirSync(dir.abs, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     // Per folder, not per entry: the prefixes of its entries' paths and its exclude test.
@@ -215,6 +229,7 @@ export function walkFolder(opts: WalkOptions): WalkResult {
       if (!isFile && !isDir) {
         if (d.isSymbolicLink()) {
           viaLink = true;
+          sawLinks = true;
           const abs = under(dir.abs, name);
           let stat: fs.Stats;
           try {
@@ -281,5 +296,5 @@ export function walkFolder(opts: WalkOptions): WalkResult {
     // sorted, and sorting them by context path later is little more than one pass.
     while (below.length > 0) stack.push(below.pop()!);
   }
-  return { entries, secretExcluded, secretReincluded };
+  return { entries, secretExcluded, secretReincluded, folders, sawLinks };
 }
