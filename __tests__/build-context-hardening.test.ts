@@ -386,6 +386,14 @@ describe("the staging cache is not trusted because it exists", () => {
     expect(fs.readFileSync(path.join(again.directory, "source", "score.py"), "utf8")).toBe(SCRIPT);
   });
 
+  test("a big model file removed after it was hashed, before the context is staged, fails the synth by name", () => {
+    const root = project({ "models/bundle/big.bin": "b".repeat(100 << 10) });
+    const context = stageBuildContext(spec(root));
+    const big = fs.realpathSync(path.join(root, "models", "bundle", "big.bin"));
+    fs.rmSync(big);
+    expect(() => context.directory).toThrow(`Deployment: invalid buildContext ${JSON.stringify(big)}: the file changed while it was being staged (ENOENT)`);
+  });
+
   test("a source file changed after it was hashed: small ones are staged as hashed, a big one fails the synth", () => {
     const root = project({ "models/bundle/big.bin": "b".repeat(100 << 10) });
     const context = stageBuildContext(spec(root));

@@ -16,7 +16,7 @@ import { imageViewText } from "./context-view";
 
 jest.mock("fs", () => {
   const actual = jest.requireActual("fs");
-  return { ...actual, readdirSync: jest.fn(actual.readdirSync) };
+  return { ...actual, readdirSync: jest.fn(actual.readdirSync), statfsSync: jest.fn(actual.statfsSync), writeFileSync: jest.fn(actual.writeFileSync) };
 });
 
 const sandbox = useStagingSandbox("folder-memo-test-");
@@ -150,6 +150,49 @@ describe("the model folder's memo", () => {
       expect(walked.join("\n")).toContain("model/m/.env, model/m/sub/id_rsa");
     } finally {
       warn.mockRestore();
+    }
+  });
+
+  test("a model folder given as a link to it is served by its memo too", () => {
+    const { root, model, spec } = project();
+    const link = path.join(root, "models", "link");
+    fs.symlinkSync(model, link);
+    const viaLink = { ...spec, model: ModelSource.fromLocalPath(link).resolve("T") };
+    const first = stageBuildContext(viaLink);
+    expect(listingsOf(fs.realpathSync(model), () => expect(stageBuildContext(viaLink).fingerprint).toBe(first.fingerprint))).toEqual([]);
+  });
+
+  test("a model folder on a file system that is not a local disk's (NFS here) is walked every time", () => {
+    const { model, spec } = project();
+    const first = stageBuildContext(spec);
+    const statfs = fs.statfsSync as unknown as jest.Mock;
+    statfs.mockImplementation((p: string) => ({ ...jest.requireActual("fs").statfsSync(p), type: 0x6969 }));
+    try {
+      expect(listingsOf(model, () => expect(stageBuildContext(spec).fingerprint).toBe(first.fingerprint))).toContain(model);
+    } finally {
+      statfs.mockImplementation(jest.requireActual("fs").statfsSync);
+    }
+  });
+
+  test("a memo that cannot be written (a full disk) leaves the synth as it is, and no temporary file", () => {
+    const { model, spec } = project();
+    const write = fs.writeFileSync as unknown as jest.Mock;
+    const actual = jest.requireActual("fs").writeFileSync;
+    write.mockImplementation((file: unknown, ...rest: unknown[]) => {
+      if (path.basename(String(file)).startsWith("folder-memo-")) {
+        actual(file, "partial");
+        throw Object.assign(new Error("ENOSPC: no space left on device"), { code: "ENOSPC" });
+      }
+      return actual(file, ...rest);
+    });
+    try {
+      const before = memos();
+      const first = stageBuildContext(spec);
+      expect(first.fingerprint).toBe(computeFingerprint(spec));
+      expect(memos()).toEqual(before);
+      expect(listingsOf(model, () => stageBuildContext(spec))).toContain(model);
+    } finally {
+      write.mockImplementation(actual);
     }
   });
 

@@ -100,6 +100,9 @@ describe("the small-files pack", () => {
     fs.utimesSync(file, atime, mtime);
     expect(() => pack([member])).toThrow(InputChangedError);
     expect(() => pack([{ ...member, input: { path: file, identity: identityKey(file) }, size: 9 }])).toThrow(/became longer/);
+    fs.rmSync(file);
+    expect(() => pack([member])).toThrow(InputChangedError);
+    expect(() => pack([member])).toThrow(/could not be read again \(ENOENT\)/);
   });
 
   function writeTo(bytes: Buffer): string {

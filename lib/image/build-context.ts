@@ -1,8 +1,10 @@
 /**
  * Stages the Docker build context of the scoring image and computes its content fingerprint.
  *
- * Fingerprint = sha256 over a format tag, the build options (build args, platform) and, for every
- * staged file in sorted order, its context path, size and content sha256. File modes, mtimes,
+ * Fingerprint = sha256 over a format tag, the build options (build args, platform), the rule of
+ * the model's small-files pack and, for every file of the context as the image gets it, in sorted
+ * order, its context path, size and content sha256 (a small model file counts under its path in
+ * `model/`, although it is staged inside the pack, whose bytes follow from those files). File modes, mtimes,
  * listing order and the absolute location of the inputs do not count, so the same inputs give the
  * same fingerprint on every machine. Content hashes come from a cache keyed by file identity
  * (staging/digest-cache.ts), so an unchanged model is not read again.
@@ -44,7 +46,7 @@ import { recordManifest, verifyManifest } from "./staging/staged-manifest";
 import { manifestPath, preparePrivateRoot, removeOldContexts, stagingRoot, STAGING_DIR_ENV, touchContext } from "./staging/staging-root";
 import { under } from "./staging/under";
 import { Entry, readOwnIgnore, walkFolder, WalkResult } from "./staging/walk";
-import { FolderMemo, FolderMemoKey, readFolderMemo, writeFolderMemo } from "./staging/folder-memo";
+import { FolderMemo, FolderMemoKey, memoCanTrust, readFolderMemo, writeFolderMemo } from "./staging/folder-memo";
 
 export { DEFAULT_EXCLUDES, SECRET_EXCLUDES, stagingRoot, STAGING_DIR_ENV };
 
@@ -232,14 +234,16 @@ function collect(spec: BuildContextSpec, root: string, memoRoot?: string): Colle
   } else {
     refuseDangerousFolder(owner, "model", model.absolutePath, root);
     const prefix = `${MODEL_PREFIX}${model.basename}/`;
-    const key: FolderMemoKey | undefined = memoRoot === undefined ? undefined : { realRoot: fs.realpathSync(model.absolutePath), destPrefix: prefix, ownIgnore: readOwnIgnore(model.absolutePath) };
+    const realRoot = fs.realpathSync(model.absolutePath);
+    const ownIgnore = readOwnIgnore(model.absolutePath);
+    const key: FolderMemoKey | undefined = memoRoot === undefined || !memoCanTrust(realRoot) ? undefined : { realRoot, destPrefix: prefix, ownIgnore };
     const memo = key === undefined ? undefined : readFolderMemo(memoRoot!, key);
     if (memo !== undefined) {
       modelRun = { prefix, realRoot: key!.realRoot, memo };
       for (const s of memo.secretExcluded) secretExcluded.push(s);
       for (const s of memo.secretReincluded) secretReincluded.push(s);
     } else {
-      const walked = walkFolder({ owner, prop: "model", root: model.absolutePath, destPrefix: prefix });
+      const walked = walkFolder({ owner, prop: "model", root: model.absolutePath, destPrefix: prefix, ownIgnore });
       add(walked);
       if (key !== undefined) modelWalk = { prefix, key, walked };
     }
@@ -470,7 +474,14 @@ function writeEntries(owner: string, dir: string, planned: Planned[]): void {
       // The bytes that were hashed: nothing to check against the source afterwards.
       writeNew(target, kept);
     } else {
-      copyFileEconomically(entry.source, target, FILE_MODE);
+      try {
+        copyFileEconomically(entry.source, target, FILE_MODE);
+      } catch (e) {
+        // Gone or unreadable since it was hashed.
+        const { code, path: failed } = e as NodeJS.ErrnoException;
+        if (failed === entry.source && (code === "ENOENT" || code === "EACCES" || code === "EPERM")) invalid(owner, "buildContext", entry.source, `the file changed while it was being staged (${code})`, "files that do not change during synth (run synth again)");
+        throw e;
+      }
       // What was copied must be what was hashed.
       if (id !== undefined && identityKey(entry.source) !== id) {
         invalid(owner, "buildContext", entry.source, "the file changed while it was being staged", "files that do not change during synth (run synth again)");

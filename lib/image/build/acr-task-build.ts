@@ -12,6 +12,8 @@ import { createSecureStorageAccount } from "../../security/secure-storage-accoun
 import { RegistrySku } from "../../skus";
 import { BuiltInRole, grantRole } from "../../security/role-assignment";
 import { ContextArchive, refreshArchiveIdentity, writeContextArchive } from "./context-archive";
+import { InputChangedError } from "./tar-writer";
+import type { StagedBuildContext } from "../build-context";
 import { stackAsset } from "../stack-asset";
 import { buildTaskYaml, CLIENT_ID_VALUE } from "./task-yaml";
 import type { IImageBuild, ImageBuildBinding, ImageBuildTarget } from "./image-build";
@@ -164,7 +166,7 @@ export class AcrTaskBuild implements IImageBuild {
       description: "Upload of the image build context by the principal that runs terraform apply",
     });
 
-    const archive = writeContextArchive(context);
+    const archive = archiveOrExplain(target.owner, context);
     const blob = new StorageBlob(scope, "context-blob", {
       name: blobName,
       storageAccountName: storage.name,
@@ -263,4 +265,17 @@ function contextArchiveAssetPath(scope: Construct, archive: ContextArchive, fing
     afterWrite: () => refreshArchiveIdentity(archive),
   });
   return `\${path.module}/${asset.relativePath}`;
+}
+
+/**
+ * The context archive; an input that changed, vanished or became unreadable since it was hashed
+ * is reported as bad input of the build context (synth again), not as an error from inside.
+ */
+function archiveOrExplain(owner: string, context: StagedBuildContext): ContextArchive {
+  try {
+    return writeContextArchive(context);
+  } catch (e) {
+    if (e instanceof InputChangedError) invalid(owner, "buildContext", e.file, `the file changed while the build context archive was written (${e.message})`, "files that do not change during synth (run synth again)");
+    throw e;
+  }
 }

@@ -107,7 +107,15 @@ export class TarWriter {
    */
   public file(rel: string, absolute: string, size: number | undefined, identity?: string, level?: number): void {
     const buffer = this.buffer;
-    const fd = fs.openSync(absolute, "r");
+    let fd: number;
+    try {
+      fd = fs.openSync(absolute, "r");
+    } catch (e) {
+      // Gone or unreadable since it was hashed (or listed).
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "EACCES" || code === "EPERM" || code === "EISDIR") throw new InputChangedError(absolute, `${absolute} could not be read again (${code}) while the build context was written (run synth again)`);
+      throw e;
+    }
     try {
       const entrySize = size ?? fs.fstatSync(fd).size;
       // A file that fits the buffer is read with one byte more asked for: getting it means the

@@ -13,7 +13,10 @@
  * - every folder and file changed at least SETTLE_NS before the walk started (a change within the
  *   same timestamp tick would leave the identity as it was: file-identity.ts);
  * - the key holds everything else the result depends on: the folder's real path, the destination
- *   prefix, the folder's own `.dockerignore`, the built-in exclude rules, this format.
+ *   prefix, the folder's own `.dockerignore` (as the walk applied it), the built-in exclude
+ *   rules, this format and the versions of this library and of the dockerignore matcher;
+ * - the folder is on a local file system (memoCanTrust): network and FUSE file systems may report
+ *   cached or made-up folder times, and their clock is not this machine's.
  * A file found with another identity, a folder changed, a memo damaged or of another key: the
  * folder is walked and hashed as on a first synth (the digest cache still saves re-reading the
  * files that did not change).
@@ -22,7 +25,7 @@
  * the JSON, then the JSON; a memo whose digest does not match is not used), touched when used;
  * memos unused for 7 days go with the other cleanup (staging-root.ts).
  */
-import { createHash } from "crypto";
+import { createHash, randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { DEFAULT_EXCLUDES, SECRET_EXCLUDES } from "./excludes";
@@ -66,8 +69,45 @@ interface Stored extends FolderMemo {
   readonly folders: Array<[string, string]>;
 }
 
+/**
+ * Linux file system types (statfs f_type) whose folder times and inode numbers are the disk's
+ * own: ext2/3/4, XFS, btrfs, tmpfs, overlayfs, ZFS, F2FS, bcachefs. Elsewhere (NFS, SMB, FUSE
+ * mounts such as blobfuse2, 9p as in WSL, and other platforms) the folder is walked every time.
+ */
+const LOCAL_FILE_SYSTEMS = new Set([0xef53, 0x58465342, 0x9123683e, 0x01021994, 0x794c7630, 0x2fc12fc1, 0xf2f52010, 0xca451a4e]);
+
+/** Whether a memo of the folder at `realRoot` can be trusted (see the top). */
+export function memoCanTrust(realRoot: string): boolean {
+  if (process.platform !== "linux") return false;
+  try {
+    return LOCAL_FILE_SYSTEMS.has(fs.statfsSync(realRoot).type);
+  } catch {
+    return false;
+  }
+}
+
+/** This library's version and the dockerignore matcher's: their rules decide what a walk finds. */
+const VERSIONS = ((): string[] => {
+  const versionOf = (file: string): string => {
+    try {
+      return String((JSON.parse(fs.readFileSync(file, "utf8")) as { version?: unknown }).version);
+    } catch {
+      return "unknown";
+    }
+  };
+  let matcher = "unknown";
+  try {
+    matcher = versionOf(require.resolve("@balena/dockerignore/package.json"));
+  } catch {
+    // Not resolvable this way: the format and this library's version still key the memo.
+  }
+  // lib/image/staging (sources) or dist/lib/image/staging (compiled) below the package root.
+  const own = [path.resolve(__dirname, "../../../package.json"), path.resolve(__dirname, "../../../../package.json")].find((f) => fs.existsSync(f));
+  return [own === undefined ? "unknown" : versionOf(own), matcher];
+})();
+
 function keyText(key: FolderMemoKey): string {
-  return JSON.stringify([FORMAT, key.realRoot, key.destPrefix, key.ownIgnore, DEFAULT_EXCLUDES, SECRET_EXCLUDES]);
+  return JSON.stringify([FORMAT, VERSIONS, key.realRoot, key.destPrefix, key.ownIgnore, DEFAULT_EXCLUDES, SECRET_EXCLUDES]);
 }
 
 function memoFile(stagingRoot: string, text: string): string {
@@ -126,7 +166,8 @@ function isWellFormed(s: Stored): boolean {
 /**
  * Keeps what the walk `walked` of the folder `key` names found, with the files' identities and
  * digests (`memo.rels` sorted), when nothing could fool the next synth's check (see the top):
- * returns whether it was kept. `started` is when the walk began (ns, file-time clock).
+ * returns whether it was kept. `started` is when the walk began (ns, file-time clock). A memo is
+ * only a shortcut: one that cannot be written (a full disk, no rights) is left out, silently.
  */
 export function writeFolderMemo(stagingRoot: string, key: FolderMemoKey, walked: WalkedFolder, memo: FolderMemo, started: bigint): boolean {
   if (walked.sawLinks) return false;
@@ -144,9 +185,14 @@ export function writeFolderMemo(stagingRoot: string, key: FolderMemoKey, walked:
     secretExcluded: [...walked.secretExcluded],
     secretReincluded: [...walked.secretReincluded],
   };
-  const temp = `${file}.${process.pid}.tmp`;
+  const temp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
   const json = JSON.stringify(stored);
-  fs.writeFileSync(temp, `${createHash("sha256").update(json).digest("hex")}\n${json}`, { mode: 0o600 });
-  fs.renameSync(temp, file);
-  return true;
+  try {
+    fs.writeFileSync(temp, `${createHash("sha256").update(json).digest("hex")}\n${json}`, { mode: 0o600 });
+    fs.renameSync(temp, file);
+    return true;
+  } catch {
+    fs.rmSync(temp, { force: true });
+    return false;
+  }
 }

@@ -43,6 +43,12 @@ export interface WalkOptions {
   readonly only?: readonly string[];
   /** Absolute real paths to leave out. */
   readonly skip?: readonly string[];
+  /**
+   * The lines of the folder's own `.dockerignore`, when the caller read them already (so that
+   * what it keys on and what the walk applies are the same read).
+   * @default read from `<root>/.dockerignore`
+   */
+  readonly ownIgnore?: readonly string[];
 }
 
 export interface WalkResult {
@@ -171,7 +177,7 @@ function makeBuiltinPolicy(own: string[]): {
 }
 
 export function walkFolder(opts: WalkOptions): WalkResult {
-  const own = readOwnIgnore(opts.root);
+  const own = opts.ownIgnore !== undefined ? [...opts.ownIgnore] : readOwnIgnore(opts.root);
   const { forFolder, hasExceptions } = makeIgnore(own);
   let policy: ReturnType<typeof makeBuiltinPolicy> | undefined;
   const builtins = (): ReturnType<typeof makeBuiltinPolicy> => (policy ??= makeBuiltinPolicy(own));
@@ -204,7 +210,8 @@ export function walkFolder(opts: WalkOptions): WalkResult {
   while (stack.length > 0) {
     const dir = stack.pop()!;
     // Before the listing: a change during the walk then shows as a changed folder next time.
-    folders.push([dir.rel, identityKey(dir.abs)]);
+    // The real path's identity: the folder given may be a link to it.
+    folders.push([dir.rel, identityKey(dir.real)]);
     // Sorted so that the first bad link reported is the same on every machine.
     const dirents = fs.readdirSync(dir.abs, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     // Per folder, not per entry: the prefixes of its entries' paths and its exclude test.
