@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { spawnSync } from "child_process";
-import { BuildContextSpec, stageBuildContext } from "../lib/image/build-context";
+import { BuildContextSpec, stageBuildContext, stagingRoot } from "../lib/image/build-context";
 import { InputChangedError, TarSink, TarWriter } from "../lib/image/build/tar-writer";
 import { identityKey } from "../lib/image/staging/file-identity";
 import { PackMember, smallFilesPackSize, writeSmallFilesPack } from "../lib/image/staging/small-files-pack";
@@ -110,6 +110,90 @@ describe("the small-files pack", () => {
     fs.writeFileSync(file, bytes);
     return file;
   }
+});
+
+describe("the pack written while the model is hashed (local build)", () => {
+  // Digests and memos are kept only for files changed 2 s before the synth: run "10 s later".
+  let clock: jest.SpyInstance | undefined;
+  beforeEach(() => {
+    const real = Date.now.bind(Date);
+    clock = jest.spyOn(Date, "now").mockImplementation(() => real() + 10_000);
+  });
+  afterEach(() => clock?.mockRestore());
+
+  function specFor(root: string, packWhileHashing: boolean): BuildContextSpec {
+    return {
+      owner: "Deployment",
+      scoringImageDir: path.join(root, "scoring-image"),
+      model: ModelSource.fromLocalPath(path.join(root, "models", "m")).resolve("T"),
+      entryScript: resolveEntryScript("T", path.join(root, "src", "score.py")),
+      requirementsTxt: "",
+      generatedFiles: {},
+      buildArgs: {},
+      platform: "linux/amd64",
+      packWhileHashing,
+    };
+  }
+
+  function modelProject(): string {
+    const root = path.join(sandbox(), `stream${counter++}`);
+    const files: { [rel: string]: string | Buffer } = {
+      "scoring-image/Dockerfile": "FROM python\n",
+      "scoring-image/requirements.txt": "azure-functions\n",
+      "src/score.py": "def init():\n    pass\n\ndef run(d):\n    return d\n",
+      "models/m/a.txt": "a",
+      "models/m/deep/er/b.json": "{}",
+      "models/m/big.bin": Buffer.alloc(70 << 10, 5),
+      "models/m/日本/c.txt": "unicode",
+    };
+    for (const [rel, data] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+      fs.writeFileSync(path.join(root, rel), data);
+    }
+    return root;
+  }
+
+  const leftovers = (): string[] => fs.readdirSync(stagingRoot()).filter((n) => n.startsWith(".staging-pack-"));
+  const packOf = (dir: string): Buffer => fs.readFileSync(path.join(dir, "model-small-files.tar"));
+
+  test("gives the pack that staging writes from the files, and leaves no temporary file", () => {
+    const root = modelProject();
+    const streamed = stageBuildContext(specFor(root, true));
+    // Written while hashing, before the folder is staged; moved into it when it is.
+    expect(leftovers().length).toBe(1);
+    const streamedPack = packOf(streamed.directory);
+    expect(leftovers()).toEqual([]);
+    fs.rmSync(streamed.directory, { recursive: true });
+    // The same context staged without it (the memo serves the walk; the pack comes from the files).
+    const plain = stageBuildContext(specFor(root, false));
+    expect(plain.fingerprint).toBe(streamed.fingerprint);
+    expect(packOf(plain.directory).equals(streamedPack)).toBe(true);
+    expect(packEntries(path.join(plain.directory, "model-small-files.tar"))).toEqual(["./", "m/", "m/a.txt", "m/deep/", "m/deep/er/", "m/deep/er/b.json", "m/日本/", "m/日本/c.txt"]);
+  });
+
+  test("is given up when a file's digest comes from the cache (not read), and staging writes the pack as before", () => {
+    const root = modelProject();
+    const first = stageBuildContext(specFor(root, true));
+    const pack = packOf(first.directory);
+    // No memo and no staged context: the walk runs, the digests come from the cache.
+    for (const n of fs.readdirSync(stagingRoot()).filter((n) => n.startsWith("folder-memo-"))) fs.rmSync(path.join(stagingRoot(), n));
+    fs.rmSync(first.directory, { recursive: true });
+    const again = stageBuildContext(specFor(root, true));
+    expect(leftovers()).toEqual([]);
+    expect(packOf(again.directory).equals(pack)).toBe(true);
+  });
+
+  test("is removed when the context is already staged", () => {
+    const root = modelProject();
+    const first = stageBuildContext(specFor(root, true));
+    void first.directory;
+    // A new synth that reads the model again (memo gone) but finds the context staged.
+    for (const n of fs.readdirSync(stagingRoot()).filter((n) => n.startsWith("folder-memo-") || n === "file-digests.txt")) fs.rmSync(path.join(stagingRoot(), n));
+    const again = stageBuildContext(specFor(root, true));
+    expect(leftovers().length).toBe(1);
+    expect(again.directory).toBe(first.directory);
+    expect(leftovers()).toEqual([]);
+  });
 });
 
 describe("staging the pack", () => {

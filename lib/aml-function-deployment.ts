@@ -316,6 +316,7 @@ export class AmlFunctionDeployment extends Construct {
     const imageDir = scoringImageDir();
     const baseHostJson = JSON.parse(fs.readFileSync(path.join(imageDir, "host.json"), "utf8")) as Record<string, unknown>;
     const buildArgs = { AZUREML_ENTRY_SCRIPT: entryScript.relativePath, PYTHON_VERSION: pythonVersion.version };
+    const imageBuild = props.imageBuild ?? ImageBuild.acrTask();
     const context = stageBuildContext({
       owner,
       scoringImageDir: imageDir,
@@ -325,8 +326,8 @@ export class AmlFunctionDeployment extends Construct {
       generatedFiles: functionDefinitionFiles(owner, baseHostJson, bindings),
       buildArgs,
       platform: PLATFORM,
+      packWhileHashing: imageBuild.stagesContextFolder === true,
     });
-    const imageBuild = props.imageBuild ?? ImageBuild.acrTask();
     this.image = imageBuild.bind(new Construct(this, "image"), {
       owner,
       location: this.location,

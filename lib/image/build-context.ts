@@ -27,7 +27,7 @@
  * stack asset). The ACR build never reads it: it writes its archive straight from `inputs` (and
  * reuses a verified archive of the same fingerprint), so no copy of the model is made for it.
  */
-import { createHash } from "crypto";
+import { createHash, randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { invalid } from "../errors";
@@ -39,7 +39,7 @@ import { DigestCache } from "./staging/digest-cache";
 import { DEFAULT_EXCLUDES, SECRET_EXCLUDES } from "./staging/excludes";
 import { identityKey, nowNs, sizeInIdentityKey } from "./staging/file-identity";
 import { KeptBytes } from "./staging/kept-bytes";
-import { MODEL_PREFIX, PACK_FILE_MAX_BYTES, PackMember, SMALL_FILES_PACK, smallFilesPackSize, writeSmallFilesPack } from "./staging/small-files-pack";
+import { MODEL_PREFIX, PACK_FILE_MAX_BYTES, PackMember, PackStream, SMALL_FILES_PACK, smallFilesPackSize, writeSmallFilesPack } from "./staging/small-files-pack";
 import { InputChangedError, TarWriter } from "./build/tar-writer";
 import { refuseDangerousFolder } from "./staging/folder-guard";
 import { recordManifest, verifyManifest } from "./staging/staged-manifest";
@@ -67,6 +67,13 @@ export interface BuildContextSpec {
   readonly platform: string;
   /** Construct path used in error messages (default "BuildContext"). */
   readonly owner?: string;
+  /**
+   * Write the model's small-files pack while the model is hashed, for a build that stages the
+   * context folder (the local Docker build): the small files' bytes then go straight into the
+   * pack instead of being kept in memory until the folder is staged.
+   * @default false (the ACR build archives from the inputs and needs no staged pack)
+   */
+  readonly packWhileHashing?: boolean;
 }
 
 export interface StagedBuildContext {
@@ -121,6 +128,8 @@ interface PlannedPack {
   readonly dest: string;
   /** Its files, sorted by path. */
   readonly pack: PackMember[];
+  /** The pack, already written while the files were hashed (a temporary file in the staging root). */
+  readonly written?: string;
 }
 
 function destOf(p: Planned): string {
@@ -306,6 +315,8 @@ function plan(spec: BuildContextSpec, root: string, cache: DigestCache, keep?: K
   // The pack's rule is part of the layout: the pack itself follows from the files hashed below.
   hash.update(`${JSON.stringify({ buildArgs: args, platform: spec.platform, smallFilesPack: { name: SMALL_FILES_PACK, fileMaxBytes: PACK_FILE_MAX_BYTES } })}\0`);
   const planned: PlannedFile[] = [];
+  // The pack written as the model's small files are hashed, when asked for and the model is read.
+  let stream: PackWhileHashing | undefined = spec.packWhileHashing === true && spec.model !== undefined && modelRun === undefined ? new PackWhileHashing(root) : undefined;
   // What the model folder's memo will hold, when it was walked (and nothing untrusted was read).
   let forMemo: { rels: string[]; ids: string[]; sha256s: string[] } | undefined = modelWalk === undefined ? undefined : { rels: [], ids: [], sha256s: [] };
   // The per-file records are hashed in batches: one update call per file cost more than hashing.
@@ -324,7 +335,20 @@ function plan(spec: BuildContextSpec, root: string, cache: DigestCache, keep?: K
         pending += `${entry.dest}\0${entry.content.length}\0${sha256}\0`;
         planned.push({ entry });
       } else {
-        const { sha256, id, content, trusted } = cache.digest(entry.source, keep);
+        let digest: { sha256: string; id: string; content?: Buffer; trusted: boolean };
+        if (stream !== undefined && entry.dest.startsWith(MODEL_PREFIX)) {
+          // Into the pack (small files) or staged as a file (big ones, never kept anyway).
+          const { sha256, id, whole, trusted } = cache.digestOnce(entry.source);
+          const size = sizeInIdentityKey(id);
+          if (size <= PACK_FILE_MAX_BYTES) {
+            if (whole !== undefined && whole.length === size) stream.content(entry.dest.slice(MODEL_PREFIX.length), whole);
+            else stream = stream.abandon();
+          }
+          digest = { sha256, id, trusted };
+        } else {
+          digest = cache.digest(entry.source, keep);
+        }
+        const { sha256, id, content, trusted } = digest;
         pending += `${entry.dest}\0${sizeInIdentityKey(id)}\0${sha256}\0`;
         planned.push(content === undefined ? { entry, id } : { entry, id, kept: content });
         if (forMemo !== undefined && entry.dest.startsWith(modelWalk!.prefix)) {
@@ -353,6 +377,7 @@ function plan(spec: BuildContextSpec, root: string, cache: DigestCache, keep?: K
     hashEntries(at, entries.length);
   }
   hash.update(pending);
+  const written = stream?.finish();
   if (modelWalk !== undefined && forMemo !== undefined) {
     writeFolderMemo(memoRoot!, modelWalk.key, modelWalk.walked, { ...forMemo, secretExcluded: modelWalk.walked.secretExcluded, secretReincluded: modelWalk.walked.secretReincluded }, started);
   }
@@ -360,7 +385,7 @@ function plan(spec: BuildContextSpec, root: string, cache: DigestCache, keep?: K
   return {
     // Made when first needed: an ACR build that reuses its archive never needs the list.
     get planned(): Planned[] {
-      return (staged ??= packSmallModelFiles(planned, modelRun));
+      return (staged ??= packSmallModelFiles(planned, modelRun, written));
     },
     fingerprint: hash.digest("hex"),
     secretExcluded,
@@ -376,7 +401,7 @@ function plan(spec: BuildContextSpec, root: string, cache: DigestCache, keep?: K
  * its big files get an entry of their own, the pack's members are made when first read (a
  * local build whose staged context verifies never reads them).
  */
-function packSmallModelFiles(planned: readonly PlannedFile[], run?: ModelRun): Planned[] {
+function packSmallModelFiles(planned: readonly PlannedFile[], run?: ModelRun, written?: string): Planned[] {
   const members: PackMember[] = [];
   const staged: Planned[] = [];
   let modelFilesLeft = false;
@@ -397,7 +422,7 @@ function packSmallModelFiles(planned: readonly PlannedFile[], run?: ModelRun): P
     staged.push(p);
   }
   if (run === undefined) {
-    staged.push({ dest: SMALL_FILES_PACK, pack: members });
+    staged.push(written === undefined ? { dest: SMALL_FILES_PACK, pack: members } : { dest: SMALL_FILES_PACK, pack: members, written });
   } else {
     const { prefix, realRoot, memo } = run;
     const packPrefix = prefix.slice(MODEL_PREFIX.length);
@@ -464,7 +489,7 @@ function writeEntries(owner: string, dir: string, planned: Planned[]): void {
     const target = under(dir, destOf(p));
     ensureDir(path.dirname(target));
     if ("pack" in p) {
-      writePack(owner, target, p.pack);
+      if (p.written === undefined || !movePack(p.written, target, p.pack)) writePack(owner, target, p.pack);
       continue;
     }
     const { entry, id, kept } = p;
@@ -487,6 +512,63 @@ function writeEntries(owner: string, dir: string, planned: Planned[]): void {
         invalid(owner, "buildContext", entry.source, "the file changed while it was being staged", "files that do not change during synth (run synth again)");
       }
     }
+  }
+}
+
+/**
+ * Moves the pack written while hashing into the context, when it is there and of the pack's size
+ * (the bytes are the same: PackStream writes both); false otherwise, and it is written again.
+ */
+function movePack(written: string, target: string, members: readonly PackMember[]): boolean {
+  try {
+    if (fs.statSync(written).size !== smallFilesPackSize(members)) return false;
+    fs.chmodSync(written, FILE_MODE);
+    fs.renameSync(written, target);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    fs.rmSync(written, { force: true });
+  }
+}
+
+/**
+ * The small-files pack, written while the model's files are hashed: to a temporary file in the
+ * staging root (`.staging-pack-*`, removed by the cleanup after an hour if a synth dies), moved
+ * into the staged context when it is written. Abandoned (removed) as soon as a small file's bytes
+ * are not at hand (from the digest cache, or read in more than one call): the pack is then
+ * written at staging, from the files, as without it.
+ */
+class PackWhileHashing {
+  private readonly file: string;
+  private readonly fd: number;
+  private readonly sink: BufferedFileSink;
+  private readonly pack: PackStream;
+
+  constructor(root: string) {
+    this.file = path.join(root, `.staging-pack-${process.pid}-${randomBytes(6).toString("hex")}.tar`);
+    this.fd = fs.openSync(this.file, "wx", 0o600);
+    this.sink = new BufferedFileSink(this.fd);
+    this.pack = new PackStream(new TarWriter(this.sink, 0));
+  }
+
+  public content(packPath: string, bytes: Buffer): void {
+    this.pack.content(packPath, bytes);
+  }
+
+  /** Gives up the pack; returns undefined, for `stream = stream.abandon()`. */
+  public abandon(): undefined {
+    fs.closeSync(this.fd);
+    fs.rmSync(this.file, { force: true });
+    return undefined;
+  }
+
+  /** The pack's path, complete. */
+  public finish(): string {
+    this.pack.end();
+    this.sink.flush();
+    fs.closeSync(this.fd);
+    return this.file;
   }
 }
 
@@ -606,7 +688,11 @@ export function stageBuildContext(spec: BuildContextSpec): StagedBuildContext {
 function materialize(owner: string, root: string, fingerprint: string, planned: Planned[], files: readonly string[]): void {
   const directory = path.join(root, fingerprint);
   const manifest = manifestPath(root, fingerprint);
-  if (fs.existsSync(directory) && verifyManifest(directory, files, manifest)) return;
+  if (fs.existsSync(directory) && verifyManifest(directory, files, manifest)) {
+    // Staged before: a pack written while hashing is not needed.
+    for (const p of planned) if ("pack" in p && p.written !== undefined) fs.rmSync(p.written, { force: true });
+    return;
+  }
   fs.rmSync(manifest, { force: true });
   fs.rmSync(directory, { recursive: true, force: true });
   const temp = fs.mkdtempSync(path.join(root, `.staging-${fingerprint.slice(0, 12)}-`));

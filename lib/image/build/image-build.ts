@@ -48,6 +48,13 @@ export interface ImageBuildBinding {
 
 /** A build mode: see {@link ImageBuild} for the ones this library offers. */
 export interface IImageBuild {
+  /**
+   * True when `bind` reads the context's `directory` (stages the context as a folder, as the
+   * local Docker build does): the model's small-files pack is then written while the model is
+   * hashed instead of from bytes kept in memory.
+   * @default false
+   */
+  readonly stagesContextFolder?: boolean;
   /** Creates the build-and-push resources under `scope`. Called once. */
   bind(scope: Construct, target: ImageBuildTarget): ImageBuildBinding;
 }

@@ -18,6 +18,9 @@ import { stackAsset } from "../stack-asset";
  * that can write to this one repository only (scope map), never the registry's admin user.
  */
 export class LocalDockerBuild implements IImageBuild {
+  /** Its stack asset is the staged context folder. */
+  public readonly stagesContextFolder = true;
+
   public bind(scope: Construct, target: ImageBuildTarget): ImageBuildBinding {
     const { registry, repository, context } = target;
     const tag = context.fingerprint;

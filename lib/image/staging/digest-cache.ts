@@ -175,6 +175,15 @@ export class DigestCache {
    * identity `id` (from the cache, or read unchanged and settled: what the cache keeps).
    */
   public digest(file: string, keep?: KeptBytes): { sha256: string; id: string; content?: Buffer; trusted: boolean } {
+    const { sha256, id, whole, trusted } = this.digestOnce(file);
+    return { sha256, id, content: whole !== undefined ? keep?.keep(whole) : undefined, trusted };
+  }
+
+  /**
+   * As `digest`, but the bytes read are not kept: `whole` is a view of them (when the file was read,
+   * unchanged, in one call), valid until the next call.
+   */
+  public digestOnce(file: string): { sha256: string; id: string; whole?: Buffer; trusted: boolean } {
     const id = identityKey(file);
     const cached = this.lookup(id);
     if (cached !== undefined) return { sha256: cached, id, trusted: true };
@@ -192,8 +201,7 @@ export class DigestCache {
       this.answers.push(id);
       this.dirty = true;
     }
-    const content = unchanged && whole !== undefined ? keep?.keep(whole) : undefined;
-    return { sha256, id, content, trusted };
+    return { sha256, id, whole: unchanged ? whole : undefined, trusted };
   }
 
   /** Writes the cache when something new was hashed. */

@@ -56,22 +56,54 @@ export function smallFilesPackSize(members: readonly PackMember[]): number {
 }
 
 /**
+ * Writes a pack one file at a time, in the pack's order (sorted by path): `./` when made, the
+ * folder entries each file needs before it, the end marker on `end()`. writeSmallFilesPack uses
+ * it, and so does a synth that writes the pack while it hashes the files (build-context.ts), so
+ * both give the same bytes.
+ */
+export class PackStream {
+  private readonly written = new Set<string>();
+
+  constructor(private readonly writer: TarWriter) {
+    writer.directory("./");
+  }
+
+  /** A file whose bytes are in memory. */
+  public content(packPath: string, content: Buffer): void {
+    this.folders(packPath);
+    this.writer.content(packPath, content);
+  }
+
+  /** A file read from its input, which must still be the file hashed (tar-writer.ts). */
+  public file(packPath: string, absolute: string, size: number, identity: string): void {
+    this.folders(packPath);
+    this.writer.file(packPath, absolute, size, identity);
+  }
+
+  public end(): void {
+    this.writer.end();
+  }
+
+  private folders(packPath: string): void {
+    for (const folder of newFolders(packPath, this.written)) this.writer.directory(folder);
+  }
+}
+
+/**
  * Writes the pack of `members` (sorted by path) with `writer`, end marker included. An input
  * file that is not the one hashed any more (size or identity) fails the write.
  */
 export function writeSmallFilesPack(writer: TarWriter, members: readonly PackMember[]): void {
-  const written = new Set<string>();
-  writer.directory("./");
+  const pack = new PackStream(writer);
   for (const m of members) {
-    for (const folder of newFolders(m.path, written)) writer.directory(folder);
     const input = m.input;
     if ("content" in input) {
       const content = Buffer.from(input.content.buffer, input.content.byteOffset, input.content.byteLength);
       if (content.length !== m.size) throw new RangeError(`${m.path}: ${content.length} bytes given for a size of ${m.size}`);
-      writer.content(m.path, content);
+      pack.content(m.path, content);
     } else {
-      writer.file(m.path, input.path, m.size, input.identity);
+      pack.file(m.path, input.path, m.size, input.identity);
     }
   }
-  writer.end();
+  pack.end();
 }
