@@ -47,6 +47,7 @@ import { manifestPath, preparePrivateRoot, removeOldContexts, stagingRoot, STAGI
 import { under } from "./staging/under";
 import { Entry, readOwnIgnore, walkFolder, WalkResult } from "./staging/walk";
 import { FolderMemo, FolderMemoKey, memoCanTrust, readFolderMemo, writeFolderMemo } from "./staging/folder-memo";
+import { BACKGROUND_COPY_MIN_BYTES, BackgroundCopies } from "./staging/background-copy";
 
 export { DEFAULT_EXCLUDES, SECRET_EXCLUDES, stagingRoot, STAGING_DIR_ENV };
 
@@ -117,6 +118,8 @@ type Planned = PlannedFile | PlannedPack;
 
 interface PlannedFile {
   readonly entry: Entry;
+  /** Its copy, started on another thread while it was hashed (staging/background-copy.ts). */
+  readonly copy?: number;
   /** Identity (identityKey) of the source file when it was hashed (undefined for generated content). */
   readonly id?: string;
   /** The source file's bytes as hashed, when they were kept (staging/kept-bytes.ts). */
@@ -139,6 +142,8 @@ function destOf(p: Planned): string {
 interface Plan {
   /** The files as staged (made when first read). */
   readonly planned: Planned[];
+  /** Copies of big files started while they were hashed, when any. */
+  readonly copies?: BackgroundCopies;
   readonly fingerprint: string;
   readonly secretExcluded: string[];
   readonly secretReincluded: string[];
@@ -317,6 +322,15 @@ function plan(spec: BuildContextSpec, root: string, cache: DigestCache, keep?: K
   const planned: PlannedFile[] = [];
   // The pack written as the model's small files are hashed, when asked for and the model is read.
   let stream: PackWhileHashing | undefined = spec.packWhileHashing === true && spec.model !== undefined && modelRun === undefined ? new PackWhileHashing(root) : undefined;
+  // Big model files are copied for staging on another thread while they are hashed (same case).
+  const copies = stream !== undefined ? new BackgroundCopies(root) : undefined;
+  let copyJob: number | undefined;
+  const copyIfBig = (source: string) => (id: string): void => {
+    if (sizeInIdentityKey(id) < BACKGROUND_COPY_MIN_BYTES) return;
+    const st = fs.statSync(source);
+    // Dense files only: a copy that keeps holes is made at staging (copy-file.ts).
+    if (st.blocks * 512 >= st.size) copyJob = copies!.start(source);
+  };
   // What the model folder's memo will hold, when it was walked (and nothing untrusted was read).
   let forMemo: { rels: string[]; ids: string[]; sha256s: string[] } | undefined = modelWalk === undefined ? undefined : { rels: [], ids: [], sha256s: [] };
   // The per-file records are hashed in batches: one update call per file cost more than hashing.
@@ -336,21 +350,24 @@ function plan(spec: BuildContextSpec, root: string, cache: DigestCache, keep?: K
         planned.push({ entry });
       } else {
         let digest: { sha256: string; id: string; content?: Buffer; trusted: boolean };
+        let copy: number | undefined;
         if (stream !== undefined && entry.dest.startsWith(MODEL_PREFIX)) {
           // Into the pack (small files) or staged as a file (big ones, never kept anyway).
-          const { sha256, id, whole, trusted } = cache.digestOnce(entry.source);
+          copyJob = undefined;
+          const { sha256, id, whole, trusted } = cache.digestOnce(entry.source, copies === undefined ? undefined : copyIfBig(entry.source));
           const size = sizeInIdentityKey(id);
           if (size <= PACK_FILE_MAX_BYTES) {
             if (whole !== undefined && whole.length === size) stream.content(entry.dest.slice(MODEL_PREFIX.length), whole);
             else stream = stream.abandon();
           }
           digest = { sha256, id, trusted };
+          copy = copyJob;
         } else {
           digest = cache.digest(entry.source, keep);
         }
         const { sha256, id, content, trusted } = digest;
         pending += `${entry.dest}\0${sizeInIdentityKey(id)}\0${sha256}\0`;
-        planned.push(content === undefined ? { entry, id } : { entry, id, kept: content });
+        planned.push(copy !== undefined ? { entry, id, copy } : content === undefined ? { entry, id } : { entry, id, kept: content });
         if (forMemo !== undefined && entry.dest.startsWith(modelWalk!.prefix)) {
           if (!trusted) forMemo = undefined;
           else {
@@ -387,6 +404,7 @@ function plan(spec: BuildContextSpec, root: string, cache: DigestCache, keep?: K
     get planned(): Planned[] {
       return (staged ??= packSmallModelFiles(planned, modelRun, written));
     },
+    copies,
     fingerprint: hash.digest("hex"),
     secretExcluded,
     secretReincluded,
@@ -458,7 +476,7 @@ export function computeFingerprint(spec: BuildContextSpec): string {
 const FILE_MODE = 0o644;
 const DIR_MODE = 0o755;
 
-function writeEntries(owner: string, dir: string, planned: Planned[]): void {
+function writeEntries(owner: string, dir: string, planned: Planned[], copies?: BackgroundCopies): void {
   const made = new Set<string>([dir]);
   const ensureDir = (d: string): void => {
     if (made.has(d)) return;
@@ -492,8 +510,17 @@ function writeEntries(owner: string, dir: string, planned: Planned[]): void {
       if (p.written === undefined || !movePack(p.written, target, p.pack)) writePack(owner, target, p.pack);
       continue;
     }
-    const { entry, id, kept } = p;
-    if ("content" in entry) {
+    const { entry, id, kept, copy } = p;
+    // Copied on another thread while it was hashed: moved into place (or copied again here).
+    const copied = copy === undefined ? undefined : copies?.take(copy).file;
+    if (copied !== undefined && "source" in entry) {
+      fs.chmodSync(copied, FILE_MODE);
+      fs.renameSync(copied, target);
+      // What was copied must be what was hashed.
+      if (id !== undefined && identityKey(entry.source) !== id) {
+        invalid(owner, "buildContext", entry.source, "the file changed while it was being staged", "files that do not change during synth (run synth again)");
+      }
+    } else if ("content" in entry) {
       writeNew(target, entry.content);
     } else if (kept !== undefined) {
       // The bytes that were hashed: nothing to check against the source afterwards.
@@ -664,7 +691,7 @@ export function stageBuildContext(spec: BuildContextSpec): StagedBuildContext {
   return {
     get directory(): string {
       if (!staged) {
-        materialize(owner, root, fingerprint, made.planned, this.files);
+        materialize(owner, root, fingerprint, made.planned, this.files, made.copies);
         staged = true;
       }
       return location;
@@ -685,7 +712,16 @@ export function stageBuildContext(spec: BuildContextSpec): StagedBuildContext {
 }
 
 /** Makes `<root>/<fingerprint>` hold exactly the planned files, with a manifest that verifies. */
-function materialize(owner: string, root: string, fingerprint: string, planned: Planned[], files: readonly string[]): void {
+function materialize(owner: string, root: string, fingerprint: string, planned: Planned[], files: readonly string[], copies?: BackgroundCopies): void {
+  try {
+    stage(owner, root, fingerprint, planned, files, copies);
+  } finally {
+    // Copies made while hashing and not used (the context was staged before) go.
+    copies?.close();
+  }
+}
+
+function stage(owner: string, root: string, fingerprint: string, planned: Planned[], files: readonly string[], copies?: BackgroundCopies): void {
   const directory = path.join(root, fingerprint);
   const manifest = manifestPath(root, fingerprint);
   if (fs.existsSync(directory) && verifyManifest(directory, files, manifest)) {
@@ -697,7 +733,7 @@ function materialize(owner: string, root: string, fingerprint: string, planned: 
   fs.rmSync(directory, { recursive: true, force: true });
   const temp = fs.mkdtempSync(path.join(root, `.staging-${fingerprint.slice(0, 12)}-`));
   try {
-    writeEntries(owner, temp, planned);
+    writeEntries(owner, temp, planned, copies);
     fs.chmodSync(temp, DIR_MODE);
     try {
       fs.renameSync(temp, directory);
