@@ -96,7 +96,8 @@ export class BackgroundCopies {
 
   /** Waits for every copy still running, removes what is left of them, and stops the worker. */
   public close(): void {
-    for (const id of [...this.pending.keys()]) this.take(id);
+    // take() also removes the other jobs it collects on the way: those are then not visited.
+    for (const id of this.pending.keys()) this.take(id);
     for (const result of this.finished.values()) if (result.file !== undefined) fs.rmSync(result.file, { force: true });
     this.finished.clear();
     void this.worker?.terminate();
