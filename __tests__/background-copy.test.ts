@@ -6,9 +6,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { BuildContextSpec, stageBuildContext, stagingRoot } from "../lib/image/build-context";
 import { BackgroundCopies } from "../lib/image/staging/background-copy";
-import { ModelSource } from "../lib/model/model-source";
-import { resolveEntryScript } from "../lib/entry-script";
 import { useStagingSandbox } from "./staging-sandbox";
+import { modelProject } from "./model-project";
 
 const sandbox = useStagingSandbox("background-copy-test-");
 let counter = 0;
@@ -43,29 +42,8 @@ describe("staging a big model file (local build)", () => {
   function project(): { root: string; spec: BuildContextSpec; big: string } {
     const fill = 10 + counter;
     const root = path.join(sandbox(), `p${counter++}`);
-    const files: { [rel: string]: string | Buffer } = {
-      "scoring-image/Dockerfile": "FROM python\n",
-      "scoring-image/requirements.txt": "azure-functions\n",
-      "src/score.py": "def init():\n    pass\n\ndef run(d):\n    return d\n",
-      "models/m/small.txt": "s",
-      "models/m/weights.bin": Buffer.alloc(40 << 20, fill),
-    };
-    for (const [rel, data] of Object.entries(files)) {
-      fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
-      fs.writeFileSync(path.join(root, rel), data);
-    }
-    const spec: BuildContextSpec = {
-      owner: "Deployment",
-      scoringImageDir: path.join(root, "scoring-image"),
-      model: ModelSource.fromLocalPath(path.join(root, "models", "m")).resolve("T"),
-      entryScript: resolveEntryScript("T", path.join(root, "src", "score.py")),
-      requirementsTxt: "",
-      generatedFiles: {},
-      buildArgs: {},
-      platform: "linux/amd64",
-      packWhileHashing: true,
-    };
-    return { root, spec, big: path.join(root, "models", "m", "weights.bin") };
+    const { model, spec } = modelProject(root, { "small.txt": "s", "weights.bin": Buffer.alloc(40 << 20, fill) }, { packWhileHashing: true });
+    return { root, spec, big: path.join(model, "weights.bin") };
   }
 
   test("is copied while it is hashed, moved into the staged context, and nothing is left behind", () => {

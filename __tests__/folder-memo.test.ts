@@ -10,9 +10,9 @@ import { BuildContextSpec, computeFingerprint, stageBuildContext, stagingRoot } 
 import { removeOldContexts } from "../lib/image/staging/staging-root";
 import { writeContextArchive } from "../lib/image/build/context-archive";
 import { ModelSource } from "../lib/model/model-source";
-import { resolveEntryScript } from "../lib/entry-script";
 import { useStagingSandbox } from "./staging-sandbox";
 import { imageViewText } from "./context-view";
+import { modelProject } from "./model-project";
 
 jest.mock("fs", () => {
   const actual = jest.requireActual("fs");
@@ -33,25 +33,7 @@ afterEach(() => clock?.mockRestore());
 
 function project(files: { [rel: string]: string } = { "d1/a.txt": "a", "d1/d2/b.txt": "b", "c.txt": "c" }): { root: string; model: string; spec: BuildContextSpec } {
   const root = path.join(sandbox(), `p${counter++}`);
-  const model = path.join(root, "models", "m");
-  const write = (rel: string, text: string): void => {
-    fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
-    fs.writeFileSync(path.join(root, rel), text);
-  };
-  write("scoring-image/Dockerfile", "FROM python\n");
-  write("scoring-image/requirements.txt", "azure-functions\n");
-  write("src/score.py", "def init():\n    pass\n\ndef run(d):\n    return d\n");
-  for (const [rel, text] of Object.entries(files)) write(`models/m/${rel}`, text);
-  const spec: BuildContextSpec = {
-    owner: "T",
-    scoringImageDir: path.join(root, "scoring-image"),
-    model: ModelSource.fromLocalPath(model).resolve("T"),
-    entryScript: resolveEntryScript("T", path.join(root, "src", "score.py")),
-    requirementsTxt: "",
-    generatedFiles: { "app/host.json": "{}" },
-    buildArgs: {},
-    platform: "linux/amd64",
-  };
+  const { model, spec } = modelProject(root, files, { owner: "T", generatedFiles: { "app/host.json": "{}" } });
   return { root, model, spec };
 }
 

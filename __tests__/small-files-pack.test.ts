@@ -10,10 +10,9 @@ import { BuildContextSpec, stageBuildContext, stagingRoot } from "../lib/image/b
 import { InputChangedError, TarSink, TarWriter } from "../lib/image/build/tar-writer";
 import { identityKey } from "../lib/image/staging/file-identity";
 import { PackMember, smallFilesPackSize, writeSmallFilesPack } from "../lib/image/staging/small-files-pack";
-import { ModelSource } from "../lib/model/model-source";
-import { resolveEntryScript } from "../lib/entry-script";
 import { useStagingSandbox } from "./staging-sandbox";
 import { packEntries } from "./context-view";
+import { modelProject } from "./model-project";
 
 const sandbox = useStagingSandbox("small-files-pack-test-");
 let counter = 0;
@@ -121,75 +120,51 @@ describe("the pack written while the model is hashed (local build)", () => {
   });
   afterEach(() => clock?.mockRestore());
 
-  function specFor(root: string, packWhileHashing: boolean): BuildContextSpec {
-    return {
-      owner: "Deployment",
-      scoringImageDir: path.join(root, "scoring-image"),
-      model: ModelSource.fromLocalPath(path.join(root, "models", "m")).resolve("T"),
-      entryScript: resolveEntryScript("T", path.join(root, "src", "score.py")),
-      requirementsTxt: "",
-      generatedFiles: {},
-      buildArgs: {},
-      platform: "linux/amd64",
-      packWhileHashing,
-    };
-  }
+  const MODEL = { "a.txt": "a", "deep/er/b.json": "{}", "big.bin": Buffer.alloc(70 << 10, 5), "日本/c.txt": "unicode" };
 
-  function modelProject(): string {
-    const root = path.join(sandbox(), `stream${counter++}`);
-    const files: { [rel: string]: string | Buffer } = {
-      "scoring-image/Dockerfile": "FROM python\n",
-      "scoring-image/requirements.txt": "azure-functions\n",
-      "src/score.py": "def init():\n    pass\n\ndef run(d):\n    return d\n",
-      "models/m/a.txt": "a",
-      "models/m/deep/er/b.json": "{}",
-      "models/m/big.bin": Buffer.alloc(70 << 10, 5),
-      "models/m/日本/c.txt": "unicode",
-    };
-    for (const [rel, data] of Object.entries(files)) {
-      fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
-      fs.writeFileSync(path.join(root, rel), data);
-    }
-    return root;
+  /** A new project (written once); its spec with or without the pack written while hashing. */
+  function newProject(): (packWhileHashing: boolean) => BuildContextSpec {
+    const { spec } = modelProject(path.join(sandbox(), `stream${counter++}`), MODEL);
+    return (packWhileHashing) => ({ ...spec, packWhileHashing });
   }
 
   const leftovers = (): string[] => fs.readdirSync(stagingRoot()).filter((n) => n.startsWith(".staging-pack-"));
   const packOf = (dir: string): Buffer => fs.readFileSync(path.join(dir, "model-small-files.tar"));
 
   test("gives the pack that staging writes from the files, and leaves no temporary file", () => {
-    const root = modelProject();
-    const streamed = stageBuildContext(specFor(root, true));
+    const specFor = newProject();
+    const streamed = stageBuildContext(specFor(true));
     // Written while hashing, before the folder is staged; moved into it when it is.
     expect(leftovers().length).toBe(1);
     const streamedPack = packOf(streamed.directory);
     expect(leftovers()).toEqual([]);
     fs.rmSync(streamed.directory, { recursive: true });
     // The same context staged without it (the memo serves the walk; the pack comes from the files).
-    const plain = stageBuildContext(specFor(root, false));
+    const plain = stageBuildContext(specFor(false));
     expect(plain.fingerprint).toBe(streamed.fingerprint);
     expect(packOf(plain.directory).equals(streamedPack)).toBe(true);
     expect(packEntries(path.join(plain.directory, "model-small-files.tar"))).toEqual(["./", "m/", "m/a.txt", "m/deep/", "m/deep/er/", "m/deep/er/b.json", "m/日本/", "m/日本/c.txt"]);
   });
 
   test("is given up when a file's digest comes from the cache (not read), and staging writes the pack as before", () => {
-    const root = modelProject();
-    const first = stageBuildContext(specFor(root, true));
+    const specFor = newProject();
+    const first = stageBuildContext(specFor(true));
     const pack = packOf(first.directory);
     // No memo and no staged context: the walk runs, the digests come from the cache.
     for (const n of fs.readdirSync(stagingRoot()).filter((n) => n.startsWith("folder-memo-"))) fs.rmSync(path.join(stagingRoot(), n));
     fs.rmSync(first.directory, { recursive: true });
-    const again = stageBuildContext(specFor(root, true));
+    const again = stageBuildContext(specFor(true));
     expect(leftovers()).toEqual([]);
     expect(packOf(again.directory).equals(pack)).toBe(true);
   });
 
   test("is removed when the context is already staged", () => {
-    const root = modelProject();
-    const first = stageBuildContext(specFor(root, true));
+    const specFor = newProject();
+    const first = stageBuildContext(specFor(true));
     void first.directory;
     // A new synth that reads the model again (memo gone) but finds the context staged.
     for (const n of fs.readdirSync(stagingRoot()).filter((n) => n.startsWith("folder-memo-") || n === "file-digests.txt")) fs.rmSync(path.join(stagingRoot(), n));
-    const again = stageBuildContext(specFor(root, true));
+    const again = stageBuildContext(specFor(true));
     expect(leftovers().length).toBe(1);
     expect(again.directory).toBe(first.directory);
     expect(leftovers()).toEqual([]);
@@ -200,26 +175,10 @@ describe("staging the pack", () => {
   test("a small file past the kept-bytes budget, edited after it was hashed, fails the synth with the file named", () => {
     // 1,100 files of 64 KiB: more than the 64 MiB kept from hashing, so the last ones are read
     // again when the pack is written, and must be the files hashed.
-    const root = path.join(sandbox(), `budget${counter++}`);
-    const model = path.join(root, "models", "many");
-    fs.mkdirSync(model, { recursive: true });
     const block = Buffer.alloc(64 * 1024, 1);
-    for (let i = 0; i < 1100; i++) fs.writeFileSync(path.join(model, `f${String(i).padStart(4, "0")}.bin`), block);
-    fs.mkdirSync(path.join(root, "scoring-image"), { recursive: true });
-    fs.writeFileSync(path.join(root, "scoring-image", "Dockerfile"), "FROM python\n");
-    fs.writeFileSync(path.join(root, "scoring-image", "requirements.txt"), "azure-functions\n");
-    fs.mkdirSync(path.join(root, "src"));
-    fs.writeFileSync(path.join(root, "src", "score.py"), "def init():\n    pass\n\ndef run(d):\n    return d\n");
-    const spec: BuildContextSpec = {
-      owner: "Deployment",
-      scoringImageDir: path.join(root, "scoring-image"),
-      model: ModelSource.fromLocalPath(model).resolve("T"),
-      entryScript: resolveEntryScript("T", path.join(root, "src", "score.py")),
-      requirementsTxt: "",
-      generatedFiles: {},
-      buildArgs: {},
-      platform: "linux/amd64",
-    };
+    const files: { [rel: string]: Buffer } = {};
+    for (let i = 0; i < 1100; i++) files[`f${String(i).padStart(4, "0")}.bin`] = block;
+    const { model, spec } = modelProject(path.join(sandbox(), `budget${counter++}`), files);
     const context = stageBuildContext(spec);
     const last = path.join(model, "f1099.bin");
     const { atime, mtime } = fs.statSync(last);
