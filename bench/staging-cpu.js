@@ -29,6 +29,8 @@ if (process.argv[2] === "--child") {
   const context = stageBuildContext({
     owner: "bench", scoringImageDir: path.join(repo, "scoring-image"), model: ModelSource.fromLocalPath(model).resolve("bench"),
     entryScript: script, requirementsTxt: "scikit-learn==1.2.1\n", generatedFiles: {}, buildArgs: {}, platform: "linux/amd64",
+    // As the local build asks for it (older checkouts ignore the option).
+    packWhileHashing: mode === "local",
   });
   if (mode === "local") void context.directory;
   else writeContextArchive(context);
