@@ -27,7 +27,7 @@
  * stack asset). The ACR build never reads it: it writes its archive straight from `inputs` (and
  * reuses a verified archive of the same fingerprint), so no copy of the model is made for it.
  */
-import { createHash, randomBytes } from "crypto";
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { invalid } from "../errors";
@@ -39,8 +39,9 @@ import { DigestCache } from "./staging/digest-cache";
 import { DEFAULT_EXCLUDES, SECRET_EXCLUDES } from "./staging/excludes";
 import { identityKey, nowNs, sizeInIdentityKey } from "./staging/file-identity";
 import { KeptBytes } from "./staging/kept-bytes";
-import { MODEL_PREFIX, PACK_FILE_MAX_BYTES, PackMember, PackStream, SMALL_FILES_PACK, smallFilesPackSize, writeSmallFilesPack } from "./staging/small-files-pack";
-import { InputChangedError, TarWriter } from "./build/tar-writer";
+import { MODEL_PREFIX, PACK_FILE_MAX_BYTES, PackMember, SMALL_FILES_PACK, smallFilesPackSize } from "./staging/small-files-pack";
+import { movePack, PackWhileHashing, writePackFile } from "./staging/pack-file";
+import { InputChangedError } from "./build/tar-writer";
 import { refuseDangerousFolder } from "./staging/folder-guard";
 import { recordManifest, verifyManifest } from "./staging/staged-manifest";
 import { manifestPath, preparePrivateRoot, removeOldContexts, stagingRoot, STAGING_DIR_ENV, touchContext } from "./staging/staging-root";
@@ -325,7 +326,7 @@ function plan(spec: BuildContextSpec, root: string, cache: DigestCache, keep?: K
   // Big model files are copied for staging on another thread while they are hashed (same case).
   const copies = stream !== undefined ? new BackgroundCopies(root) : undefined;
   let copyJob: number | undefined;
-  const copyIfBig = (source: string) => (id: string): void => {
+  const copyIfBig = (source: string, id: string): void => {
     if (sizeInIdentityKey(id) < BACKGROUND_COPY_MIN_BYTES) return;
     const st = fs.statSync(source);
     // Dense files only: a copy that keeps holes is made at staging (copy-file.ts).
@@ -354,7 +355,7 @@ function plan(spec: BuildContextSpec, root: string, cache: DigestCache, keep?: K
         if (stream !== undefined && entry.dest.startsWith(MODEL_PREFIX)) {
           // Into the pack (small files) or staged as a file (big ones, never kept anyway).
           copyJob = undefined;
-          const { sha256, id, whole, trusted } = cache.digestOnce(entry.source, copies === undefined ? undefined : copyIfBig(entry.source));
+          const { sha256, id, whole, trusted } = cache.digestOnce(entry.source, copies === undefined ? undefined : copyIfBig);
           const size = sizeInIdentityKey(id);
           if (size <= PACK_FILE_MAX_BYTES) {
             if (whole !== undefined && whole.length === size) stream.content(entry.dest.slice(MODEL_PREFIX.length), whole);
@@ -444,7 +445,7 @@ function packSmallModelFiles(planned: readonly PlannedFile[], run?: ModelRun, wr
   } else {
     const { prefix, realRoot, memo } = run;
     const packPrefix = prefix.slice(MODEL_PREFIX.length);
-    const sourceOf = (rel: string): string => `${realRoot}${path.sep}${path.sep === "/" ? rel : rel.split("/").join(path.sep)}`;
+    const sourceOf = (rel: string): string => under(realRoot, rel);
     const small: number[] = [];
     for (let i = 0; i < memo.rels.length; i++) {
       const size = sizeInIdentityKey(memo.ids[i]);
@@ -475,6 +476,14 @@ export function computeFingerprint(spec: BuildContextSpec): string {
 
 const FILE_MODE = 0o644;
 const DIR_MODE = 0o755;
+
+/**
+ * Refuses the synth for an input that is not the file hashed any more (changed, gone or
+ * unreadable since): `while` says what was being written, `detail` adds the cause.
+ */
+export function inputChanged(owner: string, file: string, while_ = "while it was being staged", detail?: string): never {
+  return invalid(owner, "buildContext", file, `the file changed ${while_}${detail === undefined ? "" : ` (${detail})`}`, "files that do not change during synth (run synth again)");
+}
 
 function writeEntries(owner: string, dir: string, planned: Planned[], copies?: BackgroundCopies): void {
   const made = new Set<string>([dir]);
@@ -507,142 +516,44 @@ function writeEntries(owner: string, dir: string, planned: Planned[], copies?: B
     const target = under(dir, destOf(p));
     ensureDir(path.dirname(target));
     if ("pack" in p) {
-      if (p.written === undefined || !movePack(p.written, target, p.pack)) writePack(owner, target, p.pack);
+      if (p.written === undefined || !movePack(p.written, target, p.pack, FILE_MODE)) writePack(owner, target, p.pack);
       continue;
     }
     const { entry, id, kept, copy } = p;
-    // Copied on another thread while it was hashed: moved into place (or copied again here).
-    const copied = copy === undefined ? undefined : copies?.take(copy).file;
-    if (copied !== undefined && "source" in entry) {
-      fs.chmodSync(copied, FILE_MODE);
-      fs.renameSync(copied, target);
-      // What was copied must be what was hashed.
-      if (id !== undefined && identityKey(entry.source) !== id) {
-        invalid(owner, "buildContext", entry.source, "the file changed while it was being staged", "files that do not change during synth (run synth again)");
-      }
-    } else if ("content" in entry) {
+    if ("content" in entry) {
       writeNew(target, entry.content);
     } else if (kept !== undefined) {
       // The bytes that were hashed: nothing to check against the source afterwards.
       writeNew(target, kept);
     } else {
-      try {
-        copyFileEconomically(entry.source, target, FILE_MODE);
-      } catch (e) {
-        // Gone or unreadable since it was hashed.
-        const { code, path: failed } = e as NodeJS.ErrnoException;
-        if (failed === entry.source && (code === "ENOENT" || code === "EACCES" || code === "EPERM")) invalid(owner, "buildContext", entry.source, `the file changed while it was being staged (${code})`, "files that do not change during synth (run synth again)");
-        throw e;
+      // Copied on another thread while it was hashed: moved into place (or copied again here).
+      const copied = copy === undefined ? undefined : copies?.take(copy).file;
+      if (copied !== undefined) {
+        fs.chmodSync(copied, FILE_MODE);
+        fs.renameSync(copied, target);
+      } else {
+        try {
+          copyFileEconomically(entry.source, target, FILE_MODE);
+        } catch (e) {
+          // Gone or unreadable since it was hashed.
+          const { code, path: failed } = e as NodeJS.ErrnoException;
+          if (failed === entry.source && (code === "ENOENT" || code === "EACCES" || code === "EPERM")) inputChanged(owner, entry.source, undefined, code);
+          throw e;
+        }
       }
       // What was copied must be what was hashed.
-      if (id !== undefined && identityKey(entry.source) !== id) {
-        invalid(owner, "buildContext", entry.source, "the file changed while it was being staged", "files that do not change during synth (run synth again)");
-      }
+      if (id !== undefined && identityKey(entry.source) !== id) inputChanged(owner, entry.source);
     }
   }
 }
 
-/**
- * Moves the pack written while hashing into the context, when it is there and of the pack's size
- * (the bytes are the same: PackStream writes both); false otherwise, and it is written again.
- */
-function movePack(written: string, target: string, members: readonly PackMember[]): boolean {
-  try {
-    if (fs.statSync(written).size !== smallFilesPackSize(members)) return false;
-    fs.chmodSync(written, FILE_MODE);
-    fs.renameSync(written, target);
-    return true;
-  } catch {
-    return false;
-  } finally {
-    fs.rmSync(written, { force: true });
-  }
-}
-
-/**
- * The small-files pack, written while the model's files are hashed: to a temporary file in the
- * staging root (`.staging-pack-*`, removed by the cleanup after an hour if a synth dies), moved
- * into the staged context when it is written. Abandoned (removed) as soon as a small file's bytes
- * are not at hand (from the digest cache, or read in more than one call): the pack is then
- * written at staging, from the files, as without it.
- */
-class PackWhileHashing {
-  private readonly file: string;
-  private readonly fd: number;
-  private readonly sink: BufferedFileSink;
-  private readonly pack: PackStream;
-
-  constructor(root: string) {
-    this.file = path.join(root, `.staging-pack-${process.pid}-${randomBytes(6).toString("hex")}.tar`);
-    this.fd = fs.openSync(this.file, "wx", 0o600);
-    this.sink = new BufferedFileSink(this.fd);
-    this.pack = new PackStream(new TarWriter(this.sink, 0));
-  }
-
-  public content(packPath: string, bytes: Buffer): void {
-    this.pack.content(packPath, bytes);
-  }
-
-  /** Gives up the pack; returns undefined, for `stream = stream.abandon()`. */
-  public abandon(): undefined {
-    fs.closeSync(this.fd);
-    fs.rmSync(this.file, { force: true });
-    return undefined;
-  }
-
-  /** The pack's path, complete. */
-  public finish(): string {
-    this.pack.end();
-    this.sink.flush();
-    fs.closeSync(this.fd);
-    return this.file;
-  }
-}
-
-/** Writes the small-files pack as a new file (0644), in 1 MiB writes. */
+/** Writes the small-files pack; a member that is not the file hashed any more fails the synth. */
 function writePack(owner: string, target: string, members: readonly PackMember[]): void {
-  const fd = fs.openSync(target, "wx", FILE_MODE);
   try {
-    fs.fchmodSync(fd, FILE_MODE);
-    const out = new BufferedFileSink(fd);
-    writeSmallFilesPack(new TarWriter(out, 0), members);
-    out.flush();
+    writePackFile(target, members, FILE_MODE);
   } catch (e) {
-    // A member read again from its input (too big to be kept) that is not the file hashed any more.
-    if (e instanceof InputChangedError) invalid(owner, "buildContext", e.file, "the file changed while it was being staged", "files that do not change during synth (run synth again)");
+    if (e instanceof InputChangedError) inputChanged(owner, e.file);
     throw e;
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/** A TarSink into a file descriptor that collects small writes (tar headers) into 1 MiB ones. */
-class BufferedFileSink {
-  private readonly buffer = Buffer.allocUnsafe(1 << 20);
-  private used = 0;
-
-  constructor(private readonly fd: number) {}
-
-  public setLevel(): void {}
-
-  public write(bytes: Buffer): void {
-    if (this.used + bytes.length > this.buffer.length) this.flush();
-    if (bytes.length >= this.buffer.length) {
-      this.writeAll(bytes);
-      return;
-    }
-    bytes.copy(this.buffer, this.used);
-    this.used += bytes.length;
-  }
-
-  public flush(): void {
-    this.writeAll(this.buffer.subarray(0, this.used));
-    this.used = 0;
-  }
-
-  private writeAll(bytes: Buffer): void {
-    let written = 0;
-    while (written < bytes.length) written += fs.writeSync(this.fd, bytes, written, bytes.length - written);
   }
 }
 

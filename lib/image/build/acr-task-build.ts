@@ -13,7 +13,7 @@ import { RegistrySku } from "../../skus";
 import { BuiltInRole, grantRole } from "../../security/role-assignment";
 import { ContextArchive, refreshArchiveIdentity, writeContextArchive } from "./context-archive";
 import { InputChangedError } from "./tar-writer";
-import type { StagedBuildContext } from "../build-context";
+import { inputChanged, type StagedBuildContext } from "../build-context";
 import { stackAsset } from "../stack-asset";
 import { buildTaskYaml, CLIENT_ID_VALUE } from "./task-yaml";
 import type { IImageBuild, ImageBuildBinding, ImageBuildTarget } from "./image-build";
@@ -275,7 +275,7 @@ function archiveOrExplain(owner: string, context: StagedBuildContext): ContextAr
   try {
     return writeContextArchive(context);
   } catch (e) {
-    if (e instanceof InputChangedError) invalid(owner, "buildContext", e.file, `the file changed while the build context archive was written (${e.message})`, "files that do not change during synth (run synth again)");
+    if (e instanceof InputChangedError) inputChanged(owner, e.file, "while the build context archive was written", e.message);
     throw e;
   }
 }

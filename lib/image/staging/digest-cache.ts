@@ -181,17 +181,17 @@ export class DigestCache {
 
   /**
    * As `digest`, but the bytes read are not kept: `whole` is a view of them (when the file was read,
-   * unchanged, in one call), valid until the next call. `beforeRead` is called with the file's
+   * unchanged, in one call), valid until the next call. `beforeRead` is called with the file and its
    * identity when it is about to be read (not when its digest is known).
    */
-  public digestOnce(file: string, beforeRead?: (id: string) => void): { sha256: string; id: string; whole?: Buffer; trusted: boolean } {
+  public digestOnce(file: string, beforeRead?: (file: string, id: string) => void): { sha256: string; id: string; whole?: Buffer; trusted: boolean } {
     const id = identityKey(file);
     const cached = this.lookup(id);
     if (cached !== undefined) return { sha256: cached, id, trusted: true };
     const hashed = this.hashed.get(id);
     if (hashed !== undefined) return { sha256: hashed, id, trusted: true };
     // About to be read: e.g. start its copy on another thread (staging/background-copy.ts).
-    beforeRead?.(id);
+    beforeRead?.(file, id);
     const started = this.now();
     const { sha256, identity, whole } = hashFileContent(file, sizeInIdentityKey(id));
     this.hashedFiles++;

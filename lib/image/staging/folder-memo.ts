@@ -30,6 +30,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { DEFAULT_EXCLUDES, SECRET_EXCLUDES } from "./excludes";
 import { identityKey, parseIdentityKey, settledBefore } from "./file-identity";
+import { under } from "./under";
 
 const FORMAT = "aml-function-deployment/folder-memo/v1";
 export const FOLDER_MEMO_PREFIX = "folder-memo-";
@@ -87,7 +88,10 @@ export function memoCanTrust(realRoot: string): boolean {
 }
 
 /** This library's version and the dockerignore matcher's: their rules decide what a walk finds. */
-const VERSIONS = ((): string[] => {
+let versions: string[] | undefined;
+
+/** Read when a memo is first keyed, not when the library is loaded. */
+function readVersions(): string[] {
   const versionOf = (file: string): string => {
     try {
       return String((JSON.parse(fs.readFileSync(file, "utf8")) as { version?: unknown }).version);
@@ -104,18 +108,14 @@ const VERSIONS = ((): string[] => {
   // lib/image/staging (sources) or dist/lib/image/staging (compiled) below the package root.
   const own = [path.resolve(__dirname, "../../../package.json"), path.resolve(__dirname, "../../../../package.json")].find((f) => fs.existsSync(f));
   return [own === undefined ? "unknown" : versionOf(own), matcher];
-})();
+}
 
 function keyText(key: FolderMemoKey): string {
-  return JSON.stringify([FORMAT, VERSIONS, key.realRoot, key.destPrefix, key.ownIgnore, DEFAULT_EXCLUDES, SECRET_EXCLUDES]);
+  return JSON.stringify([FORMAT, (versions ??= readVersions()), key.realRoot, key.destPrefix, key.ownIgnore, DEFAULT_EXCLUDES, SECRET_EXCLUDES]);
 }
 
 function memoFile(stagingRoot: string, text: string): string {
   return path.join(stagingRoot, `${FOLDER_MEMO_PREFIX}${createHash("sha256").update(text).digest("hex").slice(0, 32)}.json`);
-}
-
-function fileOf(realRoot: string, rel: string): string {
-  return rel === "" ? realRoot : `${realRoot}${path.sep}${rel.split("/").join(path.sep)}`;
 }
 
 /** The memo of the folder `key` names, when every folder and file still has its recorded identity. */
@@ -135,12 +135,9 @@ export function readFolderMemo(stagingRoot: string, key: FolderMemoKey): FolderM
   }
   if (!isWellFormed(stored) || stored.format !== FORMAT || stored.key !== text) return undefined;
   try {
-    for (const [rel, id] of stored.folders) if (identityKey(fileOf(key.realRoot, rel)) !== id) return undefined;
+    for (const [rel, id] of stored.folders) if (identityKey(under(key.realRoot, rel)) !== id) return undefined;
     const { rels, ids } = stored;
-    // Joined by hand, as the walk does: path.join would normalize each path again.
-    const prefix = `${key.realRoot}${path.sep}`;
-    const sep = path.sep === "/" ? undefined : path.sep;
-    for (let i = 0; i < rels.length; i++) if (identityKey(`${prefix}${sep === undefined ? rels[i] : rels[i].split("/").join(sep)}`) !== ids[i]) return undefined;
+    for (let i = 0; i < rels.length; i++) if (identityKey(under(key.realRoot, rels[i])) !== ids[i]) return undefined;
   } catch {
     // A file or folder gone.
     return undefined;
