@@ -8,8 +8,8 @@
  * with the real worker, mock host and `azure.functions` from ../shared/vendor (see its README).
  *
  * Needs Python with scikit-learn, grpcio, protobuf, dateutil and requests (Debian packages, see
- * .ci/run) and the vendor folder. Missing pieces FAIL this test; set
- * AML_ALLOW_MISSING_REAL_WORKER=1 to skip it knowingly on a machine without them (never in CI).
+ * scripts/test-setup.js) and the vendor folder. With a piece missing the test is reported as
+ * skipped, so a machine without the worker never shows it as passed; in CI (`CI` set) it fails.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -67,16 +67,17 @@ function synthesizeApp(): { context: string; entryScript: string } {
   return { context, entryScript: settings.AZUREML_ENTRY_SCRIPT };
 }
 
+const inCi = !["", "0", "false"].includes((process.env.CI ?? "").toLowerCase());
+
 describe("the real Azure Functions Python worker", () => {
   const missing = missingPrerequisite();
+  if (missing !== undefined && !inCi) console.warn(`real-worker test skipped: ${missing}`);
+  // Outside CI a missing worker makes the test skipped (reported as such); in CI it runs and fails.
+  const realWorkerTest = missing !== undefined && !inCi ? test.skip : test;
 
-  test("runs the synthesized app's HTTP, Blob and health functions from its staged build context", () => {
+  realWorkerTest("runs the synthesized app's HTTP, Blob and health functions from its staged build context", () => {
     if (missing !== undefined) {
-      if (process.env.AML_ALLOW_MISSING_REAL_WORKER === "1" && !process.env.CI) {
-        console.warn(`real-worker test not run: ${missing}`);
-        return;
-      }
-      throw new Error(`${missing}. Install python3-grpcio python3-protobuf python3-dateutil python3-requests python3-sklearn (see .ci/run).`);
+      throw new Error(`${missing}. npm test installs the Debian packages when run as root (scripts/test-setup.js); the worker comes from ../shared/vendor.`);
     }
     const { context, entryScript } = synthesizeApp();
     expect(fs.readdirSync(path.join(context, "app")).sort()).toEqual(expect.arrayContaining(["adapters", "aml_host", "health", "score", "score-blob"]));
