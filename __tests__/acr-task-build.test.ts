@@ -85,6 +85,8 @@ describe("ImageBuild.acrTask() is the default build", () => {
     expect(steps[1].build.split(" ")).toEqual(["-t", image, "-f", "context/Dockerfile", "--platform", "linux/amd64", "--build-arg", "AZUREML_ENTRY_SCRIPT=score.py", "--build-arg", "PYTHON_VERSION=3.11", "context"]);
     expect(steps[1].cache).toBeUndefined();
     expect(steps[1].build).not.toContain("buildcache");
+    // No cache, no BuildKit: the step keeps ACR's default builder.
+    expect(steps[1].env).toBeUndefined();
     expect(steps[2].push).toEqual([image]);
     expect(taskYaml(task)).toMatchObject({ version: "v1.1.0", stepTimeout: 3600 });
     expect(app.site_config.application_stack.docker[0].image_name).toBe("aml/churn");
@@ -200,6 +202,10 @@ describe("ImageBuild.acrTask() options", () => {
     expect(words[7]).toBe("BUILDKIT_INLINE_CACHE=1");
     expect(yaml.steps[2].push).toEqual([image, cacheImage]);
     expect(yaml.steps[1].cache).toBeUndefined();
+    // ACR's builder runs `docker build` with DOCKER_BUILDKIT=0 unless the step's env holds exactly
+    // this entry, and the classic builder ignores the inline cache: without it nothing is reused.
+    expect(yaml.steps[1].env).toEqual(["DOCKER_BUILDKIT=1"]);
+    expect(yaml.steps.filter((s: any) => s.env?.some((e: string) => e.startsWith("DOCKER_BUILDKIT"))).map((s: any) => s.id)).toEqual(["build"]);
     expect(onlyResource(json, "azurerm_container_registry_task_schedule_run_now").timeouts.create).toBe("135m");
     expect(schemaProblems(json)).toEqual([]);
   });
@@ -440,6 +446,27 @@ describe.each([
     } else {
       expect(Object.keys(resourcesOf(json, "docker_registry_image"))).toHaveLength(2);
     }
+  });
+});
+
+describe("the layer cache keeps the output deterministic", () => {
+  test("an unchanged input gives the same task YAML; a changed script changes only the fingerprint in it", () => {
+    const synthTask = (text: string) => {
+      const dir = tempDir("acr-cache-");
+      fs.writeFileSync(path.join(dir, "score.py"), text);
+      const stack = newStack();
+      new AmlFunctionDeployment(stack, "churn", sampleProps({ entryScript: path.join(dir, "score.py"), imageBuild: ImageBuild.acrTask({ cacheFromPreviousImage: true }) }));
+      return Buffer.from(onlyResource(synthJson(stack), "azurerm_container_registry_task").encoded_step.task_content, "base64").toString("utf8");
+    };
+    const script = "def init():\n    pass\n\ndef run(data):\n    return data\n";
+    const a = synthTask(script);
+    expect(synthTask(script)).toBe(a);
+    const b = synthTask(`${script}# changed\n`);
+    const fingerprint = (yaml: string) => /aml\/churn:([0-9a-f]{64})/.exec(yaml)![1];
+    expect(fingerprint(b)).not.toBe(fingerprint(a));
+    // The cache image is the same stable tag in both: the second build reads the first one's layers.
+    expect(b.split(fingerprint(b)).join("F")).toBe(a.split(fingerprint(a)).join("F"));
+    expect(a).toContain("--cache-from {{.Run.Registry}}/aml/churn:buildcache");
   });
 });
 

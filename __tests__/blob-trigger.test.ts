@@ -263,6 +263,7 @@ describe("BlobTrigger validation", () => {
     ["receipts container as input", () => new BlobTrigger({ inputPath: "azure-webjobs-hosts/{blobname}.json" }), "keeps its blob receipts"],
     ["output that drops an input token", () => new BlobTrigger({ inputPath: "input/{a}-{b}.json", outputPath: "output/{a}.json" }), "does not use {b}"],
     ["fixed output for a pattern input", () => new BlobTrigger({ outputPath: "output/result.json" }), "does not use {blobname}"],
+    ["output two input blobs share", () => new BlobTrigger({ inputPath: "input/{a}/{b}", outputPath: "output/{a}-{b}" }), 'invalid outputPath "output/{a}-{b}": two input blobs can write the same result blob, one result replacing the other: input/x-y/z and input/x/y-z both write output/x-y-z'],
   ])("refuses %s", (_label, make, message) => {
     expect(make).toThrow(ValidationError);
     expect(make).toThrow(message);

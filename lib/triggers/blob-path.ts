@@ -8,6 +8,7 @@
  */
 import { invalid } from "../errors";
 import { validateBlobContainerName } from "../naming";
+import { collisionExample, unreadableOutputTokens } from "./blob-output-names";
 
 /** One piece of a parsed pattern: literal text or a `{token}`. */
 export type BlobPathSegment = { readonly kind: "text"; readonly text: string } | { readonly kind: "token"; readonly name: string };
@@ -114,8 +115,9 @@ export interface ValidatedBlobPaths {
  *   split unambiguously);
  * - every token of the output is captured by the input (per-invocation values such as
  *   `{rand-guid}` or `{DateTime}` are refused: a retried blob would get a second output);
- * - every token of the input is used by the output, and output tokens are not adjacent, so that
- *   two input blobs never write the same result blob;
+ * - every token of the input is used by the output, output tokens are not adjacent, and the
+ *   result name can be read back into the token values (the rule is in `blob-output-names.ts`),
+ *   so that two input blobs never write the same result blob;
  * - the output cannot re-trigger the function: when both use the same container, no blob name the
  *   output pattern can produce may match the input pattern.
  */
@@ -171,6 +173,8 @@ export function validateBlobPaths(owner: string, inputPath: string, outputPath: 
     }
   });
 
+  refuseSharedResults(owner, input, output);
+
   if (input.container === output.container && patternsCanOverlap(input.segments, output.segments)) {
     invalid(
       owner,
@@ -181,6 +185,26 @@ export function validateBlobPaths(owner: string, inputPath: string, outputPath: 
     );
   }
   return { input, output };
+}
+
+/**
+ * Refuses an output path under which two input blobs can write the same result blob: its result
+ * names must give back the token values, read as `unreadableOutputTokens` describes. The message
+ * shows two input blobs that collide, checked the way the runtime binds the paths.
+ */
+function refuseSharedResults(owner: string, input: BlobPath, output: BlobPath): void {
+  const stuck = unreadableOutputTokens(input, output);
+  if (stuck === undefined) return;
+  const example = collisionExample(input, output);
+  const collision = example === undefined ? "" : `: ${example.inputs[0]} and ${example.inputs[1]} both write ${example.output}`;
+  const suggestion = input.container === output.container ? "" : `, e.g. ${JSON.stringify(`${output.container}/${input.pattern}`)} (the input pattern in the output container)`;
+  invalid(
+    owner,
+    "outputPath",
+    output.path,
+    `two input blobs ${example === undefined ? "may" : "can"} write the same result blob, one result replacing the other${collision}. The runtime gives each token of inputPath the longest text that fits, so a token after the first may hold any text but the literal just before it in inputPath, and a result name here cannot be split back into {${stuck.first}} and {${stuck.last}}`,
+    `an output path whose result names split back into the token values: two tokens next to each other separated by a literal that contains the literal before one of them in inputPath ${JSON.stringify(input.path)} (on the side of that token), which its value never holds${suggestion}`,
+  );
 }
 
 function describeTokens(tokens: readonly string[]): string {

@@ -58,6 +58,12 @@ export interface BlobTriggerProps {
    * `inputPath`. Refused when a result could match `inputPath` (same container and overlapping
    * patterns): it would trigger the function again, endlessly. Per-invocation expressions such as
    * `{rand-guid}` or `{DateTime}` are refused too: a retried blob would get a second result.
+   * Refused as well when two input blobs could write the same result: every token of `inputPath`
+   * must be used, and the result name must split back into the token values. The runtime gives
+   * each token the longest text that fits, so a token never holds the literal just before it in
+   * `inputPath` (with "input/{a}/{b}", {b} holds no '/'): "output/{a}/{b}" or
+   * "output/{b}/{a}.json" are accepted, "output/{a}-{b}" is not ("input/x-y/z" and "input/x/y-z"
+   * would both write "output/x-y-z").
    * @default "output/{blobname}_out.json"
    */
   readonly outputPath?: string;

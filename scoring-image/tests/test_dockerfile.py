@@ -34,6 +34,20 @@ class DockerfileTest(unittest.TestCase):
         self.assertEqual(self.ins[0], ("ARG", "PYTHON_VERSION=3.11"))
         self.assertEqual(self.ins[1], ("FROM", "mcr.microsoft.com/azure-functions/python:4-python${PYTHON_VERSION}"))
 
+    def test_builds_alike_with_buildkit_and_the_classic_builder(self):
+        # ACR builds with BuildKit when the layer cache is on and with the classic builder
+        # otherwise; the local Docker mode's provider uses the classic builder. So: no parser
+        # directive (a `# syntax=` line would also make every BuildKit build pull a frontend image
+        # from Docker Hub), no BuildKit-only instruction flags, and one stage, because BuildKit's
+        # inline cache (BUILDKIT_INLINE_CACHE=1) holds the layers of the final stage only.
+        with open(os.path.join(SCORING_IMAGE, "Dockerfile"), encoding="utf-8") as f:
+            text = f.read()
+        self.assertIsNone(re.match(r"(?i)#\s*(syntax|escape|check)\s*=", text))
+        self.assertEqual([kw for kw, _ in self.ins].count("FROM"), 1)
+        for kw, args in self.ins:
+            self.assertNotRegex(args, r"--(mount|link|chmod|parents|exclude|checksum|network|security)\b", f"{kw} {args}")
+            self.assertNotIn("<<", args, f"{kw} {args}: heredocs need BuildKit")
+
     def test_environment(self):
         env = " ".join(args for kw, args in self.ins if kw == "ENV")
         for pair in ("AzureWebJobsScriptRoot=/home/site/wwwroot",

@@ -33,12 +33,13 @@ export interface AcrTaskBuildOptions {
    */
   readonly cpu?: number;
   /**
-   * Reuse the layers of the previous image as a build cache: each build also tags its image
-   * `:buildcache` (with BuildKit's inline cache metadata) and the next one builds with
+   * Reuse the layers of the previous image as a build cache: the build step runs with BuildKit
+   * (its env holds `DOCKER_BUILDKIT=1`: ACR's builder otherwise runs the classic builder, which
+   * ignores this cache), each build also tags its image `:buildcache` with BuildKit's inline
+   * cache metadata (`BUILDKIT_INLINE_CACHE=1`), and the next one builds with
    * `--cache-from <repository>:buildcache`, so a change to the model or the script does not
-   * reinstall the Python packages. Needs BuildKit on the build agent (Docker's default builder
-   * since 23.0); without it the build runs uncached. The extra tag points at an image that is
-   * pushed anyway, so it costs no storage of its own.
+   * reinstall the Python packages. The extra tag points at an image that is pushed anyway, so it
+   * costs no storage of its own; the task needs no right beyond AcrPush for it.
    * @default false
    */
   readonly cacheFromPreviousImage?: boolean;

@@ -38,7 +38,7 @@ export interface BuildTaskSpec {
   readonly platform: string;
   /** Seconds a step may take (the task timeout; ACR's default step timeout is 600 s). */
   readonly stepTimeoutSeconds: number;
-  /** Reuse the layers of the previous image through the stable CACHE_TAG (see buildTaskYaml). */
+  /** Reuse the layers of the previous image through the stable CACHE_TAG, built with BuildKit. */
   readonly layerCache: boolean;
 }
 
@@ -47,9 +47,19 @@ export interface BuildTaskSpec {
  * next build reads its layers with `--cache-from` (the image carries BuildKit's inline cache
  * metadata). A stable tag, because each new context is a new task (its name holds the
  * fingerprint), so ACR's own per-task cache (`cache: enabled`, tag `cache_<task>_<step>`) would
- * never be found again.
+ * never be found again; and because the previous image's own tag (the previous fingerprint) is
+ * not known at synth, while the task YAML must stay a literal that depends on the inputs only.
+ * It costs no right the task lacks (AcrPush) and no storage (it names an image pushed anyway).
  */
 export const CACHE_TAG = "buildcache";
+
+/**
+ * The build step's environment that makes ACR's builder (Azure/acr-builder) run `docker build`
+ * with BuildKit. Without exactly this entry the builder adds `DOCKER_BUILDKIT=0` to the step, and
+ * the classic builder neither writes nor reads BuildKit's inline cache: `--cache-from` of the
+ * cache image gives no hit and every layer is rebuilt.
+ */
+export const BUILDKIT_ENV = "DOCKER_BUILDKIT=1";
 
 /** Seconds between retries of the download and push steps: fresh role assignments take a while. */
 const RETRY_DELAY_SECONDS = 30;
@@ -78,9 +88,10 @@ export function buildTaskYaml(spec: BuildTaskSpec): string {
     .sort()
     .map((name) => `--build-arg ${shellQuote(`${name}=${spec.buildArgs[name]}`)}`);
   const cacheImage = `{{.Run.Registry}}/${spec.repository}:${CACHE_TAG}`;
-  // With BuildKit (Docker's default builder since 23.0) the previous image's layers are reused;
-  // a builder without it ignores both flags and builds from scratch, and a missing cache image
-  // (the first build) is only a warning.
+  // BuildKit (BUILDKIT_ENV on the step) writes the cache metadata into the image
+  // (BUILDKIT_INLINE_CACHE=1) and reuses the layers of the image named by --cache-from; a missing
+  // cache image (the first build) is only a warning. The Dockerfile has one stage, so the inline
+  // cache (which covers the final stage only) holds every layer.
   const cache = spec.layerCache ? [`-t ${cacheImage}`, `--cache-from ${cacheImage}`, "--build-arg BUILDKIT_INLINE_CACHE=1"] : [];
   const build = [`-t ${image}`, ...cache, `-f ${CONTEXT_DIR}/Dockerfile`, `--platform ${spec.platform}`, ...buildArgs, CONTEXT_DIR].join(" ");
 
@@ -95,7 +106,8 @@ export function buildTaskYaml(spec: BuildTaskSpec): string {
         retries: DOWNLOAD_RETRIES,
         retryDelay: RETRY_DELAY_SECONDS,
       },
-      { id: "build", build, when: ["fetch-context"] },
+      // Without the cache the step keeps ACR's default builder.
+      { id: "build", build, ...(spec.layerCache ? { env: [BUILDKIT_ENV] } : {}), when: ["fetch-context"] },
       { id: "push", push: spec.layerCache ? [image, cacheImage] : [image], when: ["build"], retries: PUSH_RETRIES, retryDelay: RETRY_DELAY_SECONDS },
     ],
   };
