@@ -24,7 +24,8 @@ Batch (``cardinality: many``): a bad message never fails its batch (:func:`deliv
     Every message is scored (``run_batch`` once if the script defines it, falling back to ``run``
     per message when it raises or returns the wrong number of results; else ``run`` per message).
     A message that fails for its own reason - no message id, bad input (undecodable, not JSON for
-    an inference-schema script, nested too deeply), ``run()`` raising, a result that is not
+    an inference-schema script, nested too deeply, JSON with more elements than
+    ``AML_MAX_JSON_ELEMENTS``), ``run()`` raising, a result that is not
     JSON-serialisable or larger than the output queue accepts - is sent to the FAILED queue with
     its original body, content type, correlation id and application properties, plus
     ``aml-original-message-id``, ``aml-error-type`` and ``aml-error-message`` (an exception's
