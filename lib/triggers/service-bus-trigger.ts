@@ -100,9 +100,11 @@ export interface ServiceBusTriggerProps {
    * Queue that receives the messages of a batch (cardinality MANY) that failed for their own
    * reason (no message id, bad input, `run()` raising, a result too large to send): the original
    * body, content type, correlation id and application properties, plus application properties
-   * `aml-original-message-id`, `aml-error-type` and `aml-error-message`. The app may only send
-   * to it (Data Sender on this queue). Cardinality ONE has no failed queue: a failing message is
-   * retried and then dead-lettered.
+   * `aml-original-message-id`, `aml-error-type` and `aml-error-message`. The copy always fits
+   * the queue: when the input was too close to the size limit for it, the copy keeps the start of
+   * the body and says so (`aml-body-truncated`, `aml-original-body-bytes`), so that a bad message
+   * never fails its batch. The app may only send to it (Data Sender on this queue). Cardinality
+   * ONE has no failed queue: a failing message is retried and then dead-lettered.
    * @default `<outputQueueName>-failed` with cardinality MANY
    */
   readonly failedQueueName?: string;

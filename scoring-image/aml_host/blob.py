@@ -13,7 +13,8 @@ While the entry script is not ready, an invocation waits up to ``AML_INIT_WAIT_S
 span many minutes of ``init()`` retries instead of milliseconds.
 
 Blobs larger than ``AML_MAX_BLOB_BYTES`` (default 100 MiB) are not scored: the invocation
-fails naming the limit. :func:`read_blob` reads at most limit + 1 bytes from the stream, so a
+fails naming the limit. So are JSON blobs with more elements than ``AML_MAX_JSON_ELEMENTS``
+(:mod:`aml_host.json_limits`), before anything parses them. :func:`read_blob` reads at most limit + 1 bytes from the stream, so a
 huge blob costs no more than that in extra memory (the Functions host itself still hands the
 worker the whole blob).
 """

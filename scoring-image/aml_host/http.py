@@ -8,7 +8,8 @@ Responses follow the AML inference server:
 * 400 when the body cannot be given to ``run`` (not UTF-8; missing inference-schema parameter;
   JSON nested too deeply for an inference-schema script);
 * 413 when the body is larger than ``AML_MAX_REQUEST_BYTES`` (default 100 MiB, the Functions
-  front end's own limit); ``run`` is not called;
+  front end's own limit), or is JSON with more elements than ``AML_MAX_JSON_ELEMENTS`` (default
+  5,000,000; see :mod:`aml_host.json_limits`); ``run`` is not called (or ``get_json()`` refuses);
 * 415 when an inference-schema script gets a body that is not JSON;
 * 500 ``{"message": ...}`` (generic) when ``run`` raises (a ``RecursionError`` from a script
   parsing deeply nested JSON itself included) or returns something that cannot be written as
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional
 from urllib.parse import urlsplit
 
+from .json_limits import JsonTooLargeError
 from .json_output import to_json_bytes
 from .response import as_response_parts
 from .script import EntryScript, InitFailedError, InvalidInputError, NotReadyError, Payload, get_entry_script
@@ -105,6 +107,9 @@ def _handle(where: str, method: str, url: str, headers: Optional[Mapping[str, st
 
     try:
         result = script.run(prepared)
+    except JsonTooLargeError as exc:  # request.get_json() refused to parse the body
+        logger.warning("%s: %s -> 413", where, exc.message)
+        return _json_result(413, {"message": exc.message})
     except Exception:  # noqa: BLE001 - any failure of user code becomes a generic 500
         logger.exception("%s: run() raised", where)
         return _json_result(500, {"message": RUN_FAILED_MESSAGE})

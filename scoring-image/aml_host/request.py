@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from typing import Dict, Iterable, Iterator, List, Optional, Tuple, Union
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from .json_limits import check_json_elements, is_json_content_type
+
 HeaderInput = Union[Mapping, Iterable[Tuple[str, str]], None]
 
 
@@ -147,14 +149,17 @@ class ScoringRequest:
 
     @property
     def is_json(self) -> bool:
-        mt = self.mimetype
-        return mt == "application/json" or (mt.startswith("application/") and mt.endswith("+json"))
+        return is_json_content_type(self.content_type)
 
     def get_json(self, force: bool = False, silent: bool = False, cache: bool = True):
+        """The body parsed as JSON. A body with more elements than AML_MAX_JSON_ELEMENTS raises
+        :class:`aml_host.json_limits.JsonTooLargeError` (413 over HTTP) even when ``silent``,
+        as werkzeug's size limit does."""
         if not (force or self.is_json):
             if silent:
                 return None
             raise ValueError("request content type is not application/json")
+        check_json_elements(self._body, "request")
         try:
             return json.loads(self._body.decode(self.charset))
         except (UnicodeDecodeError, ValueError):

@@ -20,6 +20,8 @@
   ``AML_HTTP_INIT_WAIT_SECONDS``, never for a retry: the caller gets 503 with Retry-After).
   Both raise :class:`NotReadyError` (an :class:`InitFailedError`). Module-level
   :func:`wait_until_ready` does the same for the process-wide script.
+* A body that will be parsed as JSON with more elements than ``AML_MAX_JSON_ELEMENTS`` is
+  refused before ``run`` (:mod:`aml_host.json_limits`): parsing it could take gigabytes.
 * ``run`` input modes (:class:`InputMode`): plain ``run(data)`` gets the body as a UTF-8 str;
   ``@rawhttp`` gets a request object (:class:`aml_host.request.ScoringRequest`);
   ``@input_schema`` (inference-schema) gets the keys of a JSON object body as keyword
@@ -45,6 +47,7 @@ from enum import Enum
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from . import model_fetch
+from .json_limits import JsonTooLargeError, check_json_elements, looks_like_json
 from .request import ScoringRequest
 from .settings import number_setting
 
@@ -488,6 +491,12 @@ class EntryScript:
         """Convert a payload to the script's input mode (raises InvalidInputError)."""
         self.ensure_ready()
         headers = {str(k): str(v) for k, v in (payload.headers or {}).items()}
+        if self.mode is InputMode.SCHEMA or looks_like_json(payload.body, headers):
+            # Before anything parses it: the host (schema mode) or the script (json.loads).
+            try:
+                check_json_elements(payload.body, payload.source)
+            except JsonTooLargeError as exc:
+                raise InvalidInputError(exc.status, exc.message) from None
         if self.mode is InputMode.RAW:
             item: Any = ScoringRequest(payload.body, payload.method, payload.url, headers, payload.query)
         elif self.mode is InputMode.TEXT:

@@ -24,7 +24,8 @@ Batch (``cardinality: many``): a bad message never fails its batch (:func:`deliv
     Every message is scored (``run_batch`` once if the script defines it, falling back to ``run``
     per message when it raises or returns the wrong number of results; else ``run`` per message).
     A message that fails for its own reason - no message id, bad input (undecodable, not JSON for
-    an inference-schema script, nested too deeply), ``run()`` raising, a result that is not
+    an inference-schema script, nested too deeply, JSON with more elements than
+    ``AML_MAX_JSON_ELEMENTS``), ``run()`` raising, a result that is not
     JSON-serialisable or larger than the output queue accepts - is sent to the FAILED queue with
     its original body, content type, correlation id and application properties, plus
     ``aml-original-message-id``, ``aml-error-type`` and ``aml-error-message`` (an exception's
@@ -33,7 +34,20 @@ Batch (``cardinality: many``): a bad message never fails its batch (:func:`deliv
     dead-letter queue because of another message.
     What is not a message's fault fails the invocation, so that the whole batch is redelivered
     (and results already sent are dropped by duplicate detection): ``init()`` failing (or not done
-    yet), the output send failing, the failed-queue send failing.
+    yet), the output send failing, the failed-queue send failing (an outage; a copy refused as too
+    large is sent again smaller, see below).
+
+Failed-queue copies always fit (:func:`failed_message`)
+    The copy carries more than the input did (a message id, the error properties), so an input
+    near the queue's limit would give a copy the failed queue refuses, and refusing it would fail
+    the invocation until the whole batch is dead-lettered. A copy that does not fit whole keeps
+    the START of the body, as much as fits, and says so: ``aml-body-truncated`` (true) and
+    ``aml-original-body-bytes`` (the original body's size). If the original application
+    properties alone leave no room, they are left out (``aml-original-properties-dropped``),
+    then the error text; ids and content type are then cut to 128 bytes. Should the queue still
+    refuse a copy as too large (it accepts less than ``maxMessageBytes`` says), the copy is sent
+    again without body and without the original properties. The copy's message id is derived
+    from the whole original body either way, so a retried batch gives the same id.
 
 Sizes
     A message's AMQP-encoded size is estimated from above (:func:`encoded_size`) and compared with
@@ -66,9 +80,21 @@ MESSAGE_ID_HEX_DIGITS = 32
 #: Characters of an error message forwarded to the failed queue.
 MAX_ERROR_MESSAGE_CHARS = 512
 
+#: Smallest ``maxMessageBytes`` accepted: room for the smallest failed-queue copy and the headroom.
+MIN_MAX_MESSAGE_BYTES = 4096
+#: UTF-8 bytes kept of the ids, content type and error type in the smallest failed-queue copy
+#: (Service Bus allows 128 characters for message and correlation ids).
+MAX_SHORT_TEXT_BYTES = 128
+
 ORIGINAL_ID_PROPERTY = "aml-original-message-id"
 ERROR_TYPE_PROPERTY = "aml-error-type"
 ERROR_MESSAGE_PROPERTY = "aml-error-message"
+#: Set on a failed-queue copy that does not hold the whole original body (and to False when it
+#: does but other parts had to be left out); the original body's size is then given too.
+TRUNCATED_PROPERTY = "aml-body-truncated"
+ORIGINAL_BODY_BYTES_PROPERTY = "aml-original-body-bytes"
+#: Set when the original application properties were left out of the copy.
+PROPERTIES_DROPPED_PROPERTY = "aml-original-properties-dropped"
 
 
 @dataclass(frozen=True)
@@ -157,8 +183,8 @@ def output_target(settings: Mapping[str, Any], environ: Mapping[str, str]) -> Ou
     if settings.get("cardinality") == "many" and not failed:
         raise ValueError("aml.json of a servicebus function with cardinality 'many' must set 'failedQueue'")
     limit = settings.get("maxMessageBytes", STANDARD_MAX_MESSAGE_BYTES)
-    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 2 * BROKER_HEADROOM_BYTES:
-        raise ValueError(f"aml.json 'maxMessageBytes' must be an integer of at least {2 * BROKER_HEADROOM_BYTES}")
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < MIN_MAX_MESSAGE_BYTES:
+        raise ValueError(f"aml.json 'maxMessageBytes' must be an integer of at least {MIN_MAX_MESSAGE_BYTES}")
     return OutputTarget(namespace, environ.get(f"{prefix}__clientId") or None, str(queue),
                         str(failed) if failed else None, limit)
 
@@ -392,26 +418,78 @@ def _property_value(value: Any) -> Any:
     return value if isinstance(value, (str, bool, int, float, bytes)) else str(value)
 
 
-def failed_message(failure: FailedMessage) -> OutboundMessage:
-    """The failed-queue message: the original body and properties plus the error."""
+def _cut(value: Optional[str], max_bytes: int) -> Optional[str]:
+    """``value`` shortened to at most ``max_bytes`` UTF-8 bytes (whole characters)."""
+    if value is None:
+        return None
+    return str(value).encode("utf-8")[:max_bytes].decode("utf-8", errors="ignore")
+
+
+def failed_message(failure: FailedMessage, max_message_bytes: int = STANDARD_MAX_MESSAGE_BYTES,
+                   keep_body: bool = True) -> OutboundMessage:
+    """The failed-queue message: the original body and properties plus the error; a copy that
+    always fits ``max_message_bytes`` (module docstring, "Failed-queue copies"). ``keep_body``
+    False gives the smallest copy: no body, no original properties."""
     src = failure.source
-    props: Dict[str, Any] = {str(k): _property_value(v) for k, v in (src.application_properties or {}).items()
-                             if v is not None}
-    props[ORIGINAL_ID_PROPERTY] = str(src.message_id or "")
-    props[ERROR_TYPE_PROPERTY] = failure.error_type[:128]
-    props[ERROR_MESSAGE_PROPERTY] = failure.error_message[:MAX_ERROR_MESSAGE_CHARS]
-    return OutboundMessage(body=bytes(src.body or b""), message_id=output_message_id(src.message_id, src.body),
-                           correlation_id=src.correlation_id, content_type=src.content_type,
-                           application_properties=props)
+    body = bytes(src.body or b"")
+    original: Dict[str, Any] = {str(k): _property_value(v) for k, v in (src.application_properties or {}).items()
+                                if v is not None}
+    error = {
+        ORIGINAL_ID_PROPERTY: str(src.message_id or ""),
+        ERROR_TYPE_PROPERTY: failure.error_type[:128],
+        ERROR_MESSAGE_PROPERTY: failure.error_message[:MAX_ERROR_MESSAGE_CHARS],
+    }
+    message_id = output_message_id(src.message_id, body)
+
+    def build(part: bytes, props: Dict[str, Any], correlation_id: Optional[str], content_type: Optional[str]):
+        return OutboundMessage(body=part, message_id=message_id, correlation_id=correlation_id,
+                               content_type=content_type, application_properties=props)
+
+    whole = build(body, {**original, **error}, src.correlation_id, src.content_type)
+    if keep_body and fits(whole, max_message_bytes):
+        return whole
+    # Too large as it is (the copy carries more than the input did): the start of the body, and
+    # what was left out. Each step gives up more, until even the smallest limit is met.
+    cut = {TRUNCATED_PROPERTY: True, ORIGINAL_BODY_BYTES_PROPERTY: len(body)}
+    dropped = {PROPERTIES_DROPPED_PROPERTY: bool(original)}
+    short = {k: _cut(v, MAX_SHORT_TEXT_BYTES) for k, v in error.items()}
+    steps = [
+        ({**original, **error, **cut}, src.correlation_id, src.content_type),
+        ({**error, **cut, **dropped}, _cut(src.correlation_id, MAX_SHORT_TEXT_BYTES),
+         _cut(src.content_type, MAX_SHORT_TEXT_BYTES)),
+        ({**short, ERROR_MESSAGE_PROPERTY: "", **cut, **dropped}, _cut(src.correlation_id, MAX_SHORT_TEXT_BYTES),
+         _cut(src.content_type, MAX_SHORT_TEXT_BYTES)),
+    ]
+    if not keep_body:
+        steps = steps[1:]
+    for props, correlation_id, content_type in steps:
+        room = max_message_bytes - BROKER_HEADROOM_BYTES - encoded_size(build(b"", props, correlation_id, content_type))
+        if room < 0:
+            continue
+        part = body[:room] if keep_body else b""
+        if len(part) == len(body):
+            props = {**props, TRUNCATED_PROPERTY: False}
+        return build(part, props, correlation_id, content_type)
+    # Unreachable for limits output_target accepts (MIN_MAX_MESSAGE_BYTES); kept as a clear error.
+    raise DeliveryError(f"a failed-queue message does not fit {max_message_bytes} bytes even without its body")
 
 
-def _shrunk(msg: OutboundMessage, max_message_bytes: int) -> OutboundMessage:
-    """Drop the error text when it alone pushes the message over the limit."""
-    if fits(msg, max_message_bytes):
-        return msg
-    props = dict(msg.application_properties)
-    props[ERROR_MESSAGE_PROPERTY] = ""
-    return OutboundMessage(msg.body, msg.message_id, msg.correlation_id, msg.content_type, props)
+def _log_cut(copy: OutboundMessage, failure: FailedMessage, max_message_bytes: int) -> None:
+    props = copy.application_properties
+    if props.get(TRUNCATED_PROPERTY) or props.get(PROPERTIES_DROPPED_PROPERTY):
+        logger.warning("%s: its failed-queue copy keeps the first %d of %d body bytes%s, to fit the %d bytes the "
+                       "failed queue accepts", _label(failure.source), len(copy.body), props[ORIGINAL_BODY_BYTES_PROPERTY],
+                       " and none of its application properties" if props.get(PROPERTIES_DROPPED_PROPERTY) else "",
+                       max_message_bytes)
+
+
+def _send_failed(messages: List[OutboundMessage], send_failed: Callable[[List[OutboundMessage]], None],
+                 max_message_bytes: int) -> List[OutboundMessage]:
+    try:
+        return send_all(messages, send_failed, max_message_bytes)
+    except Exception as exc:
+        raise DeliveryError(f"sending {len(messages)} message(s) to the failed queue failed "
+                            f"({type(exc).__name__}); the batch will be redelivered") from exc
 
 
 def deliver_batch(messages: Sequence[InboundMessage], send_output: Callable[[List[OutboundMessage]], None],
@@ -433,15 +511,21 @@ def deliver_batch(messages: Sequence[InboundMessage], send_output: Callable[[Lis
                                       "the output queue refused the result as too large"))
     sent = len(outcome.outputs) - len(refused)
     if failures:
-        to_send = [_shrunk(failed_message(f), max_message_bytes) for f in failures]
-        try:
-            refused_failed = send_all(to_send, send_failed, max_message_bytes)
-        except Exception as exc:
-            raise DeliveryError(f"sending {len(to_send)} message(s) to the failed queue failed "
-                                f"({type(exc).__name__}); the batch will be redelivered") from exc
+        copies = [failed_message(f, max_message_bytes) for f in failures]
+        for copy, failure in zip(copies, failures):
+            _log_cut(copy, failure, max_message_bytes)
+        refused_failed = _send_failed(copies, send_failed, max_message_bytes)
         if refused_failed:
-            raise DeliveryError(f"{len(refused_failed)} failed message(s) are too large for the failed queue "
-                                f"with the error attached; the batch will be redelivered and dead-lettered")
+            # The queue accepts less than maxMessageBytes says (e.g. an existing queue): send the
+            # smallest copies, without body, rather than fail the batch.
+            by_id = {copy.message_id: failure for copy, failure in zip(copies, failures)}
+            smallest = [failed_message(by_id[c.message_id], max_message_bytes, keep_body=False) for c in refused_failed]
+            logger.warning("The failed queue refused %d message(s) as too large (it accepts less than the %d bytes of "
+                           "maxMessageBytes); sending them without body: %s", len(smallest), max_message_bytes,
+                           "; ".join(by_id[c.message_id].source.message_id or "(no id)" for c in refused_failed))
+            if _send_failed(smallest, send_failed, max_message_bytes):
+                raise DeliveryError(f"{len(smallest)} failed message(s) are too large for the failed queue even "
+                                    f"without their body; the batch will be redelivered and dead-lettered")
         logger.warning("Batch of %d message(s): %d result(s) sent, %d message(s) sent to the failed queue: %s",
                        len(messages), sent, len(failures),
                        "; ".join(f"{f.source.message_id or '(no id)'}: {f.error_type}" for f in failures))

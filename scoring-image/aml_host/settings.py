@@ -14,6 +14,9 @@ name                            default   meaning
 ``AML_MAX_REQUEST_BYTES``        104857600 largest HTTP body scored (bigger: 413)
 ``AML_MAX_BLOB_BYTES``           104857600 largest input blob scored (bigger: the invocation
                                            fails, the blob goes to the poison queue)
+``AML_MAX_JSON_ELEMENTS``        5000000   most elements (``[``, ``{`` and ``,``) of a JSON body
+                                           that is parsed (more: refused before ``run()``,
+                                           413 over HTTP; see :mod:`aml_host.json_limits`)
 =============================== ========= ===================================================
 
 A value that is not a number or is out of range is logged and the default is used: a typo in
@@ -33,6 +36,10 @@ VALID_KINDS = ("http", "blob", "servicebus", "health")
 # The Functions HTTP front end refuses bodies over 100 MB (104857600 bytes) by default.
 DEFAULT_MAX_REQUEST_BYTES = 100 * 1024 * 1024
 DEFAULT_MAX_BLOB_BYTES = 100 * 1024 * 1024
+# json.loads peaks at ~105 bytes per element for the worst shape (lists of small objects), so a
+# parse at this limit stays near 0.5 GB (~0.2 GB for rows of numbers), a seventh of the 3.5 GB of
+# EP1, the smallest Elastic Premium plan (see aml_host/json_limits.py).
+DEFAULT_MAX_JSON_ELEMENTS = 5_000_000
 
 
 def load_function_settings(function_directory: str) -> Dict[str, Any]:
@@ -73,3 +80,7 @@ def max_request_bytes(environ: Optional[Mapping[str, str]] = None) -> int:
 
 def max_blob_bytes(environ: Optional[Mapping[str, str]] = None) -> int:
     return int(number_setting("AML_MAX_BLOB_BYTES", DEFAULT_MAX_BLOB_BYTES, 1, 2**40, environ))
+
+
+def max_json_elements(environ: Optional[Mapping[str, str]] = None) -> int:
+    return int(number_setting("AML_MAX_JSON_ELEMENTS", DEFAULT_MAX_JSON_ELEMENTS, 1, 2**40, environ))

@@ -5,7 +5,7 @@ import sys
 
 from aml_host.servicebus import (DeliveryError, FailedMessage, InboundMessage, MessageScoringError, OutboundMessage,
                                  chunk_for_send, deliver_batch, deliver_message, encoded_size, failed_message,
-                                 output_message_id, output_target, score_batch, score_message)
+                                 fits, output_message_id, output_target, score_batch, score_message)
 
 from aml_host.script import InitFailedError, InitRetryPolicy
 
@@ -247,23 +247,22 @@ class FailedMessageTest(ScriptTestCase):
             "tenant": "t1", "priority": 3, "flag": True, "aml-original-message-id": "m-7",
             "aml-error-type": "ValueError", "aml-error-message": "bad row"})
 
-    def test_near_the_limit_the_error_text_is_dropped_and_beyond_it_the_invocation_fails(self):
+    def test_near_the_limit_the_body_is_cut_and_the_error_kept(self):
         script = self.script("def init(): pass\n"
                              "def run(d):\n    raise RuntimeError('e' * 600)\n")
         limit = 4096
         broker = Broker(max_message_bytes=limit)
-        fits_without_text = message("m-1", b"x" * 2600)
         with self.assertLogs("aml_host", level="ERROR"):
-            deliver_batch([fits_without_text], broker.sender(broker.output), broker.sender(broker.failed),
-                          max_message_bytes=limit, script=script)
+            report = deliver_batch([message("m-2", b"x" * 4090)], broker.sender(broker.output),
+                                   broker.sender(broker.failed), max_message_bytes=limit, script=script)
+        self.assertEqual(len(report.failed), 1)
         [failed] = broker.failed.messages
-        self.assertEqual((failed.body, failed.application_properties["aml-error-message"]), (b"x" * 2600, ""))
-        self.assertEqual(failed.application_properties["aml-error-type"], "RuntimeError")
-        with self.assertLogs("aml_host", level="ERROR"):
-            with self.assertRaises(DeliveryError) as err:
-                deliver_batch([message("m-2", b"x" * 4090)], broker.sender(broker.output), broker.sender(broker.failed),
-                              max_message_bytes=limit, script=script)
-        self.assertIn("too large for the failed queue", str(err.exception))
+        props = failed.application_properties
+        self.assertEqual((props["aml-error-type"], props["aml-error-message"]), ("RuntimeError", "e" * 512))
+        self.assertEqual((props["aml-body-truncated"], props["aml-original-body-bytes"]), (True, 4090))
+        self.assertTrue(0 < len(failed.body) < 4090)
+        self.assertEqual(failed.body, b"x" * len(failed.body))
+        self.assertTrue(fits(failed, limit))
 
     def test_error_is_type_and_message_never_a_stack(self):
         script = self.script("def init(): pass\n"
@@ -277,6 +276,83 @@ class FailedMessageTest(ScriptTestCase):
         self.assertEqual(props["aml-error-type"], "RuntimeError")
         self.assertEqual(len(props["aml-error-message"]), 512)
         self.assertNotIn("Traceback", json.dumps({k: str(v) for k, v in props.items()}))
+
+
+STANDARD = 256 * 1024
+PREMIUM_DEFAULT = 1024 * 1024
+PREMIUM_MAX = 100 * 1024 * 1024
+NOT_JSON = "The message body is not valid UTF-8 text."
+PROPS = {"tenant": "t1", "priority": 3, "trace": "z" * 2000}
+
+
+class FailedCopyFitsTest(ScriptTestCase):
+    """The failed-queue copy adds an id and properties to the input, so an input near the queue's
+    limit gave a copy the failed queue refused, and the whole batch was dead-lettered. The copy
+    must fit whatever the input's size: at Standard's 256 KiB and Premium's 1 MiB (default) and
+    100 MiB (largest), with and without application properties."""
+
+    def copy(self, body, limit, props=None, error_type="InvalidInput", error=NOT_JSON):
+        src = InboundMessage("m-big", body, "text/plain", 1, "corr-1", props or {})
+        return failed_message(FailedMessage(src, error_type, error), limit)
+
+    def assert_cut_copy(self, out, body, limit, props):
+        self.assertTrue(fits(out, limit), (limit, len(body), encoded_size(out)))
+        self.assertLessEqual(wire_size(out), limit)
+        self.assertEqual(out.body, body[:len(out.body)])
+        self.assertGreater(len(out.body), limit - 8 * 1024 - sum(len(str(v)) for v in props.values()))
+        p = out.application_properties
+        self.assertEqual((p["aml-body-truncated"], p["aml-original-body-bytes"]), (True, len(body)))
+        self.assertEqual((p["aml-original-message-id"], p["aml-error-type"], p["aml-error-message"]),
+                         ("m-big", "InvalidInput", NOT_JSON))
+        self.assertEqual({k: p[k] for k in props}, props)
+        self.assertEqual((out.message_id, out.correlation_id, out.content_type),
+                         (output_message_id("m-big", body), "corr-1", "text/plain"))
+
+    def test_inputs_at_the_limit_give_a_copy_that_fits(self):
+        for limit in (STANDARD, PREMIUM_DEFAULT):
+            for size in (limit, limit - 1, limit - 100):
+                for props in ({}, PROPS):
+                    with self.subTest(limit=limit, size=size, props=bool(props)):
+                        body = b"\xff" + b"x" * (size - 1)
+                        self.assert_cut_copy(self.copy(body, limit, props), body, limit, props)
+
+    def test_premium_largest_message_size(self):
+        body = b"\xff" * PREMIUM_MAX
+        for props in ({}, PROPS):
+            self.assert_cut_copy(self.copy(body, PREMIUM_MAX, props), body, PREMIUM_MAX, props)
+
+    def test_the_largest_body_that_fits_is_kept_whole_and_one_byte_more_is_cut(self):
+        for limit in (STANDARD, PREMIUM_DEFAULT):
+            for props in ({}, PROPS):
+                overhead = encoded_size(self.copy(b"", limit, props))
+                largest = limit - 1024 - overhead  # 1024: BROKER_HEADROOM_BYTES
+                whole = self.copy(b"y" * largest, limit, props)
+                self.assertTrue(fits(whole, limit))
+                self.assertEqual(whole.body, b"y" * largest)
+                self.assertNotIn("aml-body-truncated", whole.application_properties)
+                self.assertNotIn("aml-original-body-bytes", whole.application_properties)
+                cut = self.copy(b"y" * (largest + 1), limit, props)
+                self.assert_cut_copy(cut, b"y" * (largest + 1), limit, props)
+
+    def test_properties_too_large_for_any_copy_are_left_out_and_said_so(self):
+        # Standard allows 64 KB of headers; a copy of properties that alone exceed the limit
+        # (whatever the broker allowed in) still must not fail the batch.
+        huge = {f"p{i}": "v" * 1000 for i in range(300)}
+        out = self.copy(b"{}", STANDARD, huge, error_type="E" * 500, error="\u00e9" * 600)
+        self.assertTrue(fits(out, STANDARD))
+        p = out.application_properties
+        self.assertEqual(p["aml-original-properties-dropped"], True)
+        self.assertFalse(any(k in p for k in huge))
+        self.assertEqual((p["aml-original-message-id"], p["aml-error-type"][:3]), ("m-big", "EEE"))
+        self.assertEqual((p["aml-body-truncated"], p["aml-original-body-bytes"]), (False, 2))
+        self.assertEqual(out.body, b"{}")
+
+    def test_a_copy_fits_the_smallest_limit_accepted(self):
+        long_id = "\u4e2d" * 128
+        src = InboundMessage(long_id, b"z" * 5000, "c" * 300, 1, "r" * 300, {"k": "v" * 3000})
+        out = failed_message(FailedMessage(src, "T" * 300, "\u4e2d" * 512), 4096)
+        self.assertTrue(fits(out, 4096), encoded_size(out))
+        self.assertEqual(out.message_id, output_message_id(long_id, b"z" * 5000))
 
 
 class BatchDeliveryTest(ScriptTestCase):
@@ -432,6 +508,54 @@ class BatchDeliveryTest(ScriptTestCase):
             broker.run(self.deliver(script, broker))
         self.assertEqual((broker.failed_invocations, len(broker.dead_letter)), (2, 3))
         self.assertEqual((broker.output.messages, broker.failed.messages), ([], []))
+
+
+class OversizedBadMessageTest(ScriptTestCase):
+    """The review's reproduction: 8 good messages and one that is not JSON, within 100 bytes of the
+    queue's limit. Its failed-queue copy (input + id + error properties) used to be refused, the
+    invocation failed, and after maxDeliveryCount all 9 were dead-lettered."""
+
+    def run_batch(self, limit, broker_limit=None, bad_size=None):
+        script = self.script(PER_ITEM)
+        broker = Broker(max_delivery_count=10, max_message_bytes=broker_limit or limit)
+        bad = message("not-json", b"x" * (bad_size or limit - 100), application_properties={"tenant": "t1"},
+                      correlation_id="c-9")
+        self.assertLessEqual(wire_size(OutboundMessage(bad.body, "not-json", "c-9", bad.content_type,
+                                                       bad.application_properties)), limit)
+        good = [message(f"good-{i}", json.dumps({"x": i}).encode()) for i in range(8)]
+        broker.enqueue(*good[:4], bad, *good[4:])
+        with self.assertLogs("aml_host", level="WARNING") as logs:
+            broker.run(lambda b: deliver_batch(b, broker.sender(broker.output), broker.sender(broker.failed),
+                                               max_message_bytes=limit, script=script))
+        return broker, bad, "\n".join(logs.output)
+
+    def test_standard_and_premium(self):
+        for limit in (STANDARD, PREMIUM_DEFAULT):
+            with self.subTest(limit=limit):
+                broker, bad, logs = self.run_batch(limit)
+                self.assertEqual((broker.invocations, broker.failed_invocations, len(broker.dead_letter)), (1, 0, 0))
+                self.assertEqual(len(broker.completed), 9)
+                self.assertEqual(sorted(m.correlation_id for m in broker.output.messages), [f"good-{i}" for i in range(8)])
+                [failed] = broker.failed.messages
+                p = failed.application_properties
+                self.assertEqual((p["aml-original-message-id"], p["tenant"], p["aml-body-truncated"],
+                                  p["aml-original-body-bytes"]), ("not-json", "t1", True, len(bad.body)))
+                self.assertEqual(failed.body, bad.body[:len(failed.body)])
+                self.assertIn("not-json", logs)
+                self.assertIn(f"first {len(failed.body)} of {len(bad.body)} body bytes", logs)
+
+    def test_a_queue_smaller_than_declared_gets_the_copy_without_its_body(self):
+        # maxMessageBytes says 256 KiB but the (existing) failed queue accepts 100 KiB: the SDK
+        # refuses the cut copy; a copy without the body is sent instead of failing the batch.
+        broker, bad, logs = self.run_batch(STANDARD, broker_limit=100 * 1024, bad_size=150 * 1024)
+        self.assertEqual((broker.failed_invocations, len(broker.dead_letter)), (0, 0))
+        self.assertGreater(broker.refused_as_too_large, 0)
+        self.assertEqual(len(broker.output.messages), 8)
+        [failed] = broker.failed.messages
+        p = failed.application_properties
+        self.assertEqual((failed.body, p["aml-body-truncated"], p["aml-original-body-bytes"]), (b"", True, 150 * 1024))
+        self.assertEqual(p["aml-original-message-id"], "not-json")
+        self.assertIn("refused", logs)
 
 
 class SendingHelpersTest(ScriptTestCase):

@@ -73,6 +73,16 @@ class HttpFunctionTest(WorkerTestCase):
         r = self.post(self.sample)
         self.assertEqual(r.status, 413)
 
+    def test_a_json_body_of_30_mib_empty_lists_is_413_and_the_sample_still_scores(self):
+        # ~700 MiB to parse; refused at the default AML_MAX_JSON_ELEMENTS before run() sees it.
+        hostile = b'{"data":[' + b"[]," * (10 * 1024 * 1024 - 1) + b"[]]}"
+        r = self.post(hostile, headers={"content-type": "application/json"})
+        self.assertTrue(r.ok, r.error)
+        self.assertEqual(r.status, 413)
+        self.assertIn("AML_MAX_JSON_ELEMENTS", r.json()["message"])
+        again = self.post(self.sample, headers={"content-type": "application/json"})
+        self.assertEqual((again.status, again.json()), (200, expected_predictions(self.app.model_dir, self.sample)))
+
     def test_health_is_200_once_ready(self):
         self.assertEqual(self.post(self.sample).status, 200)
         health = self.function_with_kind("health")

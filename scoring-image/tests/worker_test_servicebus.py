@@ -69,6 +69,26 @@ class BatchInRealWorkerTest(ServiceBusWorkerTestCase):
         self.assertIn("expected rows of 10 numbers", bad.application_properties["aml-error-message"])
         self.assertTrue(any("sent to the failed queue" in log for log in r.logs), r.logs[-5:])
 
+    def test_a_bad_message_near_the_size_limit_does_not_take_its_batch(self):
+        # Its failed-queue copy would be larger than the input (id, error properties); the SDK
+        # stand-in refuses what the queue would, so a copy that does not fit fails the invocation.
+        limit = self.app.settings_of(self.many)["maxMessageBytes"]
+        self.sdk.CONTROL["max_batch_bytes"] = limit
+        near = b"not json " + b"x" * (limit - 100 - 9)
+        items = [(f"good-{n}", body(row(n)), {}) for n in range(8)]
+        items.insert(4, ("near-limit", near, {"tenant": "t1"}))
+        r = self.invoke(self.many, batch(items))
+        self.assertTrue(r.ok, r.error)
+        self.assertEqual(sorted(m.correlation_id for m in self.outputs(self.many)), [f"good-{n}" for n in range(8)])
+        copy = self.failed(self.many)["near-limit"]
+        props = copy.application_properties
+        self.assertEqual((props["aml-body-truncated"], props["aml-original-body-bytes"], props["tenant"]),
+                         (True, len(near), "t1"))
+        self.assertEqual(props["aml-error-type"], "JSONDecodeError")
+        self.assertEqual((copy.body, copy.correlation_id), (near[:len(copy.body)], "corr-4"))
+        self.assertGreater(len(copy.body), limit - 4096)
+        self.assertLessEqual(copy.size(), limit)
+
     def test_a_redelivered_batch_gives_the_same_ids(self):
         items = self.hostile()
         self.assertTrue(self.invoke(self.many, batch(items)).ok)
