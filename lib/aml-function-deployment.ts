@@ -33,6 +33,7 @@ import { validateHostName, validateResourceId } from "./validation/resource-id";
 import { addDiagnosticSetting, addDiagnosticsForCreatedResources, FUNCTION_APP_CATEGORIES } from "./monitoring/diagnostic-settings";
 import { registerStackChecks } from "./stack-checks";
 import { sameConstructsCopy } from "./constructs-copy";
+import { outputIdsFor } from "./output-ids";
 
 /** An existing resource group: an azurerm `ResourceGroup` or `DataAzurermResourceGroup` fits. */
 export interface IResourceGroupRef {
@@ -177,6 +178,8 @@ export class AmlFunctionDeployment extends Construct {
   public readonly functionAppName: string;
   /** `https://<host>/api/<route>` of the first HTTP trigger, if any. */
   public readonly scoringUrl?: string;
+  /** Logical id of this deployment's stack output `name` (lib/output-ids.ts). */
+  private readonly outputId: (name: string) => string;
 
   constructor(scope: Construct, id: string, props: AmlFunctionDeploymentProps) {
     super(sameConstructsCopy(scope, `AmlFunctionDeployment "${id}"`), id);
@@ -242,7 +245,9 @@ export class AmlFunctionDeployment extends Construct {
     const suffix = uniqueSuffix(this.node.path);
     this.names = deriveNames(base, suffix);
     const names = this.names;
-    claimNames(TerraformStack.of(this), this.node.path, owner, nameProp, base, derivedNameClaims(id, base, names, props));
+    claimNames(TerraformStack.of(this), this.node.path, owner, nameProp, base, derivedNameClaims(base, names, props));
+    const outputId = outputIdsFor(this, props.name);
+    this.outputId = outputId;
 
     // ---- Resource group, identity, registry, plan.
     this.resourceGroupName = props.resourceGroup
@@ -304,7 +309,7 @@ export class AmlFunctionDeployment extends Construct {
       baseName: base,
       uniqueSuffix: suffix,
       defaultHostname: Lazy.stringValue({ produce: () => app!.defaultHostname }),
-      outputId: (name: string) => outputId(id, name),
+      outputId,
     };
     const bindings: TriggerBinding[] = props.triggers.map((t, i) => t.bind(new Construct(this, `trigger-${i}`), target));
     // No Storage Account Contributor on host storage for blob triggers: the WebJobs SDK's blob
@@ -424,7 +429,7 @@ export class AmlFunctionDeployment extends Construct {
     if (this.registry instanceof ScoringRegistry) this.registry.sendLogsTo(workspaceId);
     addDiagnosticsForCreatedResources(this, workspaceId);
 
-    // ---- Outputs (names prefixed with the construct id so several deployments fit one stack).
+    // ---- Outputs, prefixed so several deployments fit one stack (lib/output-ids.ts).
     this.output("function_app_name", app.name, "Name of the function app");
     this.output("default_hostname", app.defaultHostname, "Default hostname of the function app");
     const http = bindings.find((b) => b.httpPath !== undefined);
@@ -440,27 +445,18 @@ export class AmlFunctionDeployment extends Construct {
   }
 
   private output(name: string, value: string, description: string): void {
-    new TerraformOutput(this, `output-${name}`, { value, description }).overrideLogicalId(outputId(this.node.id, name));
+    new TerraformOutput(this, `output-${name}`, { value, description }).overrideLogicalId(this.outputId(name));
   }
 }
 
-/** Output ids are `<construct id made identifier-safe>_<name>`: "churn-model" -> "churn_model_scoring_url". */
-function outputPrefix(deploymentId: string): string {
-  return deploymentId.replace(/[^A-Za-z0-9_]/g, "_");
-}
-
-function outputId(deploymentId: string, name: string): string {
-  return `${outputPrefix(deploymentId)}_${name}`;
-}
-
 /**
- * Every name of the stack this deployment derives: the base and the output prefix (the same in
- * two deployments means every derived name collides) and the resource names it creates.
+ * Every name of the stack this deployment derives: the base (the same in two deployments means
+ * every derived name collides) and the resource names it creates. Output ids are not claimed:
+ * lib/output-ids.ts makes them unique, and the stack checks refuse any left twice.
  */
-function derivedNameClaims(id: string, base: string, names: DerivedNames, props: AmlFunctionDeploymentProps): NameClaim[] {
+function derivedNameClaims(base: string, names: DerivedNames, props: AmlFunctionDeploymentProps): NameClaim[] {
   return [
     { kind: "base name", name: base },
-    { kind: "output id prefix", name: outputPrefix(id) },
     ...(props.resourceGroup ? [] : [{ kind: "resource group", name: names.resourceGroup }]),
     ...(props.registry ? [] : [{ kind: "container registry", name: names.containerRegistry }]),
     ...(props.servicePlan ? [] : [{ kind: "service plan", name: names.servicePlan }]),
