@@ -96,7 +96,11 @@ export interface AmlFunctionDeploymentProps {
   /**
    * Base of every resource name (2–20 lowercase letters, digits, hyphens). Globally unique
    * names add a suffix derived from the construct path, so the same app gives the same names.
-   * @default the construct id
+   * Also the prefix of the stack outputs when another deployment of the stack has the same
+   * construct id (a wrapper construct used twice).
+   * @default the construct id made name-safe (lowercase; every run of other characters becomes
+   * one hyphen, leading and trailing hyphens dropped: `Churn_Model` gives `churn-model`), under
+   * the same rules: an id that gives more than 20 characters is refused, not cut; pass `name`
    */
   readonly name?: string;
   /**
@@ -188,8 +192,10 @@ export class AmlFunctionDeployment extends Construct {
     // ---- Validate every input before creating anything.
     checkPropsObject(owner, props, "props are required", "AmlFunctionDeploymentProps ({ location, model, entryScript, environment, triggers, ... })");
     this.location = normalizeLocation(owner, "location", props.location);
-    // The default name is the construct id made name-safe ("Churn_Model" -> "churn-model").
-    const base = props.name ?? id.toLowerCase().replace(/[^a-z0-9]+/g, "-").slice(0, 20).replace(/^-+|-+$/g, "");
+    // The default name is the construct id made name-safe ("Churn_Model" -> "churn-model"), and
+    // checked as a given name is: an id too long for a name is refused, like the same string
+    // given as `name`, rather than cut to a name the user never wrote.
+    const base = props.name ?? id.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
     if (Token.isUnresolved(base)) invalid(owner, "name", base, "names are derived at synth time", "a literal string");
     const nameProp = props.name === undefined ? `name (defaulted from the construct id "${id}"; pass name)` : "name";
     validateDeploymentBaseName(owner, nameProp, base);
