@@ -4,6 +4,7 @@ import { IConstruct } from "constructs";
 import { TerraformStack } from "cdktf";
 import { ValidationError } from "../errors";
 import { unquoteReferences } from "./hcl-fixes";
+import { pruneUnusedAssets } from "./prune-assets";
 import { stackReadme, TerraformConfig } from "./stack-readme";
 import { terraformFmt } from "./terraform-fmt";
 
@@ -40,8 +41,8 @@ interface StackManifest {
  * - removes configuration files of an earlier synth in the other format (a stale `cdk.tf.json`
  *   beside a new `cdk.tf` doubles every resource for Terraform);
  * - HCL: unquotes `depends_on` references and formats the file with `terraform fmt`;
- * - removes asset folders of earlier synths that the configuration no longer refers to (old
- *   build contexts would otherwise pile up in the folder handed over);
+ * - removes from `assets/` what the configuration does not refer to (older versions of an asset,
+ *   the build contexts of deployments removed since an earlier synth);
  * - writes a README.md per stack (what it creates, required providers, variables, outputs).
  *
  * Which format was written is read from the app's manifest, so it works for JSON and HCL alike.
@@ -82,7 +83,7 @@ export function prepareHandOff(app: IConstruct & { readonly outdir: string }, op
       text = formatted ?? fixed;
       fs.writeFileSync(configPath, text);
     }
-    pruneStaleAssets(dir, text);
+    pruneUnusedAssets(dir, text);
     const stack = stacks.get(name);
     const config = (stack ? stack.toTerraform() : JSON.parse(text)) as TerraformConfig;
     const statePath = config.terraform?.backend?.local?.path;
@@ -94,26 +95,4 @@ export function prepareHandOff(app: IConstruct & { readonly outdir: string }, op
     stackDirectories.push(entry.workingDirectory);
   }
   return { stackDirectories, warnings };
-}
-
-/**
- * Removes `assets/<asset>/<hash>` folders the configuration does not mention while it mentions
- * another hash of the same asset. cdktf writes each asset to such a folder and refers to it (or
- * a file in it) by that relative path; a changed model or script gives a new hash, and the old
- * folder stays behind. Assets the configuration does not mention at all are left alone.
- */
-function pruneStaleAssets(stackDir: string, config: string): void {
-  const assets = path.join(stackDir, "assets");
-  if (!fs.existsSync(assets)) return;
-  for (const asset of fs.readdirSync(assets)) {
-    const assetDir = path.join(assets, asset);
-    if (!fs.statSync(assetDir).isDirectory()) continue;
-    // Conservative: only versions of an asset the configuration still refers to by another hash.
-    if (!config.includes(`assets/${asset}/`)) continue;
-    for (const hash of fs.readdirSync(assetDir)) {
-      if (!config.includes(`assets/${asset}/${hash}`)) fs.rmSync(path.join(assetDir, hash), { recursive: true, force: true });
-    }
-    if (fs.readdirSync(assetDir).length === 0) fs.rmdirSync(assetDir);
-  }
-  if (fs.readdirSync(assets).length === 0) fs.rmdirSync(assets);
 }
