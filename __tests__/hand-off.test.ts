@@ -2,9 +2,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { execFileSync, spawnSync } from "child_process";
-import { App, TerraformStack } from "cdktf";
-import { buildExampleApp } from "../main";
-import { AmlFunctionDeployment, prepareHandOff } from "../lib";
+import { App, LocalBackend, TerraformStack } from "cdktf";
+import { buildExampleApp, ExampleAppOptions, main } from "../main";
+import { AmlFunctionDeployment, ModelSource, prepareHandOff } from "../lib";
 import { sampleProps } from "./helpers";
 import { tempDir } from "./temp-dirs";
 import { unquoteReferences } from "../lib/hand-off/hcl-fixes";
@@ -176,6 +176,71 @@ describe("hand-off: a stack folder plain Terraform takes as it is", () => {
     const first = fs.readFileSync(path.join(stackDir, "README.md"));
     synth(outdir, false);
     expect(fs.readFileSync(path.join(stackDir, "README.md")).equals(first)).toBe(true);
+  });
+});
+
+describe("warnings reach the user on the route they run (node main.js: no cdktf CLI)", () => {
+  const WORKSPACE = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-ml/providers/Microsoft.MachineLearningServices/workspaces/ws-team";
+  /** An app whose deployment gives a synth warning: Blob Data Reader on the workspace's whole resource group. */
+  const buildWithWarning = (app: App, options: ExampleAppOptions): void => {
+    const stack = new TerraformStack(app, "warned");
+    new LocalBackend(stack, { path: options.statePath ?? "terraform.tfstate" });
+    new AmlFunctionDeployment(stack, "churn", sampleProps({ model: ModelSource.fromAmlWorkspace({ workspaceId: WORKSPACE, name: "churn", version: "3" }) }));
+  };
+  const DATASTORE_WARNING = "the model's datastore storage is not known, so Storage Blob Data Reader is granted on the workspace's resource group";
+
+  /** Runs `fn` with stderr captured; returns what it printed there. */
+  function stderrOf(fn: () => void): string {
+    const written: string[] = [];
+    const spy = jest.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      fn();
+    } finally {
+      spy.mockRestore();
+    }
+    return written.join("");
+  }
+
+  test("main.ts (what npm run synth runs) prints the constructs' synth warnings to stderr, with the construct path", () => {
+    const outdir = tempDir("aml-warned-");
+    const before = { outdir: process.env.CDKTF_OUTDIR, hcl: process.env.SYNTH_HCL_OUTPUT };
+    process.env.CDKTF_OUTDIR = outdir;
+    let code = -1;
+    try {
+      const printed = stderrOf(() => {
+        code = main([], buildWithWarning);
+      });
+      expect(code).toBe(0);
+      expect(printed).toContain(`warning: [warned/churn/model] AmlFunctionDeployment "churn": ${DATASTORE_WARNING}`);
+      expect(printed.split("\n").filter((l) => l.includes(DATASTORE_WARNING))).toHaveLength(1);
+    } finally {
+      for (const [key, value] of [["CDKTF_OUTDIR", before.outdir], ["SYNTH_HCL_OUTPUT", before.hcl]] as const) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
+    // The warning was only in manifest.json before: it still is (the cdktf CLI reads it there).
+    expect(fs.readFileSync(path.join(outdir, "manifest.json"), "utf8")).toContain(DATASTORE_WARNING);
+  });
+
+  test("prepareHandOff returns the synth warnings before its own, and prints them unless printWarnings is false", () => {
+    const outdir = tempDir("aml-warned-");
+    const app = new App({ outdir });
+    buildWithWarning(app, { statePath: "/abs/terraform.tfstate" });
+    app.synth();
+    let result: ReturnType<typeof prepareHandOff> | undefined;
+    expect(stderrOf(() => {
+      result = prepareHandOff(app, { printWarnings: false });
+    })).toBe("");
+    expect(result!.warnings).toEqual([
+      expect.stringContaining(`[warned/churn/model] AmlFunctionDeployment "churn": ${DATASTORE_WARNING}`),
+      expect.stringContaining("stacks/warned: the local state path /abs/terraform.tfstate is an absolute path"),
+    ]);
+    const printed = stderrOf(() => prepareHandOff(app));
+    expect(printed).toBe(result!.warnings.map((w) => `warning: ${w}\n`).join(""));
   });
 });
 

@@ -18,13 +18,25 @@ export interface HandOffOptions {
    * @default `$TERRAFORM_BINARY`, else `terraform` from PATH
    */
   readonly terraformBinary?: string;
+  /**
+   * Whether to print the warnings to stderr (`warning: ...`, one a line) as well as return them.
+   * Printing is the default because `node main.js` has no cdktf CLI to show the synth warnings,
+   * and a warning nobody sees protects no one.
+   * @default true
+   */
+  readonly printWarnings?: boolean;
 }
 
 /** What {@link prepareHandOff} did. */
 export interface HandOffResult {
   /** The stack folders, relative to the app's outdir (e.g. `stacks/aml-churn`). */
   readonly stackDirectories: string[];
-  /** Things the caller should tell the user (e.g. HCL left unformatted: no terraform binary). */
+  /**
+   * Every warning of the synth and of the hand-off, per stack: first the warnings the constructs
+   * added at synth (`Annotations.of(c).addWarning`, e.g. a role granted on a whole resource group),
+   * as `[<construct path>] <message>`, then the hand-off's own (e.g. HCL left unformatted: no
+   * terraform binary). Printed to stderr unless `printWarnings` is false.
+   */
   readonly warnings: string[];
 }
 
@@ -32,7 +44,12 @@ interface StackManifest {
   readonly workingDirectory: string;
   readonly synthesizedStackPath: string;
   readonly stackMetadataPath?: string;
+  /** What the constructs of the stack annotated at synth (cdktf writes them here only). */
+  readonly annotations?: ReadonlyArray<{ readonly constructPath: string; readonly level: string; readonly message: string }>;
 }
+
+/** cdktf's level of `Annotations.addWarning` in the manifest. */
+const WARNING_LEVEL = "@cdktf/warn";
 
 /**
  * Makes the stack folders of a synthesized app usable by plain Terraform (`terraform init &&
@@ -43,7 +60,9 @@ interface StackManifest {
  * - HCL: unquotes `depends_on` references and formats the file with `terraform fmt`;
  * - removes from `assets/` what the configuration does not refer to (older versions of an asset,
  *   the build contexts of deployments removed since an earlier synth);
- * - writes a README.md per stack (what it creates, required providers, variables, outputs).
+ * - writes a README.md per stack (what it creates, required providers, variables, outputs);
+ * - prints every warning of the synth and its own to stderr, and returns them: without the cdktf
+ *   CLI, the constructs' synth warnings are otherwise only in `manifest.json`.
  *
  * Which format was written is read from the app's manifest, so it works for JSON and HCL alike.
  * State paths are the stack's business: give the stack a `LocalBackend` with a relative `path`
@@ -59,6 +78,9 @@ export function prepareHandOff(app: IConstruct & { readonly outdir: string }, op
 
   for (const [name, entry] of Object.entries(manifest.stacks).sort(([a], [b]) => (a < b ? -1 : 1))) {
     const dir = path.join(app.outdir, entry.workingDirectory);
+    for (const a of entry.annotations ?? []) {
+      if (a.level === WARNING_LEVEL) warnings.push(`[${a.constructPath}] ${a.message}`);
+    }
     const written = path.basename(entry.synthesizedStackPath);
     // metadata.json is written with HCL only (the manifest names it either way).
     const hcl = written.endsWith(".tf");
@@ -93,6 +115,9 @@ export function prepareHandOff(app: IConstruct & { readonly outdir: string }, op
     }
     fs.writeFileSync(path.join(dir, "README.md"), stackReadme(name, written, config, fs.existsSync(path.join(dir, "assets"))));
     stackDirectories.push(entry.workingDirectory);
+  }
+  if (options.printWarnings ?? true) {
+    for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
   }
   return { stackDirectories, warnings };
 }
