@@ -43,22 +43,28 @@ function argValue(argv: string[], flag: string): string | undefined {
   return value;
 }
 
-if (require.main === module) {
-  const argv = process.argv.slice(2);
+/**
+ * What `node dist/main.js [--hcl] [--state-path <path>]` (`npm run synth`) does: builds the app
+ * with `build`, synthesizes it, prepares the stack folders for plain Terraform and prints every
+ * warning of the synth and the hand-off to stderr (prepareHandOff does). Returns the exit code.
+ */
+export function main(argv: string[], build: (app: App, options: ExampleAppOptions) => void = buildExampleApp): number {
   // `cdktf synth --hcl` runs this app with SYNTH_HCL_OUTPUT set; `npm run synth -- --hcl` passes the flag.
   const hcl = argv.includes("--hcl") || ["true", "1"].includes(process.env.SYNTH_HCL_OUTPUT ?? "");
   // cdktf decides JSON or HCL from this variable when a stack is created.
   process.env.SYNTH_HCL_OUTPUT = hcl ? "true" : "false";
   try {
     const app = new App({ hclOutput: hcl });
-    buildExampleApp(app, { statePath: argValue(argv, "--state-path") });
+    build(app, { statePath: argValue(argv, "--state-path") });
     app.synth();
     const handOff = prepareHandOff(app);
-    for (const warning of handOff.warnings) console.warn(`warning: ${warning}`);
     console.log(`Synthesized ${hcl ? "HCL" : "Terraform JSON"} to ${handOff.stackDirectories.map((d) => `${app.outdir}/${d}`).join(", ")}`);
+    return 0;
   } catch (err) {
     // A validation error is for the user to fix: print its message, not a stack trace.
     console.error(err instanceof Error ? err.message : String(err));
-    process.exit(1);
+    return 1;
   }
 }
+
+if (require.main === module) process.exitCode = main(process.argv.slice(2));

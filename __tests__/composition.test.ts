@@ -10,9 +10,10 @@ import { ServicePlan } from "@cdktf/provider-azurerm/lib/service-plan";
 import { StorageAccount } from "@cdktf/provider-azurerm/lib/storage-account";
 import { BLOB_RECEIPTS_CONTAINER } from "../lib/triggers/blob-trigger";
 import { AmlFunctionDeployment, BlobTrigger, ImageBuild, ScoringPlan, ServiceBusTrigger, ValidationError } from "../lib";
+import { AmlFunctionDeploymentProps } from "../lib/aml-function-deployment";
 import { message } from "./error-message";
 import { tempDir } from "./temp-dirs";
-import { newStack, SAMPLE_MODEL, sampleProps, synthJson } from "./helpers";
+import { newStack, refTo, SAMPLE_MODEL, sampleProps, synthJson } from "./helpers";
 
 /** Synthesizes through App.synth (validations included) and returns the stack's JSON. */
 function appSynth(build: (stack: TerraformStack) => void): any {
@@ -268,6 +269,81 @@ describe("names and outputs unique per stack", () => {
     const app = Testing.app();
     for (const s of ["one", "two"]) new AmlFunctionDeployment(new TerraformStack(app, s), "churn", sampleProps());
     expect(app.node.findAll().filter((c) => c instanceof AmlFunctionDeployment)).toHaveLength(2);
+  });
+});
+
+/** A team's wrapper, as CDK users compose: the deployment inside always has the id "app". */
+class ScoringService extends Construct {
+  public readonly deployment: AmlFunctionDeployment;
+  constructor(scope: Construct, id: string, extra: Partial<AmlFunctionDeploymentProps> = {}) {
+    super(scope, id);
+    this.deployment = new AmlFunctionDeployment(this, "app", sampleProps({ name: id, ...extra }));
+  }
+}
+
+describe("a wrapper construct used more than once", () => {
+  const outputIds = (json: any): string[] => Object.keys(json.output).sort();
+  const perDeployment = (prefix: string): string[] => ["default_hostname", "function_app_name", "image", "scoring_url"].map((o) => `${prefix}_${o}`);
+
+  test("two wrappers with distinct names synthesize, each with its own outputs, named after its `name`", () => {
+    const stack = newStack();
+    const churn = new ScoringService(stack, "churn");
+    const fraud = new ScoringService(stack, "fraud");
+    const json = synthJson(stack);
+    expect(outputIds(json)).toEqual([...perDeployment("churn"), ...perDeployment("fraud")]);
+    for (const [prefix, svc] of [["churn", churn], ["fraud", fraud]] as const) {
+      expect(json.output[`${prefix}_function_app_name`].value).toBe(refTo(json, "azurerm_linux_function_app", "name", (r) => r.name === svc.deployment.functionAppName));
+    }
+  });
+
+  test("the same through App.synth (validations), and in either construction order", () => {
+    const ids = (order: string[]) => Object.keys(appSynth((s) => {
+      for (const id of order) new ScoringService(s, id);
+    }).output).sort();
+    expect(ids(["churn", "fraud"])).toEqual([...perDeployment("churn"), ...perDeployment("fraud")]);
+    expect(ids(["fraud", "churn"])).toEqual(ids(["churn", "fraud"]));
+  });
+
+  test("triggers' outputs follow the same prefix", () => {
+    const stack = newStack();
+    const bus = new DataAzurermServicebusNamespace(stack, "bus", { name: "sb-team-shared", resourceGroupName: "rg-messaging" });
+    new ScoringService(stack, "churn", { triggers: [new ServiceBusTrigger({ namespace: bus, inputQueueName: "in-churn", outputQueueName: "out-churn" })] });
+    new ScoringService(stack, "fraud", { triggers: [new ServiceBusTrigger({ namespace: bus, inputQueueName: "in-fraud", outputQueueName: "out-fraud" })] });
+    const json = synthJson(stack);
+    expect(json.output.churn_servicebus_input_queue.value).toBe("in-churn");
+    expect(json.output.fraud_servicebus_input_queue.value).toBe("in-fraud");
+    expect(json.output.app_servicebus_input_queue).toBeUndefined();
+  });
+
+  test("a wrapper used once keeps the construct id as prefix (as every single deployment does)", () => {
+    const stack = newStack();
+    new ScoringService(stack, "churn");
+    expect(outputIds(synthJson(stack))).toEqual(perDeployment("app"));
+  });
+
+  test("without a name, the colliding deployments take their construct path; with the same name they still fail", () => {
+    const stack = newStack();
+    new AmlFunctionDeployment(new Construct(stack, "team-a"), "svc", sampleProps({ name: "svc-a" }));
+    new AmlFunctionDeployment(new Construct(stack, "team-b"), "svc", sampleProps({ name: "svc-b", imageBuild: ImageBuild.localDocker() }));
+    expect(outputIds(synthJson(stack))).toEqual([...perDeployment("svc_a"), ...perDeployment("svc_b")]);
+    const unnamed = newStack();
+    new AmlFunctionDeployment(new Construct(unnamed, "team-a"), "svc", sampleProps({ name: "svc-a" }));
+    new AmlFunctionDeployment(new Construct(unnamed, "team-b"), "svc", sampleProps());
+    expect(outputIds(synthJson(unnamed))).toEqual([...perDeployment("svc_a"), ...perDeployment("team_b_svc")]);
+    const same = newStack();
+    new ScoringService(same, "churn");
+    const msg = message(() => new AmlFunctionDeployment(new Construct(same, "other"), "app", sampleProps({ name: "churn" })));
+    expect(msg).toMatch(/invalid name "churn"/);
+    expect(msg).toContain('"test/other/app" and "test/churn/app"');
+  });
+
+  test("a prefix taken by the name of one and the id of another fails at synth, naming both outputs", () => {
+    const stack = newStack();
+    new AmlFunctionDeployment(stack, "churn", sampleProps({ name: "churn-main" }));
+    new ScoringService(stack, "churn-x", { name: "churn" });
+    new ScoringService(stack, "fraud");
+    const msg = message(() => synthJson(stack));
+    expect(msg).toContain('Output id "churn_scoring_url" is used by "test/churn/output-scoring_url" and "test/churn-x/app/output-scoring_url"');
   });
 });
 

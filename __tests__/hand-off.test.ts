@@ -2,9 +2,12 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { execFileSync, spawnSync } from "child_process";
-import { App, TerraformStack } from "cdktf";
-import { buildExampleApp } from "../main";
-import { AmlFunctionDeployment, prepareHandOff } from "../lib";
+import { App, LocalBackend, TerraformStack } from "cdktf";
+import { buildExampleApp, ExampleAppOptions, main } from "../main";
+import { DataAzurermContainerRegistry } from "@cdktf/provider-azurerm/lib/data-azurerm-container-registry";
+import { DataAzurermServicebusNamespace } from "@cdktf/provider-azurerm/lib/data-azurerm-servicebus-namespace";
+import { DataAzurermStorageAccount } from "@cdktf/provider-azurerm/lib/data-azurerm-storage-account";
+import { AmlFunctionDeployment, BlobTrigger, ImageBuild, ModelSource, prepareHandOff, ServiceBusTrigger } from "../lib";
 import { sampleProps } from "./helpers";
 import { tempDir } from "./temp-dirs";
 import { unquoteReferences } from "../lib/hand-off/hcl-fixes";
@@ -151,7 +154,7 @@ describe("hand-off: a stack folder plain Terraform takes as it is", () => {
     expect(fs.readFileSync(path.join(stackDir, "README.md"), "utf8")).toContain("`cdk.tf.json` is the whole configuration");
   });
 
-  test("earlier versions of the stack's assets are removed, the current ones kept", () => {
+  test("earlier versions of the stack's assets and assets nothing refers to are removed, the current ones kept", () => {
     const current = fs.readdirSync(path.join(stackDir, "assets"), { recursive: true }).map(String).filter((f) => f.split(path.sep).length === 2);
     expect(current.length).toBeGreaterThan(0);
     // An earlier version of a current asset (another content hash), and an asset nothing refers to.
@@ -163,8 +166,8 @@ describe("hand-off: a stack folder plain Terraform takes as it is", () => {
     }
     synth(outdir, false);
     expect(fs.existsSync(stale)).toBe(false);
-    expect(fs.existsSync(unknown)).toBe(true); // not ours to judge
-    fs.rmSync(path.dirname(unknown), { recursive: true });
+    // The folder handed over holds only what its configuration uses.
+    expect(fs.existsSync(path.dirname(unknown))).toBe(false);
     const config = fs.readFileSync(path.join(stackDir, "cdk.tf.json"), "utf8");
     for (const c of current) {
       expect(fs.existsSync(path.join(stackDir, "assets", c))).toBe(true);
@@ -176,6 +179,146 @@ describe("hand-off: a stack folder plain Terraform takes as it is", () => {
     const first = fs.readFileSync(path.join(stackDir, "README.md"));
     synth(outdir, false);
     expect(fs.readFileSync(path.join(stackDir, "README.md")).equals(first)).toBe(true);
+  });
+});
+
+describe("stack README: what the deployer needs", () => {
+  const SUB = "/subscriptions/00000000-0000-0000-0000-000000000000";
+  const WORKSPACE = `${SUB}/resourceGroups/rg-ml/providers/Microsoft.MachineLearningServices/workspaces/ws-team`;
+  const MODEL_ACCOUNT = `${SUB}/resourceGroups/rg-models/providers/Microsoft.Storage/storageAccounts/stmodels`;
+
+  /** A stack that grants on other teams' resources: workspace, datastore, model storage, registry, namespace, storage account. */
+  function synthShared(): { readme: string; json: any } {
+    const outdir = tempDir("aml-deployer-");
+    const app = new App({ outdir });
+    const stack = new TerraformStack(app, "shared");
+    new LocalBackend(stack, { path: "terraform.tfstate" });
+    const registry = new DataAzurermContainerRegistry(stack, "registry", { name: "crshared", resourceGroupName: "rg-platform" });
+    const bus = new DataAzurermServicebusNamespace(stack, "bus", { name: "sb-team-shared", resourceGroupName: "rg-messaging" });
+    const account = new DataAzurermStorageAccount(stack, "blobs", { name: "stteamblobs", resourceGroupName: "rg-data" });
+    new AmlFunctionDeployment(stack, "churn", sampleProps({
+      registry,
+      model: ModelSource.fromAmlWorkspace({ workspaceId: WORKSPACE, name: "churn", version: "3" }),
+      triggers: [new ServiceBusTrigger({ namespace: bus }), new BlobTrigger({ storageAccount: account })],
+    }));
+    new AmlFunctionDeployment(stack, "fraud", sampleProps({
+      imageBuild: ImageBuild.localDocker(),
+      model: ModelSource.fromBlob({ storageAccountId: MODEL_ACCOUNT, container: "models", path: "fraud/3" }),
+    }));
+    app.synth();
+    prepareHandOff(app, { printWarnings: false });
+    const dir = path.join(outdir, "stacks", "shared");
+    return { readme: fs.readFileSync(path.join(dir, "README.md"), "utf8"), json: JSON.parse(fs.readFileSync(path.join(dir, "cdk.tf.json"), "utf8")) };
+  }
+  const section = (readme: string): string => readme.slice(readme.indexOf("## What the deployer needs"), readme.indexOf("## Required providers"));
+
+  test("the roles on the target scope, and the Blob Data Contributor an ACR build's first apply needs", () => {
+    const needs = section(synthShared().readme);
+    expect(needs).toContain("On the subscription (it creates the resource groups `rg-churn`, `rg-fraud`): **Contributor**, to create the resources, and **User Access Administrator** (or **Owner** instead of both)");
+    expect(needs).toContain("custom role definitions");
+    expect(needs).toContain("**Storage Blob Data Contributor** on the same scope: `terraform apply` uploads the image build context");
+    expect(needs).toContain("403 AuthorizationPermissionMismatch");
+  });
+
+  test("every scope outside the stack that gets a grant is listed with its role and grantee; the stack's own resources are not", () => {
+    const { readme, json } = synthShared();
+    const needs = section(readme);
+    // Independently of the README code: scopes that are literal ids or data sources.
+    const outside = Object.values<any>(json.resource.azurerm_role_assignment).filter((r) => r.scope.startsWith("/subscriptions/") || r.scope.startsWith("${data."));
+    expect(outside.length).toBeGreaterThanOrEqual(7);
+    for (const r of outside) expect(needs).toContain(`| \`${r.scope}\``);
+    expect(needs).toContain(`| \`${WORKSPACE}\` | Reader | identity \`id-churn\` |`);
+    expect(needs).toContain(`| \`${SUB}/resourceGroups/rg-ml\` | Storage Blob Data Reader | identity \`id-churn\` |`);
+    expect(needs).toContain(`| \`${MODEL_ACCOUNT}/blobServices/default/containers/models\` | Storage Blob Data Reader | identity \`id-fraud\` |`);
+    expect(needs).toContain("| `${data.azurerm_container_registry.registry.id}` (`crshared` in resource group `rg-platform`) | AcrPull | identity `id-churn` |");
+    expect(needs).toContain("| `${data.azurerm_container_registry.registry.id}` (`crshared` in resource group `rg-platform`) | AcrPush | identity `id-churn-build` |");
+    expect(needs).toMatch(/\| `\$\{data\.azurerm_storage_account\.blobs\.id\}` \(`stteamblobs` in resource group `rg-data`\) \| custom role `AML blob trigger [^`]+` \| identity `id-churn` \|/);
+    expect(needs).toMatch(/defines custom role `AML blob trigger/);
+    // Created in the stack: host storage, App Insights, the build container.
+    expect(needs).not.toContain("Storage Table Data Contributor");
+    expect(needs).not.toContain("Monitoring Metrics Publisher");
+    // Resources created inside other teams' resources: queues in the namespace, containers in the account.
+    expect(needs).toContain("- `${data.azurerm_servicebus_namespace.bus.id}` (`sb-team-shared` in resource group `rg-messaging`): `azurerm_servicebus_queue`");
+    expect(needs).toContain("- `${data.azurerm_storage_account.blobs.id}` (`stteamblobs` in resource group `rg-data`): `azurerm_storage_container`");
+  });
+
+  test("a stack that grants only on what it creates says so; a local build needs no Blob Data Contributor", () => {
+    const outdir = tempDir("aml-deployer-");
+    const app = new App({ outdir });
+    const stack = new TerraformStack(app, "own");
+    new LocalBackend(stack, { path: "terraform.tfstate" });
+    new AmlFunctionDeployment(stack, "churn", sampleProps({ imageBuild: ImageBuild.localDocker() }));
+    app.synth();
+    prepareHandOff(app);
+    const needs = section(fs.readFileSync(path.join(outdir, "stacks", "own", "README.md"), "utf8"));
+    expect(needs).toContain("Nothing outside the stack: every role it grants is on a resource it creates.");
+    expect(needs).not.toContain("Storage Blob Data Contributor");
+    expect(needs).not.toContain("custom role definitions");
+  });
+});
+
+describe("warnings reach the user on the route they run (node main.js: no cdktf CLI)", () => {
+  const WORKSPACE = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-ml/providers/Microsoft.MachineLearningServices/workspaces/ws-team";
+  /** An app whose deployment gives a synth warning: Blob Data Reader on the workspace's whole resource group. */
+  const buildWithWarning = (app: App, options: ExampleAppOptions): void => {
+    const stack = new TerraformStack(app, "warned");
+    new LocalBackend(stack, { path: options.statePath ?? "terraform.tfstate" });
+    new AmlFunctionDeployment(stack, "churn", sampleProps({ model: ModelSource.fromAmlWorkspace({ workspaceId: WORKSPACE, name: "churn", version: "3" }) }));
+  };
+  const DATASTORE_WARNING = "the model's datastore storage is not known, so Storage Blob Data Reader is granted on the workspace's resource group";
+
+  /** Runs `fn` with stderr captured; returns what it printed there. */
+  function stderrOf(fn: () => void): string {
+    const written: string[] = [];
+    const spy = jest.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      fn();
+    } finally {
+      spy.mockRestore();
+    }
+    return written.join("");
+  }
+
+  test("main.ts (what npm run synth runs) prints the constructs' synth warnings to stderr, with the construct path", () => {
+    const outdir = tempDir("aml-warned-");
+    const before = { outdir: process.env.CDKTF_OUTDIR, hcl: process.env.SYNTH_HCL_OUTPUT };
+    process.env.CDKTF_OUTDIR = outdir;
+    let code = -1;
+    try {
+      const printed = stderrOf(() => {
+        code = main([], buildWithWarning);
+      });
+      expect(code).toBe(0);
+      expect(printed).toContain(`warning: [warned/churn/model] AmlFunctionDeployment "churn": ${DATASTORE_WARNING}`);
+      expect(printed.split("\n").filter((l) => l.includes(DATASTORE_WARNING))).toHaveLength(1);
+    } finally {
+      for (const [key, value] of [["CDKTF_OUTDIR", before.outdir], ["SYNTH_HCL_OUTPUT", before.hcl]] as const) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
+    // The warning was only in manifest.json before: it still is (the cdktf CLI reads it there).
+    expect(fs.readFileSync(path.join(outdir, "manifest.json"), "utf8")).toContain(DATASTORE_WARNING);
+  });
+
+  test("prepareHandOff returns the synth warnings before its own, and prints them unless printWarnings is false", () => {
+    const outdir = tempDir("aml-warned-");
+    const app = new App({ outdir });
+    buildWithWarning(app, { statePath: "/abs/terraform.tfstate" });
+    app.synth();
+    let result: ReturnType<typeof prepareHandOff> | undefined;
+    expect(stderrOf(() => {
+      result = prepareHandOff(app, { printWarnings: false });
+    })).toBe("");
+    expect(result!.warnings).toEqual([
+      expect.stringContaining(`[warned/churn/model] AmlFunctionDeployment "churn": ${DATASTORE_WARNING}`),
+      expect.stringContaining("stacks/warned: the local state path /abs/terraform.tfstate is an absolute path"),
+    ]);
+    const printed = stderrOf(() => prepareHandOff(app));
+    expect(printed).toBe(result!.warnings.map((w) => `warning: ${w}\n`).join(""));
   });
 });
 

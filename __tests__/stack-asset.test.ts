@@ -4,12 +4,12 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { App, Manifest, TerraformStack, Testing } from "cdktf";
+import { App, LocalBackend, Manifest, TerraformAsset, TerraformOutput, TerraformStack, Testing } from "cdktf";
 import { AmlFunctionDeployment } from "../lib/aml-function-deployment";
 import { ImageBuild } from "../lib/image/build/image-build";
 import { stagingRoot } from "../lib/image/build-context";
 import { stackAsset } from "../lib/image/stack-asset";
-import { ModelSource } from "../lib";
+import { ModelSource, prepareHandOff } from "../lib";
 import { sampleProps } from "./helpers";
 import { useStagingSandbox } from "./staging-sandbox";
 import { imageView } from "./context-view";
@@ -149,6 +149,8 @@ describe("stackAsset", () => {
     const stack = new TerraformStack(Testing.app(), "files");
     const asset = stackAsset(stack, "archive", { path: file, kind: "file", fingerprint: "abc123" });
     expect(asset.relativePath).toMatch(/^assets\/archive\/abc123\/context-\d+\.tar\.gz$/);
+    // Used by the configuration, as the builds use theirs (an asset nothing refers to is removed).
+    new TerraformOutput(stack, "archive_path", { value: asset.relativePath });
     const out = Testing.fullSynth(stack);
     const written = path.join(out, "stacks", "files", ...asset.relativePath.split("/"));
     expect(fs.readFileSync(written, "utf8")).toBe("archive bytes");
@@ -163,5 +165,60 @@ describe("stackAsset", () => {
     expect(() => stackAsset(stack, "b", { path: "rel/path", kind: "directory", fingerprint: "f" })).toThrow(/invalid path "rel\/path": not an absolute path/);
     expect(() => stackAsset(stack, "c", { path: sandbox(), kind: "file", fingerprint: "f" })).toThrow(/invalid path ".*": it is not a regular file\. Allowed: an existing file/);
     expect(() => stackAsset(stack, "d", { path: path.join(sandbox(), "missing"), kind: "directory", fingerprint: "f" })).toThrow(/it does not exist/);
+  });
+});
+
+describe("a stack folder holds only what its configuration uses", () => {
+  /** Synthesizes deployments `ids` (ACR build: an archive each) into `outdir`; returns the stack folder. */
+  function synthDeployments(outdir: string, ids: string[], handOff: boolean, extra?: (stack: TerraformStack) => void): string {
+    const user = userProject();
+    const app = new App({ outdir });
+    const stack = new TerraformStack(app, "s");
+    new LocalBackend(stack, { path: "terraform.tfstate" });
+    for (const id of ids) new AmlFunctionDeployment(stack, id, sampleProps({ model: ModelSource.fromLocalPath(user.model), entryScript: user.script }));
+    extra?.(stack);
+    app.synth();
+    if (handOff) prepareHandOff(app);
+    return path.join(outdir, Manifest.stacksFolder, "s");
+  }
+  /** The files below `assets/`, relative posix paths. */
+  const assetFiles = (stackDir: string): string[] => {
+    const assets = path.join(stackDir, "assets");
+    if (!fs.existsSync(assets)) return [];
+    return fs.readdirSync(assets, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.relative(assets, path.join(e.parentPath, e.name)).split(path.sep).join("/")).sort();
+  };
+
+  test.each([["app.synth() alone", false], ["app.synth() and prepareHandOff(app)", true]])("three deployments, then one: the removed deployments' archives are gone (%s)", (_route, handOff) => {
+    const outdir = path.join(sandbox(), `out${counter++}`);
+    const three = assetFiles(synthDeployments(outdir, ["churn", "fraud", "upsell"], handOff));
+    expect(three.filter((f) => f.endsWith(".tar.gz"))).toHaveLength(3);
+    const stackDir = synthDeployments(outdir, ["fraud"], handOff);
+    const one = assetFiles(stackDir);
+    expect(one).toHaveLength(1);
+    expect(one[0]).toMatch(/^fraud_image_context-archive_[0-9A-F]+\/[0-9a-f]{64}\/[0-9a-f]{64}\.tar\.gz$/);
+    expect(fs.readFileSync(path.join(stackDir, "cdk.tf.json"), "utf8")).toContain(`assets/${one[0]}`);
+  });
+
+  test("no deployment left: prepareHandOff removes the assets folder", () => {
+    const outdir = path.join(sandbox(), `out${counter++}`);
+    expect(assetFiles(synthDeployments(outdir, ["churn"], true))).toHaveLength(1);
+    const stackDir = synthDeployments(outdir, [], true, (stack) => new TerraformOutput(stack, "x", { value: "x" }));
+    expect(fs.existsSync(path.join(stackDir, "assets"))).toBe(false);
+  });
+
+  test("a TerraformAsset the configuration uses is kept, one it no longer uses is removed", () => {
+    const outdir = path.join(sandbox(), `out${counter++}`);
+    const file = path.join(sandbox(), `user-file-${counter++}.txt`);
+    fs.writeFileSync(file, "the user's own asset\n");
+    const withAsset = (used: boolean) => (stack: TerraformStack) => {
+      const asset = new TerraformAsset(stack, used ? "script" : "old-script", { path: file });
+      new TerraformOutput(stack, "script_path", { value: asset.path });
+    };
+    synthDeployments(outdir, ["churn"], true, withAsset(false));
+    const stackDir = synthDeployments(outdir, ["churn"], true, withAsset(true));
+    const files = assetFiles(stackDir);
+    expect(files.filter((f) => f.startsWith("script/"))).toHaveLength(1);
+    expect(files.filter((f) => f.startsWith("old-script/"))).toHaveLength(0);
+    expect(files.filter((f) => f.endsWith(".tar.gz"))).toHaveLength(1);
   });
 });

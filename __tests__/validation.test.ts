@@ -83,6 +83,18 @@ describe("bad input fails at synth with the property, the value and what is allo
     expect(d.names.functionApp).toMatch(/^func-churn-model-v2-[0-9a-f]{8}$/);
   });
 
+  test("a construct id too long for a name is refused as the same `name` is, saying to pass name (not cut silently)", () => {
+    const long = "customer-churn-scoring-v2";
+    expect(errorOf({ name: long })).toContain(`invalid name "${long}": length 25 is outside 2-20`);
+    const msg = errorOf({}, long);
+    expect(msg).toContain(`invalid name (defaulted from the construct id "${long}"; pass name) "${long}": length 25 is outside 2-20`);
+    // Made name-safe first ("Customer_Churn_Scoring_V2" gives the same name), then refused the same way.
+    expect(errorOf({}, "Customer_Churn_Scoring_V2")).toContain(`"${long}": length 25 is outside 2-20`);
+    // A long id with a name that fits is fine.
+    const d = new AmlFunctionDeployment(newStack(), long, sampleProps({ name: "churn" }));
+    expect(d.names.resourceGroup).toBe("rg-churn");
+  });
+
   test("a location in display form is accepted and normalised", () => {
     expect(() => new AmlFunctionDeployment(newStack(), "churn", sampleProps({ location: "West Europe" }))).not.toThrow();
   });

@@ -33,6 +33,7 @@ import { validateHostName, validateResourceId } from "./validation/resource-id";
 import { addDiagnosticSetting, addDiagnosticsForCreatedResources, FUNCTION_APP_CATEGORIES } from "./monitoring/diagnostic-settings";
 import { registerStackChecks } from "./stack-checks";
 import { sameConstructsCopy } from "./constructs-copy";
+import { outputIdsFor } from "./output-ids";
 
 /** An existing resource group: an azurerm `ResourceGroup` or `DataAzurermResourceGroup` fits. */
 export interface IResourceGroupRef {
@@ -95,7 +96,11 @@ export interface AmlFunctionDeploymentProps {
   /**
    * Base of every resource name (2–20 lowercase letters, digits, hyphens). Globally unique
    * names add a suffix derived from the construct path, so the same app gives the same names.
-   * @default the construct id
+   * Also the prefix of the stack outputs when another deployment of the stack has the same
+   * construct id (a wrapper construct used twice).
+   * @default the construct id made name-safe (lowercase; every run of other characters becomes
+   * one hyphen, leading and trailing hyphens dropped: `Churn_Model` gives `churn-model`), under
+   * the same rules: an id that gives more than 20 characters is refused, not cut; pass `name`
    */
   readonly name?: string;
   /**
@@ -177,6 +182,8 @@ export class AmlFunctionDeployment extends Construct {
   public readonly functionAppName: string;
   /** `https://<host>/api/<route>` of the first HTTP trigger, if any. */
   public readonly scoringUrl?: string;
+  /** Logical id of this deployment's stack output `name` (lib/output-ids.ts). */
+  private readonly outputId: (name: string) => string;
 
   constructor(scope: Construct, id: string, props: AmlFunctionDeploymentProps) {
     super(sameConstructsCopy(scope, `AmlFunctionDeployment "${id}"`), id);
@@ -185,8 +192,10 @@ export class AmlFunctionDeployment extends Construct {
     // ---- Validate every input before creating anything.
     checkPropsObject(owner, props, "props are required", "AmlFunctionDeploymentProps ({ location, model, entryScript, environment, triggers, ... })");
     this.location = normalizeLocation(owner, "location", props.location);
-    // The default name is the construct id made name-safe ("Churn_Model" -> "churn-model").
-    const base = props.name ?? id.toLowerCase().replace(/[^a-z0-9]+/g, "-").slice(0, 20).replace(/^-+|-+$/g, "");
+    // The default name is the construct id made name-safe ("Churn_Model" -> "churn-model"), and
+    // checked as a given name is: an id too long for a name is refused, like the same string
+    // given as `name`, rather than cut to a name the user never wrote.
+    const base = props.name ?? id.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
     if (Token.isUnresolved(base)) invalid(owner, "name", base, "names are derived at synth time", "a literal string");
     const nameProp = props.name === undefined ? `name (defaulted from the construct id "${id}"; pass name)` : "name";
     validateDeploymentBaseName(owner, nameProp, base);
@@ -242,7 +251,9 @@ export class AmlFunctionDeployment extends Construct {
     const suffix = uniqueSuffix(this.node.path);
     this.names = deriveNames(base, suffix);
     const names = this.names;
-    claimNames(TerraformStack.of(this), this.node.path, owner, nameProp, base, derivedNameClaims(id, base, names, props));
+    claimNames(TerraformStack.of(this), this.node.path, owner, nameProp, base, derivedNameClaims(base, names, props));
+    const outputId = outputIdsFor(this, props.name);
+    this.outputId = outputId;
 
     // ---- Resource group, identity, registry, plan.
     this.resourceGroupName = props.resourceGroup
@@ -304,7 +315,7 @@ export class AmlFunctionDeployment extends Construct {
       baseName: base,
       uniqueSuffix: suffix,
       defaultHostname: Lazy.stringValue({ produce: () => app!.defaultHostname }),
-      outputId: (name: string) => outputId(id, name),
+      outputId,
     };
     const bindings: TriggerBinding[] = props.triggers.map((t, i) => t.bind(new Construct(this, `trigger-${i}`), target));
     // No Storage Account Contributor on host storage for blob triggers: the WebJobs SDK's blob
@@ -424,7 +435,7 @@ export class AmlFunctionDeployment extends Construct {
     if (this.registry instanceof ScoringRegistry) this.registry.sendLogsTo(workspaceId);
     addDiagnosticsForCreatedResources(this, workspaceId);
 
-    // ---- Outputs (names prefixed with the construct id so several deployments fit one stack).
+    // ---- Outputs, prefixed so several deployments fit one stack (lib/output-ids.ts).
     this.output("function_app_name", app.name, "Name of the function app");
     this.output("default_hostname", app.defaultHostname, "Default hostname of the function app");
     const http = bindings.find((b) => b.httpPath !== undefined);
@@ -440,27 +451,18 @@ export class AmlFunctionDeployment extends Construct {
   }
 
   private output(name: string, value: string, description: string): void {
-    new TerraformOutput(this, `output-${name}`, { value, description }).overrideLogicalId(outputId(this.node.id, name));
+    new TerraformOutput(this, `output-${name}`, { value, description }).overrideLogicalId(this.outputId(name));
   }
 }
 
-/** Output ids are `<construct id made identifier-safe>_<name>`: "churn-model" -> "churn_model_scoring_url". */
-function outputPrefix(deploymentId: string): string {
-  return deploymentId.replace(/[^A-Za-z0-9_]/g, "_");
-}
-
-function outputId(deploymentId: string, name: string): string {
-  return `${outputPrefix(deploymentId)}_${name}`;
-}
-
 /**
- * Every name of the stack this deployment derives: the base and the output prefix (the same in
- * two deployments means every derived name collides) and the resource names it creates.
+ * Every name of the stack this deployment derives: the base (the same in two deployments means
+ * every derived name collides) and the resource names it creates. Output ids are not claimed:
+ * lib/output-ids.ts makes them unique, and the stack checks refuse any left twice.
  */
-function derivedNameClaims(id: string, base: string, names: DerivedNames, props: AmlFunctionDeploymentProps): NameClaim[] {
+function derivedNameClaims(base: string, names: DerivedNames, props: AmlFunctionDeploymentProps): NameClaim[] {
   return [
     { kind: "base name", name: base },
-    { kind: "output id prefix", name: outputPrefix(id) },
     ...(props.resourceGroup ? [] : [{ kind: "resource group", name: names.resourceGroup }]),
     ...(props.registry ? [] : [{ kind: "container registry", name: names.containerRegistry }]),
     ...(props.servicePlan ? [] : [{ kind: "service plan", name: names.servicePlan }]),

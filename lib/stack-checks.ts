@@ -1,5 +1,5 @@
 import { IConstruct } from "constructs";
-import { Aspects, IAspect, TerraformOutput, TerraformStack } from "cdktf";
+import { Aspects, DefaultTokenResolver, IAspect, StringConcat, TerraformOutput, TerraformStack, Tokenization } from "cdktf";
 import { ValidationError } from "./errors";
 import { reconcileProviders } from "./providers";
 
@@ -22,17 +22,19 @@ export function checkStack(stack: IConstruct): string[] {
 /**
  * Two outputs with the same logical id: Terraform JSON keeps only the last one, silently. Found
  * by shape (`TerraformOutput.isTerraformOutput`), so outputs of another cdktf copy count too.
+ * Ids are resolved: a deployment's output ids are tokens until synth (lib/output-ids.ts).
  */
 export function duplicateOutputIds(stack: IConstruct): string[] {
   const byId = new Map<string, string[]>();
+  const resolve = (id: string): string => String(Tokenization.resolve(id, { scope: stack, preparing: false, resolver: new DefaultTokenResolver(new StringConcat()) }));
   for (const c of stack.node.findAll()) {
     if (!TerraformOutput.isTerraformOutput(c)) continue;
-    const id = (c as TerraformOutput).friendlyUniqueId;
+    const id = resolve((c as TerraformOutput).friendlyUniqueId);
     byId.set(id, [...(byId.get(id) ?? []), c.node.path]);
   }
   return [...byId.entries()]
     .filter(([, paths]) => paths.length > 1)
-    .map(([id, paths]) => `Output id ${JSON.stringify(id)} is used by ${paths.map((p) => `"${p}"`).join(" and ")}: Terraform would keep only one of them. Give the outputs (or the deployments that prefix them with their construct id) distinct ids.`);
+    .map(([id, paths]) => `Output id ${JSON.stringify(id)} is used by ${paths.map((p) => `"${p}"`).join(" and ")}: Terraform would keep only one of them. Give the outputs distinct ids (a deployment's outputs take its construct id, or its \`name\` when another deployment of the stack has the same construct id).`);
 }
 
 class StackChecks implements IAspect {

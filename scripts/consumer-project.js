@@ -39,8 +39,13 @@ function packLibrary(dir) {
   return { tarball: path.join(dir, info.filename), size: info.size, unpackedSize: info.unpackedSize, files: info.files.map((f) => f.path), seconds: r.seconds };
 }
 
-/** The consumer's app: its own resource group, workspace and Service Bus namespace; two deployments sharing a registry and a plan. */
-const CONSUMER_MAIN = `import { App, LocalBackend, TerraformOutput, TerraformStack } from "cdktf";
+/**
+ * The consumer's app: its own resource group, workspace and Service Bus namespace; two
+ * deployments sharing a registry and a plan, and a wrapper construct of its own (the usual CDK
+ * composition) used twice, each holding a deployment with the id "app".
+ */
+const CONSUMER_MAIN = `import { Construct } from "constructs";
+import { App, LocalBackend, TerraformOutput, TerraformStack } from "cdktf";
 import { ResourceGroup } from "@cdktf/provider-azurerm/lib/resource-group";
 import { LogAnalyticsWorkspace } from "@cdktf/provider-azurerm/lib/log-analytics-workspace";
 import { DataAzurermServicebusNamespace } from "@cdktf/provider-azurerm/lib/data-azurerm-servicebus-namespace";
@@ -48,6 +53,16 @@ import {
   AmlFunctionDeployment, HttpAuthLevel, HttpTrigger, ImageBuild, ModelSource, PlanSku, PythonEnvironment,
   ScoringPlan, ScoringRegistry, ServiceBusCardinality, ServiceBusTrigger, prepareHandOff,
 } from "@aml-functions/aml-function-deployment";
+import type { AmlFunctionDeploymentProps } from "@aml-functions/aml-function-deployment";
+
+/** A team's scoring service: one HTTP deployment named after the service. */
+class ScoringService extends Construct {
+  public readonly deployment: AmlFunctionDeployment;
+  constructor(scope: Construct, id: string, shared: Omit<AmlFunctionDeploymentProps, "triggers">) {
+    super(scope, id);
+    this.deployment = new AmlFunctionDeployment(this, "app", { ...shared, name: id, imageBuild: ImageBuild.localDocker(), triggers: [new HttpTrigger()] });
+  }
+}
 
 export function build(app: App): TerraformStack {
   const stack = new TerraformStack(app, "team-scoring");
@@ -73,6 +88,7 @@ export function build(app: App): TerraformStack {
     ...shared,
     triggers: [new ServiceBusTrigger({ namespace: bus, cardinality: ServiceBusCardinality.MANY })],
   });
+  for (const service of ["fraud", "upsell"]) new ScoringService(stack, service, shared);
   const url: string | undefined = http.scoringUrl;
   new TerraformOutput(stack, "apps", { value: [http.functionAppName, queue.functionAppName].join(","), description: "both apps" });
   if (url === undefined) throw new Error("the HTTP deployment has no scoring URL");

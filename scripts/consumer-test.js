@@ -56,15 +56,15 @@ try {
   assert.equal(count("azurerm_log_analytics_workspace"), 1, "only the consumer's workspace");
   assert.equal(count("azurerm_container_registry"), 1, "one shared registry");
   assert.equal(count("azurerm_service_plan"), 1, "one shared plan");
-  assert.equal(count("azurerm_linux_function_app"), 2, "two function apps");
+  assert.equal(count("azurerm_linux_function_app"), 4, "four function apps (two in wrapper constructs)");
   assert.equal(count("azurerm_servicebus_namespace"), 0, "the existing namespace is used, not created");
   assert.equal(Object.keys(json.data.azurerm_servicebus_namespace).length, 1, "the namespace data source");
   assert.ok(count("azurerm_servicebus_queue") >= 1, "the trigger's queues in the existing namespace");
   const apps = Object.values(json.resource.azurerm_linux_function_app);
   const planRef = Object.keys(json.resource.azurerm_service_plan).map((id) => `\${azurerm_service_plan.${id}.id}`)[0];
-  assert.ok(apps.every((a) => a.service_plan_id === planRef), "both apps on the shared plan");
+  assert.ok(apps.every((a) => a.service_plan_id === planRef), "every app on the shared plan");
   const rgRef = Object.keys(json.resource.azurerm_resource_group).map((id) => `\${azurerm_resource_group.${id}.name}`)[0];
-  assert.ok(apps.every((a) => a.resource_group_name === rgRef), "both apps in the consumer's resource group");
+  assert.ok(apps.every((a) => a.resource_group_name === rgRef), "every app in the consumer's resource group");
   const workspaceRef = Object.keys(json.resource.azurerm_log_analytics_workspace).map((id) => `\${azurerm_log_analytics_workspace.${id}.id}`)[0];
   assert.ok(Object.values(json.resource.azurerm_application_insights).every((i) => i.workspace_id === workspaceRef), "telemetry to the consumer's workspace");
   assert.deepEqual(json.provider.azurerm, [{ features: [{}], storage_use_azuread: true }], "one azurerm provider, added by the library");
@@ -72,6 +72,15 @@ try {
   for (const o of ["churn-http_function_app_name", "churn-http_scoring_url", "churn-http_image", "churn-queue_function_app_name", "churn-queue_image", "apps"].map((o) => o.replace(/-/g, "_"))) {
     assert.ok(outputs.includes(o), `output ${o} (have ${outputs.join(", ")})`);
   }
+  // The wrapper used twice: each deployment has its own outputs, named after its \`name\`.
+  for (const service of ["fraud", "upsell"]) {
+    const appName = json.output[`${service}_function_app_name`];
+    assert.ok(appName, `output ${service}_function_app_name (have ${outputs.join(", ")})`);
+    const [, appId] = /^\$\{azurerm_linux_function_app\.([^.]+)\.name\}$/.exec(appName.value) ?? [];
+    assert.ok(json.resource.azurerm_linux_function_app[appId]?.name.startsWith(`func-${service}-`), `${service}_function_app_name refers to the ${service} app`);
+    for (const o of ["scoring_url", "image", "default_hostname"]) assert.ok(outputs.includes(`${service}_${o}`), `output ${service}_${o}`);
+  }
+  assert.ok(!outputs.some((o) => o.startsWith("app_")), "no output prefixed with the shared construct id \"app\"");
   // The library found scoring-image/ in its install location and staged the build context.
   const assets = path.join(stackDir, "assets");
   assert.ok(fs.readdirSync(assets, { recursive: true }).some((f) => String(f).endsWith("Dockerfile")), "the staged build context holds the Dockerfile");
@@ -95,7 +104,8 @@ try {
     fs.cpSync(path.join(cp.ROOT, "node_modules", "constructs"), appConstructs, { recursive: true });
     const two = cp.synthConsumer(dir);
     assert.equal(two.copies.length, 2, `two copies of cdktf are loaded: ${two.copies.join(", ")}`);
-    assert.ok(two.copies.some((c) => c.startsWith(path.join(cp.ROOT, "node_modules"))), "one of them the repo's");
+    // (Node reports real paths: the repo's node_modules may be a link, as in a git worktree.)
+    assert.ok(two.copies.some((c) => c.startsWith(fs.realpathSync(path.join(cp.ROOT, "node_modules")))), "one of them the repo's");
     const json2 = JSON.parse(fs.readFileSync(path.join(two.dirs[0], "cdk.tf.json"), "utf8"));
     assert.deepEqual(json2.provider.azurerm, json.provider.azurerm, "providers still right");
     assert.deepEqual(Object.keys(json2.output).sort(), outputs.sort(), "same outputs");

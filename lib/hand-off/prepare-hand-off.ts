@@ -4,6 +4,7 @@ import { IConstruct } from "constructs";
 import { TerraformStack } from "cdktf";
 import { ValidationError } from "../errors";
 import { unquoteReferences } from "./hcl-fixes";
+import { pruneUnusedAssets } from "./prune-assets";
 import { stackReadme, TerraformConfig } from "./stack-readme";
 import { terraformFmt } from "./terraform-fmt";
 
@@ -17,13 +18,25 @@ export interface HandOffOptions {
    * @default `$TERRAFORM_BINARY`, else `terraform` from PATH
    */
   readonly terraformBinary?: string;
+  /**
+   * Whether to print the warnings to stderr (`warning: ...`, one a line) as well as return them.
+   * Printing is the default because `node main.js` has no cdktf CLI to show the synth warnings,
+   * and a warning nobody sees protects no one.
+   * @default true
+   */
+  readonly printWarnings?: boolean;
 }
 
 /** What {@link prepareHandOff} did. */
 export interface HandOffResult {
   /** The stack folders, relative to the app's outdir (e.g. `stacks/aml-churn`). */
   readonly stackDirectories: string[];
-  /** Things the caller should tell the user (e.g. HCL left unformatted: no terraform binary). */
+  /**
+   * Every warning of the synth and of the hand-off, per stack: first the warnings the constructs
+   * added at synth (`Annotations.of(c).addWarning`, e.g. a role granted on a whole resource group),
+   * as `[<construct path>] <message>`, then the hand-off's own (e.g. HCL left unformatted: no
+   * terraform binary). Printed to stderr unless `printWarnings` is false.
+   */
   readonly warnings: string[];
 }
 
@@ -31,7 +44,12 @@ interface StackManifest {
   readonly workingDirectory: string;
   readonly synthesizedStackPath: string;
   readonly stackMetadataPath?: string;
+  /** What the constructs of the stack annotated at synth (cdktf writes them here only). */
+  readonly annotations?: ReadonlyArray<{ readonly constructPath: string; readonly level: string; readonly message: string }>;
 }
+
+/** cdktf's level of `Annotations.addWarning` in the manifest. */
+const WARNING_LEVEL = "@cdktf/warn";
 
 /**
  * Makes the stack folders of a synthesized app usable by plain Terraform (`terraform init &&
@@ -40,9 +58,11 @@ interface StackManifest {
  * - removes configuration files of an earlier synth in the other format (a stale `cdk.tf.json`
  *   beside a new `cdk.tf` doubles every resource for Terraform);
  * - HCL: unquotes `depends_on` references and formats the file with `terraform fmt`;
- * - removes asset folders of earlier synths that the configuration no longer refers to (old
- *   build contexts would otherwise pile up in the folder handed over);
- * - writes a README.md per stack (what it creates, required providers, variables, outputs).
+ * - removes from `assets/` what the configuration does not refer to (older versions of an asset,
+ *   the build contexts of deployments removed since an earlier synth);
+ * - writes a README.md per stack (what it creates, required providers, variables, outputs);
+ * - prints every warning of the synth and its own to stderr, and returns them: without the cdktf
+ *   CLI, the constructs' synth warnings are otherwise only in `manifest.json`.
  *
  * Which format was written is read from the app's manifest, so it works for JSON and HCL alike.
  * State paths are the stack's business: give the stack a `LocalBackend` with a relative `path`
@@ -58,6 +78,9 @@ export function prepareHandOff(app: IConstruct & { readonly outdir: string }, op
 
   for (const [name, entry] of Object.entries(manifest.stacks).sort(([a], [b]) => (a < b ? -1 : 1))) {
     const dir = path.join(app.outdir, entry.workingDirectory);
+    for (const a of entry.annotations ?? []) {
+      if (a.level === WARNING_LEVEL) warnings.push(`[${a.constructPath}] ${a.message}`);
+    }
     const written = path.basename(entry.synthesizedStackPath);
     // metadata.json is written with HCL only (the manifest names it either way).
     const hcl = written.endsWith(".tf");
@@ -82,7 +105,7 @@ export function prepareHandOff(app: IConstruct & { readonly outdir: string }, op
       text = formatted ?? fixed;
       fs.writeFileSync(configPath, text);
     }
-    pruneStaleAssets(dir, text);
+    pruneUnusedAssets(dir, text);
     const stack = stacks.get(name);
     const config = (stack ? stack.toTerraform() : JSON.parse(text)) as TerraformConfig;
     const statePath = config.terraform?.backend?.local?.path;
@@ -93,27 +116,8 @@ export function prepareHandOff(app: IConstruct & { readonly outdir: string }, op
     fs.writeFileSync(path.join(dir, "README.md"), stackReadme(name, written, config, fs.existsSync(path.join(dir, "assets"))));
     stackDirectories.push(entry.workingDirectory);
   }
-  return { stackDirectories, warnings };
-}
-
-/**
- * Removes `assets/<asset>/<hash>` folders the configuration does not mention while it mentions
- * another hash of the same asset. cdktf writes each asset to such a folder and refers to it (or
- * a file in it) by that relative path; a changed model or script gives a new hash, and the old
- * folder stays behind. Assets the configuration does not mention at all are left alone.
- */
-function pruneStaleAssets(stackDir: string, config: string): void {
-  const assets = path.join(stackDir, "assets");
-  if (!fs.existsSync(assets)) return;
-  for (const asset of fs.readdirSync(assets)) {
-    const assetDir = path.join(assets, asset);
-    if (!fs.statSync(assetDir).isDirectory()) continue;
-    // Conservative: only versions of an asset the configuration still refers to by another hash.
-    if (!config.includes(`assets/${asset}/`)) continue;
-    for (const hash of fs.readdirSync(assetDir)) {
-      if (!config.includes(`assets/${asset}/${hash}`)) fs.rmSync(path.join(assetDir, hash), { recursive: true, force: true });
-    }
-    if (fs.readdirSync(assetDir).length === 0) fs.rmdirSync(assetDir);
+  if (options.printWarnings ?? true) {
+    for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
   }
-  if (fs.readdirSync(assets).length === 0) fs.rmdirSync(assets);
+  return { stackDirectories, warnings };
 }

@@ -1,9 +1,11 @@
 /**
  * The README.md written into each synthesized stack folder for the team that runs it with plain
- * Terraform: what the configuration creates, the providers and versions it needs, its variables
- * and outputs, and how to run it. Built from the stack's Terraform JSON, so it is deterministic
- * and holds no path of the machine that synthesized it.
+ * Terraform: how to run it, the roles the deployer needs (lib/hand-off/deployer-needs.ts), what
+ * the configuration creates, the providers and versions it needs, its variables and outputs.
+ * Built from the stack's Terraform JSON, so it is deterministic and holds no path of the machine
+ * that synthesized it.
  */
+import { deployerNeeds } from "./deployer-needs";
 
 /** The parts of a Terraform JSON configuration the README describes. */
 export interface TerraformConfig {
@@ -52,6 +54,8 @@ export function stackReadme(stackName: string, configFile: string, config: Terra
       "",
     );
   }
+
+  lines.push(...deployerNeeds(config));
 
   lines.push("## Required providers", "", "| provider | source | version |", "| --- | --- | --- |");
   for (const [name, p] of sorted(config.terraform?.required_providers)) {

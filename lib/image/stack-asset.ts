@@ -20,6 +20,7 @@ import { Construct } from "constructs";
 import { IStackSynthesizer, ISynthesisSession, TerraformStack } from "cdktf";
 import { invalid } from "../errors";
 import { linkOrCopy } from "./staging/copy-file";
+import { pruneUnusedAssets } from "../hand-off/prune-assets";
 
 export interface StackAssetOptions {
   /** Absolute path of the file or folder to put into the stack's assets. */
@@ -179,7 +180,7 @@ function readMarker(file: string): string | undefined {
   }
 }
 
-/** Wraps the stack's synthesizer once so its assets are written after each synthesis. */
+/** Wraps the stack's synthesizer once so its assets are written after each synthesis, and unused ones removed. */
 function registryOf(stack: WithAssets): Registered[] {
   const existing = stack[REGISTRY];
   if (existing !== undefined) return existing;
@@ -189,8 +190,12 @@ function registryOf(stack: WithAssets): Registered[] {
   stack.synthesizer = {
     synthesize(session: ISynthesisSession): void {
       inner.synthesize(session);
-      const stackDir = path.join(session.outdir, session.manifest.forStack(stack).workingDirectory);
+      const entry = session.manifest.forStack(stack);
+      const stackDir = path.join(session.outdir, entry.workingDirectory);
       for (const asset of assets) materializeAsset(session.outdir, stackDir, asset);
+      // Assets of earlier synths (e.g. of a deployment since removed) go, whatever the route
+      // (prepareHandOff does the same for stacks that hold no asset of this library).
+      pruneUnusedAssets(stackDir, fs.readFileSync(path.join(session.outdir, entry.synthesizedStackPath), "utf8"));
     },
   };
   return assets;

@@ -7,7 +7,7 @@ import { ITerraformDependable } from "cdktf";
  * trigger creates its own resources, role assignments and outputs).
  */
 export interface ITriggerTarget {
-  /** The deployment's construct id; prefixes the trigger's output names. */
+  /** The deployment's construct id (for messages; not unique when a wrapper construct is used twice). */
   readonly deploymentId: string;
   /** Azure region of the deployment (a literal, validated). */
   readonly location: string;
@@ -23,7 +23,11 @@ export interface ITriggerTarget {
   readonly uniqueSuffix: string;
   /** The function app's default hostname (a token until apply). */
   readonly defaultHostname: string;
-  /** Logical id for a stack output of this deployment: `<deploymentId>_<name>`. */
+  /**
+   * Logical id for a stack output of this deployment: `<prefix>_<name>`, unique in the stack (the
+   * construct id, or the deployment's `name` when another deployment has the same id). A token
+   * until synth: pass it to `overrideLogicalId` as it is.
+   */
   outputId(name: string): string;
 }
 
