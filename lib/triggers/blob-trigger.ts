@@ -15,6 +15,7 @@ import { containerScope } from "../model/model-roles";
 import { validateBlobPaths } from "./blob-path";
 import { validateFunctionName } from "./function-name";
 import { ITrigger, ITriggerTarget, TriggerBinding } from "./trigger";
+import type { PrivateEndpointNeed } from "../network/private-endpoint";
 
 /**
  * An existing storage account for the trigger. An azurerm `StorageAccount` or a
@@ -262,6 +263,7 @@ export class BlobTrigger implements ITrigger {
         location: target.location,
         resourceGroupName: target.resourceGroupName,
         tags: target.tags,
+        networkAccess: target.privateNetwork === true ? "private" : undefined,
       });
     }
 
@@ -353,6 +355,10 @@ export class BlobTrigger implements ITrigger {
         [`${prefix}__clientId`]: target.identity.clientId,
       },
       dependencies,
+      // What this trigger created gets private endpoints; an account passed in is left as it is.
+      privateEndpoints: owned ? (["blob", "queue"] as const).map((subresource): PrivateEndpointNeed => ({
+        resourceName: accountName, resourceId: account.id, subresource, description: `the storage account "${accountName}" of the blob trigger "${this.functionName}"`,
+      })) : undefined,
     };
   }
 }
