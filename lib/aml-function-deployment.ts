@@ -35,6 +35,7 @@ import { registerStackChecks } from "./stack-checks";
 import { sameConstructsCopy } from "./constructs-copy";
 import { checkPrivateNetworkInputs, NetworkOptions, validateNetworkOptions } from "./network/network-options";
 import { createPrivateEndpoints, PrivateEndpointNeed } from "./network/private-endpoint";
+import { appAuthSettings } from "./triggers/entra-id";
 
 /** An existing resource group: an azurerm `ResourceGroup` or `DataAzurermResourceGroup` fits. */
 export interface IResourceGroupRef {
@@ -430,6 +431,7 @@ export class AmlFunctionDeployment extends Construct {
       // Outbound through the integration subnet, the image pull included (the registry is private).
       virtualNetworkSubnetId: network?.integrationSubnetId,
       vnetImagePullEnabled: network === undefined ? undefined : true,
+      authSettingsV2: appAuthSettings(owner, bindings),
       ftpPublishBasicAuthenticationEnabled: false,
       webdeployPublishBasicAuthenticationEnabled: false,
       builtinLoggingEnabled: false,

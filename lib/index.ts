@@ -19,6 +19,7 @@ export { ScoringPlan } from "./plan/scoring-plan";
 export type { ScoringPlanProps, IServicePlanRef } from "./plan/scoring-plan";
 export { HttpTrigger, HttpAuthLevel } from "./triggers/http-trigger";
 export type { HttpTriggerProps } from "./triggers/http-trigger";
+export type { EntraIdOptions } from "./triggers/entra-id";
 export type { NetworkOptions, PrivateDnsZoneIds } from "./network/network-options";
 
 export { BlobTrigger, BLOB_POISON_QUEUE } from "./triggers/blob-trigger";
