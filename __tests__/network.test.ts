@@ -28,17 +28,20 @@ const NETWORK: NetworkOptions = {
   privateEndpointSubnetId: `${VNET}/subnets/snet-pe`,
   privateDnsZoneIds: ZONES,
 };
+const ACTION_GROUP = `${SUB}/rg-mon/providers/Microsoft.Insights/actionGroups/ag-oncall`;
+const AUDIENCE = "11111111-1111-1111-1111-111111111111";
 
-/** A private deployment with HTTP, Blob and Service Bus triggers. */
+/** A deployment with all three: network, Entra ID callers, alerts; HTTP, Blob and Service Bus triggers. */
 function fullStack(): TerraformStack {
   const stack = newStack();
   new AmlFunctionDeployment(stack, "churn", sampleProps({
     triggers: [
-      new HttpTrigger(),
+      new HttpTrigger({ entraId: { audienceClientId: AUDIENCE } }),
       new BlobTrigger(),
       new ServiceBusTrigger({ sku: ServiceBusSku.PREMIUM, cardinality: ServiceBusCardinality.MANY }),
     ],
     network: NETWORK,
+    alerts: { actionGroupIds: [ACTION_GROUP] },
   }));
   return stack;
 }

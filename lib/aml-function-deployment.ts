@@ -35,6 +35,7 @@ import { registerStackChecks } from "./stack-checks";
 import { sameConstructsCopy } from "./constructs-copy";
 import { checkPrivateNetworkInputs, NetworkOptions, validateNetworkOptions } from "./network/network-options";
 import { createPrivateEndpoints, PrivateEndpointNeed } from "./network/private-endpoint";
+import { AlertOptions, createMetricAlerts, failedRequestsAlert, healthCheckAlert, http5xxAlert, validateAlertOptions } from "./monitoring/alerts";
 import { appAuthSettings } from "./triggers/entra-id";
 
 /** An existing resource group: an azurerm `ResourceGroup` or `DataAzurermResourceGroup` fits. */
@@ -160,6 +161,12 @@ export interface AmlFunctionDeploymentProps {
    * @default public endpoints (no VNet)
    */
   readonly network?: NetworkOptions;
+  /**
+   * Metric alerts on what can go wrong (dead-lettered and failed messages, HTTP 5xx, failing
+   * health checks, failed invocations), sent to existing action groups.
+   * @default no alerts
+   */
+  readonly alerts?: AlertOptions;
   /** @default no tags */
   readonly tags?: { [key: string]: string };
 }
@@ -261,6 +268,7 @@ export class AmlFunctionDeployment extends Construct {
         planSku: typeof existingSkuName === "string" ? { name: existingSkuName, prop: "servicePlan.skuName" } : { name: planSku.name, prop: props.servicePlan?.sku !== undefined ? "servicePlan.sku" : "planSku" },
       });
     }
+    const alerts = props.alerts === undefined ? undefined : validateAlertOptions(owner, props.alerts);
 
     const suffix = uniqueSuffix(this.node.path);
     this.names = deriveNames(base, suffix);
@@ -478,6 +486,12 @@ export class AmlFunctionDeployment extends Construct {
     this.functionApp = app;
     if (endpointScope !== undefined && placement !== undefined) {
       createPrivateEndpoints(endpointScope, [{ resourceName: names.functionApp, resourceId: app.id, subresource: "sites", description: `the function app "${names.functionApp}"` }], placement);
+    }
+
+    // ---- Alerts: on the app, its telemetry and what each trigger watches.
+    if (alerts !== undefined) {
+      createMetricAlerts(new Construct(this, "alerts"), [http5xxAlert(app.id), healthCheckAlert(app.id), failedRequestsAlert(insights.id), ...bindings.flatMap((b) => b.alerts ?? [])], alerts,
+        { owner, namePrefix: names.functionApp, resourceGroupName: rg, tags });
     }
 
     // ---- Diagnostic settings: logs and metrics of what this deployment creates go to its workspace.

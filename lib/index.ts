@@ -21,7 +21,7 @@ export { HttpTrigger, HttpAuthLevel } from "./triggers/http-trigger";
 export type { HttpTriggerProps } from "./triggers/http-trigger";
 export type { EntraIdOptions } from "./triggers/entra-id";
 export type { NetworkOptions, PrivateDnsZoneIds } from "./network/network-options";
-
+export type { AlertOptions } from "./monitoring/alerts";
 export { BlobTrigger, BLOB_POISON_QUEUE } from "./triggers/blob-trigger";
 export type { BlobTriggerProps, IBlobTriggerStorageAccount } from "./triggers/blob-trigger";
 export { ServiceBusTrigger, ServiceBusCardinality, ServiceBusSku } from "./triggers/service-bus-trigger";

@@ -11,6 +11,7 @@ import { validateResourceId } from "../validation/resource-id";
 import { validateFunctionName } from "./function-name";
 import { ITrigger, ITriggerTarget, TriggerBinding } from "./trigger";
 import type { PrivateEndpointNeed } from "../network/private-endpoint";
+import { deadLetteredMessagesAlert, failedMessagesAlert } from "../monitoring/alerts";
 
 /** How many messages one invocation of the scoring function receives. */
 export class ServiceBusCardinality {
@@ -600,6 +601,10 @@ export class ServiceBusTrigger implements ITrigger {
       hostExtensions: { serviceBus },
       dependencies,
       privateEndpoints,
+      alerts: [
+        deadLetteredMessagesAlert(`${this.functionName}-dead-lettered`, namespace.id, this.inputQueueName),
+        ...(this.failedQueueName === undefined ? [] : [failedMessagesAlert(`${this.functionName}-failed-messages`, namespace.id, this.failedQueueName)]),
+      ],
     };
   }
 }
