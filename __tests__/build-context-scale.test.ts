@@ -10,7 +10,7 @@ import { stackAsset } from "../lib/image/stack-asset";
 import { walkFolder } from "../lib/image/staging/walk";
 import { resolveEntryScript } from "../lib/entry-script";
 import { ModelSource } from "../lib/model/model-source";
-import { TerraformStack, Testing } from "cdktf";
+import { TerraformOutput, TerraformStack, Testing } from "cdktf";
 import { useStagingSandbox } from "./staging-sandbox";
 import { imageView, packEntries } from "./context-view";
 
@@ -115,6 +115,8 @@ test("a sparse 1 GiB model file stays sparse in the staged context and the stack
 
   const stack = new TerraformStack(Testing.app(), "sparse");
   const asset = stackAsset(stack, "context", { path: staged.directory, kind: "directory", fingerprint: staged.fingerprint, files: staged.files });
+  // Used by the configuration, as the builds use theirs (an asset nothing refers to is removed).
+  new TerraformOutput(stack, "context_path", { value: asset.relativePath });
   const out = Testing.fullSynth(stack);
   const assetDir = path.join(out, "stacks", "sparse", ...asset.relativePath.split("/"));
   // Staged context + asset together: `du` counts hard-linked blocks once.

@@ -3,6 +3,7 @@ import { buildExampleApp } from "../main";
 import { buildBlobAndHttp } from "../examples/blob-and-http/stack";
 import { buildServiceBusBatch } from "../examples/servicebus-batch/stack";
 import { buildSharedRegistry } from "../examples/shared-registry/stack";
+import { buildPrivateNetwork } from "../examples/private-network/stack";
 import { resourcesOf } from "./helpers";
 import { schemaProblems } from "./schema-check";
 
@@ -41,5 +42,13 @@ describe("every example synthesizes to schema-valid Terraform", () => {
     expect(Object.keys(resourcesOf(json, "azurerm_service_plan"))).toHaveLength(1);
     expect(Object.keys(resourcesOf(json, "azurerm_linux_function_app"))).toHaveLength(2);
     expect(resourcesOf(json, "azurerm_resource_group")).toEqual({});
+  });
+
+  test("private-network: private endpoints, Entra ID callers, alerts", () => {
+    const json = synth(buildPrivateNetwork);
+    expect(schemaProblems(json)).toEqual([]);
+    expect(Object.keys(resourcesOf(json, "azurerm_private_endpoint"))).toHaveLength(9);
+    expect(Object.values<any>(resourcesOf(json, "azurerm_linux_function_app"))[0].auth_settings_v2.unauthenticated_action).toBe("Return401");
+    expect(Object.keys(resourcesOf(json, "azurerm_monitor_metric_alert"))).toHaveLength(6);
   });
 });

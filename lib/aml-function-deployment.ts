@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { Construct } from "constructs";
-import { ITerraformDependable, Lazy, TerraformOutput, TerraformStack, Token } from "cdktf";
+import { ITerraformDependable, Lazy, TerraformOutput, TerraformResource, TerraformStack, Token } from "cdktf";
 import { ResourceGroup } from "@cdktf/provider-azurerm/lib/resource-group";
 import { UserAssignedIdentity } from "@cdktf/provider-azurerm/lib/user-assigned-identity";
 import { LogAnalyticsWorkspace } from "@cdktf/provider-azurerm/lib/log-analytics-workspace";
@@ -34,6 +34,10 @@ import { addDiagnosticSetting, addDiagnosticsForCreatedResources, FUNCTION_APP_C
 import { registerStackChecks } from "./stack-checks";
 import { sameConstructsCopy } from "./constructs-copy";
 import { outputIdsFor } from "./output-ids";
+import { checkPrivateNetworkInputs, NetworkOptions, validateNetworkOptions } from "./network/network-options";
+import { createPrivateEndpoints, PrivateEndpointNeed } from "./network/private-endpoint";
+import { AlertOptions, createMetricAlerts, failedRequestsAlert, healthCheckAlert, http5xxAlert, validateAlertOptions } from "./monitoring/alerts";
+import { appAuthSettings } from "./triggers/entra-id";
 
 /** An existing resource group: an azurerm `ResourceGroup` or `DataAzurermResourceGroup` fits. */
 export interface IResourceGroupRef {
@@ -121,7 +125,7 @@ export interface AmlFunctionDeploymentProps {
   readonly registry?: IContainerRegistryRef;
   /**
    * SKU of the registry this deployment creates, or its name ("Basic", "Standard", "Premium").
-   * @default RegistrySku.STANDARD
+   * @default RegistrySku.STANDARD; RegistrySku.PREMIUM with `network` (private endpoints)
    */
   readonly registrySku?: RegistrySku | string;
   /**
@@ -150,9 +154,24 @@ export interface AmlFunctionDeploymentProps {
   readonly appSettings?: { [key: string]: string };
   /**
    * Whether the function app accepts traffic from public networks.
-   * @default true (the scoring endpoint must be reachable; HTTP calls still need a key)
+   * @default true (the scoring endpoint must be reachable; HTTP calls still need a key); false
+   * with `network`
    */
   readonly publicNetworkAccessEnabled?: boolean;
+  /**
+   * A private network for the deployment: the app is VNet-integrated (outbound, image pull) and
+   * reached through a private endpoint; what the deployment creates (storage, registry, Service
+   * Bus namespaces) has public network access off and a private endpoint in the platform's zones.
+   * See the README, "Private network".
+   * @default public endpoints (no VNet)
+   */
+  readonly network?: NetworkOptions;
+  /**
+   * Metric alerts on what can go wrong (dead-lettered and failed messages, HTTP 5xx, failing
+   * health checks, failed invocations), sent to existing action groups.
+   * @default no alerts
+   */
+  readonly alerts?: AlertOptions;
   /** @default no tags */
   readonly tags?: { [key: string]: string };
 }
@@ -247,6 +266,18 @@ export class AmlFunctionDeployment extends Construct {
     if (props.servicePlan !== undefined) validateResourceId(owner, "servicePlan.id", props.servicePlan.id, "Microsoft.Web/serverFarms");
     // Tag values are escaped for Terraform (`${` stays literal); names and lengths follow Azure's rules.
     const tags = validateTags(owner, "tags", props.tags);
+    const network = props.network === undefined ? undefined : validateNetworkOptions(owner, props.network);
+    if (network !== undefined) {
+      const plan = props.servicePlan as (IServicePlanRef & ConfiguredInputs) | undefined;
+      const existingSkuName = plan === undefined ? undefined : knownInput(plan.skuNameInput);
+      checkPrivateNetworkInputs(owner, {
+        publicNetworkAccessEnabled: props.publicNetworkAccessEnabled,
+        registrySku,
+        sharedRegistrySku: props.registry instanceof ScoringRegistry ? props.registry.sku : undefined,
+        planSku: typeof existingSkuName === "string" ? { name: existingSkuName, prop: "servicePlan.skuName" } : { name: planSku.name, prop: props.servicePlan?.sku !== undefined ? "servicePlan.sku" : "planSku" },
+      });
+    }
+    const alerts = props.alerts === undefined ? undefined : validateAlertOptions(owner, props.alerts);
 
     const suffix = uniqueSuffix(this.node.path);
     this.names = deriveNames(base, suffix);
@@ -265,8 +296,16 @@ export class AmlFunctionDeployment extends Construct {
     const identity: TriggerIdentity = { id: this.identity.id, principalId: this.identity.principalId, clientId: this.identity.clientId };
 
     this.registry = props.registry ?? new ScoringRegistry(this, "registry", {
-      name: names.containerRegistry, location: this.location, resourceGroupName: rg, sku: registrySku, tags,
+      name: names.containerRegistry, location: this.location, resourceGroupName: rg, sku: registrySku ?? (network === undefined ? undefined : RegistrySku.PREMIUM), tags,
     });
+    // Private endpoints the deployment's parts ask for (created below, once the triggers and the
+    // image build have bound); a ScoringRegistry closes itself to public networks.
+    const endpointNeeds: PrivateEndpointNeed[] = [];
+    let registryNeed: PrivateEndpointNeed | undefined;
+    if (this.registry instanceof ScoringRegistry) {
+      if (network === undefined) this.registry.usePublicNetwork(owner);
+      else registryNeed = this.registry.usePrivateNetwork(owner);
+    }
     this.servicePlan = props.servicePlan ?? new ScoringPlan(this, "plan", {
       name: names.servicePlan, location: this.location, resourceGroupName: rg, sku: planSku,
       maximumElasticWorkerCount: planSku.isElasticPremium ? props.scaling?.maximumElasticWorkerCount : undefined, tags,
@@ -275,7 +314,12 @@ export class AmlFunctionDeployment extends Construct {
     // ---- Host storage through the identity (no key): the three data roles the host needs.
     // No blob versioning on host storage: the host rewrites its lease, timer and scan-state blobs
     // every few seconds, and each write would keep a version.
-    const hostStorage = createSecureStorageAccount(this, "host-storage", { name: names.hostStorage, location: this.location, resourceGroupName: rg, tags, blobVersioning: false });
+    const hostStorage = createSecureStorageAccount(this, "host-storage", {
+      name: names.hostStorage, location: this.location, resourceGroupName: rg, tags, blobVersioning: false, networkAccess: network === undefined ? undefined : "private",
+    });
+    for (const subresource of ["blob", "queue", "table"] as const) {
+      endpointNeeds.push({ resourceName: names.hostStorage, resourceId: hostStorage.id, subresource, description: `the host storage account "${names.hostStorage}"` });
+    }
     // ---- The model: baked into the image, or fetched by the identity when an instance starts.
     const modelBinding = props.model.bind(new Construct(this, "model"), {
       owner, location: this.location, resourceGroupName: rg, tags: tags ?? {}, identity, modelDir: AZUREML_MODEL_DIR,
@@ -316,6 +360,7 @@ export class AmlFunctionDeployment extends Construct {
       uniqueSuffix: suffix,
       defaultHostname: Lazy.stringValue({ produce: () => app!.defaultHostname }),
       outputId,
+      privateNetwork: network !== undefined,
     };
     const bindings: TriggerBinding[] = props.triggers.map((t, i) => t.bind(new Construct(this, `trigger-${i}`), target));
     // No Storage Account Contributor on host storage for blob triggers: the WebJobs SDK's blob
@@ -352,7 +397,20 @@ export class AmlFunctionDeployment extends Construct {
       context,
       buildArgs,
       platform: PLATFORM,
+      privateNetwork: network !== undefined,
     });
+
+    // ---- Private endpoints of what the deployment created, before the app that uses them. The
+    // registry's must exist before the image is pushed (from the machine that runs Terraform, with
+    // a local build) and pulled.
+    const endpointScope = network === undefined ? undefined : new Construct(this, "private-endpoints");
+    const placement = network === undefined ? undefined : { owner, location: this.location, resourceGroupName: rg, tags, network };
+    const endpoints = endpointScope === undefined || placement === undefined ? [] : createPrivateEndpoints(endpointScope, [
+      ...(registryNeed === undefined ? [] : [{ ...registryNeed, requiredBy: this.image.dependencies.filter((d): d is TerraformResource => TerraformResource.isTerraformResource(d)) }]),
+      ...endpointNeeds,
+      ...bindings.flatMap((b) => b.privateEndpoints ?? []),
+      ...(this.image.privateEndpoints ?? []),
+    ], placement);
 
     // ---- The function app.
     const appSettings = mergeAppSettings(owner, [
@@ -388,7 +446,11 @@ export class AmlFunctionDeployment extends Construct {
       contentShareForceDisabled: true,
       functionsExtensionVersion: "~4",
       httpsOnly: true,
-      publicNetworkAccessEnabled: props.publicNetworkAccessEnabled ?? true,
+      publicNetworkAccessEnabled: network === undefined ? (props.publicNetworkAccessEnabled ?? true) : false,
+      // Outbound through the integration subnet, the image pull included (the registry is private).
+      virtualNetworkSubnetId: network?.integrationSubnetId,
+      vnetImagePullEnabled: network === undefined ? undefined : true,
+      authSettingsV2: appAuthSettings(owner, bindings),
       ftpPublishBasicAuthenticationEnabled: false,
       webdeployPublishBasicAuthenticationEnabled: false,
       builtinLoggingEnabled: false,
@@ -406,6 +468,10 @@ export class AmlFunctionDeployment extends Construct {
         preWarmedInstanceCount: elastic ? scaling.prewarmedInstances : undefined,
         elasticInstanceMinimum: elastic ? scaling.alwaysReadyInstances : undefined,
         appScaleLimit: scaling.maximumInstances,
+        vnetRouteAllEnabled: network === undefined ? undefined : true,
+        // The scale controller cannot see private trigger sources: the runtime reports its own
+        // scale needs instead (Elastic Premium only; Dedicated plans scale by their own rules).
+        runtimeScaleMonitoringEnabled: network !== undefined && elastic ? true : undefined,
         // The health function answers 503 until init() succeeded (it is retried with backoff);
         // an instance that stays unhealthy is taken out of rotation and, with more than one
         // instance, replaced after the eviction time.
@@ -426,9 +492,18 @@ export class AmlFunctionDeployment extends Construct {
       tags,
       // The identity must be able to pull and reach storage before the first start, and the
       // image must be in the registry.
-      dependsOn: [...grants, ...bindings.flatMap((b) => b.dependencies ?? []), ...this.image.dependencies],
+      dependsOn: [...grants, ...bindings.flatMap((b) => b.dependencies ?? []), ...this.image.dependencies, ...endpoints],
     });
     this.functionApp = app;
+    if (endpointScope !== undefined && placement !== undefined) {
+      createPrivateEndpoints(endpointScope, [{ resourceName: names.functionApp, resourceId: app.id, subresource: "sites", description: `the function app "${names.functionApp}"` }], placement);
+    }
+
+    // ---- Alerts: on the app, its telemetry and what each trigger watches.
+    if (alerts !== undefined) {
+      createMetricAlerts(new Construct(this, "alerts"), [http5xxAlert(app.id), healthCheckAlert(app.id), failedRequestsAlert(insights.id), ...bindings.flatMap((b) => b.alerts ?? [])], alerts,
+        { owner, namePrefix: names.functionApp, resourceGroupName: rg, tags });
+    }
 
     // ---- Diagnostic settings: logs and metrics of what this deployment creates go to its workspace.
     addDiagnosticSetting(this, "function-app-diagnostics", app.id, workspaceId, FUNCTION_APP_CATEGORIES);

@@ -16,6 +16,8 @@ const types = [
   "azurerm_monitor_diagnostic_setting", "azurerm_role_definition",
   // ImageBuild.acrTask()
   "azurerm_storage_blob", "azurerm_container_registry_task", "azurerm_container_registry_task_schedule_run_now",
+  // network, alerts
+  "azurerm_private_endpoint", "azurerm_monitor_metric_alert",
 ];
 const dataTypes = ["azurerm_resource_group", "azurerm_container_registry", "azurerm_service_plan", "azurerm_storage_account", "azurerm_servicebus_namespace",
   "azurerm_client_config"];

@@ -1,13 +1,14 @@
 import { Construct } from "constructs";
 import { ContainerRegistry } from "@cdktf/provider-azurerm/lib/container-registry";
 import { RegistrySku } from "../skus";
-import { checkPropsObject } from "../errors";
+import { checkPropsObject, invalid } from "../errors";
 import { validateContainerRegistryName, validateResourceGroupName } from "../naming";
 import { validateTags } from "../validation/tags";
 import { validateResourceId } from "../validation/resource-id";
 import { addDiagnosticSetting, ALL_LOGS_AND_METRICS } from "../monitoring/diagnostic-settings";
 import { sameConstructsCopy } from "../constructs-copy";
 import { normalizeLocation } from "../azure-regions";
+import type { PrivateEndpointNeed } from "../network/private-endpoint";
 
 /**
  * The parts of a container registry a deployment needs. An azurerm `ContainerRegistry`,
@@ -64,6 +65,10 @@ export class ScoringRegistry extends Construct implements IContainerRegistryRef 
   public readonly resource: ContainerRegistry;
   public readonly sku: RegistrySku;
   private diagnostics?: string;
+  private readonly registryName: string;
+  /** The first deployment that made the registry private, and the first that uses it publicly. */
+  private privateUser?: string;
+  private publicUser?: string;
 
   constructor(scope: Construct, id: string, props: ScoringRegistryProps) {
     super(sameConstructsCopy(scope, `ScoringRegistry "${id}"`), id);
@@ -79,6 +84,7 @@ export class ScoringRegistry extends Construct implements IContainerRegistryRef 
     }
     this.sku = typeof props.sku === "string" ? RegistrySku.of(props.sku, `ScoringRegistry "${id}"`) : (props.sku ?? RegistrySku.STANDARD);
     const premium = this.sku === RegistrySku.PREMIUM;
+    this.registryName = props.name;
     this.resource = new ContainerRegistry(this, "registry", {
       name: props.name,
       location: props.location,
@@ -103,6 +109,33 @@ export class ScoringRegistry extends Construct implements IContainerRegistryRef 
     if (this.diagnostics !== undefined) return;
     this.diagnostics = workspaceId;
     addDiagnosticSetting(this, "diagnostics", this.resource.id, workspaceId, ALL_LOGS_AND_METRICS);
+  }
+
+  /**
+   * Called by a deployment on a private network: turns public network access off (trusted Azure
+   * services, such as an ACR task with a system-assigned identity, still pass) and returns the
+   * private endpoint the registry needs, on the first call only: the deployments sharing it reach
+   * it through that endpoint and its DNS record. The caller checks the SKU (Premium). Refused
+   * when a deployment without a network uses the registry too: it would pull and push over the
+   * public endpoint.
+   */
+  public usePrivateNetwork(user: string): PrivateEndpointNeed | undefined {
+    if (this.publicUser !== undefined) this.refuseMix(user, this.publicUser);
+    if (this.privateUser !== undefined) return undefined;
+    this.privateUser = user;
+    this.resource.publicNetworkAccessEnabled = false;
+    this.resource.networkRuleBypassOption = "AzureServices";
+    return { resourceName: this.registryName, resourceId: this.resource.id, subresource: "registry", description: `the container registry "${this.registryName}"` };
+  }
+
+  /** Called by a deployment without a network: refused when the registry was made private. */
+  public usePublicNetwork(user: string): void {
+    if (this.privateUser !== undefined) this.refuseMix(this.privateUser, user);
+    this.publicUser ??= user;
+  }
+
+  private refuseMix(privateUser: string, publicUser: string): never {
+    return invalid(privateUser, "network", "(set)", `the registry "${this.registryName}" is shared with ${publicUser}, which has no network and reaches the registry over its public endpoint, which a private network closes`, "network on every deployment that shares a ScoringRegistry, or on none of them");
   }
 
   public get id(): string {

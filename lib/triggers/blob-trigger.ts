@@ -15,6 +15,8 @@ import { containerScope } from "../model/model-roles";
 import { validateBlobPaths } from "./blob-path";
 import { validateFunctionName } from "./function-name";
 import { ITrigger, ITriggerTarget, TriggerBinding } from "./trigger";
+import type { PrivateEndpointNeed } from "../network/private-endpoint";
+import { poisonQueueAlert } from "../monitoring/alerts";
 
 /**
  * An existing storage account for the trigger. An azurerm `StorageAccount` or a
@@ -268,6 +270,7 @@ export class BlobTrigger implements ITrigger {
         location: target.location,
         resourceGroupName: target.resourceGroupName,
         tags: target.tags,
+        networkAccess: target.privateNetwork === true ? "private" : undefined,
       });
     }
 
@@ -359,6 +362,12 @@ export class BlobTrigger implements ITrigger {
         [`${prefix}__clientId`]: target.identity.clientId,
       },
       dependencies,
+      // What this trigger created gets private endpoints and a poison queue alert; an account
+      // passed in is left as it is (its only queue may not be the poison queue).
+      privateEndpoints: owned ? (["blob", "queue"] as const).map((subresource): PrivateEndpointNeed => ({
+        resourceName: accountName, resourceId: account.id, subresource, description: `the storage account "${accountName}" of the blob trigger "${this.functionName}"`,
+      })) : undefined,
+      alerts: owned ? [poisonQueueAlert(`${this.functionName}-poison-queue`, account.id, BLOB_POISON_QUEUE)] : undefined,
     };
   }
 }

@@ -3,6 +3,8 @@ import { Annotations } from "cdktf";
 import { checkPropsObject, invalid } from "../errors";
 import { ITrigger, ITriggerTarget, TriggerBinding } from "./trigger";
 import { validateFunctionName } from "./function-name";
+import { EntraIdOptions, entraIdAuthSettings, validateEntraIdOptions } from "./entra-id";
+import { HEALTH_CHECK_PATH } from "../image/function-definitions";
 
 /** Who may call the HTTP scoring function (the Functions `authLevel`). */
 export class HttpAuthLevel {
@@ -31,9 +33,18 @@ export class HttpAuthLevel {
 export interface HttpTriggerProps {
   /**
    * Who may call the endpoint.
-   * @default HttpAuthLevel.FUNCTION
+   * @default HttpAuthLevel.FUNCTION; HttpAuthLevel.ANONYMOUS with `entraId` (the token is the
+   * credential: a caller must not need a key as well)
    */
   readonly authLevel?: HttpAuthLevel | "anonymous" | "function" | "admin";
+  /**
+   * Callers authenticate with an Entra ID bearer token instead of a function key: the app's
+   * authentication (`auth_settings_v2`) answers 401 to a request without a valid token for
+   * `audienceClientId` before the function runs. It applies to the whole app, so it is refused
+   * together with another HTTP trigger without it, and with a key `authLevel`.
+   * @default no Entra ID authentication (function keys)
+   */
+  readonly entraId?: EntraIdOptions;
   /**
    * Route below `/api/`: the scoring URL is `https://<host>/api/<route>`.
    * @default "score" (the path Azure ML online endpoints use)
@@ -56,13 +67,20 @@ export class HttpTrigger implements ITrigger {
   public readonly authLevel: HttpAuthLevel;
   public readonly route: string;
   public readonly functionName: string;
+  /** The Entra ID authentication of callers, if any. */
+  public readonly entraId?: EntraIdOptions;
 
   constructor(props: HttpTriggerProps = {}) {
     const owner = "HttpTrigger";
     checkPropsObject(owner, props, "not an object", "HttpTriggerProps ({ route?, authLevel?, ... }), or nothing for the defaults");
-    this.authLevel = typeof props.authLevel === "string" ? HttpAuthLevel.of(props.authLevel) : (props.authLevel ?? HttpAuthLevel.FUNCTION);
+    if (props.entraId !== undefined) this.entraId = validateEntraIdOptions(owner, props.entraId);
+    const defaultLevel = this.entraId === undefined ? HttpAuthLevel.FUNCTION : HttpAuthLevel.ANONYMOUS;
+    this.authLevel = typeof props.authLevel === "string" ? HttpAuthLevel.of(props.authLevel) : (props.authLevel ?? defaultLevel);
     if (!(this.authLevel instanceof HttpAuthLevel)) {
       invalid(owner, "authLevel", props.authLevel, "not an HttpAuthLevel", "HttpAuthLevel.ANONYMOUS, HttpAuthLevel.FUNCTION, HttpAuthLevel.ADMIN");
+    }
+    if (this.entraId !== undefined && this.authLevel !== HttpAuthLevel.ANONYMOUS) {
+      invalid(owner, "authLevel", this.authLevel.value, "with entraId the Entra ID token authenticates the caller; a key level would make callers send a key as well", "HttpAuthLevel.ANONYMOUS or no authLevel with entraId");
     }
     this.route = props.route ?? "score";
     if (!ROUTE.test(this.route) || this.route.length > 200 || /(^|\/)admin(\/|$)/i.test(this.route) || this.route.includes("//")) {
@@ -73,7 +91,7 @@ export class HttpTrigger implements ITrigger {
   }
 
   public bind(scope: Construct, target: ITriggerTarget): TriggerBinding {
-    if (this.authLevel === HttpAuthLevel.ANONYMOUS) {
+    if (this.authLevel === HttpAuthLevel.ANONYMOUS && this.entraId === undefined) {
       // Allowed (a gateway in front may authenticate), but what a scanner flags: say it at synth.
       Annotations.of(scope).addWarning(
         `AmlFunctionDeployment "${target.deploymentId}": HttpTrigger "${this.functionName}" is anonymous: anyone who can reach the function app can call /api/${this.route} ` +
@@ -89,6 +107,8 @@ export class HttpTrigger implements ITrigger {
       ],
       adapterSettings: { kind: "http" },
       httpPath: `api/${this.route}`,
+      // The platform's health check pings without a token.
+      authSettingsV2: this.entraId === undefined ? undefined : entraIdAuthSettings(scope, this.entraId, [HEALTH_CHECK_PATH]),
     };
   }
 }

@@ -10,6 +10,8 @@ import { BuiltInRole, grantRole } from "../security/role-assignment";
 import { validateResourceId } from "../validation/resource-id";
 import { validateFunctionName } from "./function-name";
 import { ITrigger, ITriggerTarget, TriggerBinding } from "./trigger";
+import type { PrivateEndpointNeed } from "../network/private-endpoint";
+import { deadLetteredMessagesAlert, failedMessagesAlert } from "../monitoring/alerts";
 
 /** How many messages one invocation of the scoring function receives. */
 export class ServiceBusCardinality {
@@ -477,6 +479,7 @@ export class ServiceBusTrigger implements ITrigger {
 
     // ---- Namespace: the user's, or a new one without SAS authentication.
     let namespace: IServiceBusNamespaceRef;
+    const privateEndpoints: PrivateEndpointNeed[] = [];
     if (props.namespace !== undefined) {
       namespace = props.namespace;
       warnAboutExistingNamespace(scope, namespace);
@@ -491,6 +494,9 @@ export class ServiceBusTrigger implements ITrigger {
       claimNames(TerraformStack.of(scope), scope.node.path, OWNER, props.namespaceName === undefined ? "namespaceName (derived)" : "namespaceName", name, [{ kind: "Service Bus namespace", name }],
         "a namespace name no other trigger of the stack creates: another namespaceName, or pass the namespace itself as `namespace` to share it");
       const premium = this.sku === ServiceBusSku.PREMIUM;
+      if (target.privateNetwork === true && !premium) {
+        invalid(OWNER, "sku", this.sku.value, "the deployment has a network, so the namespace this trigger creates gets a private endpoint, which Service Bus offers on Premium only", "sku: ServiceBusSku.PREMIUM, or an existing namespace passed as namespace");
+      }
       namespace = new ServicebusNamespace(scope, "namespace", {
         name,
         location: target.location,
@@ -499,10 +505,12 @@ export class ServiceBusTrigger implements ITrigger {
         localAuthEnabled: false,
         minimumTlsVersion: "1.2",
         // The function app is not VNet-integrated by default; access still needs an Azure AD role.
-        publicNetworkAccessEnabled: true,
+        // On the deployment's private network it is reached through its private endpoint only.
+        publicNetworkAccessEnabled: target.privateNetwork !== true,
         ...(premium ? { capacity: 1, premiumMessagingPartitions: 1 } : {}),
         tags: target.tags,
       });
+      privateEndpoints.push({ resourceName: name, resourceId: namespace.id, subresource: "namespace", description: `the Service Bus namespace "${name}" of the trigger "${this.functionName}"` });
     }
 
     // ---- Queues (their resource ids are the role scopes).
@@ -594,6 +602,11 @@ export class ServiceBusTrigger implements ITrigger {
       functionTimeout: timeout,
       hostExtensions: { serviceBus },
       dependencies,
+      privateEndpoints,
+      alerts: [
+        deadLetteredMessagesAlert(`${this.functionName}-dead-lettered`, namespace.id, this.inputQueueName),
+        ...(this.failedQueueName === undefined ? [] : [failedMessagesAlert(`${this.functionName}-failed-messages`, namespace.id, this.failedQueueName)]),
+      ],
     };
   }
 }

@@ -1,5 +1,8 @@
 import { Construct } from "constructs";
 import { ITerraformDependable } from "cdktf";
+import type { LinuxFunctionAppAuthSettingsV2 } from "@cdktf/provider-azurerm/lib/linux-function-app";
+import type { PrivateEndpointNeed } from "../network/private-endpoint";
+import type { MetricAlertNeed } from "../monitoring/alerts";
 
 /**
  * What a trigger sees of the deployment it binds to (the AWS CDK event-source pattern:
@@ -29,6 +32,13 @@ export interface ITriggerTarget {
    * until synth: pass it to `overrideLogicalId` as it is.
    */
   outputId(name: string): string;
+  /**
+   * True when the deployment is on a private network (its `network` prop): what the trigger
+   * creates turns public network access off and is reached through the private endpoints the
+   * binding asks for (`privateEndpoints`).
+   * @default false
+   */
+  readonly privateNetwork?: boolean;
 }
 
 /** The identity a trigger grants data roles to and names in its connection settings. */
@@ -68,6 +78,23 @@ export interface TriggerBinding {
   readonly dependencies?: ITerraformDependable[];
   /** Path of the scoring URL below the host, for HTTP triggers (e.g. `api/score`). */
   readonly httpPath?: string;
+  /**
+   * The app's authentication (`auth_settings_v2`) the function needs: it applies to the whole
+   * app, so at most one trigger of a deployment sets it.
+   * @default none
+   */
+  readonly authSettingsV2?: LinuxFunctionAppAuthSettingsV2;
+  /**
+   * Private endpoints for what the trigger created, created by the deployment when it has a
+   * `network` (one per resource and subresource).
+   * @default none
+   */
+  readonly privateEndpoints?: PrivateEndpointNeed[];
+  /**
+   * Metric alerts on what the trigger watches, created by the deployment when it has `alerts`.
+   * @default none
+   */
+  readonly alerts?: MetricAlertNeed[];
 }
 
 /** A trigger of the scoring function: HTTP, Blob or Service Bus. */

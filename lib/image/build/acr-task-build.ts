@@ -142,6 +142,10 @@ export class AcrTaskBuild implements IImageBuild {
     // ---- Where the context goes: a private container of a storage account with shared keys off.
     const storageAccountName = names.storageAccount("bld");
     const blobName = `${tag}.tar.gz`;
+    // On a private network the task reaches the closed registry and storage as a trusted Azure
+    // service, which Azure grants to a task's system-assigned identity only (FIELD-NOTES §10), and
+    // storage only with "selected networks" (a deny-all public endpoint), not with public access off.
+    const privateNetwork = target.privateNetwork === true;
     const storage = createSecureStorageAccount(scope, "storage", {
       name: storageAccountName,
       location: target.location,
@@ -150,6 +154,7 @@ export class AcrTaskBuild implements IImageBuild {
       // Archives are rebuilt from the sources at every synth; keeping a version of each replaced
       // (up to GiB-sized) archive would only cost storage. Soft delete still keeps it 7 days.
       blobVersioning: false,
+      networkAccess: privateNetwork ? "trustedServices" : undefined,
     });
     const container = new StorageContainer(scope, "contexts", {
       name: CONTEXT_CONTAINER_NAME,
@@ -179,16 +184,13 @@ export class AcrTaskBuild implements IImageBuild {
     });
 
     // ---- The task and its identity: read this container, push to the registry, nothing else.
-    const identity = new UserAssignedIdentity(scope, "identity", {
+    const identity = privateNetwork ? undefined : new UserAssignedIdentity(scope, "identity", {
       name: buildIdentityName(names),
       location: target.location,
       resourceGroupName: target.resourceGroupName,
       tags,
     });
-    const readerGrant = grantRole(scope, "context-reader", container.id, BuiltInRole.STORAGE_BLOB_DATA_READER, identity.principalId);
-    // Registry-wide: registries in azurerm 4.55 have RBAC-only permissions, where AcrPush cannot be
-    // scoped to a repository (README, "Building the image": the trade-off and the alternatives).
-    const pushGrant = grantRole(scope, "registry-push", registry.id, ACR_PUSH, identity.principalId);
+    let grants = identity === undefined ? undefined : grantBuildRoles(scope, container.id, registry.id, identity.principalId);
 
     const yaml = buildTaskYaml({
       storageAccountName,
@@ -200,6 +202,7 @@ export class AcrTaskBuild implements IImageBuild {
       platform: target.platform,
       stepTimeoutSeconds: this.timeoutSeconds,
       layerCache: this.layerCache,
+      systemAssignedIdentity: identity === undefined,
     });
     const [os, architecture] = target.platform.split("/");
     const task = new ContainerRegistryTask(scope, "task", {
@@ -208,23 +211,27 @@ export class AcrTaskBuild implements IImageBuild {
       name: taskName(target.baseName, target.uniqueSuffix, tag),
       containerRegistryId: registry.id,
       platform: { os: os === "linux" ? "Linux" : os, architecture },
-      identity: { type: "UserAssigned", identityIds: [identity.id] },
+      identity: identity === undefined ? { type: "SystemAssigned" } : { type: "UserAssigned", identityIds: [identity.id] },
       encodedStep: {
         // A literal: everything known only at apply time comes in through `values`.
         taskContent: Buffer.from(yaml, "utf8").toString("base64"),
-        values: { [CLIENT_ID_VALUE]: identity.clientId },
+        values: identity === undefined ? undefined : { [CLIENT_ID_VALUE]: identity.clientId },
       },
       // The run logs in to its own registry as the task identity only: the default
-      // run-scoped credential (full access to the home registry) is switched off.
+      // run-scoped credential (full access to the home registry) is switched off. "[system]"
+      // names the task's system-assigned identity.
       registryCredential: {
         source: { loginMode: "None" },
-        custom: [{ loginServer: registry.loginServer, identity: identity.clientId }],
+        custom: [{ loginServer: registry.loginServer, identity: identity === undefined ? "[system]" : identity.clientId }],
       },
       timeoutInSeconds: this.timeoutSeconds,
       agentSetting: this.cpu === undefined ? undefined : { cpu: this.cpu },
       agentPoolName: this.agentPoolName,
       tags,
     });
+    // The system-assigned identity exists once the task does.
+    grants ??= grantBuildRoles(scope, container.id, registry.id, task.identity.principalId);
+    const [readerGrant, pushGrant] = grants;
 
     // ---- Run it: once per fingerprint. The run's only argument is the task id, which forces
     // replacement; the task's name holds the fingerprint, so a new context means a new task and a
@@ -240,8 +247,25 @@ export class AcrTaskBuild implements IImageBuild {
     });
 
     const imageReference = `${registry.loginServer}/${repository}:${tag}`;
-    return { repository, tag, imageReference, dependencies: [run] };
+    // The upload comes from the machine that runs Terraform, through the account's private
+    // endpoint: it waits for it.
+    const privateEndpoints = privateNetwork
+      ? [{ resourceName: storageAccountName, resourceId: storage.id, subresource: "blob" as const, description: `the image build's storage account "${storageAccountName}"`, requiredBy: [blob] }]
+      : undefined;
+    return { repository, tag, imageReference, dependencies: [run], privateEndpoints };
   }
+}
+
+/**
+ * The task identity's two roles: read the context container, push to the registry (registry-wide:
+ * registries in azurerm 4.55 have RBAC-only permissions, where AcrPush cannot be scoped to a
+ * repository; README, "Building the image": the trade-off and the alternatives).
+ */
+function grantBuildRoles(scope: Construct, containerId: string, registryId: string, principalId: string): [RoleAssignment, RoleAssignment] {
+  return [
+    grantRole(scope, "context-reader", containerId, BuiltInRole.STORAGE_BLOB_DATA_READER, principalId),
+    grantRole(scope, "registry-push", registryId, ACR_PUSH, principalId),
+  ];
 }
 
 /** Characters of the fingerprint in the task name (ACR task names have at most 50). */

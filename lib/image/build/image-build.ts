@@ -7,6 +7,7 @@ import { Construct } from "constructs";
 import { ITerraformDependable } from "cdktf";
 import { IContainerRegistryRef } from "../../registry/scoring-registry";
 import { StagedBuildContext } from "../build-context";
+import type { PrivateEndpointNeed } from "../../network/private-endpoint";
 import { LocalDockerBuild } from "./local-docker-build";
 import { AcrTaskBuild, AcrTaskBuildOptions } from "./acr-task-build";
 
@@ -32,6 +33,12 @@ export interface ImageBuildTarget {
   readonly buildArgs: { readonly [name: string]: string };
   /** Target platform, e.g. `linux/amd64`. */
   readonly platform: string;
+  /**
+   * True when the deployment is on a private network: what the build creates keeps its public
+   * endpoint closed (to all but trusted Azure services) and asks for private endpoints.
+   * @default false
+   */
+  readonly privateNetwork?: boolean;
 }
 
 /** What a build mode hands back to the deployment after it bound. */
@@ -44,6 +51,11 @@ export interface ImageBuildBinding {
   readonly imageReference: string;
   /** The image is in the registry once these exist: the function app depends on them. */
   readonly dependencies: ITerraformDependable[];
+  /**
+   * Private endpoints for what the build created, created by the deployment on a private network.
+   * @default none
+   */
+  readonly privateEndpoints?: PrivateEndpointNeed[];
 }
 
 /** A build mode: see {@link ImageBuild} for the ones this library offers. */

@@ -40,6 +40,12 @@ export interface BuildTaskSpec {
   readonly stepTimeoutSeconds: number;
   /** Reuse the layers of the previous image through the stable CACHE_TAG, built with BuildKit. */
   readonly layerCache: boolean;
+  /**
+   * Sign in as the task's system-assigned identity (no client id to name) instead of its
+   * user-assigned one (client id from the task value CLIENT_ID_VALUE).
+   * @default false
+   */
+  readonly systemAssignedIdentity?: boolean;
 }
 
 /**
@@ -78,8 +84,9 @@ export function buildTaskYaml(spec: BuildTaskSpec): string {
   // One shell in the Azure CLI image: sign in as the task's identity (no secret: the identity
   // endpoint of the run), download with Azure AD auth, unpack with Python's tarfile (the CLI
   // images always have Python; `tar` is not in every one of them).
+  const system = spec.systemAssignedIdentity === true;
   const script = [
-    `az login --identity --username "$TASK_IDENTITY_CLIENT_ID" --allow-no-subscriptions --output none`,
+    system ? "az login --identity --allow-no-subscriptions --output none" : `az login --identity --username "$TASK_IDENTITY_CLIENT_ID" --allow-no-subscriptions --output none`,
     `az storage blob download --auth-mode login --account-name ${spec.storageAccountName} --container-name ${spec.containerName} --name ${spec.blobName} --file ${archive} --no-progress --output none`,
     `rm -rf /workspace/${CONTEXT_DIR} && mkdir -p /workspace/${CONTEXT_DIR}`,
     `python3 -m tarfile -e ${archive} /workspace/${CONTEXT_DIR}`,
@@ -102,7 +109,7 @@ export function buildTaskYaml(spec: BuildTaskSpec): string {
       {
         id: "fetch-context",
         cmd: `${AZURE_CLI_IMAGE} bash -ec ${shellQuote(script)}`,
-        env: [`TASK_IDENTITY_CLIENT_ID={{.Values.${CLIENT_ID_VALUE}}}`],
+        ...(system ? {} : { env: [`TASK_IDENTITY_CLIENT_ID={{.Values.${CLIENT_ID_VALUE}}}`] }),
         retries: DOWNLOAD_RETRIES,
         retryDelay: RETRY_DELAY_SECONDS,
       },
