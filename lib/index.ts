@@ -2,13 +2,13 @@
 export { AmlFunctionDeployment } from "./aml-function-deployment";
 export type { AmlFunctionDeploymentProps, IResourceGroupRef, ScalingOptions } from "./aml-function-deployment";
 export { ModelSource } from "./model/model-source";
-export type { IModelSource, ModelBinding, ModelTarget } from "./model/model-source";
+export type { IModelSource, ModelBinding, ModelTarget } from "./model/model-target";
 export type { LocalModelSource } from "./model/local-model-source";
 export type { AmlWorkspaceModelProps, AmlWorkspaceModelSource } from "./model/aml-workspace-model-source";
 export type { AmlRegistryModelProps, AmlRegistryModelSource } from "./model/aml-registry-model-source";
 export type { BlobModelProps, BlobModelSource } from "./model/blob-model-source";
 export { ImageBuild } from "./image/build/image-build";
-export type { IImageBuild, ImageBuildBinding, ImageBuildTarget } from "./image/build/image-build";
+export type { IImageBuild, ImageBuildBinding, ImageBuildTarget } from "./image/build/image-build-target";
 export type { AcrTaskBuildOptions } from "./image/build/acr-task-build";
 export { PythonEnvironment } from "./python-environment";
 export { PythonVersion } from "./python-version";
