@@ -3,6 +3,7 @@ import { Annotations } from "cdktf";
 import { checkPropsObject, invalid } from "../errors";
 import { ITrigger, ITriggerTarget, TriggerBinding } from "./trigger";
 import { validateFunctionName } from "./function-name";
+import { coerce, memberNamed } from "../validation/enum-like";
 
 /** Who may call the HTTP scoring function (the Functions `authLevel`). */
 export class HttpAuthLevel {
@@ -15,9 +16,7 @@ export class HttpAuthLevel {
 
   /** Looks a level up by its function.json name ("anonymous", "function", "admin", any case). */
   public static of(value: string): HttpAuthLevel {
-    const found = [HttpAuthLevel.ANONYMOUS, HttpAuthLevel.FUNCTION, HttpAuthLevel.ADMIN].find((l) => typeof value === "string" && l.value === value.trim().toLowerCase());
-    if (!found) invalid("HttpTrigger", "authLevel", value, "not an HTTP auth level", "HttpAuthLevel.ANONYMOUS, HttpAuthLevel.FUNCTION, HttpAuthLevel.ADMIN (\"anonymous\", \"function\", \"admin\")");
-    return found;
+    return memberNamed("HttpTrigger", "authLevel", value, [HttpAuthLevel.ANONYMOUS, HttpAuthLevel.FUNCTION, HttpAuthLevel.ADMIN], (l) => l.value, "not an HTTP auth level", "HttpAuthLevel.ANONYMOUS, HttpAuthLevel.FUNCTION, HttpAuthLevel.ADMIN (\"anonymous\", \"function\", \"admin\")");
   }
 
   private constructor(public readonly value: "anonymous" | "function" | "admin") {}
@@ -60,10 +59,7 @@ export class HttpTrigger implements ITrigger {
   constructor(props: HttpTriggerProps = {}) {
     const owner = "HttpTrigger";
     checkPropsObject(owner, props, "not an object", "HttpTriggerProps ({ route?, authLevel?, ... }), or nothing for the defaults");
-    this.authLevel = typeof props.authLevel === "string" ? HttpAuthLevel.of(props.authLevel) : (props.authLevel ?? HttpAuthLevel.FUNCTION);
-    if (!(this.authLevel instanceof HttpAuthLevel)) {
-      invalid(owner, "authLevel", props.authLevel, "not an HttpAuthLevel", "HttpAuthLevel.ANONYMOUS, HttpAuthLevel.FUNCTION, HttpAuthLevel.ADMIN");
-    }
+    this.authLevel = coerce(owner, "authLevel", props.authLevel, HttpAuthLevel, HttpAuthLevel.FUNCTION, { problem: "not an HttpAuthLevel", allowed: "HttpAuthLevel.ANONYMOUS, HttpAuthLevel.FUNCTION, HttpAuthLevel.ADMIN" });
     this.route = props.route ?? "score";
     if (!ROUTE.test(this.route) || this.route.length > 200 || /(^|\/)admin(\/|$)/i.test(this.route) || this.route.includes("//")) {
       invalid(owner, "route", this.route, "not a usable route", "letters, digits, '-', '_', '.', '/' (no leading '/', no '//', at most 200 characters, not the reserved 'admin' segment)");

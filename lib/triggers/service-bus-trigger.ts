@@ -10,6 +10,7 @@ import { BuiltInRole, grantRole } from "../security/role-assignment";
 import { validateResourceId } from "../validation/resource-id";
 import { validateFunctionName } from "./function-name";
 import { ITrigger, ITriggerTarget, TriggerBinding } from "./trigger";
+import { coerce, memberNamed } from "../validation/enum-like";
 
 /** How many messages one invocation of the scoring function receives. */
 export class ServiceBusCardinality {
@@ -24,9 +25,7 @@ export class ServiceBusCardinality {
 
   /** Looks a cardinality up by its function.json name ("one" or "many", any case). */
   public static of(value: string): ServiceBusCardinality {
-    const found = [ServiceBusCardinality.ONE, ServiceBusCardinality.MANY].find((c) => typeof value === "string" && c.value === value.trim().toLowerCase());
-    if (!found) invalid(OWNER, "cardinality", value, "not a Service Bus cardinality", "ServiceBusCardinality.ONE or ServiceBusCardinality.MANY (\"one\" or \"many\")");
-    return found;
+    return memberNamed(OWNER, "cardinality", value, [ServiceBusCardinality.ONE, ServiceBusCardinality.MANY], (c) => c.value, "not a Service Bus cardinality", "ServiceBusCardinality.ONE or ServiceBusCardinality.MANY (\"one\" or \"many\")");
   }
 
   private constructor(public readonly value: "one" | "many") {}
@@ -48,9 +47,7 @@ export class ServiceBusSku {
 
   /** Looks a tier up by name ("Standard" or "Premium", any case). */
   public static of(value: string): ServiceBusSku {
-    const found = [ServiceBusSku.STANDARD, ServiceBusSku.PREMIUM].find((c) => typeof value === "string" && c.value.toLowerCase() === value.trim().toLowerCase());
-    if (!found) invalid(OWNER, "sku", value, "not a supported Service Bus tier (Basic has no duplicate detection, which the output queue needs)", "ServiceBusSku.STANDARD or ServiceBusSku.PREMIUM");
-    return found;
+    return memberNamed(OWNER, "sku", value, [ServiceBusSku.STANDARD, ServiceBusSku.PREMIUM], (c) => c.value, "not a supported Service Bus tier (Basic has no duplicate detection, which the output queue needs)", "ServiceBusSku.STANDARD or ServiceBusSku.PREMIUM");
   }
 
   private constructor(public readonly value: "Standard" | "Premium") {}
@@ -338,14 +335,8 @@ export class ServiceBusTrigger implements ITrigger {
       invalid(OWNER, "connectionName", this.connectionName, "not usable as an app setting prefix", "1-64 letters, digits and single '_', starting with a letter ('__' separates the prefix from the setting name)");
     }
 
-    this.cardinality = typeof props.cardinality === "string" ? ServiceBusCardinality.of(props.cardinality) : (props.cardinality ?? ServiceBusCardinality.ONE);
-    if (!(this.cardinality instanceof ServiceBusCardinality)) {
-      invalid(OWNER, "cardinality", props.cardinality, "not a ServiceBusCardinality", "ServiceBusCardinality.ONE or ServiceBusCardinality.MANY");
-    }
-    this.sku = typeof props.sku === "string" ? ServiceBusSku.of(props.sku) : (props.sku ?? ServiceBusSku.STANDARD);
-    if (!(this.sku instanceof ServiceBusSku)) {
-      invalid(OWNER, "sku", props.sku, "not a ServiceBusSku (Basic has no duplicate detection, which the output queue needs)", "ServiceBusSku.STANDARD or ServiceBusSku.PREMIUM");
-    }
+    this.cardinality = coerce(OWNER, "cardinality", props.cardinality, ServiceBusCardinality, ServiceBusCardinality.ONE, { problem: "not a ServiceBusCardinality", allowed: "ServiceBusCardinality.ONE or ServiceBusCardinality.MANY" });
+    this.sku = coerce(OWNER, "sku", props.sku, ServiceBusSku, ServiceBusSku.STANDARD, { problem: "not a ServiceBusSku (Basic has no duplicate detection, which the output queue needs)", allowed: "ServiceBusSku.STANDARD or ServiceBusSku.PREMIUM" });
 
     if (props.createQueues !== undefined && typeof props.createQueues !== "boolean") {
       invalid(OWNER, "createQueues", props.createQueues, "not a boolean", "true or false");
