@@ -20,15 +20,9 @@ describe("findByName / memberNamed", () => {
   });
 
   test("memberNamed refuses with owner, prop, value, problem and, by default, the members' names", () => {
-    const thrown = (() => {
-      try {
-        memberNamed("Owner", "sku", "Basic", members, (m) => m.n, "not a tier");
-      } catch (e) {
-        return e;
-      }
-    })();
-    expect(thrown).toBeInstanceOf(ValidationError);
-    expect((thrown as Error).message).toBe('Owner: invalid sku "Basic": not a tier. Allowed: Standard, Premium');
+    const lookUp = () => memberNamed("Owner", "sku", "Basic", members, (m) => m.n, "not a tier");
+    expect(lookUp).toThrow(ValidationError);
+    expect(message(lookUp)).toBe('Owner: invalid sku "Basic": not a tier. Allowed: Standard, Premium');
     expect(message(() => memberNamed("Owner", "sku", 7, members, (m) => m.n, "not a tier", "a tier"))).toBe("Owner: invalid sku 7: not a tier. Allowed: a tier");
   });
 });
