@@ -1,6 +1,6 @@
 /**
  * requirements.txt files: a user's file read into requirement lines (comments, blank lines and
- * `\\` continuations handled, `--hash` options kept and checked), and the lines written back as
+ * `\` continuations handled, `--hash` options kept and checked), and the lines written back as
  * the image's file. Same input gives the same bytes; the user's order is kept.
  */
 import { invalid } from "../errors";
