@@ -15,8 +15,8 @@ import { claimNames, deriveNames, NameClaim, DerivedNames, uniqueSuffix, validat
 import { IModelSource, isModelSource } from "./model/model-source";
 import { resolveEntryScript } from "./entry-script";
 import { PythonEnvironment } from "./python-environment";
-import { PythonVersion } from "./python-version";
-import { PlanSku, RegistrySku } from "./skus";
+import { NOT_A_PYTHON_VERSION, PythonVersion } from "./python-version";
+import { NOT_A_PLAN_SKU, NOT_A_REGISTRY_SKU, PlanSku, RegistrySku } from "./skus";
 import { IContainerRegistryRef, ScoringRegistry } from "./registry/scoring-registry";
 import { DEFAULT_MAXIMUM_ELASTIC_WORKER_COUNT, IServicePlanRef, ScoringPlan } from "./plan/scoring-plan";
 import { createSecureStorageAccount } from "./security/secure-storage-account";
@@ -29,6 +29,7 @@ import { scoringImageDir } from "./image/scoring-image-dir";
 import { mergeAppSettings } from "./app-settings";
 import { ensureProviders } from "./providers";
 import { validateTags } from "./validation/tags";
+import { coerce } from "./validation/enum-like";
 import { validateHostName, validateResourceId } from "./validation/resource-id";
 import { addDiagnosticSetting, addDiagnosticsForCreatedResources, FUNCTION_APP_CATEGORIES } from "./monitoring/diagnostic-settings";
 import { registerStackChecks } from "./stack-checks";
@@ -234,14 +235,9 @@ export class AmlFunctionDeployment extends Construct {
     if (!(environment instanceof PythonEnvironment)) {
       invalid(owner, "environment", props.environment, "not a PythonEnvironment", "PythonEnvironment.fromPipPackages([...]), .fromRequirementsFile(path) or .fromCondaFile(path)");
     }
-    const pythonVersion = typeof props.pythonVersion === "string" ? PythonVersion.of(props.pythonVersion, owner) : (props.pythonVersion ?? PythonVersion.PYTHON_3_11);
-    if (!(pythonVersion instanceof PythonVersion)) {
-      invalid(owner, "pythonVersion", props.pythonVersion, "not a PythonVersion", "PythonVersion.PYTHON_3_11, PythonVersion.PYTHON_3_12 or PythonVersion.of(\"3.11\")");
-    }
-    const givenPlanSku: PlanSku | undefined = typeof props.planSku === "string" ? PlanSku.of(props.planSku, owner) : props.planSku;
-    if (givenPlanSku !== undefined && !(givenPlanSku instanceof PlanSku)) invalid(owner, "planSku", givenPlanSku, "not a PlanSku", PlanSku.all().join(", "));
-    const registrySku: RegistrySku | undefined = typeof props.registrySku === "string" ? RegistrySku.of(props.registrySku, owner) : props.registrySku;
-    if (registrySku !== undefined && !(registrySku instanceof RegistrySku)) invalid(owner, "registrySku", registrySku, "not a RegistrySku", RegistrySku.all().join(", "));
+    const pythonVersion = coerce(owner, "pythonVersion", props.pythonVersion, PythonVersion, PythonVersion.PYTHON_3_11, NOT_A_PYTHON_VERSION);
+    const givenPlanSku = coerce(owner, "planSku", props.planSku, PlanSku, undefined, NOT_A_PLAN_SKU);
+    const registrySku = coerce(owner, "registrySku", props.registrySku, RegistrySku, undefined, NOT_A_REGISTRY_SKU);
     const entryScript = resolveEntryScript(owner, props.entryScript);
     const requirementsTxt = environment.requirements(owner);
     const condaPython = environment.condaPythonVersion;
