@@ -1,7 +1,9 @@
 import * as fs from "fs";
 import * as path from "path";
 import { Token } from "cdktf";
-import { condaHasNoPipEquivalent, condaToPip, condaVersionToPip, PythonEnvironment, requirementProblem } from "../lib/python-environment";
+import { PythonEnvironment } from "../lib/python-environment";
+import { condaHasNoPipEquivalent, condaToPip, condaVersionToPip } from "../lib/environment/conda-file";
+import { requirementProblem } from "../lib/environment/requirement-line";
 import { message } from "./error-message";
 import { tempDir } from "./temp-dirs";
 

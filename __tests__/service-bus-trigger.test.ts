@@ -6,7 +6,8 @@ import { ServicebusNamespace } from "@cdktf/provider-azurerm/lib/servicebus-name
 import { ServicebusQueue } from "@cdktf/provider-azurerm/lib/servicebus-queue";
 import { DataAzurermServicebusNamespace } from "@cdktf/provider-azurerm/lib/data-azurerm-servicebus-namespace";
 import { ValidationError } from "../lib/errors";
-import { isoDurationSeconds, ServiceBusCardinality, ServiceBusSku, ServiceBusTrigger, ServiceBusTriggerProps } from "../lib/triggers/service-bus-trigger";
+import { ServiceBusCardinality, ServiceBusSku, ServiceBusTrigger, ServiceBusTriggerProps } from "../lib/triggers/service-bus-trigger";
+import { isoDurationSeconds } from "../lib/triggers/service-bus-durations";
 import { TriggerBinding } from "../lib/triggers/trigger";
 import { schemaProblems } from "./schema-check";
 import { CLIENT, fakeTarget, PRINCIPAL } from "./fake-target";

@@ -1,5 +1,5 @@
 /** Python runtime of the scoring image (the Azure Functions Python base images). */
-import { invalid } from "./errors";
+import { memberNamed, NotAnInstance } from "./validation/enum-like";
 
 export class PythonVersion {
   /** Python 3.11 (the default). */
@@ -16,12 +16,7 @@ export class PythonVersion {
 
   /** Looks up a version by its "major.minor" text, e.g. "3.12". */
   public static of(version: string, owner = "PythonVersion"): PythonVersion {
-    const key = typeof version === "string" ? version.trim() : version;
-    const found = PythonVersion.all().find((v) => v.version === key);
-    if (found === undefined) {
-      invalid(owner, "pythonVersion", version, "not a supported Python version", PythonVersion.all().map((v) => v.version).join(", "));
-    }
-    return found;
+    return memberNamed(owner, "pythonVersion", version, PythonVersion.all(), (v) => v.version, "not a supported Python version");
   }
 
   /** Base image of the Azure Functions host for this version (amd64 only). */
@@ -35,3 +30,9 @@ export class PythonVersion {
     return this.version;
   }
 }
+
+/** How a `pythonVersion` prop refuses a value that is neither a PythonVersion nor a version. */
+export const NOT_A_PYTHON_VERSION: NotAnInstance = {
+  problem: "not a PythonVersion",
+  allowed: "PythonVersion.PYTHON_3_11, PythonVersion.PYTHON_3_12 or PythonVersion.of(\"3.11\")",
+};

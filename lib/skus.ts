@@ -1,5 +1,6 @@
 /** App Service plan and container registry SKUs this library supports. */
 import { invalid } from "./errors";
+import { memberNamed, NotAnInstance } from "./validation/enum-like";
 
 /**
  * App Service plan SKU for the function app. Custom Linux containers run on Elastic Premium
@@ -29,14 +30,12 @@ export class PlanSku {
 
   /** Looks up a SKU by name, case-insensitively ("ep1", "P1V3"). */
   public static of(name: string, owner = "PlanSku"): PlanSku {
-    const allowed = PlanSku.all().map((s) => s.name).join(", ");
     const key = typeof name === "string" ? name.trim().toLowerCase() : "";
-    const found = PlanSku.all().find((s) => s.name.toLowerCase() === key);
-    if (found !== undefined) return found;
     if (key === "y1" || key === "fc1") {
+      const allowed = PlanSku.all().map((s) => s.name).join(", ");
       invalid(owner, "planSku", name, `${key === "y1" ? "Consumption (Y1)" : "Flex Consumption (FC1)"} plans cannot run custom containers`, `Elastic Premium or Dedicated SKUs: ${allowed}`);
     }
-    invalid(owner, "planSku", name, "not a supported plan SKU", allowed);
+    return memberNamed(owner, "planSku", name, PlanSku.all(), (s) => s.name, "not a supported plan SKU");
   }
 
   private constructor(
@@ -68,10 +67,7 @@ export class RegistrySku {
 
   /** Looks up a SKU by name, case-insensitively ("standard"). */
   public static of(name: string, owner = "RegistrySku"): RegistrySku {
-    const key = typeof name === "string" ? name.trim().toLowerCase() : "";
-    const found = RegistrySku.all().find((s) => s.name.toLowerCase() === key);
-    if (found === undefined) invalid(owner, "registrySku", name, "not a container registry SKU", RegistrySku.all().map((s) => s.name).join(", "));
-    return found;
+    return memberNamed(owner, "registrySku", name, RegistrySku.all(), (s) => s.name, "not a container registry SKU");
   }
 
   /** SKU name as azurerm expects it ("Basic", "Standard", "Premium"). */
@@ -81,3 +77,9 @@ export class RegistrySku {
     return this.name;
   }
 }
+
+/** How a `planSku` prop refuses a value that is neither a PlanSku nor a SKU name. */
+export const NOT_A_PLAN_SKU: NotAnInstance = { problem: "not a PlanSku", allowed: PlanSku.all().join(", ") };
+
+/** How a `registrySku` prop refuses a value that is neither a RegistrySku nor a SKU name. */
+export const NOT_A_REGISTRY_SKU: NotAnInstance = { problem: "not a RegistrySku", allowed: RegistrySku.all().join(", ") };

@@ -16,11 +16,12 @@ import { AlertOptions, validateAlertOptions } from "../monitoring/alerts";
 import { checkPrivateNetworkInputs, NetworkOptions, validateNetworkOptions } from "../network/network-options";
 import { DEFAULT_MAXIMUM_ELASTIC_WORKER_COUNT, IServicePlanRef } from "../plan/scoring-plan";
 import { PythonEnvironment } from "../python-environment";
-import { PythonVersion } from "../python-version";
+import { NOT_A_PYTHON_VERSION, PythonVersion } from "../python-version";
 import { IContainerRegistryRef, ScoringRegistry } from "../registry/scoring-registry";
-import { PlanSku, RegistrySku } from "../skus";
+import { NOT_A_PLAN_SKU, NOT_A_REGISTRY_SKU, PlanSku, RegistrySku } from "../skus";
 import type { ITrigger } from "../triggers/trigger";
 import { validateHostName, validateResourceId } from "../validation/resource-id";
+import { coerce } from "../validation/enum-like";
 import { validateTags } from "../validation/tags";
 
 /** Scaling settings of the function app, after the plan's rules and defaults. */
@@ -66,14 +67,9 @@ export function validateProps(owner: string, id: string, props: AmlFunctionDeplo
   if (!(environment instanceof PythonEnvironment)) {
     invalid(owner, "environment", props.environment, "not a PythonEnvironment", "PythonEnvironment.fromPipPackages([...]), .fromRequirementsFile(path) or .fromCondaFile(path)");
   }
-  const pythonVersion = typeof props.pythonVersion === "string" ? PythonVersion.of(props.pythonVersion, owner) : (props.pythonVersion ?? PythonVersion.PYTHON_3_11);
-  if (!(pythonVersion instanceof PythonVersion)) {
-    invalid(owner, "pythonVersion", props.pythonVersion, "not a PythonVersion", "PythonVersion.PYTHON_3_11, PythonVersion.PYTHON_3_12 or PythonVersion.of(\"3.11\")");
-  }
-  const givenPlanSku: PlanSku | undefined = typeof props.planSku === "string" ? PlanSku.of(props.planSku, owner) : props.planSku;
-  if (givenPlanSku !== undefined && !(givenPlanSku instanceof PlanSku)) invalid(owner, "planSku", givenPlanSku, "not a PlanSku", PlanSku.all().join(", "));
-  const registrySku: RegistrySku | undefined = typeof props.registrySku === "string" ? RegistrySku.of(props.registrySku, owner) : props.registrySku;
-  if (registrySku !== undefined && !(registrySku instanceof RegistrySku)) invalid(owner, "registrySku", registrySku, "not a RegistrySku", RegistrySku.all().join(", "));
+  const pythonVersion = coerce(owner, "pythonVersion", props.pythonVersion, PythonVersion, PythonVersion.PYTHON_3_11, NOT_A_PYTHON_VERSION);
+  const givenPlanSku = coerce(owner, "planSku", props.planSku, PlanSku, undefined, NOT_A_PLAN_SKU);
+  const registrySku = coerce(owner, "registrySku", props.registrySku, RegistrySku, undefined, NOT_A_REGISTRY_SKU);
   const entryScript = resolveEntryScript(owner, props.entryScript);
   const requirementsTxt = environment.requirements(owner);
   const condaPython = environment.condaPythonVersion;

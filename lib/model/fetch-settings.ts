@@ -5,15 +5,16 @@
  */
 import { Fn, Token } from "cdktf";
 import { invalid } from "../errors";
+import { hostSetting } from "../host-contract";
 
 /** JSON describing the model: `{"kind": "amlWorkspace" | "amlRegistry" | "blob", ...}`. */
-export const MODEL_SOURCE_SETTING = "AML_MODEL_SOURCE";
+export const MODEL_SOURCE_SETTING = hostSetting("AML_MODEL_SOURCE");
 /** Client id of the user-assigned identity whose tokens the downloader asks for. */
-export const MODEL_CLIENT_ID_SETTING = "AML_MODEL_CLIENT_ID";
+export const MODEL_CLIENT_ID_SETTING = hostSetting("AML_MODEL_CLIENT_ID");
 /** Azure Resource Manager endpoint (also the token audience, with a trailing `/`). */
-export const ARM_ENDPOINT_SETTING = "AML_MODEL_ARM_ENDPOINT";
+export const ARM_ENDPOINT_SETTING = hostSetting("AML_MODEL_ARM_ENDPOINT");
 /** DNS suffix of storage endpoints: `https://<account>.blob.<suffix>`. */
-export const STORAGE_SUFFIX_SETTING = "AML_MODEL_STORAGE_SUFFIX";
+export const STORAGE_SUFFIX_SETTING = hostSetting("AML_MODEL_STORAGE_SUFFIX");
 
 export const DEFAULT_ARM_ENDPOINT = "https://management.azure.com";
 export const DEFAULT_STORAGE_SUFFIX = "core.windows.net";

@@ -1,6 +1,7 @@
 import { Construct } from "constructs";
 import { ServicePlan } from "@cdktf/provider-azurerm/lib/service-plan";
-import { PlanSku } from "../skus";
+import { NOT_A_PLAN_SKU, PlanSku } from "../skus";
+import { coerce } from "../validation/enum-like";
 import { validateResourceGroupName, validateServicePlanName } from "../naming";
 import { checkPropsObject, invalid } from "../errors";
 import { validateTags } from "../validation/tags";
@@ -60,7 +61,7 @@ export class ScoringPlan extends Construct implements IServicePlanRef {
     validateResourceGroupName(owner, "resourceGroupName", props.resourceGroupName);
     normalizeLocation(owner, "location", props.location);
     const tags = validateTags(owner, "tags", props.tags);
-    this.sku = typeof props.sku === "string" ? PlanSku.of(props.sku, owner) : (props.sku ?? PlanSku.EP1);
+    this.sku = coerce(owner, "sku", props.sku, PlanSku, PlanSku.EP1, NOT_A_PLAN_SKU);
     const maxWorkers = props.maximumElasticWorkerCount;
     if (maxWorkers !== undefined) {
       if (!this.sku.isElasticPremium) {

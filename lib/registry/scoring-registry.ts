@@ -1,6 +1,7 @@
 import { Construct } from "constructs";
 import { ContainerRegistry } from "@cdktf/provider-azurerm/lib/container-registry";
-import { RegistrySku } from "../skus";
+import { NOT_A_REGISTRY_SKU, RegistrySku } from "../skus";
+import { coerce } from "../validation/enum-like";
 import { checkPropsObject, invalid } from "../errors";
 import { validateContainerRegistryName, validateResourceGroupName } from "../naming";
 import { validateTags } from "../validation/tags";
@@ -82,7 +83,7 @@ export class ScoringRegistry extends Construct implements IContainerRegistryRef 
     if (props.logAnalyticsWorkspaceId !== undefined) {
       validateResourceId(owner, "logAnalyticsWorkspaceId", props.logAnalyticsWorkspaceId, "Microsoft.OperationalInsights/workspaces");
     }
-    this.sku = typeof props.sku === "string" ? RegistrySku.of(props.sku, `ScoringRegistry "${id}"`) : (props.sku ?? RegistrySku.STANDARD);
+    this.sku = coerce(owner, "sku", props.sku, RegistrySku, RegistrySku.STANDARD, NOT_A_REGISTRY_SKU);
     const premium = this.sku === RegistrySku.PREMIUM;
     this.registryName = props.name;
     this.resource = new ContainerRegistry(this, "registry", {

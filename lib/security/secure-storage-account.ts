@@ -40,7 +40,7 @@ export type StorageNetworkAccess = "public" | "private" | "trustedServices";
  *
  * Open to public networks unless `networkAccess` says otherwise: the function app is not
  * VNet-integrated by default, so it reaches storage over the public endpoint; access still needs
- * an Azure AD role (see README, "Exceptions").
+ * an Azure AD role (docs/security.md, "Defaults a scanner will still flag"; docs/networking.md for `network`).
  */
 export function createSecureStorageAccount(scope: Construct, id: string, props: SecureStorageAccountProps): StorageAccount {
   const days = props.softDeleteDays ?? 7;

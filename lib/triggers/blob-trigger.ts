@@ -5,34 +5,21 @@ import type { StorageAccount } from "@cdktf/provider-azurerm/lib/storage-account
 import { StorageContainer } from "@cdktf/provider-azurerm/lib/storage-container";
 import { StorageQueue } from "@cdktf/provider-azurerm/lib/storage-queue";
 import { RoleDefinition } from "@cdktf/provider-azurerm/lib/role-definition";
-import { checkPropsObject, invalid } from "../errors";
+import { invalid } from "../errors";
 import { existingResourceKey } from "../existing-resources";
-import { claimNames, validateStorageAccountName } from "../naming";
+import { claimNames } from "../naming";
 import { createSecureStorageAccount } from "../security/secure-storage-account";
 import { BuiltInRole, grantRole, grantRoleById } from "../security/role-assignment";
-import { validateHttpsEndpoint, validateResourceId } from "../validation/resource-id";
 import { terraformLiteral } from "../validation/terraform-literal";
 import { containerScope } from "../model/model-roles";
-import { validateBlobPaths } from "./blob-path";
-import { validateFunctionName } from "./function-name";
 import { ITrigger, ITriggerTarget, TriggerBinding } from "./trigger";
 import type { PrivateEndpointNeed } from "../network/private-endpoint";
 import type { NameClaims } from "../deployment/declared-needs";
 import { poisonQueueAlert } from "../monitoring/alerts";
+import { BLOB_RECEIPTS_CONTAINER, BlobTriggerProps, DEFAULT_FUNCTION_NAME, IBlobTriggerStorageAccount, validateBlobTriggerProps } from "./blob-trigger-props";
 
-/**
- * An existing storage account for the trigger. An azurerm `StorageAccount` or a
- * `DataAzurermStorageAccount` satisfies this interface as is.
- */
-export interface IBlobTriggerStorageAccount {
-  /** Azure resource id of the account. */
-  readonly id: string;
-  readonly name: string;
-  /** `https://<name>.blob.core.windows.net/` */
-  readonly primaryBlobEndpoint: string;
-  /** `https://<name>.queue.core.windows.net/` (the trigger's poison queue lives there). */
-  readonly primaryQueueEndpoint: string;
-}
+export { BLOB_RECEIPTS_CONTAINER } from "./blob-trigger-props";
+export type { BlobTriggerProps, IBlobTriggerStorageAccount } from "./blob-trigger-props";
 
 /**
  * The receipts container of the watched account. In an existing account that several triggers
@@ -48,70 +35,12 @@ function receiptsContainer(scope: Construct, account: IBlobTriggerStorageAccount
   return (stack.node.tryFindChild(id) as StorageContainer | undefined) ?? new StorageContainer(stack, id, props);
 }
 
-/** Props of {@link BlobTrigger}. */
-export interface BlobTriggerProps {
-  /**
-   * Blobs that trigger scoring: `<container>/<blob name pattern>`. `{token}` captures part of the
-   * blob name (letters, digits, `_`); `{{`/`}}` are literal braces. A token matches any text,
-   * sub-folders included.
-   * @default "input/{blobname}.json" (the documented example of the retired Azure ML feature)
-   */
-  readonly inputPath?: string;
-  /**
-   * Where each result is written: `<container>/<blob name pattern>`, using only tokens captured by
-   * `inputPath`. Refused when a result could match `inputPath` (same container and overlapping
-   * patterns): it would trigger the function again, endlessly. Per-invocation expressions such as
-   * `{rand-guid}` or `{DateTime}` are refused too: a retried blob would get a second result.
-   * Refused as well when two input blobs could write the same result: every token of `inputPath`
-   * must be used, and the result name must split back into the token values. The runtime gives
-   * each token the longest text that fits, so a token never holds the literal just before it in
-   * `inputPath` (with "input/{a}/{b}", {b} holds no '/'): "output/{a}/{b}" or
-   * "output/{b}/{a}.json" are accepted, "output/{a}-{b}" is not ("input/x-y/z" and "input/x/y-z"
-   * would both write "output/x-y-z").
-   * @default "output/{blobname}_out.json"
-   */
-  readonly outputPath?: string;
-  /**
-   * Name of the function in the app (folder in the image, name in the portal).
-   * @default "score-blob"
-   */
-  readonly functionName?: string;
-  /**
-   * Prefix of the identity-based connection settings (`<connectionName>__blobServiceUri`, ...).
-   * Letters, digits and single `_`, starting with a letter; `__` is the settings separator.
-   * @default "AmlBlobStorage" for the default function name; otherwise "AmlBlobStorage_" + the
-   * function name with '-' replaced by '_', so that two blob triggers never share settings
-   */
-  readonly connectionName?: string;
-  /**
-   * Use this storage account instead of creating one. Only the containers (see
-   * `createContainers`) and the role assignments are created in it.
-   * @default a new account with the secure baseline (no shared keys, TLS 1.2, private containers)
-   */
-  readonly storageAccount?: IBlobTriggerStorageAccount;
-  /**
-   * Name of the storage account the trigger creates (not allowed with `storageAccount`).
-   * @default `st<base><role><suffix>` with role "trg" (or "t" + 5 hex digits of the function name
-   * for a non-default function name, so that two blob triggers get two accounts)
-   */
-  readonly storageAccountName?: string;
-  /**
-   * Whether to create the input and output containers. Set false when they already exist in
-   * `storageAccount`; role assignments are then scoped to their resource ids all the same.
-   * @default true
-   */
-  readonly createContainers?: boolean;
-}
+
 
 /** Name of the queue the blob trigger moves a blob's message to after its last failed try. */
 export const BLOB_POISON_QUEUE = "webjobs-blobtrigger-poison";
 
-/**
- * Container in the trigger's storage account where the runtime keeps one receipt blob per
- * processed blob (WebJobs SDK `BlobReceiptManager`, created on the *watched* account's client in
- * `BlobListenerFactory`; `HostContainerNames.Hosts`).
- */
-export const BLOB_RECEIPTS_CONTAINER = "azure-webjobs-hosts";
+
 
 /**
  * The only actions the polling blob trigger needs beyond data roles (WebJobs SDK,
@@ -130,9 +59,6 @@ export const BLOB_SERVICE_PROPERTIES_ACTIONS = ["Microsoft.Storage/storageAccoun
 export const LOGS_CONTAINER_CONDITION =
   "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] StringEquals '$logs'))";
 
-const DEFAULT_FUNCTION_NAME = "score-blob";
-const DEFAULT_CONNECTION = "AmlBlobStorage";
-const CONNECTION_NAME = /^[A-Za-z](?:[A-Za-z0-9]|_(?!_))*$/;
 const OWNER = "BlobTrigger";
 
 /**
@@ -196,54 +122,15 @@ export class BlobTrigger implements ITrigger {
   private bound = false;
 
   constructor(props: BlobTriggerProps = {}) {
-    checkPropsObject(OWNER, props, "not an object", "BlobTriggerProps ({ inputPath?, outputPath?, ... }), or nothing for the defaults");
+    const settings = validateBlobTriggerProps(props);
     this.props = props;
-    this.inputPath = props.inputPath ?? "input/{blobname}.json";
-    this.outputPath = props.outputPath ?? "output/{blobname}_out.json";
-    const { input, output } = validateBlobPaths(OWNER, this.inputPath, this.outputPath);
-    this.inputContainer = input.container;
-    this.outputContainer = output.container;
-    for (const [prop, path, container] of [["inputPath", this.inputPath, input.container], ["outputPath", this.outputPath, output.container]] as const) {
-      if (container === BLOB_RECEIPTS_CONTAINER) {
-        invalid(OWNER, prop, path, `the runtime keeps its blob receipts in the container "${BLOB_RECEIPTS_CONTAINER}"`, "any other container name");
-      }
-    }
-
-    this.functionName = props.functionName ?? DEFAULT_FUNCTION_NAME;
-    validateFunctionName(OWNER, "functionName", this.functionName);
-
-    this.connectionName = props.connectionName ?? (this.functionName === DEFAULT_FUNCTION_NAME ? DEFAULT_CONNECTION : `${DEFAULT_CONNECTION}_${this.functionName.replace(/-/g, "_").replace(/_+/g, "_")}`.slice(0, 64).replace(/_+$/, ""));
-    if (typeof this.connectionName !== "string" || !CONNECTION_NAME.test(this.connectionName) || this.connectionName.length > 64) {
-      invalid(OWNER, "connectionName", this.connectionName, "not usable as an app setting prefix", "1-64 letters, digits and single '_', starting with a letter ('__' separates the prefix from the setting name)");
-    }
-
-    if (props.createContainers !== undefined && typeof props.createContainers !== "boolean") {
-      invalid(OWNER, "createContainers", props.createContainers, "not a boolean", "true or false");
-    }
-    this.createContainers = props.createContainers ?? true;
-    if (props.createContainers === false && props.storageAccount === undefined) {
-      invalid(OWNER, "createContainers", false, "the trigger creates its own storage account, which has no containers unless it creates them", "false only together with storageAccount");
-    }
-
-    if (props.storageAccountName !== undefined) {
-      if (props.storageAccount !== undefined) {
-        invalid(OWNER, "storageAccountName", props.storageAccountName, "storageAccount is given too, so no account is created to name", "storageAccountName or storageAccount, not both");
-      }
-      validateStorageAccountName(OWNER, "storageAccountName", props.storageAccountName);
-    }
-    if (props.storageAccount !== undefined) {
-      const acct = props.storageAccount as unknown as { [k: string]: unknown };
-      for (const key of ["id", "name", "primaryBlobEndpoint", "primaryQueueEndpoint"]) {
-        if (typeof acct[key] !== "string") {
-          invalid(OWNER, `storageAccount.${key}`, acct[key], "missing", "an azurerm StorageAccount, a DataAzurermStorageAccount, or an object with id, name, primaryBlobEndpoint and primaryQueueEndpoint strings");
-        }
-      }
-      // These values are written into the Terraform configuration and app settings.
-      validateResourceId(OWNER, "storageAccount.id", props.storageAccount.id, "Microsoft.Storage/storageAccounts");
-      validateStorageAccountName(OWNER, "storageAccount.name", props.storageAccount.name);
-      validateHttpsEndpoint(OWNER, "storageAccount.primaryBlobEndpoint", props.storageAccount.primaryBlobEndpoint);
-      validateHttpsEndpoint(OWNER, "storageAccount.primaryQueueEndpoint", props.storageAccount.primaryQueueEndpoint);
-    }
+    this.inputPath = settings.inputPath;
+    this.outputPath = settings.outputPath;
+    this.functionName = settings.functionName;
+    this.connectionName = settings.connectionName;
+    this.inputContainer = settings.inputContainer;
+    this.outputContainer = settings.outputContainer;
+    this.createContainers = settings.createContainers;
   }
 
   public bind(scope: Construct, target: ITriggerTarget): TriggerBinding {

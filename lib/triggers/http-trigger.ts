@@ -5,6 +5,7 @@ import { ITrigger, ITriggerTarget, TriggerBinding } from "./trigger";
 import { validateFunctionName } from "./function-name";
 import { EntraIdOptions, entraIdAuthSettings, validateEntraIdOptions } from "./entra-id";
 import { HEALTH_CHECK_PATH } from "../image/function-definitions";
+import { coerce, memberNamed } from "../validation/enum-like";
 
 /** Who may call the HTTP scoring function (the Functions `authLevel`). */
 export class HttpAuthLevel {
@@ -17,9 +18,7 @@ export class HttpAuthLevel {
 
   /** Looks a level up by its function.json name ("anonymous", "function", "admin", any case). */
   public static of(value: string): HttpAuthLevel {
-    const found = [HttpAuthLevel.ANONYMOUS, HttpAuthLevel.FUNCTION, HttpAuthLevel.ADMIN].find((l) => typeof value === "string" && l.value === value.trim().toLowerCase());
-    if (!found) invalid("HttpTrigger", "authLevel", value, "not an HTTP auth level", "HttpAuthLevel.ANONYMOUS, HttpAuthLevel.FUNCTION, HttpAuthLevel.ADMIN (\"anonymous\", \"function\", \"admin\")");
-    return found;
+    return memberNamed("HttpTrigger", "authLevel", value, [HttpAuthLevel.ANONYMOUS, HttpAuthLevel.FUNCTION, HttpAuthLevel.ADMIN], (l) => l.value, "not an HTTP auth level", "HttpAuthLevel.ANONYMOUS, HttpAuthLevel.FUNCTION, HttpAuthLevel.ADMIN (\"anonymous\", \"function\", \"admin\")");
   }
 
   private constructor(public readonly value: "anonymous" | "function" | "admin") {}
@@ -75,10 +74,7 @@ export class HttpTrigger implements ITrigger {
     checkPropsObject(owner, props, "not an object", "HttpTriggerProps ({ route?, authLevel?, ... }), or nothing for the defaults");
     if (props.entraId !== undefined) this.entraId = validateEntraIdOptions(owner, props.entraId);
     const defaultLevel = this.entraId === undefined ? HttpAuthLevel.FUNCTION : HttpAuthLevel.ANONYMOUS;
-    this.authLevel = typeof props.authLevel === "string" ? HttpAuthLevel.of(props.authLevel) : (props.authLevel ?? defaultLevel);
-    if (!(this.authLevel instanceof HttpAuthLevel)) {
-      invalid(owner, "authLevel", props.authLevel, "not an HttpAuthLevel", "HttpAuthLevel.ANONYMOUS, HttpAuthLevel.FUNCTION, HttpAuthLevel.ADMIN");
-    }
+    this.authLevel = coerce(owner, "authLevel", props.authLevel, HttpAuthLevel, defaultLevel, { problem: "not an HttpAuthLevel", allowed: "HttpAuthLevel.ANONYMOUS, HttpAuthLevel.FUNCTION, HttpAuthLevel.ADMIN" });
     if (this.entraId !== undefined && this.authLevel !== HttpAuthLevel.ANONYMOUS) {
       invalid(owner, "authLevel", this.authLevel.value, "with entraId the Entra ID token authenticates the caller; a key level would make callers send a key as well", "HttpAuthLevel.ANONYMOUS or no authLevel with entraId");
     }

@@ -3,272 +3,23 @@ import { Construct } from "constructs";
 import { Annotations, TerraformOutput, TerraformStack, Token } from "cdktf";
 import { ServicebusNamespace } from "@cdktf/provider-azurerm/lib/servicebus-namespace";
 import { ServicebusQueue } from "@cdktf/provider-azurerm/lib/servicebus-queue";
-import { checkPropsObject, invalid } from "../errors";
-import { existingResourceKey, knownInput } from "../existing-resources";
-import { claimNames, validateServiceBusNamespaceName, validateServiceBusQueueName } from "../naming";
+import { invalid } from "../errors";
+import { existingResourceKey } from "../existing-resources";
+import { claimNames, validateServiceBusNamespaceName } from "../naming";
 import { BuiltInRole, grantRole } from "../security/role-assignment";
-import { validateResourceId } from "../validation/resource-id";
-import { validateFunctionName } from "./function-name";
+import { isoDurationSeconds, timeSpan } from "./service-bus-durations";
+import { ServiceBusCardinality, ServiceBusSku } from "./service-bus-options";
+import { DEFAULT_FUNCTION_NAME, IServiceBusNamespaceRef, ServiceBusTriggerProps, validateServiceBusTriggerProps } from "./service-bus-trigger-props";
 import { ITrigger, ITriggerTarget, TriggerBinding } from "./trigger";
 import type { PrivateEndpointNeed } from "../network/private-endpoint";
 import type { NameClaims } from "../deployment/declared-needs";
 import { deadLetteredMessagesAlert, failedMessagesAlert } from "../monitoring/alerts";
 import { ALL_LOGS_AND_METRICS } from "../monitoring/diagnostic-settings";
 
-/** How many messages one invocation of the scoring function receives. */
-export class ServiceBusCardinality {
-  /** One message per invocation; the entry script's `run()` scores it. */
-  public static readonly ONE = new ServiceBusCardinality("one");
-  /**
-   * A batch of messages per invocation (up to `maxMessageBatchSize`). When the entry script
-   * defines `run_batch(mini_batch: list) -> list`, it is called once per batch; otherwise `run()`
-   * is called for each message of the batch.
-   */
-  public static readonly MANY = new ServiceBusCardinality("many");
+export { ServiceBusCardinality, ServiceBusSku } from "./service-bus-options";
+export type { IServiceBusNamespaceRef, ServiceBusTriggerProps } from "./service-bus-trigger-props";
 
-  /** Looks a cardinality up by its function.json name ("one" or "many", any case). */
-  public static of(value: string): ServiceBusCardinality {
-    const found = [ServiceBusCardinality.ONE, ServiceBusCardinality.MANY].find((c) => typeof value === "string" && c.value === value.trim().toLowerCase());
-    if (!found) invalid(OWNER, "cardinality", value, "not a Service Bus cardinality", "ServiceBusCardinality.ONE or ServiceBusCardinality.MANY (\"one\" or \"many\")");
-    return found;
-  }
-
-  private constructor(public readonly value: "one" | "many") {}
-
-  public toString(): string {
-    return this.value;
-  }
-}
-
-/**
- * Service Bus namespace tier. Basic is not offered: it has no duplicate detection, which the
- * output queue needs so that a result re-sent after a retry is dropped by the broker.
- */
-export class ServiceBusSku {
-  /** Shared capacity, pay per operation. */
-  public static readonly STANDARD = new ServiceBusSku("Standard");
-  /** Dedicated capacity (1 messaging unit, 1 partition); needed for private endpoints. */
-  public static readonly PREMIUM = new ServiceBusSku("Premium");
-
-  /** Looks a tier up by name ("Standard" or "Premium", any case). */
-  public static of(value: string): ServiceBusSku {
-    const found = [ServiceBusSku.STANDARD, ServiceBusSku.PREMIUM].find((c) => typeof value === "string" && c.value.toLowerCase() === value.trim().toLowerCase());
-    if (!found) invalid(OWNER, "sku", value, "not a supported Service Bus tier (Basic has no duplicate detection, which the output queue needs)", "ServiceBusSku.STANDARD or ServiceBusSku.PREMIUM");
-    return found;
-  }
-
-  private constructor(public readonly value: "Standard" | "Premium") {}
-
-  public toString(): string {
-    return this.value;
-  }
-}
-
-/**
- * An existing Service Bus namespace; an azurerm `ServicebusNamespace` or its data source fits.
- *
- * What is checked at synth: the tier, when it is known then (the `sku` a `ServicebusNamespace`
- * resource was configured with, or a literal `sku` on this object): Basic is refused. On a
- * data source every attribute is a Terraform reference read at apply, so nothing about it can
- * be checked at synth; give `sku` as a literal to have it checked (and to allow
- * `maxMessageSizeInKilobytes` on Premium).
- */
-export interface IServiceBusNamespaceRef {
-  /** Azure resource id of the namespace. */
-  readonly id: string;
-  readonly name: string;
-  /**
-   * Tier of the namespace ("Standard" or "Premium"), when known at synth.
-   * @default read from a `ServicebusNamespace` resource's configuration; otherwise unknown
-   * (treated as Standard for message sizes: 256 KB)
-   */
-  readonly sku?: string;
-}
-
-/** Props of {@link ServiceBusTrigger}. */
-export interface ServiceBusTriggerProps {
-  /**
-   * Queue whose messages are scored.
-   * @default "inqueue" (as the retired Azure ML feature)
-   */
-  readonly inputQueueName?: string;
-  /**
-   * Queue that receives one result message per input message. The result's `correlation_id` is
-   * the input's message id; its `message_id` is derived from the input's id and body (first 32
-   * hex digits of sha256(utf8(input id) + sha256(body))), so a retried input gives the same id
-   * (dropped by duplicate detection) and two inputs that reuse an id give two results.
-   * @default "outqueue"
-   */
-  readonly outputQueueName?: string;
-  /**
-   * Queue that receives the messages of a batch (cardinality MANY) that failed for their own
-   * reason (no message id, bad input, `run()` raising, a result too large to send): the original
-   * body, content type, correlation id and application properties, plus application properties
-   * `aml-original-message-id`, `aml-error-type` and `aml-error-message`. The copy always fits
-   * the queue: when the input was too close to the size limit for it, the copy keeps the start of
-   * the body and says so (`aml-body-truncated`, `aml-original-body-bytes`), so that a bad message
-   * never fails its batch. The app may only send to it (Data Sender on this queue). Cardinality
-   * ONE has no failed queue: a failing message is retried and then dead-lettered.
-   * @default `<outputQueueName>-failed` with cardinality MANY
-   */
-  readonly failedQueueName?: string;
-  /**
-   * Name of the function in the app.
-   * @default "score-queue"
-   */
-  readonly functionName?: string;
-  /**
-   * Prefix of the identity-based connection settings (`<connectionName>__fullyQualifiedNamespace`).
-   * Letters, digits and single `_`, starting with a letter.
-   * @default "AmlServiceBus" for the default function name, otherwise "AmlServiceBus_" + the
-   * function name with '-' replaced by '_'
-   */
-  readonly connectionName?: string;
-  /**
-   * Use this namespace instead of creating one; only the queues (see `createQueues`) and the role
-   * assignments are created in it. It must be Standard or Premium (duplicate detection): a tier
-   * known at synth as Basic is refused (see {@link IServiceBusNamespaceRef} for what is known).
-   * @default a new namespace (local/SAS authentication off, TLS 1.2)
-   */
-  readonly namespace?: IServiceBusNamespaceRef;
-  /**
-   * Name of the namespace the trigger creates (not allowed with `namespace`).
-   * @default `sb-<base>-<suffix>`; `sb-<base>-<5 hex digits of the function name>-<suffix>` for a
-   * non-default function name, so that two Service Bus triggers get two namespaces
-   */
-  readonly namespaceName?: string;
-  /**
-   * Whether to create the two queues. Set false when they already exist in `namespace`; the output
-   * queue then needs duplicate detection for the no-duplicates guarantee below.
-   * @default true
-   */
-  readonly createQueues?: boolean;
-  /**
-   * Tier of the namespace the trigger creates.
-   * @default ServiceBusSku.STANDARD
-   */
-  readonly sku?: ServiceBusSku | "Standard" | "Premium";
-  /**
-   * One message per invocation, or batches. With `MANY` the entry script may define
-   * `run_batch(mini_batch: list) -> list` (inputs in the same mode as `run`, one result per item,
-   * same order) and is called once per batch; without it `run()` is called per message. If
-   * `run_batch` raises or returns the wrong number of results, each message is scored again with
-   * `run()` to isolate the bad ones. A message that fails for its own reason (no message id, bad
-   * input, `run()` raising, a result too large) goes to the failed queue (`failedQueueName`) and
-   * the invocation succeeds: every good result is sent once and completed. Only what is not a
-   * message's fault (init not done, a send failing) fails the invocation; the batch is then
-   * redelivered and the results already sent are dropped by duplicate detection.
-   * With ONE, a failing message is retried and dead-lettered after `maxDeliveryCount` deliveries.
-   * @default ServiceBusCardinality.ONE
-   */
-  readonly cardinality?: ServiceBusCardinality | "one" | "many";
-  /**
-   * Deliveries of a message before Service Bus moves it to the input queue's dead-letter queue.
-   * A message is completed only after its result was sent; a failure abandons it (retry).
-   * @default 10
-   */
-  readonly maxDeliveryCount?: number;
-  /**
-   * Peek-lock duration of the input queue (ISO 8601, 5 seconds to 5 minutes). The Functions
-   * runtime renews the lock while scoring runs (up to its `maxAutoLockRenewalDuration`, 5 minutes
-   * by default), so this only bounds how soon a message of a crashed instance is redelivered.
-   * @default "PT1M"
-   */
-  readonly lockDuration?: string;
-  /**
-   * How long the output (and failed) queue remembers message ids to drop duplicates (ISO 8601,
-   * 20 seconds to 7 days). A result is sent again when its input is redelivered, up to
-   * `maxDeliveryCount` deliveries of at most `functionTimeout` each, so synth refuses a window
-   * shorter than `maxDeliveryCount` × `functionTimeout`. Redeliveries after a crashed instance
-   * also wait for the lock to expire, which the default covers as well.
-   * @default `maxDeliveryCount` × (`functionTimeout` + `lockDuration`) (PT1H50M with the
-   * defaults), at most P7D
-   */
-  readonly duplicateDetectionWindow?: string;
-  /**
-   * Longest run of one invocation (ISO 8601, 1 minute to 12 hours): host.json `functionTimeout`
-   * of the app, and the `maxAutoLockRenewalDuration` of the Service Bus extension, so that the
-   * runtime keeps a message locked while it is being scored. Elastic Premium guarantees 60
-   * minutes; longer runs may be cut by scale-in. All Service Bus triggers of one deployment must
-   * agree (host.json is shared).
-   * @default "PT10M" (the library's host.json value)
-   */
-  readonly functionTimeout?: string;
-  /**
-   * Largest message the queues accept, in KB (1024 to 102400), Premium only: set on the queues
-   * the trigger creates and passed to the adapter, which routes a larger result to the failed
-   * queue (MANY) or fails it (ONE) instead of sending it. Standard namespaces accept 256 KB.
-   * With an existing namespace whose tier is not known at synth it may only describe existing
-   * queues (`createQueues: false`).
-   * @default 1024 on Premium; 256 (the Standard limit, the safe value) otherwise
-   */
-  readonly maxMessageSizeInKilobytes?: number;
-  /**
-   * host.json `serviceBus.prefetchCount`: messages fetched ahead of the function. 0 keeps waiting
-   * messages in the queue, where their lock does not run out while a slow model scores others.
-   * @default 0
-   */
-  readonly prefetchCount?: number;
-  /**
-   * host.json `serviceBus.maxConcurrentCalls` (cardinality ONE only): messages scored at once per
-   * instance. Python runs every invocation in one worker process, and CPU-bound scoring holds the
-   * GIL, so many concurrent calls only make messages wait while locked; 4 overlaps I/O (receive,
-   * send) with scoring without that.
-   * @default 4
-   */
-  readonly maxConcurrentCalls?: number;
-  /**
-   * host.json `serviceBus.maxMessageBatchSize` (cardinality MANY only): most messages per batch.
-   * @default 32
-   */
-  readonly maxMessageBatchSize?: number;
-}
-
-const DEFAULT_FUNCTION_NAME = "score-queue";
-const DEFAULT_FUNCTION_TIMEOUT = "PT10M";
-const STANDARD_MAX_MESSAGE_KB = 256;
-const PREMIUM_DEFAULT_MAX_MESSAGE_KB = 1024;
-const MAX_DUPLICATE_WINDOW_SECONDS = 7 * 86400;
-const DEFAULT_CONNECTION = "AmlServiceBus";
-const CONNECTION_NAME = /^[A-Za-z](?:[A-Za-z0-9]|_(?!_))*$/;
 const OWNER = "ServiceBusTrigger";
-
-/** Seconds in an ISO 8601 duration `P[nD][T[nH][nM][nS]]`, or undefined when it is not one. */
-export function isoDurationSeconds(value: string): number | undefined {
-  const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(value);
-  if (!m || value === "P" || value.endsWith("T")) return undefined;
-  const [, d, h, min, s] = m;
-  return Number(d ?? 0) * 86400 + Number(h ?? 0) * 3600 + Number(min ?? 0) * 60 + Number(s ?? 0);
-}
-
-/** `seconds` as an ISO 8601 duration ("PT1H50M", "P1DT2H"). */
-export function isoDuration(seconds: number): string {
-  const d = Math.floor(seconds / 86400);
-  const h = Math.floor((seconds % 86400) / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = seconds % 60;
-  const time = `${h ? `${h}H` : ""}${m ? `${m}M` : ""}${s ? `${s}S` : ""}`;
-  const text = `P${d ? `${d}D` : ""}${time ? `T${time}` : ""}`;
-  return text === "P" ? "PT0S" : text;
-}
-
-/** `seconds` as a .NET TimeSpan for host.json ("00:10:00"); below one day. */
-function timeSpan(seconds: number): string {
-  const pad = (n: number): string => String(n).padStart(2, "0");
-  return `${pad(Math.floor(seconds / 3600))}:${pad(Math.floor((seconds % 3600) / 60))}:${pad(Math.floor(seconds % 60))}`;
-}
-
-function checkDuration(prop: string, value: string, min: number, max: number, range: string): void {
-  const seconds = typeof value === "string" ? isoDurationSeconds(value) : undefined;
-  if (seconds === undefined) invalid(OWNER, prop, value, "not an ISO 8601 duration", `an ISO 8601 duration from ${range}, e.g. "PT1M"`);
-  if (seconds < min || seconds > max) invalid(OWNER, prop, value, `${seconds} seconds is outside the range Service Bus accepts`, `an ISO 8601 duration from ${range}`);
-}
-
-function checkInteger(prop: string, value: number, min: number, max: number, why = ""): void {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    invalid(OWNER, prop, value, `not an integer from ${min} to ${max}${why}`, `an integer from ${min} to ${max}`);
-  }
-}
 
 /**
  * Scores Service Bus queue messages: each message of `inputQueueName` is passed to the entry
@@ -325,132 +76,25 @@ export class ServiceBusTrigger implements ITrigger {
   private bound = false;
 
   constructor(props: ServiceBusTriggerProps = {}) {
-    checkPropsObject(OWNER, props, "not an object", "ServiceBusTriggerProps ({ inputQueueName?, outputQueueName?, ... }), or nothing for the defaults");
+    const settings = validateServiceBusTriggerProps(props);
     this.props = props;
-    this.inputQueueName = props.inputQueueName ?? "inqueue";
-    this.outputQueueName = props.outputQueueName ?? "outqueue";
-    validateServiceBusQueueName(OWNER, "inputQueueName", this.inputQueueName);
-    validateServiceBusQueueName(OWNER, "outputQueueName", this.outputQueueName);
-    if (this.inputQueueName.toLowerCase() === this.outputQueueName.toLowerCase()) {
-      invalid(OWNER, "outputQueueName", this.outputQueueName, "it is the input queue (queue names are case-insensitive), so every result would be scored again, endlessly", "a queue other than inputQueueName");
-    }
-
-    this.functionName = props.functionName ?? DEFAULT_FUNCTION_NAME;
-    validateFunctionName(OWNER, "functionName", this.functionName);
-    this.connectionName = props.connectionName ?? (this.functionName === DEFAULT_FUNCTION_NAME ? DEFAULT_CONNECTION : `${DEFAULT_CONNECTION}_${this.functionName.replace(/-/g, "_").replace(/_+/g, "_")}`.slice(0, 64).replace(/_+$/, ""));
-    if (typeof this.connectionName !== "string" || !CONNECTION_NAME.test(this.connectionName) || this.connectionName.length > 64) {
-      invalid(OWNER, "connectionName", this.connectionName, "not usable as an app setting prefix", "1-64 letters, digits and single '_', starting with a letter ('__' separates the prefix from the setting name)");
-    }
-
-    this.cardinality = typeof props.cardinality === "string" ? ServiceBusCardinality.of(props.cardinality) : (props.cardinality ?? ServiceBusCardinality.ONE);
-    if (!(this.cardinality instanceof ServiceBusCardinality)) {
-      invalid(OWNER, "cardinality", props.cardinality, "not a ServiceBusCardinality", "ServiceBusCardinality.ONE or ServiceBusCardinality.MANY");
-    }
-    this.sku = typeof props.sku === "string" ? ServiceBusSku.of(props.sku) : (props.sku ?? ServiceBusSku.STANDARD);
-    if (!(this.sku instanceof ServiceBusSku)) {
-      invalid(OWNER, "sku", props.sku, "not a ServiceBusSku (Basic has no duplicate detection, which the output queue needs)", "ServiceBusSku.STANDARD or ServiceBusSku.PREMIUM");
-    }
-
-    if (props.createQueues !== undefined && typeof props.createQueues !== "boolean") {
-      invalid(OWNER, "createQueues", props.createQueues, "not a boolean", "true or false");
-    }
-    this.createQueues = props.createQueues ?? true;
-    if (props.namespace === undefined) {
-      if (props.createQueues === false) {
-        invalid(OWNER, "createQueues", false, "the trigger creates its own namespace, which has no queues unless it creates them", "false only together with namespace");
-      }
-    } else {
-      const ns = props.namespace as unknown as { [k: string]: unknown };
-      for (const key of ["id", "name"]) {
-        if (typeof ns[key] !== "string") invalid(OWNER, `namespace.${key}`, ns[key], "missing", "an azurerm ServicebusNamespace, its data source, or an object with id and name strings");
-      }
-      // Both are written into the Terraform configuration (role scopes, queue ids) and app settings.
-      validateResourceId(OWNER, "namespace.id", props.namespace.id, "Microsoft.ServiceBus/namespaces");
-      validateServiceBusNamespaceName(OWNER, "namespace.name", props.namespace.name);
-      if (props.namespaceName !== undefined) {
-        invalid(OWNER, "namespaceName", props.namespaceName, "namespace is given too, so no namespace is created to name", "namespaceName or namespace, not both");
-      }
-      if (props.sku !== undefined) {
-        invalid(OWNER, "sku", props.sku.toString(), "namespace is given too; the tier of an existing namespace is not set here", "sku or namespace, not both");
-      }
-    }
-    if (props.namespaceName !== undefined) validateServiceBusNamespaceName(OWNER, "namespaceName", props.namespaceName);
-
-    this.maxDeliveryCount = props.maxDeliveryCount ?? 10;
-    checkInteger("maxDeliveryCount", this.maxDeliveryCount, 1, 2000);
-    this.lockDuration = props.lockDuration ?? "PT1M";
-    checkDuration("lockDuration", this.lockDuration, 5, 300, "PT5S to PT5M");
-    this.functionTimeout = props.functionTimeout ?? DEFAULT_FUNCTION_TIMEOUT;
-    checkDuration("functionTimeout", this.functionTimeout, 60, 12 * 3600, "PT1M to PT12H");
-    const timeoutSeconds = isoDurationSeconds(this.functionTimeout)!;
-    // Duplicate detection must remember an output id for as long as its input can be redelivered.
-    const needed = Math.ceil(this.maxDeliveryCount * timeoutSeconds);
-    if (needed > MAX_DUPLICATE_WINDOW_SECONDS) {
-      invalid(OWNER, "maxDeliveryCount", this.maxDeliveryCount, `with functionTimeout ${this.functionTimeout} the retries span ${isoDuration(needed)}, longer than the longest duplicate detection window (P7D), so a result could be sent twice`, "maxDeliveryCount × functionTimeout of at most 7 days");
-    }
-    this.duplicateDetectionWindow = props.duplicateDetectionWindow ?? isoDuration(Math.min(MAX_DUPLICATE_WINDOW_SECONDS, Math.ceil(this.maxDeliveryCount * (timeoutSeconds + isoDurationSeconds(this.lockDuration)!))));
-    checkDuration("duplicateDetectionWindow", this.duplicateDetectionWindow, 20, MAX_DUPLICATE_WINDOW_SECONDS, "PT20S to P7D");
-    if (isoDurationSeconds(this.duplicateDetectionWindow)! < needed) {
-      invalid(OWNER, "duplicateDetectionWindow", this.duplicateDetectionWindow, `a message is delivered up to maxDeliveryCount (${this.maxDeliveryCount}) times of up to functionTimeout (${this.functionTimeout}) each, so a result may be sent again ${isoDuration(needed)} after the first send and duplicate detection would not drop it`, `a duplicate detection window of at least maxDeliveryCount × functionTimeout = ${isoDuration(needed)} (or fewer deliveries, a shorter functionTimeout)`);
-    }
-
-    // ---- Failed queue (batches only).
-    if (this.cardinality === ServiceBusCardinality.MANY) {
-      const derived = props.failedQueueName === undefined;
-      this.failedQueueName = props.failedQueueName ?? `${this.outputQueueName}-failed`;
-      validateServiceBusQueueName(OWNER, derived ? "failedQueueName (derived from outputQueueName)" : "failedQueueName", this.failedQueueName);
-      for (const [prop, other] of [["inputQueueName", this.inputQueueName], ["outputQueueName", this.outputQueueName]]) {
-        if (this.failedQueueName.toLowerCase() === other.toLowerCase()) {
-          invalid(OWNER, "failedQueueName", this.failedQueueName, `it is the ${prop} queue (queue names are case-insensitive)`, "a queue other than inputQueueName and outputQueueName");
-        }
-      }
-    } else if (props.failedQueueName !== undefined) {
-      invalid(OWNER, "failedQueueName", props.failedQueueName, "cardinality ONE has no failed queue: a failing message is retried, then dead-lettered", "failedQueueName with cardinality MANY");
-    }
-
-    // ---- Tier and message size.
-    if (props.namespace !== undefined) {
-      // The tier of an existing namespace, when it is a literal at synth.
-      const sku = knownInput((props.namespace as { skuInput?: unknown }).skuInput, props.namespace.sku);
-      if (typeof sku === "string") {
-        if (sku.trim().toLowerCase() === "basic") {
-          invalid(OWNER, "namespace.sku", sku, "a Basic namespace has no duplicate detection, which the output queue needs so that a result re-sent after a retry is dropped", "an existing namespace of tier Standard or Premium");
-        }
-        if (!["standard", "premium"].includes(sku.trim().toLowerCase())) {
-          invalid(OWNER, "namespace.sku", sku, "not a Service Bus tier", "Standard or Premium");
-        }
-        this.namespaceSku = ServiceBusSku.of(sku).value;
-      }
-    } else {
-      this.namespaceSku = this.sku.value;
-    }
-    const premium = this.namespaceSku === "Premium";
-    if (props.maxMessageSizeInKilobytes !== undefined) {
-      if (this.namespaceSku === "Standard") {
-        invalid(OWNER, "maxMessageSizeInKilobytes", props.maxMessageSizeInKilobytes, "a Standard namespace accepts messages of 256 KB, not configurable", "maxMessageSizeInKilobytes with a Premium namespace");
-      }
-      if (this.namespaceSku === undefined && this.createQueues) {
-        invalid(OWNER, "maxMessageSizeInKilobytes", props.maxMessageSizeInKilobytes, "the tier of the existing namespace is not known at synth, and only Premium queues take a message size", "namespace.sku \"Premium\" as a literal, or createQueues: false (the size then describes the existing queues)");
-      }
-      checkInteger("maxMessageSizeInKilobytes", props.maxMessageSizeInKilobytes, premium ? 1024 : STANDARD_MAX_MESSAGE_KB, 102400);
-    }
-    this.maxMessageSizeInKilobytes = props.maxMessageSizeInKilobytes ?? (premium ? PREMIUM_DEFAULT_MAX_MESSAGE_KB : STANDARD_MAX_MESSAGE_KB);
-
-    this.prefetchCount = props.prefetchCount ?? 0;
-    checkInteger("prefetchCount", this.prefetchCount, 0, 10000);
-    if (this.cardinality === ServiceBusCardinality.MANY) {
-      if (props.maxConcurrentCalls !== undefined) {
-        invalid(OWNER, "maxConcurrentCalls", props.maxConcurrentCalls, "it applies to single-message functions only; batches are sized by maxMessageBatchSize", "maxConcurrentCalls with cardinality ONE");
-      }
-      this.maxMessageBatchSize = props.maxMessageBatchSize ?? 32;
-      checkInteger("maxMessageBatchSize", this.maxMessageBatchSize, 1, 1000);
-    } else {
-      if (props.maxMessageBatchSize !== undefined) {
-        invalid(OWNER, "maxMessageBatchSize", props.maxMessageBatchSize, "it applies to batches only", "maxMessageBatchSize with cardinality MANY");
-      }
-      this.maxConcurrentCalls = props.maxConcurrentCalls ?? 4;
-      checkInteger("maxConcurrentCalls", this.maxConcurrentCalls, 1, 1000);
-    }
+    this.inputQueueName = settings.inputQueueName;
+    this.outputQueueName = settings.outputQueueName;
+    this.failedQueueName = settings.failedQueueName;
+    this.functionName = settings.functionName;
+    this.connectionName = settings.connectionName;
+    this.cardinality = settings.cardinality;
+    this.sku = settings.sku;
+    this.createQueues = settings.createQueues;
+    this.maxDeliveryCount = settings.maxDeliveryCount;
+    this.lockDuration = settings.lockDuration;
+    this.duplicateDetectionWindow = settings.duplicateDetectionWindow;
+    this.functionTimeout = settings.functionTimeout;
+    this.maxMessageSizeInKilobytes = settings.maxMessageSizeInKilobytes;
+    this.namespaceSku = settings.namespaceSku;
+    this.prefetchCount = settings.prefetchCount;
+    this.maxConcurrentCalls = settings.maxConcurrentCalls;
+    this.maxMessageBatchSize = settings.maxMessageBatchSize;
   }
 
   /**

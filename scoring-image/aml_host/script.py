@@ -47,6 +47,7 @@ from enum import Enum
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from . import model_fetch
+from .contract import IMAGE_VALUES
 from .json_limits import JsonTooLargeError, check_json_elements, looks_like_json
 from .request import ScoringRequest
 from .settings import number_setting
@@ -581,7 +582,7 @@ def entry_script_path(environ: Mapping[str, str] = os.environ) -> str:
     rel = environ.get("AZUREML_ENTRY_SCRIPT")
     if not rel:
         raise InitFailedError("AZUREML_ENTRY_SCRIPT is not set: the image must name the entry script.")
-    root = environ.get("AML_APP_ROOT", "/var/azureml-app")
+    root = environ.get("AML_APP_ROOT", IMAGE_VALUES["AML_APP_ROOT"])
     return os.path.join(root, *rel.split("/"))
 
 

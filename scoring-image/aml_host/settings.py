@@ -29,9 +29,11 @@ import math
 import os
 from typing import Any, Dict, Mapping, Optional
 
+from .contract import HEALTH_ADAPTER_KIND, TRIGGER_ADAPTER_KINDS
+
 logger = logging.getLogger("aml_host")
 
-VALID_KINDS = ("http", "blob", "servicebus", "health")
+VALID_KINDS = TRIGGER_ADAPTER_KINDS + (HEALTH_ADAPTER_KIND,)
 
 # The Functions HTTP front end refuses bodies over 100 MB (104857600 bytes) by default.
 DEFAULT_MAX_REQUEST_BYTES = 100 * 1024 * 1024

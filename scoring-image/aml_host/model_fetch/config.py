@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Mapping, Optional
 from urllib.parse import urlsplit
 
+from ..contract import IMAGE_VALUES, MODEL_SOURCES
 from .errors import ModelFetchError
 
 SETTINGS = {
@@ -27,7 +28,10 @@ SETTINGS = {
     "AML_MODEL_CONCURRENCY": "8",
 }
 
-DEFAULT_MODEL_DIR = "/var/azureml-app/azureml-models"
+DEFAULT_MODEL_DIR = IMAGE_VALUES["AZUREML_MODEL_DIR"]
+
+# "amlWorkspace, amlRegistry or blob"
+_KINDS_TEXT = ", ".join(list(MODEL_SOURCES)[:-1]) + " or " + list(MODEL_SOURCES)[-1]
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,7 @@ class ModelSpec:
             return ModelSpec(kind, need("registryId"), name=need("name"), version=need("version"))
         if kind == "blob":
             return ModelSpec(kind, need("storageAccountId"), container=need("container"), path=need("path"))
-        raise ModelFetchError(f"AML_MODEL_SOURCE has unknown kind {kind!r}: expected amlWorkspace, amlRegistry or blob")
+        raise ModelFetchError(f"AML_MODEL_SOURCE has unknown kind {kind!r}: expected {_KINDS_TEXT}")
 
 
 @dataclass(frozen=True)
