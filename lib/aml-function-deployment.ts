@@ -267,7 +267,7 @@ export class AmlFunctionDeployment extends Construct {
     const hostStorage = createSecureStorageAccount(this, "host-storage", { name: names.hostStorage, location: this.location, resourceGroupName: rg, tags, blobVersioning: false });
     // ---- The model: baked into the image, or fetched by the identity when an instance starts.
     const modelBinding = props.model.bind(new Construct(this, "model"), {
-      owner, location: this.location, resourceGroupName: rg, tags: tags ?? {}, identity, modelDir: AZUREML_MODEL_DIR,
+      owner, location: this.location, resourceGroupName: rg, tags: tags ?? {}, identity, modelDir: AZUREML_MODEL_DIR, baseName: base, uniqueSuffix: suffix,
     });
 
     const grants: ITerraformDependable[] = [
