@@ -29,6 +29,7 @@ import { scoringImageDir } from "./image/scoring-image-dir";
 import { mergeAppSettings } from "./app-settings";
 import { ensureProviders } from "./providers";
 import { validateTags } from "./validation/tags";
+import { markNotForUsers, nextTokenNumber, refuseForgedTokens } from "./validation/token-provenance";
 import { validateHostName, validateResourceId } from "./validation/resource-id";
 import { addDiagnosticSetting, addDiagnosticsForCreatedResources, FUNCTION_APP_CATEGORIES } from "./monitoring/diagnostic-settings";
 import { registerStackChecks } from "./stack-checks";
@@ -184,6 +185,10 @@ export class AmlFunctionDeployment extends Construct {
 
     // ---- Validate every input before creating anything.
     checkPropsObject(owner, props, "props are required", "AmlFunctionDeploymentProps ({ location, model, entryScript, environment, triggers, ... })");
+    // Before anything is made: a string in the form of a cdktf token marker must name a token the
+    // user's code made, never one of the library's (lib/validation/token-provenance.ts).
+    refuseForgedTokens(owner, "", props);
+    const libraryTokensFrom = nextTokenNumber();
     this.location = normalizeLocation(owner, "location", props.location);
     // The default name is the construct id made name-safe ("Churn_Model" -> "churn-model").
     const base = props.name ?? id.toLowerCase().replace(/[^a-z0-9]+/g, "-").slice(0, 20).replace(/^-+|-+$/g, "");
@@ -437,6 +442,8 @@ export class AmlFunctionDeployment extends Construct {
     // Last: the docker provider is needed only when the image build created docker_* resources.
     ensureProviders(this);
     registerStackChecks(this);
+    // What this deployment made is not for user values, except what it hands out.
+    markNotForUsers(libraryTokensFrom, [this.resourceGroupName, this.scoringUrl, this.image]);
   }
 
   private output(name: string, value: string, description: string): void {

@@ -323,6 +323,13 @@ export class ServiceBusTrigger implements ITrigger {
     this.props = props;
     this.inputQueueName = props.inputQueueName ?? "inqueue";
     this.outputQueueName = props.outputQueueName ?? "outqueue";
+    // The queue names go into the image's function definitions at synth, where no token is
+    // ever resolved: a marker would stay the queue's name.
+    for (const [prop, name] of [["inputQueueName", props.inputQueueName], ["outputQueueName", props.outputQueueName], ["failedQueueName", props.failedQueueName]] as const) {
+      if (typeof name === "string" && Token.isUnresolved(name)) {
+        invalid(OWNER, prop, name, "it is a token, but the queue names are written into the image's function definitions at synth", "a literal queue name");
+      }
+    }
     validateServiceBusQueueName(OWNER, "inputQueueName", this.inputQueueName);
     validateServiceBusQueueName(OWNER, "outputQueueName", this.outputQueueName);
     if (this.inputQueueName.toLowerCase() === this.outputQueueName.toLowerCase()) {
