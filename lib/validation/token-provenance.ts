@@ -40,10 +40,19 @@ const LIST_OR_MAP_MARKER = /[#&]\{TfToken\[[a-zA-Z0-9:._-]+\]\}/;
 /** How cdktf finds encoded numbers in a string (its NUMBER_TOKEN_REGEX). */
 const NUMBER_IN_STRING = /[-|\d|.+]+(e[-|\d|.|e|E|+]+)/g;
 
-/** Token numbers [from, to) made by this library while it built deployments. */
-const libraryRanges: Array<readonly [number, number]> = [];
-/** Token numbers of the deployments' public values (users may pass those on). */
-const publicTokens = new Set<number>();
+interface Provenance {
+  /** Token numbers [from, to) made by this library while it built deployments. */
+  readonly libraryRanges: Array<readonly [number, number]>;
+  /** Token numbers of the deployments' public values (users may pass those on). */
+  readonly publicTokens: Set<number>;
+}
+
+/**
+ * Kept on the global object, like cdktf's token map: a second copy of this library in the same
+ * app (two versions installed) shares the token numbers, so it must share what they mean.
+ */
+const KEY = Symbol.for("@aml-functions/aml-function-deployment.token-provenance");
+const { libraryRanges, publicTokens } = ((globalThis as unknown as { [KEY]?: Provenance })[KEY] ??= { libraryRanges: [], publicTokens: new Set() });
 
 /**
  * The number the next token will get. Asks cdktf for one (a Lazy that is never used): cdktf
