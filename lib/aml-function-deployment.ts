@@ -30,6 +30,7 @@ import { mergeAppSettings } from "./app-settings";
 import { ensureProviders } from "./providers";
 import { validateTags } from "./validation/tags";
 import { coerce } from "./validation/enum-like";
+import { markNotForUsers, nextTokenNumber, refuseForgedTokens } from "./validation/token-provenance";
 import { validateHostName, validateResourceId } from "./validation/resource-id";
 import { addDiagnosticSetting, addDiagnosticsForCreatedResources, FUNCTION_APP_CATEGORIES } from "./monitoring/diagnostic-settings";
 import { registerStackChecks } from "./stack-checks";
@@ -211,6 +212,10 @@ export class AmlFunctionDeployment extends Construct {
 
     // ---- Validate every input before creating anything.
     checkPropsObject(owner, props, "props are required", "AmlFunctionDeploymentProps ({ location, model, entryScript, environment, triggers, ... })");
+    // Before anything is made: a string in the form of a cdktf token marker must name a token the
+    // user's code made, never one of the library's (lib/validation/token-provenance.ts).
+    refuseForgedTokens(owner, "", props);
+    const libraryTokensFrom = nextTokenNumber();
     this.location = normalizeLocation(owner, "location", props.location);
     // The default name is the construct id made name-safe ("Churn_Model" -> "churn-model"), and
     // checked as a given name is: an id too long for a name is refused, like the same string
@@ -318,7 +323,7 @@ export class AmlFunctionDeployment extends Construct {
     }
     // ---- The model: baked into the image, or fetched by the identity when an instance starts.
     const modelBinding = props.model.bind(new Construct(this, "model"), {
-      owner, location: this.location, resourceGroupName: rg, tags: tags ?? {}, identity, modelDir: AZUREML_MODEL_DIR,
+      owner, location: this.location, resourceGroupName: rg, tags: tags ?? {}, identity, modelDir: AZUREML_MODEL_DIR, baseName: base, uniqueSuffix: suffix,
     });
 
     const grants: ITerraformDependable[] = [
@@ -519,6 +524,8 @@ export class AmlFunctionDeployment extends Construct {
     // Last: the docker provider is needed only when the image build created docker_* resources.
     ensureProviders(this);
     registerStackChecks(this);
+    // What this deployment made is not for user values, except what it hands out.
+    markNotForUsers(libraryTokensFrom, [this.resourceGroupName, this.scoringUrl, this.image]);
   }
 
   private output(name: string, value: string, description: string): void {

@@ -23,6 +23,10 @@ export interface ModelTarget {
   readonly identity: TriggerIdentity;
   /** `AZUREML_MODEL_DIR` inside the image. */
   readonly modelDir: string;
+  /** The deployment's base name, for names of resources outside its resource group (e.g. a custom role). */
+  readonly baseName: string;
+  /** The deployment's unique suffix, with `baseName` for names that must be unique in the tenant. */
+  readonly uniqueSuffix: string;
 }
 
 /** What a model source hands back to the deployment after it bound. */
@@ -65,8 +69,9 @@ export class ModelSource {
 
   /**
    * A model version in an Azure ML registry, downloaded by the app's identity when an instance
-   * starts to `$AZUREML_MODEL_DIR/<name>/<version>/`. The identity gets AzureML Registry User on
-   * the registry.
+   * starts to `$AZUREML_MODEL_DIR/<name>/<version>/`. The identity gets a custom role on the
+   * registry that reads the registry and its assets, nothing else (not AzureML Registry User,
+   * which can also write and delete assets).
    */
   public static fromAmlRegistry(props: AmlRegistryModelProps): AmlRegistryModelSource {
     return new AmlRegistryModelSource(props);
