@@ -102,11 +102,38 @@ describe("ModelSource.fromAmlWorkspace", () => {
 describe("ModelSource.fromAmlRegistry", () => {
   const { json, app, roles } = deploy(ModelSource.fromAmlRegistry({ registryId: REG, name: "churn", version: "7" }));
 
-  test("grants AzureML Registry User on the registry and nothing else", () => {
+  test("grants a read-only custom role on the registry (registries/read and registries/assets/read), not AzureML Registry User, and nothing else", () => {
     const mine = modelRoles(roles).map(([, r]) => r);
     expect(mine).toHaveLength(1);
-    expect(mine[0]).toMatchObject({ scope: REG, role_definition_name: "AzureML Registry User", principal_type: "ServicePrincipal" });
+    const definitions = Object.entries(resourcesOf(json, "azurerm_role_definition")).filter(([id]) => id.startsWith("churn_model_")) as Array<[string, any]>;
+    expect(definitions).toHaveLength(1);
+    const [defId, def] = definitions[0];
+    // Defined in the registry's resource group (custom roles are assignable there, not on a resource), assigned on the registry.
+    expect(def).toMatchObject({
+      scope: `/subscriptions/${SUB}/resourceGroups/rg-shared`,
+      assignable_scopes: [`/subscriptions/${SUB}/resourceGroups/rg-shared`],
+      permissions: [{ actions: ["Microsoft.MachineLearningServices/registries/read", "Microsoft.MachineLearningServices/registries/assets/read"], not_actions: [], data_actions: [], not_data_actions: [] }],
+    });
+    // Unique in the tenant: the deployment's name and suffix, and the registry's name.
+    expect(def.name).toMatch(/^AML registry model reader churn [a-z0-9]+ on shared-models$/);
+    // Nothing that writes or deletes: no wildcard, no write, delete or action.
+    for (const a of def.permissions[0].actions) expect(a).not.toMatch(/\*|write|delete|action/i);
+    expect(mine[0]).toMatchObject({ scope: REG, role_definition_id: `\${azurerm_role_definition.${defId}.role_definition_resource_id}`, principal_type: "ServicePrincipal" });
+    expect(mine[0].role_definition_name).toBeUndefined();
+    expect(JSON.stringify(json)).not.toContain("AzureML Registry User");
     expect(app.depends_on).toContain(`azurerm_role_assignment.${modelRoles(roles)[0][0]}`);
+  });
+
+  test("a registry id that is a token: the role is defined in the resource group Terraform cuts from it", () => {
+    const stack = newStack();
+    const v = new TerraformVariable(stack, "registry_id", { type: "string" });
+    new AmlFunctionDeployment(stack, "churn", sampleProps({ model: ModelSource.fromAmlRegistry({ registryId: v.stringValue, name: "churn", version: "7" }) }));
+    const tokenJson = synthJson(stack);
+    const def = Object.values(resourcesOf(tokenJson, "azurerm_role_definition"))[0] as any;
+    expect(def.scope).toBe('${join("/", slice(split("/", var.registry_id), 0, 5))}');
+    expect(def.assignable_scopes).toEqual([def.scope]);
+    expect(def.name).toMatch(/^AML registry model reader churn [a-z0-9]+$/);
+    expect(schemaProblems(tokenJson)).toEqual([]);
   });
 
   test("app settings", () => {

@@ -1,13 +1,15 @@
 import * as fs from "fs";
 import * as path from "path";
 import { spawnSync } from "child_process";
-import { App, LocalBackend, TerraformStack, TerraformVariable, Token } from "cdktf";
-import { AmlFunctionDeployment, AmlFunctionDeploymentProps, BlobTrigger, ServiceBusTrigger, ValidationError } from "../lib";
+import { App, DefaultTokenResolver, LocalBackend, StringConcat, TerraformStack, TerraformVariable, Token, Tokenization } from "cdktf";
+import { ResourceGroup } from "@cdktf/provider-azurerm/lib/resource-group";
+import { AmlFunctionDeployment, AmlFunctionDeploymentProps, BlobTrigger, HttpTrigger, ImageBuild, ModelSource, ScoringPlan, ScoringRegistry, ServiceBusTrigger, ValidationError } from "../lib";
+import { nextTokenNumber } from "../lib/validation/token-provenance";
 import { escapeTemplateSequences, terraformLiteral } from "../lib/validation/terraform-literal";
 import { validateResourceId } from "../lib/validation/resource-id";
 import { validateTags } from "../lib/validation/tags";
 import { mergeAppSettings } from "../lib/app-settings";
-import { newStack, sampleProps, SAMPLE_SCRIPT } from "./helpers";
+import { newStack, sampleProps, SAMPLE_SCRIPT, synthJson } from "./helpers";
 import { tempDir } from "./temp-dirs";
 
 const O = "T";
@@ -276,5 +278,150 @@ describe("hostile input through a whole deployment, in JSON and HCL", () => {
 
   test("the HCL parse check itself fails on the break-out the issue describes (so the test above can fail)", () => {
     expect(hclParses('resource "a" "b" {\n  tags = {\n    "k"}" = "v"\n  }\n}\n')).toBe(false);
+  });
+});
+
+describe("forged cdktf token markers (issue 15, review finding 2)", () => {
+  const REG = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-shared/providers/Microsoft.MachineLearningServices/registries/shared-models";
+  const STORAGE = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-data/providers/Microsoft.Storage/storageAccounts/stdata01";
+
+  /** What a marker stands for, as Terraform will see it. */
+  const resolved = (stack: TerraformStack, marker: string): unknown => Tokenization.resolve(marker, { scope: stack, resolver: new DefaultTokenResolver(new StringConcat()) });
+
+  /** The markers of every token made from `from` on, whose Terraform text contains `fragment`. */
+  function markersResolvingTo(stack: TerraformStack, from: number, fragment: string): string[] {
+    const found: string[] = [];
+    // Taken once: resolving (and asking for the next number) makes tokens too.
+    const to = nextTokenNumber();
+    for (let i = from; i < to; i++) {
+      const marker = `\${TfToken[TOKEN.${i}]}`;
+      let text: unknown;
+      try {
+        Tokenization.reverseString(marker);
+        text = resolved(stack, marker);
+      } catch {
+        continue;
+      }
+      if (typeof text === "string" && text.includes(fragment)) found.push(marker);
+    }
+    return found;
+  }
+
+  /** A stack with one deployment built locally (so it has the registry push password); the markers of its secrets. */
+  function stackWithSecrets() {
+    const stack = newStack();
+    const from = nextTokenNumber();
+    const churn = new AmlFunctionDeployment(stack, "churn", sampleProps({ imageBuild: ImageBuild.localDocker() }));
+    const password = markersResolvingTo(stack, from, "azurerm_container_registry_token_password");
+    const insights = markersResolvingTo(stack, from, ".connection_string}");
+    return { stack, churn, password, insights, from };
+  }
+
+  test("the issue's reproduction: a marker as a tag value that would become the push password or App Insights connection string is refused, naming the property and value", () => {
+    const { stack, password, insights } = stackWithSecrets();
+    // The markers really resolve to the secrets (so the refusals below are about them).
+    expect(password.length).toBeGreaterThan(0);
+    expect(insights.length).toBeGreaterThan(0);
+    expect(resolved(stack, password[0])).toMatch(/^\$\{azurerm_container_registry_token_password\.[^.]+\.password1\[0\]\.value\}$/);
+    expect(resolved(stack, insights[0])).toMatch(/^\$\{azurerm_application_insights\.[^.]+\.connection_string\}$/);
+    const m = errorOf(() => new AmlFunctionDeployment(stack, "fraud", sampleProps({ tags: { owner: password[0] } })));
+    expect(m).toContain(`invalid tags.owner "${password[0]}"`);
+    expect(m).toContain("names a value this library made inside a deployment");
+    const s = errorOf(() => new AmlFunctionDeployment(stack, "fraud2", sampleProps({ appSettings: { TELEMETRY: `x-${insights[0]}` } })));
+    expect(s).toContain(`invalid appSettings.TELEMETRY "x-${insights[0]}"`);
+    // Nothing of the refused deployments reached the configuration.
+    const json = synthJson(stack);
+    expect(Object.keys(json.resource.azurerm_linux_function_app)).toHaveLength(1);
+    expect(JSON.stringify(json.resource.azurerm_resource_group)).not.toContain("password");
+  });
+
+  test("the exact literal ${TfToken[TOKEN.21]} in a fresh app, and a marker for a token the deployment would make later, are refused", () => {
+    // The 21st token made after this point: with one deployment, one of its own resources' attributes.
+    for (const marker of ["${TfToken[TOKEN.21]}", `\${TfToken[TOKEN.${nextTokenNumber() + 21}]}`]) {
+      const known = (() => {
+        try {
+          Tokenization.reverseString(marker);
+          return true;
+        } catch {
+          return false;
+        }
+      })();
+      const m = errorOf(() => new AmlFunctionDeployment(newStack(), "churn", sampleProps({ tags: { team: marker } })));
+      expect(m).toContain(`invalid tags.team "${marker}"`);
+      // Either it names no token yet (a reference to the deployment's own resources once made), or one the library made earlier.
+      expect(m).toMatch(known ? /names (a value this library made|none this app made)/ : /names none this app made/);
+    }
+  });
+
+  test.each<[string, (marker: string) => Partial<AmlFunctionDeploymentProps>, string]>([
+    ["a tag value", (x) => ({ tags: { env: x } }), "tags.env"],
+    ["an app setting", (x) => ({ appSettings: { KV: `@Microsoft.KeyVault(SecretUri=${x})` } }), "appSettings.KV"],
+    ["the resource group's name", (x) => ({ resourceGroup: { name: x } }), "resourceGroup.name"],
+    ["the Log Analytics workspace id", (x) => ({ logAnalyticsWorkspaceId: x }), "logAnalyticsWorkspaceId"],
+    ["a registry ref", (x) => ({ registry: { id: x, name: "acr01", loginServer: "acr01.azurecr.io", resourceGroupName: "rg" } }), "registry.id"],
+    ["the model's registry id", (x) => ({ model: ModelSource.fromAmlRegistry({ registryId: x, name: "churn", version: "7" }) }), "model.registryId"],
+    ["the model's storage account id", (x) => ({ model: ModelSource.fromBlob({ storageAccountId: x, container: "models", path: "churn" }) }), "model.storageAccountId"],
+    ["a blob trigger's storage account", (x) => ({ triggers: [new BlobTrigger({ storageAccount: { id: STORAGE, name: "stdata01", primaryBlobEndpoint: x, primaryQueueEndpoint: "https://stdata01.queue.core.windows.net/" } })] }), "triggers[0].storageAccount.primaryBlobEndpoint"],
+    ["a Service Bus trigger's namespace", (x) => ({ triggers: [new ServiceBusTrigger({ namespace: { id: x, name: "sb-scoring" } })] }), "triggers[0].namespace.id"],
+  ])("every user value that reaches the configuration is checked: %s", (_label, props, prop) => {
+    const { stack, insights } = stackWithSecrets();
+    const m = errorOf(() => new AmlFunctionDeployment(stack, "fraud", sampleProps(props(insights[0]))));
+    expect(m).toContain(`invalid ${prop} "`);
+    expect(m).toContain("names a value this library made inside a deployment");
+  });
+
+  test("ScoringRegistry and ScoringPlan check their props too; a number that encodes a token, and list or map markers, are refused", () => {
+    const { stack, insights } = stackWithSecrets();
+    expect(errorOf(() => new ScoringRegistry(stack, "shared", { name: "acrshared01", location: "westeurope", resourceGroupName: "rg", tags: { t: insights[0] } }))).toContain("invalid tags.t");
+    expect(errorOf(() => new ScoringPlan(stack, "plan", { name: "plan-shared", location: "westeurope", resourceGroupName: insights[0] }))).toContain("invalid resourceGroupName");
+    // A number in cdktf's token encoding (top 16 bits 0xfdff, the token's number below) for a
+    // token the app never made, as a number and written into a string.
+    const words = new Uint32Array([2 ** 31, 0xfdff0000]);
+    const forgedNumber = new Float64Array(words.buffer)[0];
+    expect(Token.isUnresolved(forgedNumber)).toBe(true);
+    expect(errorOf(() => new AmlFunctionDeployment(stack, "f1", sampleProps({ scaling: { maximumInstances: forgedNumber } })))).toContain("invalid scaling.maximumInstances");
+    expect(errorOf(() => new AmlFunctionDeployment(stack, "f2", sampleProps({ tags: { n: String(forgedNumber) } })))).toContain("is how cdktf writes a number token");
+    expect(errorOf(() => new AmlFunctionDeployment(stack, "f3", sampleProps({ tags: { l: "#{TfToken[TOKEN.1]}" } })))).toContain("list or map token marker");
+    expect(errorOf(() => new AmlFunctionDeployment(stack, "f4", sampleProps({ appSettings: { "&{TfToken[TOKEN.1]}": "x" } })))).toContain("list or map token marker");
+  });
+
+  test("tokens the user's code made still work: their resources, variables, and a deployment's public values and resource attributes", () => {
+    const { stack, churn } = stackWithSecrets();
+    const owner = new TerraformVariable(stack, "owner", { type: "string" });
+    const rg = new ResourceGroup(stack, "rg", { name: "rg-shared-kv", location: "westeurope" });
+    new AmlFunctionDeployment(stack, "fraud", sampleProps({
+      resourceGroup: { name: churn.resourceGroupName },
+      tags: { owner: owner.stringValue, group: `rg-${rg.name}` },
+      appSettings: { CHURN_URL: churn.scoringUrl!, CHURN_HOST: churn.functionApp.defaultHostname, CHURN_IMAGE: churn.image.imageReference },
+      model: ModelSource.fromAmlRegistry({ registryId: REG, name: "fraud", version: "1" }),
+    }));
+    const json = synthJson(stack);
+    const fraud = Object.entries<any>(json.resource.azurerm_linux_function_app).find(([id]) => id.startsWith("fraud_"))![1];
+    expect(fraud.app_settings.CHURN_HOST).toMatch(/^\$\{azurerm_linux_function_app\.churn_function-app_[^.]+\.default_hostname\}$/);
+    expect(fraud.app_settings.CHURN_URL).toMatch(/^https:\/\/\$\{azurerm_linux_function_app\.churn_function-app_[^.]+\.default_hostname\}\/api\//);
+    expect(fraud.tags).toEqual({ owner: "${var.owner}", group: expect.stringMatching(/^rg-\$\{azurerm_resource_group\.rg\.name\}$/) });
+    expect(fraud.resource_group_name).toMatch(/^\$\{azurerm_resource_group\.churn_resource-group_[^.]+\.name\}$/);
+  });
+
+  test("fields written into the image at synth (queue names, routes, function names, blob paths) take no token at all, not even one the user's code made", () => {
+    const v = new TerraformVariable(newStack(), "name", { type: "string" }).stringValue;
+    const cases: Array<[string, () => unknown]> = [
+      ["inputQueueName", () => new ServiceBusTrigger({ inputQueueName: v })],
+      ["outputQueueName", () => new ServiceBusTrigger({ outputQueueName: v })],
+      ["failedQueueName", () => new ServiceBusTrigger({ cardinality: "many", failedQueueName: v })],
+      ["route", () => new HttpTrigger({ route: v })],
+      ["functionName", () => new HttpTrigger({ functionName: v })],
+      ["inputPath", () => new BlobTrigger({ inputPath: `input/${v}.json` })],
+      ["outputPath", () => new BlobTrigger({ outputPath: `output/${v}.json` })],
+    ];
+    for (const [prop, make] of cases) expect(errorOf(make)).toContain(`invalid ${prop}`);
+  });
+
+  test("every public string value of a deployment can be passed to another one", () => {
+    const { stack, churn } = stackWithSecrets();
+    const values = [...Object.entries(churn), ...Object.entries(churn.image).map(([k, v]) => [`image.${k}`, v] as const)].filter(([, v]) => typeof v === "string") as Array<[string, string]>;
+    expect(values.map(([k]) => k)).toEqual(expect.arrayContaining(["resourceGroupName", "scoringUrl", "image.imageReference"]));
+    new AmlFunctionDeployment(stack, "fraud", sampleProps({ appSettings: Object.fromEntries(values.map(([k, v]) => [k.replace(/\./g, "_"), v])) }));
+    expect(() => synthJson(stack)).not.toThrow();
   });
 });

@@ -18,6 +18,7 @@ import { stageBuildContext } from "./image/build-context";
 import type { IImageBuild, ImageBuildBinding } from "./image/build/image-build-target";
 import { scoringImageDir } from "./image/scoring-image-dir";
 import { mergeAppSettings } from "./app-settings";
+import { markNotForUsers } from "./validation/token-provenance";
 import { registerStackChecks } from "./stack-checks";
 import { sameConstructsCopy } from "./constructs-copy";
 import { outputIdsFor } from "./output-ids";
@@ -286,6 +287,8 @@ export class AmlFunctionDeployment extends Construct {
     }
     this.output("image", this.image.imageReference, "The scoring image: registry/repository:fingerprint");
     registerStackChecks(this);
+    // What this deployment made is not for user values, except what it hands out.
+    markNotForUsers(resolved.libraryTokensFrom, [this.resourceGroupName, this.scoringUrl, this.image]);
   }
 
   private output(name: string, value: string, description: string): void {

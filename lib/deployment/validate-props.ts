@@ -23,6 +23,7 @@ import type { ITrigger } from "../triggers/trigger";
 import { validateHostName, validateResourceId } from "../validation/resource-id";
 import { coerce } from "../validation/enum-like";
 import { validateTags } from "../validation/tags";
+import { nextTokenNumber, refuseForgedTokens } from "../validation/token-provenance";
 
 /** Scaling settings of the function app, after the plan's rules and defaults. */
 export interface ResolvedScaling {
@@ -49,11 +50,17 @@ export interface ResolvedProps {
   readonly tags?: { [key: string]: string };
   readonly network?: NetworkOptions;
   readonly alerts?: AlertOptions;
+  /** The first token number of the deployment: the tokens it makes from here on are the library's. */
+  readonly libraryTokensFrom: number;
 }
 
 /** Checks `props` of the deployment `id`; throws a ValidationError naming the first bad prop. */
 export function validateProps(owner: string, id: string, props: AmlFunctionDeploymentProps): ResolvedProps {
   checkPropsObject(owner, props, "props are required", "AmlFunctionDeploymentProps ({ location, model, entryScript, environment, triggers, ... })");
+  // Before anything is made: a string in the form of a cdktf token marker must name a token the
+  // user's code made, never one of the library's (lib/validation/token-provenance.ts).
+  refuseForgedTokens(owner, "", props);
+  const libraryTokensFrom = nextTokenNumber();
   const location = normalizeLocation(owner, "location", props.location);
   // The default name is the construct id made name-safe ("Churn_Model" -> "churn-model"), and
   // checked as a given name is: an id too long for a name is refused, like the same string
@@ -98,7 +105,7 @@ export function validateProps(owner: string, id: string, props: AmlFunctionDeplo
   if (network !== undefined) checkNetworkInputs(owner, props, planSku, registrySku);
   const alerts = props.alerts === undefined ? undefined : validateAlertOptions(owner, props.alerts);
   const imageBuild = props.imageBuild ?? ImageBuild.acrTask();
-  return { location, base, nameProp, entryScript, requirementsTxt, pythonVersion, imageBuild, planSku, registrySku, scaling, tags, network, alerts };
+  return { libraryTokensFrom, location, base, nameProp, entryScript, requirementsTxt, pythonVersion, imageBuild, planSku, registrySku, scaling, tags, network, alerts };
 }
 
 /** The triggers, the model source and the build mode are objects that can be bound. */

@@ -16,6 +16,15 @@
  * secret rules left out, and those a `!` line re-included, are printed at synth. A model or source folder that is `/`, a home folder or
  * holds the cdktf project is refused (staging/folder-guard.ts).
  *
+ * Credentials by content (staging/credential-scan.ts): every file of the entry script's folder
+ * of up to 1 MiB is checked in the read that hashes it (and not again while it is unchanged:
+ * the digest cache keeps only files checked without a finding). A finding refuses the synth,
+ * naming the file and the `.dockerignore` line that leaves it out, unless a `!` line of that
+ * folder's `.dockerignore` names the file (then it is printed as kept). Refused rather than
+ * warned about: a warning scrolls by while the image, readable by everyone who can pull it,
+ * already holds the secret, and the fix (one `.dockerignore` line, or keeping it on purpose
+ * with a `!` line) costs less than a leaked key.
+ *
  * Staging (staging/staging-root.ts): into `<staging root>/<fingerprint>`, a private per-user
  * folder. A context is written to a temporary sibling and renamed into place; every file gets
  * mode 0644 and every folder 0755, whatever the inputs had. Small files read for their digest
@@ -46,7 +55,8 @@ import { refuseDangerousFolder } from "./staging/folder-guard";
 import { recordManifest, verifyManifest } from "./staging/staged-manifest";
 import { manifestPath, preparePrivateRoot, removeOldContexts, stagingRoot, STAGING_DIR_ENV, touchContext } from "./staging/staging-root";
 import { under } from "./staging/under";
-import { Entry, readOwnIgnore, walkFolder, WalkResult } from "./staging/walk";
+import { Entry, namedByExceptionLine, readOwnIgnore, walkFolder, WalkResult } from "./staging/walk";
+import { findCredential } from "./staging/credential-scan";
 import { FolderMemo, FolderMemoKey, memoCanTrust, readFolderMemo, writeFolderMemo } from "./staging/folder-memo";
 import { BACKGROUND_COPY_MIN_BYTES, BackgroundCopies } from "./staging/background-copy";
 
@@ -160,8 +170,10 @@ const DIGEST_CACHE_FILE = "file-digests.txt";
  */
 const PACKED_PLACEHOLDER = ".packed";
 const PACKED_PLACEHOLDER_OTHER = ".packed-placeholder";
+/** Where the entry script's folder goes in the context. */
+const SOURCE_PREFIX = "source/";
 /** Where the Dockerfile puts the model; a source file there would replace model files. */
-const MODEL_DIR_IN_SOURCE = "source/azureml-models";
+const MODEL_DIR_IN_SOURCE = `${SOURCE_PREFIX}azureml-models`;
 
 function checkRelativePath(owner: string, p: string): void {
   const allowed = "relative posix paths without '.', '..' or empty segments, e.g. \"app/score/function.json\"";
@@ -208,6 +220,8 @@ interface Collected {
   readonly secretReincluded: string[];
   readonly modelRun?: ModelRun;
   readonly modelWalk?: ModelWalk;
+  /** Whether a `!` line of the entry script folder's `.dockerignore` names a path of that folder. */
+  readonly sourceNamed: (rel: string) => boolean;
 }
 
 /**
@@ -266,7 +280,8 @@ function collect(spec: BuildContextSpec, root: string, memoRoot?: string): Colle
 
   refuseDangerousFolder(owner, "entryScript", spec.entryScript.sourceDir, root, spec.entryScript.given ?? spec.entryScript.absolutePath);
   const skip = model === undefined ? [] : [fs.realpathSync(model.absolutePath)];
-  add(walkFolder({ owner, prop: "entryScript", root: spec.entryScript.sourceDir, destPrefix: "source/", skip }));
+  const sourceIgnore = readOwnIgnore(spec.entryScript.sourceDir);
+  add(walkFolder({ owner, prop: "entryScript", root: spec.entryScript.sourceDir, destPrefix: SOURCE_PREFIX, skip, ownIgnore: sourceIgnore }));
 
   for (const rel of Object.keys(spec.generatedFiles)) {
     checkRelativePath(owner, rel);
@@ -303,7 +318,7 @@ function collect(spec: BuildContextSpec, root: string, memoRoot?: string): Colle
   }
   secretExcluded.sort();
   secretReincluded.sort();
-  return { entries, secretExcluded, secretReincluded, modelRun, modelWalk };
+  return { entries, secretExcluded, secretReincluded, modelRun, modelWalk, sourceNamed: namedByExceptionLine(sourceIgnore) };
 }
 
 function plan(spec: BuildContextSpec, root: string, cache: DigestCache, keep?: KeptBytes, memoRoot?: string): Plan {
@@ -314,7 +329,9 @@ function plan(spec: BuildContextSpec, root: string, cache: DigestCache, keep?: K
   const started = nowNs();
   // A generated file in `model` would enter the model's run of the sorted list: no memo then.
   const generatedInModel = Object.keys(spec.generatedFiles).some((rel) => rel === "model" || rel.startsWith(MODEL_PREFIX));
-  const { entries, secretExcluded, secretReincluded, modelRun, modelWalk } = collect(spec, root, generatedInModel ? undefined : memoRoot);
+  const { entries, secretExcluded, secretReincluded, modelRun, modelWalk, sourceNamed } = collect(spec, root, generatedInModel ? undefined : memoRoot);
+  const sourceDir = spec.entryScript.sourceDir;
+  let keptByContent = false;
   const hash = createHash("sha256");
   hash.update(`${FORMAT}\0`);
   const args = Object.keys(spec.buildArgs).sort().map((k) => [k, spec.buildArgs[k]]);
@@ -363,6 +380,25 @@ function plan(spec: BuildContextSpec, root: string, cache: DigestCache, keep?: K
           }
           digest = { sha256, id, trusted };
           copy = copyJob;
+        } else if (entry.dest.startsWith(SOURCE_PREFIX)) {
+          const scanned = cache.digestScanned(entry.source, findCredential, keep);
+          if (scanned.finding !== undefined) {
+            const rel = entry.dest.slice(SOURCE_PREFIX.length);
+            if (!sourceNamed(rel)) {
+              invalid(
+                owner,
+                "entryScript",
+                path.join(sourceDir, ...rel.split("/")),
+                `${rel} in the entry script's folder holds what looks like ${scanned.finding.what} (${scanned.finding.marker}...); every file of that folder goes into the image, which everyone who can pull it can read`,
+                `no credentials in the image: leave the file out with a line \`${rel}\` in ${path.join(sourceDir, ".dockerignore")} and give the app its secrets at run time (app settings with Key Vault references, the managed identity); a line \`!${rel}\` there keeps it in the image on purpose`,
+              );
+            }
+            if (!secretReincluded.includes(entry.dest)) {
+              secretReincluded.push(`${entry.dest} (holds what looks like ${scanned.finding.what})`);
+              keptByContent = true;
+            }
+          }
+          digest = scanned;
         } else {
           digest = cache.digest(entry.source, keep);
         }
@@ -395,6 +431,7 @@ function plan(spec: BuildContextSpec, root: string, cache: DigestCache, keep?: K
     hashEntries(at, entries.length);
   }
   hash.update(pending);
+  if (keptByContent) secretReincluded.sort();
   const written = stream?.finish();
   if (modelWalk !== undefined && forMemo !== undefined) {
     writeFolderMemo(memoRoot!, modelWalk.key, modelWalk.walked, { ...forMemo, secretExcluded: modelWalk.walked.secretExcluded, secretReincluded: modelWalk.walked.secretReincluded }, started);

@@ -9,11 +9,23 @@ export const ModelRole = {
    * reads blobs with its own token. AzureML Data Scientist would also allow writes and jobs.
    */
   READER: "Reader",
-  /** Read access to a registry's assets, including the model's data reference (FIELD-NOTES §8). */
-  AZUREML_REGISTRY_USER: "AzureML Registry User",
   /** List and read blobs, nothing else. */
   STORAGE_BLOB_DATA_READER: "Storage Blob Data Reader",
 } as const;
+
+/**
+ * The actions of the custom role a registry model source grants on the registry: read the
+ * registry and its assets, which is what Azure ML documents for users who only use a registry's
+ * models ("Manage Azure Machine Learning registries", Add users to the registry: a custom role
+ * with `registries/read` and `registries/assets/read`). Reading a model version and asking for
+ * the read-only data reference to its blobs are asset reads. The built-in AzureML Registry User
+ * (1823dd4f-...) is not used: it allows `registries/assets/*`, which also writes and deletes
+ * models, environments and components of a registry other teams share (FIELD-NOTES §12).
+ */
+export const REGISTRY_MODEL_READER_ACTIONS: readonly string[] = [
+  "Microsoft.MachineLearningServices/registries/read",
+  "Microsoft.MachineLearningServices/registries/assets/read",
+];
 
 /** ARM scope of one blob container: the narrowest scope a storage data role can have. */
 export function containerScope(storageAccountId: string, container: string): string {

@@ -26,8 +26,9 @@ export class ModelSource {
 
   /**
    * A model version in an Azure ML registry, downloaded by the app's identity when an instance
-   * starts to `$AZUREML_MODEL_DIR/<name>/<version>/`. The identity gets AzureML Registry User on
-   * the registry.
+   * starts to `$AZUREML_MODEL_DIR/<name>/<version>/`. The identity gets a custom role on the
+   * registry that reads the registry and its assets, nothing else (not AzureML Registry User,
+   * which can also write and delete assets).
    */
   public static fromAmlRegistry(props: AmlRegistryModelProps): AmlRegistryModelSource {
     return new AmlRegistryModelSource(props);

@@ -5,6 +5,7 @@ import { coerce } from "../validation/enum-like";
 import { validateResourceGroupName, validateServicePlanName } from "../naming";
 import { checkPropsObject, invalid } from "../errors";
 import { validateTags } from "../validation/tags";
+import { refuseForgedTokens } from "../validation/token-provenance";
 import { sameConstructsCopy } from "../constructs-copy";
 import { normalizeLocation } from "../azure-regions";
 
@@ -55,6 +56,7 @@ export class ScoringPlan extends Construct implements IServicePlanRef {
     super(sameConstructsCopy(scope, `ScoringPlan "${id}"`), id);
     const owner = `ScoringPlan "${id}"`;
     checkPropsObject(owner, props, "props are required", "ScoringPlanProps ({ name, location, resourceGroupName, ... })");
+    refuseForgedTokens(owner, "", props);
     this.location = props.location;
     validateServicePlanName(owner, "name", props.name);
     // Written into the Terraform configuration as given: checked like a deployment's own props.

@@ -5,6 +5,7 @@ import { coerce } from "../validation/enum-like";
 import { checkPropsObject, invalid } from "../errors";
 import { validateContainerRegistryName, validateResourceGroupName } from "../naming";
 import { validateTags } from "../validation/tags";
+import { refuseForgedTokens } from "../validation/token-provenance";
 import { validateResourceId } from "../validation/resource-id";
 import { addDiagnosticSetting, ALL_LOGS_AND_METRICS } from "../monitoring/diagnostic-settings";
 import { sameConstructsCopy } from "../constructs-copy";
@@ -75,6 +76,7 @@ export class ScoringRegistry extends Construct implements IContainerRegistryRef 
     super(sameConstructsCopy(scope, `ScoringRegistry "${id}"`), id);
     const owner = `ScoringRegistry "${id}"`;
     checkPropsObject(owner, props, "props are required", "ScoringRegistryProps ({ name, location, resourceGroupName, ... })");
+    refuseForgedTokens(owner, "", props);
     validateContainerRegistryName(owner, "name", props.name);
     // Written into the Terraform configuration as given: checked like a deployment's own props.
     validateResourceGroupName(owner, "resourceGroupName", props.resourceGroupName);

@@ -2,6 +2,7 @@
  * The props of `ServiceBusTrigger` and their validation: every check that needs only the props
  * runs here, when the trigger is constructed, so that a bad value fails where it was written.
  */
+import { Token } from "cdktf";
 import { checkPropsObject, invalid } from "../errors";
 import { knownInput } from "../existing-resources";
 import { validateServiceBusNamespaceName, validateServiceBusQueueName } from "../naming";
@@ -229,6 +230,13 @@ export function validateServiceBusTriggerProps(props: ServiceBusTriggerProps): S
 }
 
 function validateQueueNames(props: ServiceBusTriggerProps): { inputQueueName: string; outputQueueName: string } {
+  // The queue names go into the image's function definitions at synth, where no token is ever
+  // resolved: a marker would stay the queue's name.
+  for (const [prop, name] of [["inputQueueName", props.inputQueueName], ["outputQueueName", props.outputQueueName], ["failedQueueName", props.failedQueueName]] as const) {
+    if (typeof name === "string" && Token.isUnresolved(name)) {
+      invalid(OWNER, prop, name, "it is a token, but the queue names are written into the image's function definitions at synth", "a literal queue name");
+    }
+  }
   const inputQueueName = props.inputQueueName ?? "inqueue";
   const outputQueueName = props.outputQueueName ?? "outqueue";
   validateServiceBusQueueName(OWNER, "inputQueueName", inputQueueName);

@@ -14,12 +14,17 @@
  * value and no escape would be right for both.
  *
  * cdktf tokens (references to other resources, `${TfToken[...]}` markers) pass unchanged; only
- * the literal text around them is escaped.
+ * the literal text around them is escaped. cdktf resolves a marker whoever wrote it, so a user
+ * value that merely looks like one is refused where the value enters the library, unless it
+ * names a token the user's code made (token-provenance.ts).
  */
 import { invalid } from "../errors";
 
-/** A cdktf string-token marker: replaced by a Terraform reference at synth. */
-const TOKEN_MARKER = /\$\{TfToken\[[A-Za-z0-9_.-]+\]\}/g;
+/**
+ * A cdktf string-token marker: replaced by a Terraform reference at synth (its key characters as
+ * cdktf's encoding allows them). Whether a user value may carry one: token-provenance.ts.
+ */
+const TOKEN_MARKER = /\$\{TfToken\[[A-Za-z0-9:_.-]+\]\}/g;
 
 /** Characters refused in every literal: C0 and C1 controls, DEL, and the Unicode line and paragraph separators. */
 export function firstControl(text: string): string | undefined {

@@ -238,13 +238,13 @@ class RegistryModelTest(FetchTestCase):
         self.assertNotIn(self.SIG, "\n".join(logs.output))
         self.assertNotIn("sig=", "\n".join(logs.output))
 
-    def test_registry_403_names_azureml_registry_user(self):
+    def test_registry_403_names_the_registry_reader_role(self):
         self.arm.on("GET", f"{REG_ID}/models/churn/versions/7", error(403, "AuthorizationFailed"))
         source = json.dumps({"kind": "amlRegistry", "registryId": REG_ID, "name": "churn", "version": "7"})
         with self.assertRaises(ModelAccessDenied) as ctx:
             ensure_model(self.env(source))
         self.assertIn("model churn:7 of registry shared", str(ctx.exception))
-        self.assertIn("'AzureML Registry User' role on the registry " + REG_ID, str(ctx.exception))
+        self.assertIn("'AML registry model reader' role on the registry " + REG_ID, str(ctx.exception))
 
 
 CHILD = textwrap.dedent("""

@@ -14,12 +14,19 @@
  * garbage collector has nothing of it to copy. A key not found there is searched for in the whole
  * text (the lookups continue from where it is); after a few keys found nowhere (a new or changed
  * model), the text is put into a map once.
+ *
+ * Files whose content is also checked for credentials (credential-scan.ts: the entry script's
+ * folder) are cached under their identity with SCANNED_PREFIX in front: such a line means "this
+ * content was read and held none", so an unchanged file is neither read nor scanned again, and a
+ * file hashed before without the scan (as part of a model, or by an older version) is read once
+ * more. A file with a finding is never cached: it is read and reported on every synth.
  */
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { identityKey, identityKeyOfOpenFile, inodeInIdentityKey, nowNs, parseIdentityKey, settledBefore, sizeInIdentityKey } from "./file-identity";
 import { KeptBytes } from "./kept-bytes";
+import { CredentialFinding } from "./credential-scan";
 
 const FORMAT = "aml-function-deployment/digest-cache/v3";
 /** Upper bound on cached files; the ones used by the latest synth are kept first. */
@@ -27,6 +34,11 @@ const MAX_ENTRIES = 500_000;
 /** Keys searched for in the whole text without success before the text is put into a map. */
 const MAX_FAILED_SEARCHES = 8;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
+/**
+ * In front of the identity of a file cached with its credential scan (see the top); the version
+ * goes up when the scan's rules change, so every file is scanned again under the new rules.
+ */
+const SCANNED_PREFIX = "scan1/";
 const SPACE = 0x20;
 const NEWLINE = 0x0a;
 
@@ -180,15 +192,26 @@ export class DigestCache {
   }
 
   /**
+   * As `digest`, and the content is checked by `scan` in the same read (files read in one call:
+   * up to 1 MiB). Answered from the cache only for a file scanned before without a finding; a
+   * file with a `finding` is not cached (see the top).
+   */
+  public digestScanned(file: string, scan: (bytes: Buffer) => CredentialFinding | undefined, keep?: KeptBytes): { sha256: string; id: string; content?: Buffer; trusted: boolean; finding?: CredentialFinding } {
+    const { sha256, id, whole, trusted, finding } = this.digestOnce(file, undefined, scan);
+    return { sha256, id, content: whole !== undefined ? keep?.keep(whole) : undefined, trusted, finding };
+  }
+
+  /**
    * As `digest`, but the bytes read are not kept: `whole` is a view of them (when the file was read,
    * unchanged, in one call), valid until the next call. `beforeRead` is called with the file and its
    * identity when it is about to be read (not when its digest is known).
    */
-  public digestOnce(file: string, beforeRead?: (file: string, id: string) => void): { sha256: string; id: string; whole?: Buffer; trusted: boolean } {
+  public digestOnce(file: string, beforeRead?: (file: string, id: string) => void, scan?: (bytes: Buffer) => CredentialFinding | undefined): { sha256: string; id: string; whole?: Buffer; trusted: boolean; finding?: CredentialFinding } {
     const id = identityKey(file);
-    const cached = this.lookup(id);
+    const key = scan === undefined ? id : `${SCANNED_PREFIX}${id}`;
+    const cached = this.lookup(key);
     if (cached !== undefined) return { sha256: cached, id, trusted: true };
-    const hashed = this.hashed.get(id);
+    const hashed = this.hashed.get(key);
     if (hashed !== undefined) return { sha256: hashed, id, trusted: true };
     // About to be read: e.g. start its copy on another thread (staging/background-copy.ts).
     beforeRead?.(file, id);
@@ -197,14 +220,16 @@ export class DigestCache {
     this.hashedFiles++;
     // The file read must be the one whose identity was looked up, unchanged.
     const unchanged = identity === id;
+    // Scanned in the bytes just read (a changed file fails the synth when it is staged or archived).
+    const finding = unchanged && whole !== undefined ? scan?.(whole) : undefined;
     // Cache only what did not change while (or shortly before) it was read.
     const trusted = unchanged && settledBefore(parseIdentityKey(id), started);
-    if (trusted) {
-      this.hashed.set(id, sha256);
-      this.answers.push(id);
+    if (trusted && finding === undefined) {
+      this.hashed.set(key, sha256);
+      this.answers.push(key);
       this.dirty = true;
     }
-    return { sha256, id, whole: unchanged ? whole : undefined, trusted };
+    return { sha256, id, whole: unchanged ? whole : undefined, trusted, finding };
   }
 
   /** Writes the cache when something new was hashed. */

@@ -77,6 +77,19 @@ export function readOwnIgnore(root: string): string[] {
   return fs.existsSync(file) ? fs.readFileSync(file, "utf8").split(/\r?\n/) : [];
 }
 
+/**
+ * Whether a `!` line of the folder's own `.dockerignore` names a relative path itself (not a
+ * folder above it, nor everything): how a file whose content looks like a credential is kept
+ * on purpose, as a `!` line naming it keeps a file the secret rules match.
+ */
+export function namedByExceptionLine(own: readonly string[]): (rel: string) => boolean {
+  const names = own
+    .map((p) => p.trim())
+    .filter((p) => p.startsWith("!") && p.length > 1)
+    .map((p) => exactPattern(p.slice(1).trim()));
+  return (rel) => names.some((n) => n.test(rel));
+}
+
 /** A folder still to visit; `parent` links give the chain of ancestors for cycle checks. */
 interface Pending {
   readonly abs: string;

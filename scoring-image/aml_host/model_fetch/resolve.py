@@ -24,6 +24,9 @@ from .http_client import Deadline, HttpClient
 from .identity import ManagedIdentity
 
 ARM_API_VERSION = "2024-04-01"
+# How the name of the custom role the deployment grants on a registry starts (it reads the
+# registry and its assets, nothing else: lib/model/aml-registry-model-source.ts).
+REGISTRY_READER_ROLE = "AML registry model reader"
 
 _ID = re.compile(r"^/subscriptions/([^/]+)/resourceGroups/([^/]+)/providers/([^/]+)/([^/]+)/([^/]+)$", re.I)
 _DATASTORE_URI = re.compile(
@@ -130,10 +133,10 @@ class Resolver:
         spec = self.cfg.spec
         _, _, registry = parse_id(spec.resource_id, "registries")
         scope = f"the registry {spec.resource_id}"
-        uri = self._model_uri(deadline, "AzureML Registry User", scope)
+        uri = self._model_uri(deadline, REGISTRY_READER_ROLE, scope)
         body = {"assetId": f"azureml://registries/{registry}/models/{spec.name}/versions/{spec.version}", "blobUri": uri}
         ref = self._arm("POST", f"{spec.resource_id}/datareferences/{spec.name}/versions/{spec.version}", deadline,
-                        "AzureML Registry User", scope, "getting the data reference of the model's blobs", body=body)
+                        REGISTRY_READER_ROLE, scope, "getting the data reference of the model's blobs", body=body)
         consumption = ref.get("blobReferenceForConsumption") or {}
         credential = consumption.get("credential") or {}
         ctype = str(credential.get("credentialType", "")).lower()
@@ -164,7 +167,7 @@ def storage_role_hint(cfg: FetchConfig, loc: BlobLocation) -> str:
     """The role and scope a 403 from storage points at."""
     if cfg.spec.kind == "amlRegistry":
         return (f"The registry hands out a read-only SAS for its storage; check that the identity still has "
-                f"'AzureML Registry User' on {cfg.spec.resource_id}")
+                f"'{REGISTRY_READER_ROLE}' on {cfg.spec.resource_id}")
     return f"Grant it 'Storage Blob Data Reader' on {loc.where}"
 
 
