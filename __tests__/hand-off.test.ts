@@ -234,12 +234,29 @@ describe("stack README: what the deployer needs", () => {
     expect(needs).toContain("| `${data.azurerm_container_registry.registry.id}` (`crshared` in resource group `rg-platform`) | AcrPush | identity `id-churn-build` |");
     expect(needs).toMatch(/\| `\$\{data\.azurerm_storage_account\.blobs\.id\}` \(`stteamblobs` in resource group `rg-data`\) \| custom role `AML blob trigger [^`]+` \| identity `id-churn` \|/);
     expect(needs).toMatch(/defines custom role `AML blob trigger/);
+    expect(needs).toContain("the custom role definition (`Microsoft.Authorization/roleDefinitions/write`, which both roles include), is written there");
     // Created in the stack: host storage, App Insights, the build container.
     expect(needs).not.toContain("Storage Table Data Contributor");
     expect(needs).not.toContain("Monitoring Metrics Publisher");
     // Resources created inside other teams' resources: queues in the namespace, containers in the account.
     expect(needs).toContain("- `${data.azurerm_servicebus_namespace.bus.id}` (`sb-team-shared` in resource group `rg-messaging`): `azurerm_servicebus_queue`");
     expect(needs).toContain("- `${data.azurerm_storage_account.blobs.id}` (`stteamblobs` in resource group `rg-data`): `azurerm_storage_container`");
+  });
+
+  test("a registry model source: the registry gets the assignment, its resource group the custom role's definition", () => {
+    const outdir = tempDir("aml-deployer-");
+    const app = new App({ outdir });
+    const stack = new TerraformStack(app, "registry");
+    new LocalBackend(stack, { path: "terraform.tfstate" });
+    const registryGroup = `${SUB}/resourceGroups/rg-shared`;
+    const registryId = `${registryGroup}/providers/Microsoft.MachineLearningServices/registries/shared-models`;
+    new AmlFunctionDeployment(stack, "churn", sampleProps({ model: ModelSource.fromAmlRegistry({ registryId, name: "churn", version: "7" }) }));
+    app.synth();
+    prepareHandOff(app, { printWarnings: false });
+    const needs = section(fs.readFileSync(path.join(outdir, "stacks", "registry", "README.md"), "utf8"));
+    expect(needs).toMatch(new RegExp(`\\| \`${registryId}\` \\| custom role \`AML registry model reader churn [0-9a-z]+ on shared-models\` \\| identity \`id-churn\` \\|`));
+    expect(needs).toMatch(new RegExp(`\\| \`${registryGroup}\` \\| defines custom role \`AML registry model reader churn [0-9a-z]+ on shared-models\` \\| — \\|`));
+    expect(needs).toContain("`Microsoft.Authorization/roleDefinitions/write`");
   });
 
   test("a stack that grants only on what it creates says so; a local build needs no Blob Data Contributor", () => {

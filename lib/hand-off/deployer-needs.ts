@@ -101,6 +101,7 @@ export function deployerNeeds(config: TerraformConfig): string[] {
     );
   }
   const outside: [string, string, string][] = [];
+  let definesOutside = false;
   for (const [, body] of assignments) {
     const scope = body.scope;
     if (typeof scope !== "string" || refersToCreated(scope, created)) continue;
@@ -110,11 +111,16 @@ export function deployerNeeds(config: TerraformConfig): string[] {
     const scope = body.scope;
     if (typeof scope !== "string" || refersToCreated(scope, created)) continue;
     outside.push([describeScope(scope, config), `defines custom role ${code(String(body.name))}`, "—"]);
+    definesOutside = true;
   }
   if (outside.length === 0) {
     lines.push("- Nothing outside the stack: every role it grants is on a resource it creates.", "");
   } else {
-    lines.push("- **User Access Administrator** (or **Owner**) on each scope outside this stack that gets a grant (resources of other teams: the role assignment is written there):", "");
+    // A custom role is defined in the resource group of the resource it is for: a write of its own there.
+    const written = definesOutside
+      ? "the role assignment, or the custom role definition (`Microsoft.Authorization/roleDefinitions/write`, which both roles include), is written there"
+      : "the role assignment is written there";
+    lines.push(`- **User Access Administrator** (or **Owner**) on each scope outside this stack that gets a grant (resources of other teams: ${written}):`, "");
     lines.push("| scope outside this stack | role | granted to |", "| --- | --- | --- |");
     const rows = [...new Set(outside.map(([s, r, p]) => `| ${s} | ${r} | ${p} |`))].sort();
     lines.push(...rows, "");
