@@ -11,6 +11,7 @@ import { newStack, onlyResource, refTo, resourcesOf, SAMPLE_MODEL, sampleProps, 
 import { imageView } from "./context-view";
 import { tempDir } from "./temp-dirs";
 import { schemaProblems } from "./schema-check";
+import { fakeTarget } from "./fake-target";
 import { buildExampleApp } from "../main";
 
 /** The task's YAML, decoded and parsed. */
@@ -475,7 +476,7 @@ describe("values that would break the task YAML", () => {
     const stack = newStack();
     const registry = new ScoringRegistry(stack, "acr", { name: "templateacr01", location: "westeurope", resourceGroupName: "rg" });
     const target = {
-      owner: 'AmlFunctionDeployment "churn"', location: "westeurope", resourceGroupName: "rg", tags: {}, baseName: "churn", uniqueSuffix: "0123abcd",
+      ...fakeTarget, owner: 'AmlFunctionDeployment "churn"', location: "westeurope", resourceGroupName: "rg", tags: {}, baseName: "churn", uniqueSuffix: "0123abcd",
       registry, repository: "aml/churn", credentialName: "churn-push", platform: "linux/amd64",
       context: { directory: tempDir("acr-tpl-"), fingerprint: "f".repeat(64), files: [] },
       buildArgs: { AZUREML_ENTRY_SCRIPT: "{{.Run.ID}}.py", PYTHON_VERSION: "3.11" },

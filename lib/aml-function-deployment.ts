@@ -1,45 +1,35 @@
 import * as fs from "fs";
 import * as path from "path";
 import { Construct } from "constructs";
-import { ITerraformDependable, Lazy, TerraformOutput, TerraformResource, TerraformStack, Token } from "cdktf";
-import { ResourceGroup } from "@cdktf/provider-azurerm/lib/resource-group";
-import { UserAssignedIdentity } from "@cdktf/provider-azurerm/lib/user-assigned-identity";
-import { LogAnalyticsWorkspace } from "@cdktf/provider-azurerm/lib/log-analytics-workspace";
-import { ApplicationInsights } from "@cdktf/provider-azurerm/lib/application-insights";
-import { LinuxFunctionApp } from "@cdktf/provider-azurerm/lib/linux-function-app";
-import { checkPropsObject, invalid } from "./errors";
-import { normalizeLocation } from "./azure-regions";
-import { AcrTaskBuild, buildIdentityName } from "./image/build/acr-task-build";
-import { knownInput } from "./existing-resources";
-import { claimNames, deriveNames, NameClaim, DerivedNames, uniqueSuffix, validateDeploymentBaseName, validateResourceGroupName } from "./naming";
-import { IModelSource, isModelSource } from "./model/model-source";
-import { resolveEntryScript } from "./entry-script";
+import { Lazy, TerraformOutput } from "cdktf";
+import type { UserAssignedIdentity } from "@cdktf/provider-azurerm/lib/user-assigned-identity";
+import type { LinuxFunctionApp } from "@cdktf/provider-azurerm/lib/linux-function-app";
+import { deriveNames, DerivedNames, uniqueSuffix } from "./naming";
+import type { IModelSource } from "./model/model-target";
 import { PythonEnvironment } from "./python-environment";
-import { NOT_A_PYTHON_VERSION, PythonVersion } from "./python-version";
-import { NOT_A_PLAN_SKU, NOT_A_REGISTRY_SKU, PlanSku, RegistrySku } from "./skus";
-import { IContainerRegistryRef, ScoringRegistry } from "./registry/scoring-registry";
-import { DEFAULT_MAXIMUM_ELASTIC_WORKER_COUNT, IServicePlanRef, ScoringPlan } from "./plan/scoring-plan";
-import { createSecureStorageAccount } from "./security/secure-storage-account";
-import { BuiltInRole, grantRole } from "./security/role-assignment";
-import { ITrigger, ITriggerTarget, TriggerBinding, TriggerIdentity } from "./triggers/trigger";
-import { functionDefinitionFiles, HEALTH_CHECK_EVICTION_TIME_IN_MIN, HEALTH_CHECK_PATH } from "./image/function-definitions";
+import { PythonVersion } from "./python-version";
+import { PlanSku, RegistrySku } from "./skus";
+import type { IContainerRegistryRef } from "./registry/scoring-registry";
+import { registryNeeds } from "./registry/registry-use";
+import type { IServicePlanRef } from "./plan/scoring-plan";
+import { ITrigger } from "./triggers/trigger";
+import { functionDefinitionFiles } from "./image/function-definitions";
 import { stageBuildContext } from "./image/build-context";
-import { IImageBuild, ImageBuild, ImageBuildBinding, isImageBuild } from "./image/build/image-build";
+import type { IImageBuild, ImageBuildBinding } from "./image/build/image-build-target";
 import { scoringImageDir } from "./image/scoring-image-dir";
 import { mergeAppSettings } from "./app-settings";
-import { ensureProviders } from "./providers";
-import { validateTags } from "./validation/tags";
-import { coerce } from "./validation/enum-like";
-import { markNotForUsers, nextTokenNumber, refuseForgedTokens } from "./validation/token-provenance";
-import { validateHostName, validateResourceId } from "./validation/resource-id";
-import { addDiagnosticSetting, addDiagnosticsForCreatedResources, FUNCTION_APP_CATEGORIES } from "./monitoring/diagnostic-settings";
+import { markNotForUsers } from "./validation/token-provenance";
 import { registerStackChecks } from "./stack-checks";
 import { sameConstructsCopy } from "./constructs-copy";
 import { outputIdsFor } from "./output-ids";
-import { checkPrivateNetworkInputs, NetworkOptions, validateNetworkOptions } from "./network/network-options";
-import { createPrivateEndpoints, PrivateEndpointNeed } from "./network/private-endpoint";
-import { AlertOptions, createMetricAlerts, failedRequestsAlert, healthCheckAlert, http5xxAlert, validateAlertOptions } from "./monitoring/alerts";
+import type { NetworkOptions } from "./network/network-options";
+import type { AlertOptions } from "./monitoring/alerts";
 import { appAuthSettings } from "./triggers/entra-id";
+import type { DeploymentContext } from "./deployment/deployment-context";
+import { applyNeeds, BoundPart, collectNeeds } from "./deployment/apply-needs";
+import { createCoreResources } from "./deployment/core-resources";
+import { createFunctionApp, functionAppSettings } from "./deployment/function-app";
+import { validateProps } from "./deployment/validate-props";
 
 /** An existing resource group: an azurerm `ResourceGroup` or `DataAzurermResourceGroup` fits. */
 export interface IResourceGroupRef {
@@ -209,441 +199,99 @@ export class AmlFunctionDeployment extends Construct {
   constructor(scope: Construct, id: string, props: AmlFunctionDeploymentProps) {
     super(sameConstructsCopy(scope, `AmlFunctionDeployment "${id}"`), id);
     const owner = `AmlFunctionDeployment "${id}"`;
+    // Every input is checked before anything is created.
+    const resolved = validateProps(owner, id, props);
+    const { location, base, tags, network } = resolved;
+    this.location = location;
 
-    // ---- Validate every input before creating anything.
-    checkPropsObject(owner, props, "props are required", "AmlFunctionDeploymentProps ({ location, model, entryScript, environment, triggers, ... })");
-    // Before anything is made: a string in the form of a cdktf token marker must name a token the
-    // user's code made, never one of the library's (lib/validation/token-provenance.ts).
-    refuseForgedTokens(owner, "", props);
-    const libraryTokensFrom = nextTokenNumber();
-    this.location = normalizeLocation(owner, "location", props.location);
-    // The default name is the construct id made name-safe ("Churn_Model" -> "churn-model"), and
-    // checked as a given name is: an id too long for a name is refused, like the same string
-    // given as `name`, rather than cut to a name the user never wrote.
-    const base = props.name ?? id.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
-    if (Token.isUnresolved(base)) invalid(owner, "name", base, "names are derived at synth time", "a literal string");
-    const nameProp = props.name === undefined ? `name (defaulted from the construct id "${id}"; pass name)` : "name";
-    validateDeploymentBaseName(owner, nameProp, base);
-    if (!Array.isArray(props.triggers) || props.triggers.length === 0) {
-      invalid(owner, "triggers", props.triggers, "at least one trigger is required", "a non-empty list of HttpTrigger, BlobTrigger or ServiceBusTrigger");
-    }
-    props.triggers.forEach((t, i) => {
-      if (!t || typeof (t as ITrigger).bind !== "function") {
-        invalid(owner, `triggers[${i}]`, t, "not a trigger", "new HttpTrigger(...), new BlobTrigger(...) or new ServiceBusTrigger(...)");
-      }
-    });
-    if (!isModelSource(props.model)) invalid(owner, "model", props.model, "not a model source", "ModelSource.fromLocalPath(path), .fromAmlWorkspace({ workspaceId, name, version }), .fromAmlRegistry({ registryId, name, version }) or .fromBlob({ storageAccountId, container, path })");
-    if (props.imageBuild !== undefined && !isImageBuild(props.imageBuild)) {
-      invalid(owner, "imageBuild", props.imageBuild, "not a build mode", "ImageBuild.acrTask(options?) or ImageBuild.localDocker()");
-    }
-    const environment = props.environment ?? PythonEnvironment.fromPipPackages([]);
-    if (!(environment instanceof PythonEnvironment)) {
-      invalid(owner, "environment", props.environment, "not a PythonEnvironment", "PythonEnvironment.fromPipPackages([...]), .fromRequirementsFile(path) or .fromCondaFile(path)");
-    }
-    const pythonVersion = coerce(owner, "pythonVersion", props.pythonVersion, PythonVersion, PythonVersion.PYTHON_3_11, NOT_A_PYTHON_VERSION);
-    const givenPlanSku = coerce(owner, "planSku", props.planSku, PlanSku, undefined, NOT_A_PLAN_SKU);
-    const registrySku = coerce(owner, "registrySku", props.registrySku, RegistrySku, undefined, NOT_A_REGISTRY_SKU);
-    const entryScript = resolveEntryScript(owner, props.entryScript);
-    const requirementsTxt = environment.requirements(owner);
-    const condaPython = environment.condaPythonVersion;
-    if (condaPython !== undefined && !pythonVersion.version.startsWith(condaPython) && !condaPython.startsWith(pythonVersion.version)) {
-      invalid(owner, "environment", condaPython, `the conda file asks for python ${condaPython} but the image runs Python ${pythonVersion.version}`, `set pythonVersion to match, or python=${pythonVersion.version} in the conda file`);
-    }
-    const planSku = props.servicePlan?.sku ?? givenPlanSku ?? PlanSku.EP1;
-    const scaling = validateScaling(owner, props.scaling ?? {}, planSku, props.servicePlan !== undefined);
-    if (props.servicePlan && givenPlanSku && props.servicePlan.sku && props.servicePlan.sku !== givenPlanSku) {
-      invalid(owner, "planSku", givenPlanSku.name, `the given servicePlan is ${props.servicePlan.sku.name}`, "leave planSku unset when passing a ScoringPlan");
-    }
-    checkExistingResources(owner, this.location, props);
-    if (props.resourceGroup && !Token.isUnresolved(props.resourceGroup.name)) {
-      validateResourceGroupName(owner, "resourceGroup.name", props.resourceGroup.name);
-    }
-    // Ids and names from the caller are written into the Terraform configuration: they must be
-    // what they claim to be (a line break in one would add HCL of the caller's choosing to cdk.tf).
-    if (props.logAnalyticsWorkspaceId !== undefined) {
-      validateResourceId(owner, "logAnalyticsWorkspaceId", props.logAnalyticsWorkspaceId, "Microsoft.OperationalInsights/workspaces");
-    }
-    if (props.registry !== undefined) validateRegistryRef(owner, props.registry);
-    if (props.servicePlan !== undefined) validateResourceId(owner, "servicePlan.id", props.servicePlan.id, "Microsoft.Web/serverFarms");
-    // Tag values are escaped for Terraform (`${` stays literal); names and lengths follow Azure's rules.
-    const tags = validateTags(owner, "tags", props.tags);
-    const network = props.network === undefined ? undefined : validateNetworkOptions(owner, props.network);
-    if (network !== undefined) {
-      const plan = props.servicePlan as (IServicePlanRef & ConfiguredInputs) | undefined;
-      const existingSkuName = plan === undefined ? undefined : knownInput(plan.skuNameInput);
-      checkPrivateNetworkInputs(owner, {
-        publicNetworkAccessEnabled: props.publicNetworkAccessEnabled,
-        registrySku,
-        sharedRegistrySku: props.registry instanceof ScoringRegistry ? props.registry.sku : undefined,
-        planSku: typeof existingSkuName === "string" ? { name: existingSkuName, prop: "servicePlan.skuName" } : { name: planSku.name, prop: props.servicePlan?.sku !== undefined ? "servicePlan.sku" : "planSku" },
-      });
-    }
-    const alerts = props.alerts === undefined ? undefined : validateAlertOptions(owner, props.alerts);
-
+    // ---- The deployment's own resources, and the context its parts bind against.
     const suffix = uniqueSuffix(this.node.path);
-    this.names = deriveNames(base, suffix);
-    const names = this.names;
-    claimNames(TerraformStack.of(this), this.node.path, owner, nameProp, base, derivedNameClaims(base, names, props));
-    const outputId = outputIdsFor(this, props.name);
-    this.outputId = outputId;
-
-    // ---- Resource group, identity, registry, plan.
-    this.resourceGroupName = props.resourceGroup
-      ? props.resourceGroup.name
-      : new ResourceGroup(this, "resource-group", { name: names.resourceGroup, location: this.location, tags }).name;
-    const rg = this.resourceGroupName;
-
-    this.identity = new UserAssignedIdentity(this, "identity", { name: names.identity, location: this.location, resourceGroupName: rg, tags });
-    const identity: TriggerIdentity = { id: this.identity.id, principalId: this.identity.principalId, clientId: this.identity.clientId };
-
-    this.registry = props.registry ?? new ScoringRegistry(this, "registry", {
-      name: names.containerRegistry, location: this.location, resourceGroupName: rg, sku: registrySku ?? (network === undefined ? undefined : RegistrySku.PREMIUM), tags,
-    });
-    // Private endpoints the deployment's parts ask for (created below, once the triggers and the
-    // image build have bound); a ScoringRegistry closes itself to public networks.
-    const endpointNeeds: PrivateEndpointNeed[] = [];
-    let registryNeed: PrivateEndpointNeed | undefined;
-    if (this.registry instanceof ScoringRegistry) {
-      if (network === undefined) this.registry.usePublicNetwork(owner);
-      else registryNeed = this.registry.usePrivateNetwork(owner);
-    }
-    this.servicePlan = props.servicePlan ?? new ScoringPlan(this, "plan", {
-      name: names.servicePlan, location: this.location, resourceGroupName: rg, sku: planSku,
-      maximumElasticWorkerCount: planSku.isElasticPremium ? props.scaling?.maximumElasticWorkerCount : undefined, tags,
-    });
-
-    // ---- Host storage through the identity (no key): the three data roles the host needs.
-    // No blob versioning on host storage: the host rewrites its lease, timer and scan-state blobs
-    // every few seconds, and each write would keep a version.
-    const hostStorage = createSecureStorageAccount(this, "host-storage", {
-      name: names.hostStorage, location: this.location, resourceGroupName: rg, tags, blobVersioning: false, networkAccess: network === undefined ? undefined : "private",
-    });
-    for (const subresource of ["blob", "queue", "table"] as const) {
-      endpointNeeds.push({ resourceName: names.hostStorage, resourceId: hostStorage.id, subresource, description: `the host storage account "${names.hostStorage}"` });
-    }
-    // ---- The model: baked into the image, or fetched by the identity when an instance starts.
-    const modelBinding = props.model.bind(new Construct(this, "model"), {
-      owner, location: this.location, resourceGroupName: rg, tags: tags ?? {}, identity, modelDir: AZUREML_MODEL_DIR, baseName: base, uniqueSuffix: suffix,
-    });
-
-    const grants: ITerraformDependable[] = [
-      ...(modelBinding.dependencies ?? []),
-      grantRole(this, "acr-pull", this.registry.id, BuiltInRole.ACR_PULL, identity.principalId),
-      grantRole(this, "host-blob", hostStorage.id, BuiltInRole.STORAGE_BLOB_DATA_OWNER, identity.principalId),
-      grantRole(this, "host-queue", hostStorage.id, BuiltInRole.STORAGE_QUEUE_DATA_CONTRIBUTOR, identity.principalId),
-      grantRole(this, "host-table", hostStorage.id, BuiltInRole.STORAGE_TABLE_DATA_CONTRIBUTOR, identity.principalId),
-    ];
-
-    // ---- Monitoring: workspace-based Application Insights that accepts Azure AD-authenticated telemetry only.
-    // The workspace this deployment creates accepts Azure AD-authenticated ingestion and queries
-    // only (`local_authentication_enabled = false`; `local_authentication_disabled` is deprecated in 4.55):
-    // App Insights sends with the identity, diagnostic settings are Azure's own pipeline.
-    const workspaceId = props.logAnalyticsWorkspaceId ?? new LogAnalyticsWorkspace(this, "logs", {
-      name: names.logAnalytics, location: this.location, resourceGroupName: rg, sku: "PerGB2018", retentionInDays: 30,
-      localAuthenticationEnabled: false, tags,
-    }).id;
-    const insights = new ApplicationInsights(this, "insights", {
-      name: names.appInsights, location: this.location, resourceGroupName: rg, applicationType: "other",
-      workspaceId, localAuthenticationDisabled: true, tags,
-    });
-    grants.push(grantRole(this, "insights-publish", insights.id, BuiltInRole.MONITORING_METRICS_PUBLISHER, identity.principalId));
-
-    // ---- Triggers bind before the image is built: their function definitions go into it.
+    const names = (this.names = deriveNames(base, suffix));
+    this.outputId = outputIdsFor(this, props.name);
+    const core = createCoreResources(this, owner, props, resolved, names);
+    this.resourceGroupName = core.resourceGroupName;
+    this.identity = core.identity;
+    this.registry = core.registry;
+    this.servicePlan = core.servicePlan;
     this.functionAppName = names.functionApp;
     let app: LinuxFunctionApp | undefined;
-    const target: ITriggerTarget = {
-      deploymentId: id,
-      location: this.location,
-      resourceGroupName: rg,
-      tags: tags ?? {},
-      identity,
-      baseName: base,
-      uniqueSuffix: suffix,
+    const context: DeploymentContext = {
+      owner, deploymentId: id, location, resourceGroupName: this.resourceGroupName, tags: tags ?? {},
+      identity: { id: this.identity.id, principalId: this.identity.principalId, clientId: this.identity.clientId },
+      baseName: base, uniqueSuffix: suffix, names,
+      // The parts bind before the app exists: its hostname resolves at synth.
       defaultHostname: Lazy.stringValue({ produce: () => app!.defaultHostname }),
-      outputId,
+      outputId: this.outputId,
       privateNetwork: network !== undefined,
     };
-    const bindings: TriggerBinding[] = props.triggers.map((t, i) => t.bind(new Construct(this, `trigger-${i}`), target));
-    // No Storage Account Contributor on host storage for blob triggers: the WebJobs SDK's blob
-    // listener only reads and writes blobs and queues in host storage (scan state, dispatch queue);
-    // the management calls it makes (blob service properties) go to the watched account, where
-    // the BlobTrigger grants a custom role with just those actions (lib/triggers/blob-trigger.ts).
 
-    // ---- The image.
+    // ---- The parts. The model and the triggers bind before the image is built: the baked model
+    // and the function definitions go into it.
+    const model = props.model.bind(new Construct(this, "model"), { ...context, modelDir: AZUREML_MODEL_DIR });
+    const triggers = props.triggers.map((t, i) => t.bind(new Construct(this, `trigger-${i}`), context));
     const imageDir = scoringImageDir();
     const baseHostJson = JSON.parse(fs.readFileSync(path.join(imageDir, "host.json"), "utf8")) as Record<string, unknown>;
-    const buildArgs = { AZUREML_ENTRY_SCRIPT: entryScript.relativePath, PYTHON_VERSION: pythonVersion.version };
-    const imageBuild = props.imageBuild ?? ImageBuild.acrTask();
-    const context = stageBuildContext({
+    const buildArgs = { AZUREML_ENTRY_SCRIPT: resolved.entryScript.relativePath, PYTHON_VERSION: resolved.pythonVersion.version };
+    const imageBuild = resolved.imageBuild;
+    const buildContext = stageBuildContext({
       owner,
       scoringImageDir: imageDir,
-      model: modelBinding.bakedModel,
-      entryScript,
-      requirementsTxt,
-      generatedFiles: functionDefinitionFiles(owner, baseHostJson, bindings),
+      model: model.bakedModel,
+      entryScript: resolved.entryScript,
+      requirementsTxt: resolved.requirementsTxt,
+      generatedFiles: functionDefinitionFiles(owner, baseHostJson, triggers),
       buildArgs,
       platform: PLATFORM,
       packWhileHashing: imageBuild.stagesContextFolder === true,
     });
     this.image = imageBuild.bind(new Construct(this, "image"), {
-      owner,
-      location: this.location,
-      resourceGroupName: rg,
-      tags: tags ?? {},
-      baseName: base,
-      uniqueSuffix: suffix,
-      registry: this.registry,
-      repository: names.imageRepository,
-      credentialName: names.scopeMap,
-      context,
-      buildArgs,
-      platform: PLATFORM,
-      privateNetwork: network !== undefined,
+      ...context, registry: this.registry, repository: names.imageRepository, credentialName: names.scopeMap, context: buildContext, buildArgs, platform: PLATFORM,
     });
+    const parts: BoundPart[] = [
+      { from: "model", needs: model },
+      { from: "registry", needs: registryNeeds(core.registryEndpoint, this.image) },
+      { from: "AmlFunctionDeployment", needs: core.needs },
+      ...triggers.map((b): BoundPart => ({ from: `trigger "${b.functionName}"`, needs: b, functionName: b.functionName, httpPath: b.httpPath })),
+      { from: "imageBuild", needs: this.image },
+    ];
+    const needs = collectNeeds(parts);
 
-    // ---- Private endpoints of what the deployment created, before the app that uses them. The
-    // registry's must exist before the image is pushed (from the machine that runs Terraform, with
-    // a local build) and pulled.
-    const endpointScope = network === undefined ? undefined : new Construct(this, "private-endpoints");
-    const placement = network === undefined ? undefined : { owner, location: this.location, resourceGroupName: rg, tags, network };
-    const endpoints = endpointScope === undefined || placement === undefined ? [] : createPrivateEndpoints(endpointScope, [
-      ...(registryNeed === undefined ? [] : [{ ...registryNeed, requiredBy: this.image.dependencies.filter((d): d is TerraformResource => TerraformResource.isTerraformResource(d)) }]),
-      ...endpointNeeds,
-      ...bindings.flatMap((b) => b.privateEndpoints ?? []),
-      ...(this.image.privateEndpoints ?? []),
-    ], placement);
-
-    // ---- The function app.
+    // ---- The function app, configured with what the parts need.
     const appSettings = mergeAppSettings(owner, [
-      {
-        from: "AmlFunctionDeployment",
-        settings: {
-          // The image holds the code: don't mount /home over it.
-          WEBSITES_ENABLE_APP_SERVICE_STORAGE: "false",
-          // Host storage through the user-assigned identity (the provider adds __accountName).
-          AzureWebJobsStorage__credential: "managedidentity",
-          AzureWebJobsStorage__clientId: identity.clientId,
-          // Application Insights with local auth off needs Azure AD-authenticated telemetry.
-          APPLICATIONINSIGHTS_AUTHENTICATION_STRING: `ClientId=${identity.clientId};Authorization=AAD`,
-          AML_APP_ROOT,
-          AZUREML_MODEL_DIR,
-          AZUREML_ENTRY_SCRIPT: entryScript.relativePath,
-        },
-      },
-      { from: "model", settings: modelBinding.appSettings },
-      ...bindings.map((b) => ({ from: `trigger "${b.functionName}"`, settings: b.appSettings })),
+      functionAppSettings(this.identity.clientId, { appRoot: AML_APP_ROOT, modelDir: AZUREML_MODEL_DIR, entryScript: resolved.entryScript.relativePath }),
+      ...needs.appSettings,
       { from: "appSettings", settings: props.appSettings },
     ]);
-
-    const elastic = planSku.isElasticPremium;
-    app = new LinuxFunctionApp(this, "function-app", {
-      name: names.functionApp,
-      location: this.location,
-      resourceGroupName: rg,
-      servicePlanId: this.servicePlan.id,
-      storageAccountName: hostStorage.name,
-      storageUsesManagedIdentity: true,
-      // Code comes from the image, so no Azure Files content share (it would need an account key).
-      contentShareForceDisabled: true,
-      functionsExtensionVersion: "~4",
-      httpsOnly: true,
-      publicNetworkAccessEnabled: network === undefined ? (props.publicNetworkAccessEnabled ?? true) : false,
-      // Outbound through the integration subnet, the image pull included (the registry is private).
-      virtualNetworkSubnetId: network?.integrationSubnetId,
-      vnetImagePullEnabled: network === undefined ? undefined : true,
-      authSettingsV2: appAuthSettings(owner, bindings),
-      ftpPublishBasicAuthenticationEnabled: false,
-      webdeployPublishBasicAuthenticationEnabled: false,
-      builtinLoggingEnabled: false,
-      // No client_certificate_mode: client certificates are off (client_certificate_enabled
-      // defaults to false), and a mode without them only draws scanner findings.
-      identity: { type: "UserAssigned", identityIds: [identity.id] },
-      keyVaultReferenceIdentityId: identity.id,
-      siteConfig: {
-        minimumTlsVersion: "1.2",
-        scmMinimumTlsVersion: "1.2",
-        ftpsState: "Disabled",
-        http2Enabled: true,
-        remoteDebuggingEnabled: false,
-        alwaysOn: elastic ? undefined : true,
-        preWarmedInstanceCount: elastic ? scaling.prewarmedInstances : undefined,
-        elasticInstanceMinimum: elastic ? scaling.alwaysReadyInstances : undefined,
-        appScaleLimit: scaling.maximumInstances,
-        vnetRouteAllEnabled: network === undefined ? undefined : true,
-        // The scale controller cannot see private trigger sources: the runtime reports its own
-        // scale needs instead (Elastic Premium only; Dedicated plans scale by their own rules).
-        runtimeScaleMonitoringEnabled: network !== undefined && elastic ? true : undefined,
-        // The health function answers 503 until init() succeeded (it is retried with backoff);
-        // an instance that stays unhealthy is taken out of rotation and, with more than one
-        // instance, replaced after the eviction time.
-        healthCheckPath: HEALTH_CHECK_PATH,
-        healthCheckEvictionTimeInMin: HEALTH_CHECK_EVICTION_TIME_IN_MIN,
-        containerRegistryUseManagedIdentity: true,
-        containerRegistryManagedIdentityClientId: identity.clientId,
-        applicationInsightsConnectionString: insights.connectionString,
-        applicationStack: {
-          docker: [{
-            registryUrl: `https://${this.registry.loginServer}`,
-            imageName: this.image.repository,
-            imageTag: this.image.tag,
-          }],
-        },
-      },
-      appSettings,
-      tags,
+    const functionApp = createFunctionApp(this, {
+      name: names.functionApp, location, resourceGroupName: this.resourceGroupName, servicePlan: this.servicePlan, planSku: resolved.planSku, scaling: resolved.scaling,
+      hostStorage: core.hostStorage, identity: this.identity, insights: core.insights, registry: this.registry, image: this.image, appSettings,
+      authSettingsV2: appAuthSettings(owner, parts),
+      network, publicNetworkAccessEnabled: props.publicNetworkAccessEnabled, tags,
       // The identity must be able to pull and reach storage before the first start, and the
       // image must be in the registry.
-      dependsOn: [...grants, ...bindings.flatMap((b) => b.dependencies ?? []), ...this.image.dependencies, ...endpoints],
+      dependsOn: needs.dependencies,
     });
-    this.functionApp = app;
-    if (endpointScope !== undefined && placement !== undefined) {
-      createPrivateEndpoints(endpointScope, [{ resourceName: names.functionApp, resourceId: app.id, subresource: "sites", description: `the function app "${names.functionApp}"` }], placement);
-    }
-
-    // ---- Alerts: on the app, its telemetry and what each trigger watches.
-    if (alerts !== undefined) {
-      createMetricAlerts(new Construct(this, "alerts"), [http5xxAlert(app.id), healthCheckAlert(app.id), failedRequestsAlert(insights.id), ...bindings.flatMap((b) => b.alerts ?? [])], alerts,
-        { owner, namePrefix: names.functionApp, resourceGroupName: rg, tags });
-    }
-
-    // ---- Diagnostic settings: logs and metrics of what this deployment creates go to its workspace.
-    addDiagnosticSetting(this, "function-app-diagnostics", app.id, workspaceId, FUNCTION_APP_CATEGORIES);
-    if (this.registry instanceof ScoringRegistry) this.registry.sendLogsTo(workspaceId);
-    addDiagnosticsForCreatedResources(this, workspaceId);
+    app = this.functionApp = functionApp.resource;
+    applyNeeds(this, needs, functionApp, {
+      owner, location, resourceGroupName: this.resourceGroupName, tags, nameProp: resolved.nameProp, baseName: base,
+      workspaceId: core.workspaceId, alertNamePrefix: names.functionApp, network, alerts: resolved.alerts,
+    });
 
     // ---- Outputs, prefixed so several deployments fit one stack (lib/output-ids.ts).
     this.output("function_app_name", app.name, "Name of the function app");
     this.output("default_hostname", app.defaultHostname, "Default hostname of the function app");
-    const http = bindings.find((b) => b.httpPath !== undefined);
+    const http = triggers.find((b) => b.httpPath !== undefined);
     if (http) {
       this.scoringUrl = `https://${app.defaultHostname}/${http.httpPath}`;
       this.output("scoring_url", this.scoringUrl, "HTTPS scoring URL (send the function key in x-functions-key unless the trigger is anonymous)");
     }
     this.output("image", this.image.imageReference, "The scoring image: registry/repository:fingerprint");
-
-    // Last: the docker provider is needed only when the image build created docker_* resources.
-    ensureProviders(this);
     registerStackChecks(this);
     // What this deployment made is not for user values, except what it hands out.
-    markNotForUsers(libraryTokensFrom, [this.resourceGroupName, this.scoringUrl, this.image]);
+    markNotForUsers(resolved.libraryTokensFrom, [this.resourceGroupName, this.scoringUrl, this.image]);
   }
 
   private output(name: string, value: string, description: string): void {
     new TerraformOutput(this, `output-${name}`, { value, description }).overrideLogicalId(this.outputId(name));
   }
-}
-
-/**
- * Every name of the stack this deployment derives: the base (the same in two deployments means
- * every derived name collides) and the resource names it creates. Output ids are not claimed:
- * lib/output-ids.ts makes them unique, and the stack checks refuse any left twice.
- */
-function derivedNameClaims(base: string, names: DerivedNames, props: AmlFunctionDeploymentProps): NameClaim[] {
-  return [
-    { kind: "base name", name: base },
-    ...(props.resourceGroup ? [] : [{ kind: "resource group", name: names.resourceGroup }]),
-    ...(props.registry ? [] : [{ kind: "container registry", name: names.containerRegistry }]),
-    ...(props.servicePlan ? [] : [{ kind: "service plan", name: names.servicePlan }]),
-    ...(props.logAnalyticsWorkspaceId ? [] : [{ kind: "Log Analytics workspace", name: names.logAnalytics }]),
-    { kind: "managed identity", name: names.identity },
-    // The ACR build's own identity: the identity of a deployment named `<name>-build` otherwise.
-    ...(props.imageBuild === undefined || props.imageBuild instanceof AcrTaskBuild ? [{ kind: "managed identity", name: buildIdentityName(names) }] : []),
-    { kind: "Application Insights", name: names.appInsights },
-    { kind: "storage account", name: names.hostStorage },
-    { kind: "function app", name: names.functionApp },
-    { kind: "image repository", name: names.imageRepository },
-  ];
-}
-
-/**
- * Checks the existing resources passed in where their properties are known at synth (literals,
- * a ScoringPlan, or the configuration of an azurerm resource construct): the plan's region, OS
- * and SKU family, the registry's admin user and anonymous pull. (Ids are checked with the other caller input below.)
- * Values only known at apply (data sources, references) are taken as they are; the README lists
- * what is not checked.
- */
-function checkExistingResources(owner: string, location: string, props: AmlFunctionDeploymentProps): void {
-  const plan = props.servicePlan as (IServicePlanRef & ConfiguredInputs) | undefined;
-  const planLocation = plan === undefined ? undefined : knownInput(plan.location, plan.locationInput);
-  if (typeof planLocation === "string") {
-    const normalized = normalizeLocation(owner, "servicePlan.location", planLocation);
-    if (normalized !== location) {
-      invalid(owner, "servicePlan", planLocation, `the plan is in ${normalized} but the function app would be in ${location}; an app runs in its plan's region`, `a plan in ${location}, or location: "${normalized}"`);
-    }
-  }
-  // An azurerm ServicePlan resource passed in: its configuration is known at synth.
-  const osType = plan === undefined ? undefined : knownInput(plan.osTypeInput);
-  if (typeof osType === "string" && osType.toLowerCase() !== "linux") {
-    invalid(owner, "servicePlan.osType", osType, "the scoring image is a Linux container, which runs on Linux plans only", "a plan with osType \"Linux\"");
-  }
-  const skuName = plan === undefined ? undefined : knownInput(plan.skuNameInput);
-  if (typeof skuName === "string" && /^(y1|fc1)$/i.test(skuName.trim())) {
-    invalid(owner, "servicePlan.skuName", skuName, `${/^y1$/i.test(skuName.trim()) ? "Consumption (Y1)" : "Flex Consumption (FC1)"} plans cannot run custom containers`, `an Elastic Premium or Dedicated plan: ${PlanSku.all().join(", ")}`);
-  }
-  // An azurerm ContainerRegistry resource passed in: no shared password, no anonymous pulls.
-  const registry = props.registry as (IContainerRegistryRef & ConfiguredInputs) | undefined;
-  if (registry !== undefined && knownInput(registry.adminEnabledInput) === true) {
-    invalid(owner, "registry.adminEnabled", true, "the admin user is a shared password for the whole registry; the deployment pulls and pushes with managed identities", "adminEnabled false (the default), or a ScoringRegistry");
-  }
-  if (registry !== undefined && knownInput(registry.anonymousPullEnabledInput) === true) {
-    invalid(owner, "registry.anonymousPullEnabled", true, "anyone could pull the scoring image (and the model baked into it)", "anonymousPullEnabled false (the default), or a ScoringRegistry");
-  }
-}
-
-/** The `<prop>Input` getters of an azurerm resource construct: the values its caller configured. */
-interface ConfiguredInputs {
-  readonly locationInput?: unknown;
-  readonly osTypeInput?: unknown;
-  readonly skuNameInput?: unknown;
-  readonly adminEnabledInput?: unknown;
-  readonly anonymousPullEnabledInput?: unknown;
-}
-
-interface ResolvedScaling {
-  alwaysReadyInstances?: number;
-  prewarmedInstances?: number;
-  maximumInstances?: number;
-}
-
-function validateScaling(owner: string, s: ScalingOptions, sku: PlanSku, sharedPlan: boolean): ResolvedScaling {
-  const count = (prop: string, v: number | undefined, min: number, max: number) => {
-    if (v !== undefined && (!Number.isInteger(v) || v < min || v > max)) invalid(owner, `scaling.${prop}`, v, "out of range", `a whole number from ${min} to ${max}`);
-  };
-  count("alwaysReadyInstances", s.alwaysReadyInstances, 0, 20);
-  count("prewarmedInstances", s.prewarmedInstances, 0, 20);
-  count("maximumInstances", s.maximumInstances, 1, 100);
-  count("maximumElasticWorkerCount", s.maximumElasticWorkerCount, 1, 100);
-  if (!sku.isElasticPremium) {
-    for (const prop of ["alwaysReadyInstances", "prewarmedInstances", "maximumElasticWorkerCount"] as const) {
-      if (s[prop] !== undefined) invalid(owner, `scaling.${prop}`, s[prop], `it applies to Elastic Premium plans only, the plan is ${sku.name}`, "leave it unset on Dedicated plans");
-    }
-    return { maximumInstances: s.maximumInstances };
-  }
-  if (sharedPlan && s.maximumElasticWorkerCount !== undefined) {
-    invalid(owner, "scaling.maximumElasticWorkerCount", s.maximumElasticWorkerCount, "it is a setting of the plan, and this deployment uses a given servicePlan", "set maximumElasticWorkerCount on the ScoringPlan");
-  }
-  const resolved = { alwaysReadyInstances: s.alwaysReadyInstances ?? 1, prewarmedInstances: s.prewarmedInstances ?? 1, maximumInstances: s.maximumInstances };
-  const burst = s.maximumElasticWorkerCount ?? DEFAULT_MAXIMUM_ELASTIC_WORKER_COUNT;
-  if (!sharedPlan && resolved.alwaysReadyInstances > burst) {
-    invalid(owner, "scaling.alwaysReadyInstances", resolved.alwaysReadyInstances, `more than the plan's maximumElasticWorkerCount (${burst})`, `at most ${burst}`);
-  }
-  if (resolved.maximumInstances !== undefined && resolved.maximumInstances < resolved.alwaysReadyInstances) {
-    invalid(owner, "scaling.maximumInstances", resolved.maximumInstances, `fewer than alwaysReadyInstances (${resolved.alwaysReadyInstances})`, `at least ${resolved.alwaysReadyInstances}`);
-  }
-  return resolved;
-}
-
-/** A registry passed in: its id, login server and names reach the Terraform configuration. */
-function validateRegistryRef(owner: string, registry: IContainerRegistryRef): void {
-  for (const key of ["id", "name", "loginServer", "resourceGroupName"] as const) {
-    if (typeof registry?.[key] !== "string") {
-      invalid(owner, `registry.${key}`, registry?.[key], "missing", "a ScoringRegistry, an azurerm ContainerRegistry or DataAzurermContainerRegistry, or an object with id, name, loginServer and resourceGroupName strings");
-    }
-  }
-  validateResourceId(owner, "registry.id", registry.id, "Microsoft.ContainerRegistry/registries");
-  validateHostName(owner, "registry.loginServer", registry.loginServer);
-  if (!Token.isUnresolved(registry.name) && !/^[A-Za-z0-9]{5,50}$/.test(registry.name)) {
-    invalid(owner, "registry.name", registry.name, "not a container registry name", "5-50 letters and digits");
-  }
-  if (!Token.isUnresolved(registry.resourceGroupName)) validateResourceGroupName(owner, "registry.resourceGroupName", registry.resourceGroupName);
 }

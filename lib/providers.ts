@@ -1,8 +1,9 @@
 import { IConstruct } from "constructs";
-import { TerraformProvider, TerraformResource, TerraformStack, Token } from "cdktf";
+import { TerraformProvider, TerraformStack, Token } from "cdktf";
 import { AzurermProvider } from "@cdktf/provider-azurerm/lib/provider";
 import { DockerProvider } from "@cdktf/provider-docker/lib/provider";
 import { describeValue } from "./errors";
+import type { ProviderNeed } from "./deployment/declared-needs";
 
 /**
  * Providers for the stacks that hold deployments: the user's, or defaults this library adds.
@@ -10,7 +11,7 @@ import { describeValue } from "./errors";
  * Works with one or two copies of cdktf in the process (a `file:`/symlinked dependency loads the
  * library's own copy next to the app's). Everything here therefore recognises constructs by
  * shape, through cdktf's `Symbol.for` markers (`TerraformProvider.isTerraformProvider`,
- * `TerraformResource.isTerraformResource`, `TerraformStack.isStack`), never by `instanceof`.
+ * `TerraformStack.isStack`), never by `instanceof`.
  *
  * - The defaults are added when the deployment is constructed (not in an aspect: aspects live in
  *   a per-copy registry, so an aspect registered by the library's copy never runs when the app's
@@ -28,8 +29,8 @@ const DEPLOYMENTS = Symbol.for("@aml-functions/aml-function-deployment.deploymen
 type Marked = IConstruct & { [DEFAULT_PROVIDER]?: boolean };
 type StackState = IConstruct & { [DEPLOYMENTS]?: string[] };
 
-const AZURERM = "azurerm";
-const DOCKER = "docker";
+const AZURERM: ProviderNeed = "azurerm";
+const DOCKER: ProviderNeed = "docker";
 
 function defaultProviders(stack: IConstruct, type: string): TerraformProvider[] {
   return stack.node
@@ -39,10 +40,6 @@ function defaultProviders(stack: IConstruct, type: string): TerraformProvider[] 
 }
 
 const isOurs = (p: IConstruct): boolean => (p as Marked)[DEFAULT_PROVIDER] === true;
-
-function usesDocker(scope: IConstruct): boolean {
-  return scope.node.findAll().some((c) => TerraformResource.isTerraformResource(c) && c.terraformResourceType.startsWith("docker_"));
-}
 
 function addDefault(stack: TerraformStack, type: string, create: (id: string) => TerraformProvider): void {
   if (defaultProviders(stack, type).length > 0) return;
@@ -79,16 +76,16 @@ export function reconcileProviders(stack: IConstruct): string[] {
 
 /**
  * Adds the default providers a deployment needs to its stack when the stack has none yet, and
- * records the deployment for messages. The synth-time check is lib/stack-checks.ts. Call it after the deployment's resources
- * exist: the docker provider is added only when they include docker_* resources (a stack that
- * builds in Azure must not need a Docker engine, nor even the docker provider binary).
+ * records the deployment for messages. The synth-time check is lib/stack-checks.ts. azurerm is
+ * always needed; the others only when a part of the deployment declares them (a stack that builds
+ * in Azure must not need a Docker engine, nor even the docker provider binary).
  */
-export function ensureProviders(deployment: IConstruct): void {
+export function ensureProviders(deployment: IConstruct, needed: readonly ProviderNeed[]): void {
   const stack = TerraformStack.of(deployment);
   const state = stack as unknown as StackState;
   state[DEPLOYMENTS] = [...(state[DEPLOYMENTS] ?? []), deployment.node.path];
   // storage_use_azuread: the storage accounts have shared keys turned off, so the provider must
   // reach their data plane with Azure AD.
   addDefault(stack, AZURERM, (id) => new AzurermProvider(stack, id, { features: [{}], storageUseAzuread: true }));
-  if (usesDocker(deployment)) addDefault(stack, DOCKER, (id) => new DockerProvider(stack, id, {}));
+  if (needed.includes(DOCKER)) addDefault(stack, DOCKER, (id) => new DockerProvider(stack, id, {}));
 }

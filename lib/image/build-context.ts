@@ -42,7 +42,7 @@ import * as path from "path";
 import { invalid } from "../errors";
 import type { ArchiveInput } from "./build/context-archive";
 import { ResolvedEntryScript } from "../entry-script";
-import { ResolvedModel } from "../model/local-model-source";
+import type { ResolvedModel } from "../model/model-target";
 import { copyFileEconomically } from "./staging/copy-file";
 import { DigestCache } from "./staging/digest-cache";
 import { DEFAULT_EXCLUDES, SECRET_EXCLUDES } from "./staging/excludes";

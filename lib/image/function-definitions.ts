@@ -1,5 +1,6 @@
 import { invalid } from "../errors";
 import { TriggerBinding } from "../triggers/trigger";
+import { resolveAdapter } from "../triggers/trigger-adapter";
 
 /** Deterministic JSON: object keys sorted, two-space indent, trailing newline. */
 export function stableJson(value: unknown): string {
@@ -46,11 +47,14 @@ function healthFunctionFiles(): { [path: string]: string } {
 /**
  * The generated part of the image: one folder per function (`function.json`, a one-line
  * `__init__.py` that points at the shared adapter, and `aml.json` with the adapter's settings),
- * the health function, and `host.json` with the triggers' extension settings merged in.
+ * the adapters the triggers ship (`adapters/<kind>_adapter.py`), the health function, and
+ * `host.json` with the triggers' extension settings merged in.
  */
 export function functionDefinitionFiles(owner: string, baseHostJson: Record<string, unknown>, bindings: TriggerBinding[]): { [path: string]: string } {
   const files: { [path: string]: string } = {};
   const seen = new Set<string>([HEALTH_FUNCTION_NAME]);
+  // Adapters the triggers ship, by kind: they go into the image's adapters/ beside its own.
+  const shipped = new Map<string, { functionName: string; source: string }>();
   for (const b of bindings) {
     // Function names are folder names; the Functions host treats them case-insensitively.
     const key = b.functionName.toLowerCase();
@@ -65,9 +69,23 @@ export function functionDefinitionFiles(owner: string, baseHostJson: Record<stri
     if (b.httpPath !== undefined && b.httpPath.toLowerCase().replace(/\/+$/, "") === `api/${HEALTH_ROUTE}`) {
       invalid(owner, "triggers", b.httpPath, `the route "${HEALTH_ROUTE}" is taken by the app's health function (${HEALTH_CHECK_PATH})`, `any other route, e.g. "score"`);
     }
+    const adapter = resolveAdapter(owner, b.functionName, b.adapter);
+    const settings = b.adapterSettings ?? { kind: adapter.kind };
+    if (settings.kind !== adapter.kind) {
+      invalid(owner, "triggers", settings.kind, `the aml.json of function "${b.functionName}" names another kind than its adapter ("${adapter.kind}")`, `kind "${adapter.kind}" in adapterSettings, or no kind there`);
+    }
     files[`app/${b.functionName}/function.json`] = stableJson({ bindings: b.bindings });
-    files[`app/${b.functionName}/__init__.py`] = `from adapters.${b.adapter}_adapter import main  # noqa: F401\n`;
-    files[`app/${b.functionName}/aml.json`] = stableJson(b.adapterSettings ?? { kind: b.adapter });
+    files[`app/${b.functionName}/__init__.py`] = `from adapters.${adapter.kind}_adapter import main  # noqa: F401\n`;
+    files[`app/${b.functionName}/aml.json`] = stableJson(settings);
+    if (adapter.module !== undefined) {
+      const dest = `app/adapters/${adapter.kind}_adapter.py`;
+      const earlier = shipped.get(adapter.kind);
+      if (earlier !== undefined && earlier.source !== adapter.module.source) {
+        invalid(owner, "triggers", adapter.module.path, `the triggers of functions "${earlier.functionName}" and "${b.functionName}" ship different modules for the adapter "${adapter.kind}" (${dest} in the image)`, "one module per adapter kind");
+      }
+      shipped.set(adapter.kind, { functionName: b.functionName, source: adapter.module.source });
+      files[dest] = adapter.module.source;
+    }
   }
   Object.assign(files, healthFunctionFiles());
   files["app/host.json"] = stableJson(mergeHostExtensions(owner, withFunctionTimeout(owner, baseHostJson, bindings), bindings));

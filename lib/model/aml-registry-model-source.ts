@@ -8,7 +8,7 @@ import { AML_REGISTRY, ParsedResourceId, parseResourceId } from "./azure-resourc
 import { validateAssetName, validateAssetVersion } from "./aml-asset";
 import { fetchSettings, validateArmEndpoint } from "./fetch-settings";
 import { REGISTRY_MODEL_READER_ACTIONS } from "./model-roles";
-import type { IModelSource, ModelBinding, ModelTarget } from "./model-source";
+import type { IModelSource, ModelBinding, ModelTarget } from "./model-target";
 
 /** How the custom role's name starts; the downloader names it in its access-denied errors. */
 export const REGISTRY_MODEL_READER_ROLE = "AML registry model reader";

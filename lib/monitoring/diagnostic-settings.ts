@@ -13,11 +13,10 @@
  *   blob, queue and table services (`<account id>/blobServices/default`, ...) each get `allLogs`
  *   and `Transaction`. Storage has no `AllMetrics` category.
  */
-import { Construct, IConstruct } from "constructs";
+import { Construct } from "constructs";
 import { DefaultTokenResolver, StringConcat, TerraformStack, Tokenization } from "cdktf";
 import { MonitorDiagnosticSetting } from "@cdktf/provider-azurerm/lib/monitor-diagnostic-setting";
-import { StorageAccount } from "@cdktf/provider-azurerm/lib/storage-account";
-import { ServicebusNamespace } from "@cdktf/provider-azurerm/lib/servicebus-namespace";
+import type { DiagnosticsTarget } from "../deployment/declared-needs";
 
 /** Name of every diagnostic setting this library creates (unique per target resource). */
 export const DIAGNOSTIC_SETTING_NAME = "aml-function-deployment-logs";
@@ -73,30 +72,26 @@ export function addStorageAccountDiagnostics(scope: Construct, id: string, accou
 }
 
 /**
- * Adds diagnostic settings for every storage account and Service Bus namespace created under
- * `root` (the deployment and its triggers), unless one already targets it. Each setting is
- * created next to its resource (`<resource id>-diagnostics`), so the Terraform names say what
- * they belong to. Resources the user passes in are not under `root` and are left alone.
+ * Sends the logs and metrics of each target to the workspace `workspaceId`. Each target's settings
+ * are created beside it (`<its construct id>-diagnostics` in the same parent), so the Terraform
+ * names say what they belong to. A target listed twice gets its settings once, and one that a
+ * setting under `root` (the deployment) already targets, e.g. one its trigger added, gets none.
  */
-export function addDiagnosticsForCreatedResources(root: Construct, workspaceId: string): void {
+export function addDiagnostics(root: Construct, targets: readonly DiagnosticsTarget[], workspaceId: string): void {
   const stack = TerraformStack.of(root);
   // References resolve to "${azurerm_x.y.id}", so two reads of one resource's id compare equal.
   const resolve = (value: unknown): string => String(Tokenization.resolve(value, { scope: stack, preparing: false, resolver: new DefaultTokenResolver(new StringConcat()) }));
   const targeted = new Set<string>();
-  const all = root.node.findAll();
-  for (const c of all) {
+  for (const c of root.node.findAll()) {
     if (c instanceof MonitorDiagnosticSetting) targeted.add(resolve(c.targetResourceIdInput));
   }
-  const isTargeted = (r: StorageAccount | ServicebusNamespace): boolean => targeted.has(resolve(r.id));
-  for (const c of all) {
-    if (c instanceof StorageAccount && !isTargeted(c)) {
-      addStorageAccountDiagnostics(parentOf(c), `${c.node.id}-diagnostics`, c.id, workspaceId);
-    } else if (c instanceof ServicebusNamespace && !isTargeted(c)) {
-      addDiagnosticSetting(parentOf(c), `${c.node.id}-diagnostics`, c.id, workspaceId, ALL_LOGS_AND_METRICS);
-    }
+  for (const target of targets) {
+    const id = resolve(target.resourceId);
+    if (targeted.has(id)) continue;
+    targeted.add(id);
+    const parent = target.resource.node.scope as Construct;
+    const settingId = `${target.resource.node.id}-diagnostics`;
+    if (target.categories === "storageAccount") addStorageAccountDiagnostics(parent, settingId, target.resourceId, workspaceId);
+    else addDiagnosticSetting(parent, settingId, target.resourceId, workspaceId, target.categories);
   }
-}
-
-function parentOf(c: IConstruct): Construct {
-  return c.node.scope as Construct;
 }

@@ -64,6 +64,7 @@ export function privateEndpointName(need: PrivateEndpointNeed): string {
  */
 export function createPrivateEndpoints(scope: Construct, needs: readonly PrivateEndpointNeed[], placement: PrivateEndpointPlacement): PrivateEndpoint[] {
   const created = new Map<string, PrivateEndpoint>();
+  const waiting = new Set<string>();
   for (const need of needs) {
     const name = privateEndpointName(need);
     let endpoint = created.get(name);
@@ -72,6 +73,9 @@ export function createPrivateEndpoints(scope: Construct, needs: readonly Private
       created.set(name, endpoint);
     }
     for (const resource of need.requiredBy ?? []) {
+      const key = `${resource.node.path}\u0000${name}`;
+      if (waiting.has(key)) continue;
+      waiting.add(key);
       resource.dependsOn = [...(resource.dependsOn ?? []), dependable(endpoint)];
     }
   }

@@ -1,18 +1,20 @@
 import { createHash } from "crypto";
 import { Construct } from "constructs";
 import { Fn, ITerraformDependable, TerraformOutput, TerraformStack } from "cdktf";
+import type { StorageAccount } from "@cdktf/provider-azurerm/lib/storage-account";
 import { StorageContainer } from "@cdktf/provider-azurerm/lib/storage-container";
 import { StorageQueue } from "@cdktf/provider-azurerm/lib/storage-queue";
 import { RoleDefinition } from "@cdktf/provider-azurerm/lib/role-definition";
 import { invalid } from "../errors";
 import { existingResourceKey } from "../existing-resources";
-import { claimNames, deriveNames } from "../naming";
+import { claimNames } from "../naming";
 import { createSecureStorageAccount } from "../security/secure-storage-account";
 import { BuiltInRole, grantRole, grantRoleById } from "../security/role-assignment";
 import { terraformLiteral } from "../validation/terraform-literal";
 import { containerScope } from "../model/model-roles";
 import { ITrigger, ITriggerTarget, TriggerBinding } from "./trigger";
 import type { PrivateEndpointNeed } from "../network/private-endpoint";
+import type { NameClaims } from "../deployment/declared-needs";
 import { poisonQueueAlert } from "../monitoring/alerts";
 import { BLOB_RECEIPTS_CONTAINER, BlobTriggerProps, DEFAULT_FUNCTION_NAME, IBlobTriggerStorageAccount, validateBlobTriggerProps } from "./blob-trigger-props";
 
@@ -142,17 +144,22 @@ export class BlobTrigger implements ITrigger {
     // ---- Storage account: the user's, or a new one with the secure baseline.
     let account: IBlobTriggerStorageAccount;
     let accountName: string;
+    let ownAccount: StorageAccount | undefined;
+    const nameClaims: NameClaims[] = [];
     const owned = props.storageAccount === undefined;
     if (props.storageAccount !== undefined) {
       account = props.storageAccount;
       accountName = account.name;
     } else {
       const role = isDefaultFunction ? "trg" : `t${createHash("sha256").update(this.functionName, "utf8").digest("hex").slice(0, 5)}`;
-      const name = props.storageAccountName ?? deriveNames(target.baseName, target.uniqueSuffix).storageAccount(role);
+      const name = props.storageAccountName ?? target.names.storageAccount(role);
       accountName = name;
-      claimNames(TerraformStack.of(scope), scope.node.path, OWNER, props.storageAccountName === undefined ? "storageAccountName (derived)" : "storageAccountName", name, [{ kind: "storage account", name }],
-        "a storage account name no other construct of the stack creates: another storageAccountName");
-      account = createSecureStorageAccount(scope, "trigger-storage", {
+      nameClaims.push({
+        claims: [{ kind: "storage account", name }], claimant: scope.node.path, owner: OWNER,
+        prop: props.storageAccountName === undefined ? "storageAccountName (derived)" : "storageAccountName", value: name,
+        allowed: "a storage account name no other construct of the stack creates: another storageAccountName",
+      });
+      account = ownAccount = createSecureStorageAccount(scope, "trigger-storage", {
         name,
         location: target.location,
         resourceGroupName: target.resourceGroupName,
@@ -161,7 +168,9 @@ export class BlobTrigger implements ITrigger {
       });
     }
 
-    // ---- Containers (Resource Manager ids as role scopes).
+    // ---- Containers (Resource Manager ids as role scopes). Containers in an account the trigger
+    // shares with other deployments are claimed before they are created, so that a refused trigger
+    // adds nothing to that account.
     const sameContainer = this.inputContainer === this.outputContainer;
     const sharedKey = owned ? undefined : existingResourceKey(account);
     if (this.createContainers && sharedKey !== undefined) {
@@ -255,6 +264,8 @@ export class BlobTrigger implements ITrigger {
         resourceName: accountName, resourceId: account.id, subresource, description: `the storage account "${accountName}" of the blob trigger "${this.functionName}"`,
       })) : undefined,
       alerts: owned ? [poisonQueueAlert(`${this.functionName}-poison-queue`, account.id, BLOB_POISON_QUEUE)] : undefined,
+      nameClaims,
+      diagnostics: ownAccount === undefined ? undefined : [{ resource: ownAccount, resourceId: ownAccount.id, categories: "storageAccount" }],
     };
   }
 }

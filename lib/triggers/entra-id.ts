@@ -9,7 +9,7 @@ import { TerraformStack, Token } from "cdktf";
 import { DataAzurermClientConfig } from "@cdktf/provider-azurerm/lib/data-azurerm-client-config";
 import type { LinuxFunctionAppAuthSettingsV2 } from "@cdktf/provider-azurerm/lib/linux-function-app";
 import { checkPropsObject, invalid } from "../errors";
-import type { TriggerBinding } from "./trigger";
+import type { BoundPart } from "../deployment/apply-needs";
 
 /** Props of the `entraId` prop of HttpTrigger. */
 export interface EntraIdOptions {
@@ -104,20 +104,21 @@ export function entraIdAuthSettings(scope: IConstruct, options: EntraIdOptions, 
 }
 
 /**
- * The app's authentication from its trigger bindings. It applies to every HTTP function of the
- * app, so only one trigger may ask for it, and then every HTTP trigger must (one without it would
- * silently need a token too).
+ * The app's authentication from what the deployment's parts declared. It applies to every HTTP
+ * function of the app, so only one part may ask for it, and then every HTTP trigger must (one
+ * without it would silently need a token too).
  */
-export function appAuthSettings(owner: string, bindings: readonly TriggerBinding[]): LinuxFunctionAppAuthSettingsV2 | undefined {
-  const withAuth = bindings.filter((b) => b.authSettingsV2 !== undefined);
+export function appAuthSettings(owner: string, parts: readonly BoundPart[]): LinuxFunctionAppAuthSettingsV2 | undefined {
+  const withAuth = parts.filter((p) => p.needs.authSettingsV2 !== undefined);
+  const nameOf = (p: BoundPart): string => p.functionName ?? p.from;
   if (withAuth.length > 1) {
-    invalid(owner, "triggers", withAuth.map((b) => b.functionName), "more than one trigger sets the app's authentication (entraId), which is one setting of the whole app", "entraId on one HTTP trigger");
+    invalid(owner, "triggers", withAuth.map(nameOf), "more than one trigger sets the app's authentication (entraId), which is one setting of the whole app", "entraId on one HTTP trigger");
   }
   const auth = withAuth[0];
   if (auth === undefined) return undefined;
-  const without = bindings.find((b) => b.httpPath !== undefined && b.authSettingsV2 === undefined);
+  const without = parts.find((p) => p.httpPath !== undefined && p.needs.authSettingsV2 === undefined);
   if (without !== undefined) {
-    invalid(owner, "triggers", without.functionName, `the HTTP trigger "${auth.functionName}" has entraId, which applies to the whole app: callers of "${without.functionName}" would need a token it does not ask for`, "entraId on the only HTTP trigger of the deployment");
+    invalid(owner, "triggers", nameOf(without), `the HTTP trigger "${nameOf(auth)}" has entraId, which applies to the whole app: callers of "${nameOf(without)}" would need a token it does not ask for`, "entraId on the only HTTP trigger of the deployment");
   }
-  return auth.authSettingsV2;
+  return auth.needs.authSettingsV2;
 }

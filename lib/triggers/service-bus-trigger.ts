@@ -5,14 +5,16 @@ import { ServicebusNamespace } from "@cdktf/provider-azurerm/lib/servicebus-name
 import { ServicebusQueue } from "@cdktf/provider-azurerm/lib/servicebus-queue";
 import { invalid } from "../errors";
 import { existingResourceKey } from "../existing-resources";
-import { claimNames, deriveNames, validateServiceBusNamespaceName } from "../naming";
+import { claimNames, validateServiceBusNamespaceName } from "../naming";
 import { BuiltInRole, grantRole } from "../security/role-assignment";
 import { isoDurationSeconds, timeSpan } from "./service-bus-durations";
 import { ServiceBusCardinality, ServiceBusSku } from "./service-bus-options";
 import { DEFAULT_FUNCTION_NAME, IServiceBusNamespaceRef, ServiceBusTriggerProps, validateServiceBusTriggerProps } from "./service-bus-trigger-props";
 import { ITrigger, ITriggerTarget, TriggerBinding } from "./trigger";
 import type { PrivateEndpointNeed } from "../network/private-endpoint";
+import type { NameClaims } from "../deployment/declared-needs";
 import { deadLetteredMessagesAlert, failedMessagesAlert } from "../monitoring/alerts";
+import { ALL_LOGS_AND_METRICS } from "../monitoring/diagnostic-settings";
 
 export { ServiceBusCardinality, ServiceBusSku } from "./service-bus-options";
 export type { IServiceBusNamespaceRef, ServiceBusTriggerProps } from "./service-bus-trigger-props";
@@ -100,7 +102,8 @@ export class ServiceBusTrigger implements ITrigger {
    * the default "inqueue" on a shared namespace) would both create it, which fails only at apply:
    * refused at synth, naming both construct paths. Namespaces are told apart by their literal
    * name when it is known (names are global), else by construct path; other references are not
-   * compared.
+   * compared. Claimed before the queues are created rather than declared with the binding's
+   * needs, so that a refused trigger adds nothing to the shared namespace.
    */
   private claimQueues(scope: Construct, namespace: IServiceBusNamespaceRef): void {
     const key = existingResourceKey(namespace);
@@ -123,25 +126,30 @@ export class ServiceBusTrigger implements ITrigger {
 
     // ---- Namespace: the user's, or a new one without SAS authentication.
     let namespace: IServiceBusNamespaceRef;
+    let ownNamespace: ServicebusNamespace | undefined;
     const privateEndpoints: PrivateEndpointNeed[] = [];
+    const nameClaims: NameClaims[] = [];
     if (props.namespace !== undefined) {
       namespace = props.namespace;
       warnAboutExistingNamespace(scope, namespace);
     } else {
       let name = props.namespaceName;
       if (name === undefined) {
-        const derived = deriveNames(target.baseName, target.uniqueSuffix).serviceBusNamespace();
+        const derived = target.names.serviceBusNamespace();
         const tag = createHash("sha256").update(this.functionName, "utf8").digest("hex").slice(0, 5);
         name = isDefaultFunction ? derived : `sb-${target.baseName}-${tag}-${target.uniqueSuffix}`;
         validateServiceBusNamespaceName(OWNER, "namespaceName (derived)", name);
       }
-      claimNames(TerraformStack.of(scope), scope.node.path, OWNER, props.namespaceName === undefined ? "namespaceName (derived)" : "namespaceName", name, [{ kind: "Service Bus namespace", name }],
-        "a namespace name no other trigger of the stack creates: another namespaceName, or pass the namespace itself as `namespace` to share it");
+      nameClaims.push({
+        claims: [{ kind: "Service Bus namespace", name }], claimant: scope.node.path, owner: OWNER,
+        prop: props.namespaceName === undefined ? "namespaceName (derived)" : "namespaceName", value: name,
+        allowed: "a namespace name no other trigger of the stack creates: another namespaceName, or pass the namespace itself as `namespace` to share it",
+      });
       const premium = this.sku === ServiceBusSku.PREMIUM;
       if (target.privateNetwork === true && !premium) {
         invalid(OWNER, "sku", this.sku.value, "the deployment has a network, so the namespace this trigger creates gets a private endpoint, which Service Bus offers on Premium only", "sku: ServiceBusSku.PREMIUM, or an existing namespace passed as namespace");
       }
-      namespace = new ServicebusNamespace(scope, "namespace", {
+      namespace = ownNamespace = new ServicebusNamespace(scope, "namespace", {
         name,
         location: target.location,
         resourceGroupName: target.resourceGroupName,
@@ -251,6 +259,8 @@ export class ServiceBusTrigger implements ITrigger {
         deadLetteredMessagesAlert(`${this.functionName}-dead-lettered`, namespace.id, this.inputQueueName),
         ...(this.failedQueueName === undefined ? [] : [failedMessagesAlert(`${this.functionName}-failed-messages`, namespace.id, this.failedQueueName)]),
       ],
+      nameClaims,
+      diagnostics: ownNamespace === undefined ? undefined : [{ resource: ownNamespace, resourceId: ownNamespace.id, categories: ALL_LOGS_AND_METRICS }],
     };
   }
 }

@@ -27,13 +27,18 @@ import json
 import logging
 import math
 import os
+import re
 from typing import Any, Dict, Mapping, Optional
 
 from .contract import HEALTH_ADAPTER_KIND, TRIGGER_ADAPTER_KINDS
 
 logger = logging.getLogger("aml_host")
 
+#: The kinds whose adapters the image holds.
 VALID_KINDS = TRIGGER_ADAPTER_KINDS + (HEALTH_ADAPTER_KIND,)
+#: ``adapters/`` beside ``aml_host/``: a trigger that ships its own adapter puts it there.
+ADAPTERS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "adapters")
+_SHIPPED_KIND = re.compile(r"[a-z][a-z0-9_]{0,62}")
 
 # The Functions HTTP front end refuses bodies over 100 MB (104857600 bytes) by default.
 DEFAULT_MAX_REQUEST_BYTES = 100 * 1024 * 1024
@@ -53,9 +58,20 @@ def load_function_settings(function_directory: str) -> Dict[str, Any]:
         raise ValueError(f"{path} is missing: the function folder must hold the adapter settings") from None
     except ValueError as exc:
         raise ValueError(f"{path} is not valid JSON ({exc})") from None
-    if not isinstance(settings, dict) or settings.get("kind") not in VALID_KINDS:
-        raise ValueError(f"{path}: 'kind' must be one of {', '.join(VALID_KINDS)}")
+    if not isinstance(settings, dict) or not is_adapter_kind(settings.get("kind")):
+        raise ValueError(f"{path}: 'kind' must be one of {', '.join(VALID_KINDS)}, "
+                         f"or a kind whose adapters/<kind>_adapter.py its trigger shipped")
     return settings
+
+
+def is_adapter_kind(kind: Any, adapters_dir: Optional[str] = None) -> bool:
+    """True when an adapter serves ``kind``: one of the image's, or one a trigger shipped into
+    ``adapters/`` (the library copies it there as ``<kind>_adapter.py``)."""
+    if kind in VALID_KINDS:
+        return True
+    folder = ADAPTERS_DIR if adapters_dir is None else adapters_dir
+    return (isinstance(kind, str) and _SHIPPED_KIND.fullmatch(kind) is not None
+            and os.path.isfile(os.path.join(folder, f"{kind}_adapter.py")))
 
 
 def number_setting(name: str, default: float, minimum: float, maximum: float,

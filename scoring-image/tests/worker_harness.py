@@ -12,7 +12,8 @@ Who runs this
 
         python3 scoring-image/tests/worker_harness.py --context <dir> --entry-script score.py
 
-    which runs every ``worker_test_*.py`` beside this file in this process. Separate from
+    which runs every ``worker_test_*.py`` beside this file (or in ``--start-dir``, e.g. the
+    worker test of a test-only trigger in ``__tests__/fixtures``) in this process. Separate from
     ``scripts/python-tests.js`` on purpose: the worker's own harness is a package named
     ``tests`` (``tests.utils.testutils``), which clashes with ours, and the staged copies of
     ``aml_host``/``adapters`` must be the ones imported, not ``scoring-image/``'s.
@@ -316,13 +317,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--context", required=True, help="staged build context (folder with app/, source/, model/)")
     parser.add_argument("--entry-script", required=True, help="AZUREML_ENTRY_SCRIPT, relative to source/")
     parser.add_argument("--pattern", default="worker_test_*.py")
+    parser.add_argument("--start-dir", default=HERE, help="folder of the worker tests (default: beside this file)")
     args = parser.parse_args(argv)
     os.environ[CONTEXT_ENV] = os.path.abspath(args.context)
     os.environ[ENTRY_SCRIPT_ENV] = args.entry_script
     logging.basicConfig(level=logging.WARNING)
-    suite = unittest.defaultTestLoader.discover(HERE, pattern=args.pattern, top_level_dir=HERE)
+    start = os.path.abspath(args.start_dir)
+    suite = unittest.defaultTestLoader.discover(start, pattern=args.pattern, top_level_dir=start)
     if suite.countTestCases() == 0:
-        print(f"no tests matching {args.pattern} in {HERE}", file=sys.stderr)
+        print(f"no tests matching {args.pattern} in {start}", file=sys.stderr)
         return 1
     result = unittest.TextTestRunner(verbosity=2).run(suite)
     return 0 if result.wasSuccessful() and not result.skipped else 1

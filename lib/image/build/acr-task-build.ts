@@ -16,7 +16,7 @@ import { InputChangedError } from "./tar-writer";
 import { inputChanged, type StagedBuildContext } from "../build-context";
 import { stackAsset } from "../stack-asset";
 import { buildTaskYaml, CLIENT_ID_VALUE } from "./task-yaml";
-import type { IImageBuild, ImageBuildBinding, ImageBuildTarget } from "./image-build";
+import type { IImageBuild, ImageBuildBinding, ImageBuildTarget } from "./image-build-target";
 
 /** Options of {@link ImageBuild.acrTask}. */
 export interface AcrTaskBuildOptions {
@@ -62,8 +62,7 @@ const MAX_TIMEOUT_SECONDS = 28800;
 const HOSTED_CPU_VALUES: readonly number[] = [2];
 export const DEFAULT_CPU = 2;
 /**
- * Name of the build's own identity for a deployment's derived names: `id-<name>-build`. The
- * deployment claims it in the stack too (a deployment named `<name>-build` would derive it).
+ * Name of the build's own identity for a deployment's derived names: `id-<name>-build`.
  */
 export function buildIdentityName(names: DerivedNames): string {
   return `${names.identity}-build`;
@@ -252,7 +251,12 @@ export class AcrTaskBuild implements IImageBuild {
     const privateEndpoints = privateNetwork
       ? [{ resourceName: storageAccountName, resourceId: storage.id, subresource: "blob" as const, description: `the image build's storage account "${storageAccountName}"`, requiredBy: [blob] }]
       : undefined;
-    return { repository, tag, imageReference, dependencies: [run], privateEndpoints };
+    return {
+      repository, tag, imageReference, dependencies: [run], privateEndpoints,
+      // Claimed in every network mode: a deployment named `<name>-build` would derive the same name.
+      nameClaims: [{ claims: [{ kind: "managed identity", name: buildIdentityName(names) }] }],
+      diagnostics: [{ resource: storage, resourceId: storage.id, categories: "storageAccount" }],
+    };
   }
 }
 

@@ -4,7 +4,7 @@ import { ContainerRegistryToken } from "@cdktf/provider-azurerm/lib/container-re
 import { ContainerRegistryTokenPassword } from "@cdktf/provider-azurerm/lib/container-registry-token-password";
 import { Image } from "@cdktf/provider-docker/lib/image";
 import { RegistryImage } from "@cdktf/provider-docker/lib/registry-image";
-import type { IImageBuild, ImageBuildBinding, ImageBuildTarget } from "./image-build";
+import type { IImageBuild, ImageBuildBinding, ImageBuildTarget } from "./image-build-target";
 import { refreshStagedManifest, stagedContextVersion } from "../build-context";
 import { stackAsset } from "../stack-asset";
 
@@ -84,6 +84,6 @@ export class LocalDockerBuild implements IImageBuild {
         password: password.password1.value,
       },
     });
-    return { repository, tag, imageReference, dependencies: [pushed] };
+    return { repository, tag, imageReference, dependencies: [pushed], providers: ["docker"] };
   }
 }
