@@ -7,7 +7,7 @@
 // is missing. The exit code of unittest is forwarded.
 //
 // Not run here: scoring-image/tests/worker_test_*.py (the real Functions worker). They need the
-// staged build context of a synthesized app, so __tests__/real-worker.test.ts (jest) synthesizes
+// staged build context of a synthesized app, so __tests__/project/real-worker.test.ts (jest) synthesizes
 // one and runs them through scoring-image/tests/worker_harness.py in a process of their own.
 "use strict";
 

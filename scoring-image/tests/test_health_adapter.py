@@ -1,5 +1,5 @@
 """The health and blob adapters with the stand-in azure.functions (the real worker runs them in
-the jest test __tests__/real-worker.test.ts)."""
+the jest test __tests__/project/real-worker.test.ts)."""
 
 import asyncio
 import importlib

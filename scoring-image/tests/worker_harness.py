@@ -6,7 +6,7 @@ worker in this process, exactly as the Functions host does in Azure; nothing of 
 of ``azure.functions`` is stubbed.
 
 Who runs this
-    ``__tests__/real-worker.test.ts`` (part of ``npm test``) synthesizes an app with the repo's
+    ``__tests__/project/real-worker.test.ts`` (part of ``npm test``) synthesizes an app with the repo's
     library (sample churn model and script; HTTP, Blob and Service Bus triggers), takes the
     staged build context from the synth output and runs::
 

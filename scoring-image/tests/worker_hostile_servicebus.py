@@ -1,6 +1,6 @@
 """The issue's hostile Service Bus batch in the REAL Functions worker, against an app synthesized
 with an inference-schema style entry script (``run(data)``: ``"bad"`` raises, ``"exit"`` calls
-``sys.exit(1)``, ``{"big": n}`` returns n characters, a number is doubled). Run by __tests__/service-bus-worker.test.ts through
+``sys.exit(1)``, ``{"big": n}`` returns n characters, a number is doubled). Run by __tests__/triggers/service-bus-worker.test.ts through
 ``worker_harness.py --pattern worker_hostile_servicebus.py`` (not a ``worker_test_*`` module:
 the sample app of real-worker.test.ts has another script)."""
 

@@ -1,10 +1,10 @@
 """The Service Bus adapter of the synthesized sample app (churn model; a cardinality-one and a
 cardinality-many function) in the REAL Functions worker, run by worker_harness.py from
-__tests__/real-worker.test.ts. Only the azure-servicebus SDK send is a stand-in.
+__tests__/project/real-worker.test.ts. Only the azure-servicebus SDK send is a stand-in.
 
 The issue's other hostile inputs (a 300 KB result from a small message, 200 KB of nested JSON for
 an inference-schema script) need another entry script than the sample's: they are in
-worker_hostile_servicebus.py, run by __tests__/service-bus-worker.test.ts."""
+worker_hostile_servicebus.py, run by __tests__/triggers/service-bus-worker.test.ts."""
 
 import hashlib
 import json

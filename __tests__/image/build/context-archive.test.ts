@@ -1,0 +1,296 @@
+import { randomBytes } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { spawnSync } from "child_process";
+import * as tar from "tar";
+import { stageBuildContext, StagedBuildContext } from "../../../lib/image/build-context";
+import { refreshArchiveIdentity, writeContextArchive } from "../../../lib/image/build/context-archive";
+import { ModelSource } from "../../../lib/model/model-source";
+import { resolveEntryScript } from "../../../lib/entry-script";
+import { REPO } from "../../helpers";
+import { useStagingSandbox } from "../../staging-sandbox";
+
+// A folder of its own, with the staging root inside it: staged contexts of earlier runs (or of
+// other test files) must not decide what these tests see.
+const sandbox = useStagingSandbox("context-archive-test-");
+let work: string;
+beforeAll(() => {
+  work = sandbox();
+});
+
+/** A copy of the repository's scoring image and churn example under `root` (a "checkout"). */
+function checkout(root: string, extraSourceFiles: { [rel: string]: string } = {}): string {
+  fs.cpSync(path.join(REPO, "scoring-image"), path.join(root, "scoring-image"), { recursive: true, filter: (p) => !p.includes("__pycache__") });
+  fs.cpSync(path.join(REPO, "examples", "churn"), path.join(root, "examples", "churn"), { recursive: true });
+  for (const [rel, text] of Object.entries(extraSourceFiles)) {
+    const p = path.join(root, "examples", "churn", "scoring", ...rel.split("/"));
+    fs.mkdirSync(path.dirname(p), { recursive: true });
+    fs.writeFileSync(p, text);
+  }
+  return root;
+}
+
+function stage(root: string): StagedBuildContext {
+  return stageBuildContext({
+    owner: "T",
+    scoringImageDir: path.join(root, "scoring-image"),
+    model: ModelSource.fromLocalPath(path.join(root, "examples", "churn", "models", "churn")).resolve("T"),
+    entryScript: resolveEntryScript("T", path.join(root, "examples", "churn", "scoring", "score.py")),
+    requirementsTxt: "scikit-learn==1.2.1\n",
+    generatedFiles: { "app/score/function.json": "{\"bindings\": []}\n" },
+    buildArgs: { AZUREML_ENTRY_SCRIPT: "score.py", PYTHON_VERSION: "3.11" },
+    platform: "linux/amd64",
+  });
+}
+
+/** Every file under `dir` by relative posix path, with its bytes. */
+function filesUnder(dir: string): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  const walk = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out.set(path.relative(dir, p).split(path.sep).join("/"), fs.readFileSync(p));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+function archiveAt(context: StagedBuildContext, name: string) {
+  return writeContextArchive(context, { file: path.join(work, name, "context.tar.gz") });
+}
+
+describe("the context archive", () => {
+  test("same staged inputs give the same bytes, written twice and from two checkout paths", () => {
+    const a = stage(checkout(path.join(work, "checkout-a")));
+    const b = stage(checkout(path.join(work, "somewhere", "else", "checkout-b")));
+    expect(b.fingerprint).toBe(a.fingerprint);
+
+    const first = archiveAt(a, "first");
+    const firstBytes = fs.readFileSync(first.file);
+    fs.rmSync(path.join(work, "first"), { recursive: true });
+    const again = archiveAt(a, "first");
+    expect(again.reused).toBe(false);
+    expect(fs.readFileSync(again.file).equals(firstBytes)).toBe(true);
+
+    // The staged folder copied to another path, with other mtimes and modes: same bytes.
+    const moved = path.join(work, "moved", "deeper", "context");
+    fs.cpSync(a.directory, moved, { recursive: true });
+    for (const [rel] of filesUnder(moved)) {
+      const p = path.join(moved, rel);
+      fs.utimesSync(p, new Date("2031-05-06T07:08:09Z"), new Date("2031-05-06T07:08:09Z"));
+      fs.chmodSync(p, 0o755);
+    }
+    const fromMoved = writeContextArchive({ ...a, directory: moved }, { file: path.join(work, "moved.tar.gz") });
+    expect(fs.readFileSync(fromMoved.file).equals(firstBytes)).toBe(true);
+  });
+
+  test("holds exactly the staged files, with their bytes, mode 0644, mtime 0, uid/gid 0 and no owner names", async () => {
+    const context = stage(checkout(path.join(work, "checkout-c")));
+    const archive = archiveAt(context, "contents");
+    const entries: { path: string; type: string; mode?: number; mtime?: Date; uid?: number; gid?: number; uname?: string; gname?: string }[] = [];
+    await tar.t({ file: archive.file, onReadEntry: (e) => entries.push({ path: e.path, type: e.type, mode: e.mode, mtime: e.mtime, uid: e.uid, gid: e.gid, uname: e.uname, gname: e.gname }) });
+    expect(entries.map((e) => e.path)).toEqual(context.files);
+    for (const e of entries) {
+      expect(e).toMatchObject({ type: "File", mode: 0o644, uid: 0, gid: 0 });
+      expect(e.mtime?.getTime()).toBe(0);
+      expect(e.uname ?? "").toBe("");
+      expect(e.gname ?? "").toBe("");
+    }
+    const out = path.join(work, "extracted-node");
+    fs.mkdirSync(out);
+    await tar.x({ file: archive.file, cwd: out });
+    expect(filesUnder(out)).toEqual(filesUnder(context.directory));
+  });
+
+  test("Python's tarfile (what the ACR task unpacks with) extracts the same files", () => {
+    const context = stage(checkout(path.join(work, "checkout-d")));
+    const archive = archiveAt(context, "python");
+    const out = path.join(work, "extracted-python");
+    const r = spawnSync("python3", ["-m", "tarfile", "-e", archive.file, out], { encoding: "utf8" });
+    expect(r.stderr.replace(/.*DeprecationWarning.*\n?/g, "")).toBe("");
+    expect(r.status).toBe(0);
+    expect(filesUnder(out)).toEqual(filesUnder(context.directory));
+  });
+
+  test(".dockerignore and the default excludes of the source folder are honoured", async () => {
+    const root = checkout(path.join(work, "checkout-e"), {
+      ".dockerignore": "secrets/\n*.local\n",
+      "secrets/key.txt": "not for the image",
+      "settings.local": "not for the image",
+      "__pycache__/score.cpython-311.pyc": "bytecode",
+      ".git/config": "[core]",
+      "helpers.py": "X = 1\n",
+    });
+    const context = stage(root);
+    const listed: string[] = [];
+    await tar.t({ file: archiveAt(context, "ignored").file, onReadEntry: (e) => listed.push(e.path) });
+    expect(listed).toContain("source/helpers.py");
+    expect(listed.filter((p) => /secrets|\.local$|__pycache__|\.git\/|\.dockerignore/.test(p))).toEqual([]);
+  });
+
+  test("a path longer than ustar allows goes through a pax header and extracts intact", async () => {
+    const long = `${"deep/".repeat(30)}weights.bin`;
+    const dir = path.join(work, "long-src");
+    fs.mkdirSync(path.join(dir, path.dirname(long)), { recursive: true });
+    fs.writeFileSync(path.join(dir, long), "w");
+    const archive = writeContextArchive({ directory: dir, fingerprint: "long", files: [long] }, { file: path.join(work, "long.tar.gz") });
+    const out = path.join(work, "long-out");
+    fs.mkdirSync(out);
+    await tar.x({ file: archive.file, cwd: out });
+    expect(fs.readFileSync(path.join(out, long), "utf8")).toBe("w");
+    const again = writeContextArchive({ directory: dir, fingerprint: "long", files: [long] }, { file: path.join(work, "long2.tar.gz") });
+    expect(fs.readFileSync(again.file).equals(fs.readFileSync(archive.file))).toBe(true);
+  });
+
+  test("incompressible files are stored, compressible ones deflated", () => {
+    const dir = path.join(work, "mixed");
+    fs.mkdirSync(dir);
+    const noise = randomBytes(4 << 20);
+    fs.writeFileSync(path.join(dir, "noise.bin"), noise);
+    fs.writeFileSync(path.join(dir, "text.txt"), "the same line again\n".repeat(200_000));
+    const onlyNoise = writeContextArchive({ directory: dir, fingerprint: "n", files: ["noise.bin"] }, { file: path.join(work, "noise.tar.gz") });
+    const onlyText = writeContextArchive({ directory: dir, fingerprint: "t", files: ["text.txt"] }, { file: path.join(work, "text.tar.gz") });
+    // Stored: the data plus tar blocks and a few bytes of gzip framing per MiB, never more.
+    expect(onlyNoise.size).toBeGreaterThan(noise.length);
+    expect(onlyNoise.size).toBeLessThan(noise.length + 4096);
+    // Deflated: 4 MB of repeated text shrinks to a small fraction.
+    expect(onlyText.size).toBeLessThan(4_000_000 / 20);
+  });
+
+  test("a verified archive of the same fingerprint is reused; a damaged one or a missing sidecar is rewritten", () => {
+    const context = stage(checkout(path.join(work, "checkout-f")));
+    const first = archiveAt(context, "cache");
+    const inode = fs.statSync(first.file).ino;
+    const reused = archiveAt(context, "cache");
+    expect(reused).toMatchObject({ reused: true, size: first.size });
+    expect(fs.statSync(first.file).ino).toBe(inode);
+
+    fs.truncateSync(first.file, first.size - 10);
+    const repaired = archiveAt(context, "cache");
+    expect(repaired.reused).toBe(false);
+    expect(fs.statSync(first.file).size).toBe(first.size);
+
+    fs.rmSync(`${first.file}.json`);
+    expect(archiveAt(context, "cache").reused).toBe(false);
+    // Another fingerprint at the same path is never taken for this one.
+    expect(writeContextArchive({ ...context, fingerprint: "other" }, { file: first.file }).reused).toBe(false);
+  });
+
+  test("an archive replaced or edited with bytes of the same size is rewritten, even with its mtime set back", () => {
+    const context = stage(checkout(path.join(work, "checkout-g")));
+    const first = archiveAt(context, "tampered");
+    const good = fs.readFileSync(first.file);
+    const { mtime } = fs.statSync(first.file);
+    const planted = Buffer.alloc(good.length, 0x41);
+
+    // Replaced by another file (new inode) of the same size and mtime.
+    const other = `${first.file}.planted`;
+    fs.writeFileSync(other, planted);
+    fs.utimesSync(other, mtime, mtime);
+    fs.renameSync(other, first.file);
+    expect(fs.statSync(first.file).size).toBe(first.size);
+    const afterReplace = archiveAt(context, "tampered");
+    expect(afterReplace.reused).toBe(false);
+    expect(fs.readFileSync(first.file).equals(good)).toBe(true);
+
+    // Overwritten in place (same inode), mtime set back to what the sidecar recorded: only the
+    // ctime tells (the pause makes it differ on file systems with coarse timestamps).
+    const recorded = fs.statSync(first.file, { bigint: true });
+    const reference = `${first.file}.times`;
+    fs.writeFileSync(reference, "");
+    // `touch -r` copies the times to the nanosecond (fs.utimes cannot).
+    spawnSync("touch", ["-r", first.file, reference]);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    fs.writeFileSync(first.file, planted);
+    expect(spawnSync("touch", ["-r", reference, first.file]).status).toBe(0);
+    const edited = fs.statSync(first.file, { bigint: true });
+    expect([edited.ino, edited.size, edited.mtimeNs]).toEqual([recorded.ino, recorded.size, recorded.mtimeNs]);
+    const afterEdit = archiveAt(context, "tampered");
+    expect(afterEdit.reused).toBe(false);
+    expect(fs.readFileSync(first.file).equals(good)).toBe(true);
+    expect(archiveAt(context, "tampered").reused).toBe(true);
+  });
+
+  test("a hard link to the archive (the stack asset) keeps it reusable once its identity is refreshed", () => {
+    const context = stage(checkout(path.join(work, "checkout-h")));
+    const first = archiveAt(context, "linked");
+    const link = path.join(work, "linked", "asset.tar.gz");
+    fs.linkSync(first.file, link);
+    // The link changed the archive's ctime: without a refresh it no longer matches its sidecar.
+    const unrefreshed = archiveAt(context, "linked");
+    expect(unrefreshed.reused).toBe(false);
+    fs.rmSync(link);
+    fs.linkSync(unrefreshed.file, link);
+    refreshArchiveIdentity(unrefreshed);
+    const reused = archiveAt(context, "linked");
+    expect(reused.reused).toBe(true);
+    expect(fs.statSync(reused.file).ino).toBe(fs.statSync(link).ino);
+  });
+
+  test("the sizes from the plan give the same bytes as asking the file system; a staged file of another size fails", () => {
+    const context = stage(checkout(path.join(work, "checkout-s")));
+    expect(context.sizes).toEqual(context.files.map((f) => fs.statSync(path.join(context.directory, ...f.split("/"))).size));
+    const planned = archiveAt(context, "sized");
+    const statted = archiveAt({ directory: context.directory, fingerprint: context.fingerprint, files: context.files }, "statted");
+    expect(fs.readFileSync(planned.file).equals(fs.readFileSync(statted.file))).toBe(true);
+    const i = context.files.indexOf("source/score.py");
+    const longer = [...context.sizes!];
+    longer[i] -= 1;
+    expect(() => writeContextArchive({ ...context, directory: context.directory, sizes: longer, inputs: undefined }, { file: path.join(work, "longer", "c.tar.gz") })).toThrow(/source\/score\.py became longer while it was archived/);
+    const shorter = [...context.sizes!];
+    shorter[i] += 1;
+    expect(() => writeContextArchive({ ...context, directory: context.directory, sizes: shorter, inputs: undefined }, { file: path.join(work, "shorter", "c.tar.gz") })).toThrow(/source\/score\.py became shorter while it was archived/);
+  });
+
+  test("written straight from the inputs: the same bytes as from the staged folder, and the folder is never staged", () => {
+    // A file of its own, so no other test staged this fingerprint as a folder.
+    const root = checkout(path.join(work, "checkout-i"), { "only-here.txt": "archived from the inputs\n" });
+    const context = stage(root);
+    expect(context.inputs).toHaveLength(context.files.length);
+    const fromInputs = archiveAt(context, "from-inputs");
+    // Not read: the context was not staged as a folder.
+    expect(fs.existsSync(context.location!)).toBe(false);
+    const fromFolder = archiveAt({ ...context, inputs: undefined }, "from-folder");
+    expect(fs.existsSync(context.location!)).toBe(true);
+    expect(fs.readFileSync(fromInputs.file).equals(fs.readFileSync(fromFolder.file))).toBe(true);
+  });
+
+  test("a small input changed after it was hashed: the archive holds the bytes that were hashed", async () => {
+    const root = checkout(path.join(work, "checkout-k"));
+    const script = path.join(root, "examples", "churn", "scoring", "score.py");
+    const hashed = fs.readFileSync(script);
+    const context = stage(root);
+    const { atime, mtime, size } = fs.statSync(script);
+    fs.writeFileSync(script, "x".repeat(size));
+    fs.utimesSync(script, atime, mtime);
+    const archive = archiveAt(context, "kept");
+    const out = path.join(work, "kept-out");
+    fs.mkdirSync(out);
+    await tar.x({ file: archive.file, cwd: out });
+    expect(fs.readFileSync(path.join(out, "source", "score.py")).equals(hashed)).toBe(true);
+  });
+
+  test("an input read again (too big to be kept) and changed after it was hashed fails the write, even with its size and mtime kept", () => {
+    // Bigger than the bytes kept from hashing (staging/kept-bytes.ts), so the archive reads the file.
+    const root = checkout(path.join(work, "checkout-c"), { "big.bin": "b".repeat(100 << 10) });
+    const big = path.join(root, "examples", "churn", "scoring", "big.bin");
+    const context = stage(root);
+    const { atime, mtime, size } = fs.statSync(big);
+    fs.writeFileSync(big, "x".repeat(size));
+    fs.utimesSync(big, atime, mtime);
+    const file = path.join(work, "changed", "c.tar.gz");
+    expect(() => writeContextArchive(context, { file })).toThrow(/big\.bin changed while the build context archive was written \(run synth again\)/);
+    expect(fs.existsSync(file)).toBe(false);
+  });
+
+  test("inputs without sizes, or with generated bytes of another size, are refused", () => {
+    const context = stage(checkout(path.join(work, "checkout-r")));
+    expect(() => writeContextArchive({ ...context, sizes: undefined }, { file: path.join(work, "r1", "c.tar.gz") })).toThrow(/inputs need a size each/);
+    const i = context.inputs!.findIndex((input) => "content" in input);
+    const sizes = [...context.sizes!];
+    sizes[i] += 1;
+    expect(() => writeContextArchive({ ...context, sizes }, { file: path.join(work, "r2", "c.tar.gz") })).toThrow(/bytes given for a size of/);
+  });
+});
