@@ -11,39 +11,15 @@
  * scripts/test-setup.js) and the vendor folder. With a piece missing the test is reported as
  * skipped, so a machine without the worker never shows it as passed; in CI (`CI` set) it fails.
  */
-import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { App, TerraformStack } from "cdktf";
 import { AmlFunctionDeployment, HttpAuthLevel, HttpTrigger, ImageBuild } from "../../lib";
 import { BlobTrigger } from "../../lib/triggers/blob-trigger";
 import { ServiceBusCardinality, ServiceBusTrigger } from "../../lib/triggers/service-bus-trigger";
-import { REPO, sampleProps, stagedContextDir } from "../helpers";
+import { sampleProps, stagedContextDir } from "../helpers";
+import { realWorkerTest, runHarness } from "../real-worker";
 import { tempDir } from "../temp-dirs";
-
-const VENDOR = path.resolve(REPO, "..", "shared", "vendor", "azure-functions-python");
-const HARNESS = path.join(REPO, "scoring-image", "tests", "worker_harness.py");
-
-function python(): string {
-  if (process.env.PYTHON) return process.env.PYTHON;
-  return fs.existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-}
-
-function workerEnv(): NodeJS.ProcessEnv {
-  const paths = [path.join(VENDOR, "worker"), path.join(VENDOR, "library")];
-  return { ...process.env, PYTHONPATH: paths.join(path.delimiter), PYTHONDONTWRITEBYTECODE: "1" };
-}
-
-/** Why the real worker cannot run here, or undefined when it can. */
-function missingPrerequisite(): string | undefined {
-  if (!fs.existsSync(path.join(VENDOR, "worker", "azure_functions_worker"))) return `the vendored worker is missing (${VENDOR})`;
-  const probe = spawnSync(python(), ["-c", "import grpc, google.protobuf, dateutil, requests, sklearn, joblib, azure_functions_worker.dispatcher, azure.functions"], {
-    env: workerEnv(), encoding: "utf8", cwd: os.tmpdir(),
-  });
-  if (probe.error || probe.status !== 0) return `${python()} cannot import the worker's dependencies: ${probe.error?.message ?? probe.stderr.trim().split("\n").pop()}`;
-  return undefined;
-}
 
 /** Synthesizes the app and returns its staged build context and entry script (relative path). */
 function synthesizeApp(): { context: string; entryScript: string } {
@@ -67,25 +43,16 @@ function synthesizeApp(): { context: string; entryScript: string } {
   return { context, entryScript: settings.AZUREML_ENTRY_SCRIPT };
 }
 
-const inCi = !["", "0", "false"].includes((process.env.CI ?? "").toLowerCase());
-
 describe("the real Azure Functions Python worker", () => {
-  const missing = missingPrerequisite();
-  if (missing !== undefined && !inCi) console.warn(`real-worker test skipped: ${missing}`);
-  // Outside CI a missing worker makes the test skipped (reported as such); in CI it runs and fails.
-  const realWorkerTest = missing !== undefined && !inCi ? test.skip : test;
+  const { missing, workerTest } = realWorkerTest("real-worker test");
 
-  realWorkerTest("runs the synthesized app's HTTP, Blob and health functions from its staged build context", () => {
+  workerTest("runs the synthesized app's HTTP, Blob and health functions from its staged build context", () => {
     if (missing !== undefined) {
       throw new Error(`${missing}. npm test installs the Debian packages when run as root (scripts/test-setup.js); the worker comes from ../shared/vendor.`);
     }
     const { context, entryScript } = synthesizeApp();
     expect(fs.readdirSync(path.join(context, "app")).sort()).toEqual(expect.arrayContaining(["adapters", "aml_host", "health", "score", "score-blob"]));
-    const run = spawnSync(python(), [HARNESS, "--context", context, "--entry-script", entryScript], {
-      env: workerEnv(), encoding: "utf8", cwd: os.tmpdir(), timeout: 600_000, maxBuffer: 64 * 1024 * 1024,
-    });
-    const report = `${run.stdout}\n${run.stderr}`;
-    if (run.status !== 0) throw new Error(`real-worker tests failed (exit ${run.status}${run.error ? `, ${run.error.message}` : ""}):\n${report.slice(-20000)}`);
+    const report = runHarness(["--context", context, "--entry-script", entryScript], "real-worker tests");
     // unittest's summary: every case ran, none skipped.
     expect(report).toMatch(/^Ran \d+ tests? in /m);
     expect(report).toMatch(/^OK$/m);

@@ -4,9 +4,7 @@
  * its adapter reaches the image beside the image's own, and its function runs in the real
  * Functions worker (skipped, never passed, when the worker is missing outside CI).
  */
-import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { App, TerraformStack } from "cdktf";
 import { AmlFunctionDeployment, HttpTrigger, ImageBuild } from "../../lib";
@@ -17,12 +15,11 @@ import { TimerTrigger } from "../fixtures/timer-trigger/timer-trigger";
 import { message } from "../error-message";
 import { REPO, resourcesOf, sampleProps, stagedContextDir } from "../helpers";
 import { tempDir } from "../temp-dirs";
+import { realWorkerTest, runHarness } from "../real-worker";
 
 const FIXTURE = path.join(__dirname, "..", "fixtures", "timer-trigger");
 const ADAPTER = path.join(FIXTURE, "timer_adapter.py");
 const SAMPLE = fs.readFileSync(path.join(REPO, "examples", "churn", "sample-request.json"), "utf8");
-const VENDOR = path.resolve(REPO, "..", "shared", "vendor", "azure-functions-python");
-const HARNESS = path.join(REPO, "scoring-image", "tests", "worker_harness.py");
 
 /** Synthesizes an app with an HTTP and a timer trigger; returns its staged build context and stack JSON. */
 function synthesize(): { context: string; entryScript: string; json: any } {
@@ -63,17 +60,10 @@ describe("a trigger from one file and its adapter", () => {
     expect(Object.keys(json.output).filter((o) => o.includes("timer"))).toEqual([]);
   });
 
-  const missing = missingWorker();
-  const inCi = !["", "0", "false"].includes((process.env.CI ?? "").toLowerCase());
-  if (missing !== undefined && !inCi) console.warn(`timer trigger worker test skipped: ${missing}`);
-  const workerTest = missing !== undefined && !inCi ? test.skip : test;
+  const { missing, workerTest } = realWorkerTest("timer trigger worker test");
   workerTest("its function runs in the real Functions worker: a tick scores the fixed input with the model", () => {
     if (missing !== undefined) throw new Error(missing);
-    const run = spawnSync(python(), [HARNESS, "--context", context, "--entry-script", entryScript, "--start-dir", FIXTURE, "--pattern", "worker_test_timer.py"], {
-      env: workerEnv(), encoding: "utf8", cwd: os.tmpdir(), timeout: 600_000, maxBuffer: 64 * 1024 * 1024,
-    });
-    const report = `${run.stdout}\n${run.stderr}`;
-    if (run.status !== 0) throw new Error(`timer worker test failed (exit ${run.status}${run.error ? `, ${run.error.message}` : ""}):\n${report.slice(-20000)}`);
+    const report = runHarness(["--context", context, "--entry-script", entryScript, "--start-dir", FIXTURE, "--pattern", "worker_test_timer.py"], "timer worker test");
     expect(report).toMatch(/^Ran 2 tests in /m);
     expect(report).toMatch(/^OK$/m);
   }, 600_000);
@@ -135,22 +125,3 @@ describe("the adapter a trigger ships is checked at synth", () => {
   });
 });
 
-function python(): string {
-  if (process.env.PYTHON) return process.env.PYTHON;
-  return fs.existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-}
-
-function workerEnv(): NodeJS.ProcessEnv {
-  const paths = [path.join(VENDOR, "worker"), path.join(VENDOR, "library")];
-  return { ...process.env, PYTHONPATH: paths.join(path.delimiter), PYTHONDONTWRITEBYTECODE: "1" };
-}
-
-/** Why the real worker cannot run here, or undefined when it can. */
-function missingWorker(): string | undefined {
-  if (!fs.existsSync(path.join(VENDOR, "worker", "azure_functions_worker"))) return `the vendored worker is missing (${VENDOR})`;
-  const probe = spawnSync(python(), ["-c", "import grpc, google.protobuf, dateutil, requests, sklearn, joblib, azure_functions_worker.dispatcher, azure.functions"], {
-    env: workerEnv(), encoding: "utf8", cwd: os.tmpdir(),
-  });
-  if (probe.error || probe.status !== 0) return `${python()} cannot import the worker's dependencies: ${probe.error?.message ?? probe.stderr.trim().split("\n").pop()}`;
-  return undefined;
-}
