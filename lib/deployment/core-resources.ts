@@ -9,7 +9,7 @@ import { UserAssignedIdentity } from "@cdktf/provider-azurerm/lib/user-assigned-
 import { LogAnalyticsWorkspace } from "@cdktf/provider-azurerm/lib/log-analytics-workspace";
 import { ApplicationInsights } from "@cdktf/provider-azurerm/lib/application-insights";
 import type { StorageAccount } from "@cdktf/provider-azurerm/lib/storage-account";
-import type { AmlFunctionDeploymentProps } from "../aml-function-deployment";
+import type { AmlFunctionDeploymentProps } from "./deployment-props";
 import type { DerivedNames, NameClaim } from "../naming";
 import type { PrivateEndpointNeed } from "../network/private-endpoint";
 import { IServicePlanRef, ScoringPlan } from "../plan/scoring-plan";

@@ -11,7 +11,7 @@ import type { LinuxFunctionAppAuthSettingsV2 } from "@cdktf/provider-azurerm/lib
 import type { NameClaim } from "../naming";
 import type { PrivateEndpointNeed } from "../network/private-endpoint";
 import type { MetricAlertNeed } from "../monitoring/alerts";
-import type { DiagnosticCategories } from "../monitoring/diagnostic-settings";
+import type { DiagnosticCategories } from "../monitoring/diagnostic-categories";
 
 /**
  * Names a part creates, claimed in the stack: two constructs of a stack that would create the

@@ -3,7 +3,7 @@
  * defaults: a bad prop fails at synth with a message naming it, the value and what is allowed.
  */
 import { Token } from "cdktf";
-import type { AmlFunctionDeploymentProps, ScalingOptions } from "../aml-function-deployment";
+import type { AmlFunctionDeploymentProps, ScalingOptions } from "./deployment-props";
 import { normalizeLocation } from "../azure-regions";
 import { ResolvedEntryScript, resolveEntryScript } from "../entry-script";
 import { checkPropsObject, invalid } from "../errors";

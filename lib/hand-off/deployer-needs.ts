@@ -4,7 +4,7 @@
  * stack are those of its role assignments (and custom role definitions) that refer to no resource
  * the stack creates: a literal resource id or a data source, i.e. resources of other teams.
  */
-import type { TerraformConfig } from "./stack-readme";
+import type { TerraformConfig } from "./terraform-config";
 
 type Body = Record<string, unknown>;
 

@@ -6,18 +6,10 @@
  * that synthesized it.
  */
 import { deployerNeeds } from "./deployer-needs";
+import type { TerraformConfig } from "./terraform-config";
 
-/** The parts of a Terraform JSON configuration the README describes. */
-export interface TerraformConfig {
-  readonly terraform?: {
-    readonly required_providers?: Record<string, { readonly source?: string; readonly version?: string }>;
-    readonly backend?: Record<string, Record<string, unknown>>;
-  };
-  readonly resource?: Record<string, Record<string, Record<string, unknown>>>;
-  readonly data?: Record<string, Record<string, Record<string, unknown>>>;
-  readonly variable?: Record<string, { readonly type?: string; readonly description?: string; readonly default?: unknown }>;
-  readonly output?: Record<string, { readonly description?: string; readonly sensitive?: boolean }>;
-}
+export type { TerraformConfig } from "./terraform-config";
+
 
 const sorted = <T>(o: Record<string, T> | undefined): [string, T][] => Object.entries(o ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 const cell = (text: string): string => text.replace(/\|/g, "\\|").replace(/\n/g, " ");

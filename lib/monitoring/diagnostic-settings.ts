@@ -17,19 +17,13 @@ import { Construct } from "constructs";
 import { DefaultTokenResolver, StringConcat, TerraformStack, Tokenization } from "cdktf";
 import { MonitorDiagnosticSetting } from "@cdktf/provider-azurerm/lib/monitor-diagnostic-setting";
 import type { DiagnosticsTarget } from "../deployment/declared-needs";
+import type { DiagnosticCategories } from "./diagnostic-categories";
+
+export type { DiagnosticCategories } from "./diagnostic-categories";
 
 /** Name of every diagnostic setting this library creates (unique per target resource). */
 export const DIAGNOSTIC_SETTING_NAME = "aml-function-deployment-logs";
 
-/** What a diagnostic setting sends. */
-export interface DiagnosticCategories {
-  /** Log category groups, e.g. `allLogs`. */
-  readonly logCategoryGroups?: string[];
-  /** Log categories, e.g. `FunctionAppLogs`. */
-  readonly logCategories?: string[];
-  /** Metric categories, e.g. `AllMetrics`. */
-  readonly metricCategories?: string[];
-}
 
 /** Logs and metrics of a container registry or Service Bus namespace. */
 export const ALL_LOGS_AND_METRICS: DiagnosticCategories = { logCategoryGroups: ["allLogs"], metricCategories: ["AllMetrics"] };

@@ -25,7 +25,7 @@
  * the input blob name, so two input blobs never write one result. The check is conservative: an
  * output it refuses may still be one-to-one in rare cases, but an output it accepts always is.
  */
-import type { BlobPath } from "./blob-path";
+import type { BlobPath } from "./blob-path-pattern";
 
 /** The output pattern as tokens and the literals between them (`literals.length === tokens.length + 1`). */
 interface Shape {

@@ -9,23 +9,10 @@
 import { invalid } from "../errors";
 import { validateBlobContainerName } from "../naming";
 import { collisionExample, unreadableOutputTokens } from "./blob-output-names";
+import type { BlobPath, BlobPathSegment } from "./blob-path-pattern";
 
-/** One piece of a parsed pattern: literal text or a `{token}`. */
-export type BlobPathSegment = { readonly kind: "text"; readonly text: string } | { readonly kind: "token"; readonly name: string };
+export type { BlobPath, BlobPathSegment } from "./blob-path-pattern";
 
-/** A parsed `container/pattern` path. */
-export interface BlobPath {
-  /** The path as given. */
-  readonly path: string;
-  /** Container name (validated with the blob container naming rule). */
-  readonly container: string;
-  /** Blob name pattern below the container (never empty). */
-  readonly pattern: string;
-  /** The pattern as literal text and tokens, in order. */
-  readonly segments: readonly BlobPathSegment[];
-  /** Token names in the order they appear. */
-  readonly tokens: readonly string[];
-}
 
 /** Longest blob name Azure Storage accepts. */
 const MAX_BLOB_NAME = 1024;
