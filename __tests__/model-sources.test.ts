@@ -5,7 +5,7 @@ import { Construct } from "constructs";
 import { App, LocalBackend, TerraformStack, TerraformVariable, Testing } from "cdktf";
 import { MachineLearningWorkspace } from "@cdktf/provider-azurerm/lib/machine-learning-workspace";
 import { AmlFunctionDeployment, IImageBuild, ImageBuildBinding, ImageBuildTarget, IModelSource, ModelSource } from "../lib";
-import { StagedBuildContext } from "../lib/image/build-context";
+import type { BuildContext } from "../lib/image/build/image-build-target";
 import { message } from "./error-message";
 import { tempDir } from "./temp-dirs";
 import { newStack, resourcesOf, sampleProps, synthJson } from "./helpers";
@@ -18,7 +18,7 @@ const SA = `/subscriptions/${SUB}/resourceGroups/rg-data/providers/Microsoft.Sto
 
 /** An image build that records the staged context instead of building it. */
 class RecordingBuild implements IImageBuild {
-  public context?: StagedBuildContext;
+  public context?: BuildContext;
   bind(_scope: Construct, target: ImageBuildTarget): ImageBuildBinding {
     this.context = target.context;
     return { repository: target.repository, tag: target.context.fingerprint, imageReference: `r/${target.repository}:${target.context.fingerprint}`, dependencies: [] };

@@ -9,7 +9,6 @@ import { ApplicationInsights } from "@cdktf/provider-azurerm/lib/application-ins
 import { LinuxFunctionApp } from "@cdktf/provider-azurerm/lib/linux-function-app";
 import { checkPropsObject, invalid } from "./errors";
 import { normalizeLocation } from "./azure-regions";
-import { AcrTaskBuild, buildIdentityName } from "./image/build/acr-task-build";
 import { knownInput } from "./existing-resources";
 import { claimNames, deriveNames, NameClaim, DerivedNames, uniqueSuffix, validateDeploymentBaseName, validateResourceGroupName } from "./naming";
 import { IModelSource, isModelSource } from "./model/model-source";
@@ -23,8 +22,9 @@ import { createSecureStorageAccount } from "./security/secure-storage-account";
 import { BuiltInRole, grantRole } from "./security/role-assignment";
 import { ITrigger, ITriggerTarget, TriggerBinding, TriggerIdentity } from "./triggers/trigger";
 import { functionDefinitionFiles, HEALTH_CHECK_EVICTION_TIME_IN_MIN, HEALTH_CHECK_PATH } from "./image/function-definitions";
-import { stageBuildContext } from "./image/build-context";
-import { IImageBuild, ImageBuild, ImageBuildBinding, isImageBuild } from "./image/build/image-build";
+import { prepareBuildContext } from "./image/build-context";
+import { ImageBuild, isImageBuild } from "./image/build/image-build";
+import type { IImageBuild, ImageBuildBinding } from "./image/build/image-build-target";
 import { scoringImageDir } from "./image/scoring-image-dir";
 import { mergeAppSettings } from "./app-settings";
 import { ensureProviders } from "./providers";
@@ -242,7 +242,8 @@ export class AmlFunctionDeployment extends Construct {
     const suffix = uniqueSuffix(this.node.path);
     this.names = deriveNames(base, suffix);
     const names = this.names;
-    claimNames(TerraformStack.of(this), this.node.path, owner, nameProp, base, derivedNameClaims(id, base, names, props));
+    const imageBuild = props.imageBuild ?? ImageBuild.acrTask();
+    claimNames(TerraformStack.of(this), this.node.path, owner, nameProp, base, derivedNameClaims(id, base, names, props, imageBuild.claimedNames?.(base, suffix) ?? []));
 
     // ---- Resource group, identity, registry, plan.
     this.resourceGroupName = props.resourceGroup
@@ -316,8 +317,7 @@ export class AmlFunctionDeployment extends Construct {
     const imageDir = scoringImageDir();
     const baseHostJson = JSON.parse(fs.readFileSync(path.join(imageDir, "host.json"), "utf8")) as Record<string, unknown>;
     const buildArgs = { AZUREML_ENTRY_SCRIPT: entryScript.relativePath, PYTHON_VERSION: pythonVersion.version };
-    const imageBuild = props.imageBuild ?? ImageBuild.acrTask();
-    const context = stageBuildContext({
+    const context = prepareBuildContext({
       owner,
       scoringImageDir: imageDir,
       model: modelBinding.bakedModel,
@@ -326,7 +326,6 @@ export class AmlFunctionDeployment extends Construct {
       generatedFiles: functionDefinitionFiles(owner, baseHostJson, bindings),
       buildArgs,
       platform: PLATFORM,
-      packWhileHashing: imageBuild.stagesContextFolder === true,
     });
     this.image = imageBuild.bind(new Construct(this, "image"), {
       owner,
@@ -457,7 +456,7 @@ function outputId(deploymentId: string, name: string): string {
  * Every name of the stack this deployment derives: the base and the output prefix (the same in
  * two deployments means every derived name collides) and the resource names it creates.
  */
-function derivedNameClaims(id: string, base: string, names: DerivedNames, props: AmlFunctionDeploymentProps): NameClaim[] {
+function derivedNameClaims(id: string, base: string, names: DerivedNames, props: AmlFunctionDeploymentProps, buildNames: NameClaim[]): NameClaim[] {
   return [
     { kind: "base name", name: base },
     { kind: "output id prefix", name: outputPrefix(id) },
@@ -466,8 +465,8 @@ function derivedNameClaims(id: string, base: string, names: DerivedNames, props:
     ...(props.servicePlan ? [] : [{ kind: "service plan", name: names.servicePlan }]),
     ...(props.logAnalyticsWorkspaceId ? [] : [{ kind: "Log Analytics workspace", name: names.logAnalytics }]),
     { kind: "managed identity", name: names.identity },
-    // The ACR build's own identity: the identity of a deployment named `<name>-build` otherwise.
-    ...(props.imageBuild === undefined || props.imageBuild instanceof AcrTaskBuild ? [{ kind: "managed identity", name: buildIdentityName(names) }] : []),
+    // The build mode's own names (the ACR build's identity: a deployment named `<name>-build` would derive it).
+    ...buildNames,
     { kind: "Application Insights", name: names.appInsights },
     { kind: "storage account", name: names.hostStorage },
     { kind: "function app", name: names.functionApp },

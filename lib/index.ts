@@ -8,7 +8,7 @@ export type { AmlWorkspaceModelProps, AmlWorkspaceModelSource } from "./model/am
 export type { AmlRegistryModelProps, AmlRegistryModelSource } from "./model/aml-registry-model-source";
 export type { BlobModelProps, BlobModelSource } from "./model/blob-model-source";
 export { ImageBuild } from "./image/build/image-build";
-export type { IImageBuild, ImageBuildBinding, ImageBuildTarget } from "./image/build/image-build";
+export type { IImageBuild, ImageBuildBinding, ImageBuildTarget } from "./image/build/image-build-target";
 export type { AcrTaskBuildOptions } from "./image/build/acr-task-build";
 export { PythonEnvironment } from "./python-environment";
 export { PythonVersion } from "./python-version";

@@ -4,9 +4,7 @@ import { ContainerRegistryToken } from "@cdktf/provider-azurerm/lib/container-re
 import { ContainerRegistryTokenPassword } from "@cdktf/provider-azurerm/lib/container-registry-token-password";
 import { Image } from "@cdktf/provider-docker/lib/image";
 import { RegistryImage } from "@cdktf/provider-docker/lib/registry-image";
-import type { IImageBuild, ImageBuildBinding, ImageBuildTarget } from "./image-build";
-import { refreshStagedManifest, stagedContextVersion } from "../build-context";
-import { stackAsset } from "../stack-asset";
+import type { IImageBuild, ImageBuildBinding, ImageBuildTarget } from "./image-build-target";
 
 /**
  * `ImageBuild.localDocker()`: builds the scoring image from the staged context with the Docker
@@ -18,9 +16,6 @@ import { stackAsset } from "../stack-asset";
  * that can write to this one repository only (scope map), never the registry's admin user.
  */
 export class LocalDockerBuild implements IImageBuild {
-  /** Its stack asset is the staged context folder. */
-  public readonly stagesContextFolder = true;
-
   public bind(scope: Construct, target: ImageBuildTarget): ImageBuildBinding {
     const { registry, repository, context } = target;
     const tag = context.fingerprint;
@@ -52,14 +47,7 @@ export class LocalDockerBuild implements IImageBuild {
     });
 
     // The staged context, hard-linked into the stack's assets (no second copy of the model).
-    const asset = stackAsset(scope, "context", {
-      path: context.directory,
-      kind: "directory",
-      fingerprint: context.fingerprint,
-      files: context.files,
-      afterWrite: () => refreshStagedManifest(context),
-      sourceVersion: () => stagedContextVersion(context),
-    });
+    const assetPath = context.addFolderAsset(scope, "context");
     const triggers = { fingerprint: context.fingerprint };
 
     const image = new Image(scope, "image", {
@@ -68,7 +56,7 @@ export class LocalDockerBuild implements IImageBuild {
       triggers,
       buildAttribute: {
         // Absolute at apply time: relative paths would resolve against Terraform's working dir.
-        context: `\${abspath(path.module)}/${asset.relativePath}`,
+        context: `\${abspath(path.module)}/${assetPath}`,
         dockerfile: "Dockerfile",
         platform: target.platform,
         buildArgs: { ...target.buildArgs },

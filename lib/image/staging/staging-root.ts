@@ -12,7 +12,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { FOLDER_MEMO_PREFIX } from "./folder-memo";
+import { INPUT_MANIFEST_PREFIX } from "./input-manifest";
 import { invalid } from "../../errors";
 
 export const STAGING_DIR_ENV = "AML_FUNCTION_STAGING_DIR";
@@ -25,7 +25,8 @@ const MAX_AGE_MS = 7 * 24 * 60 * 60 * 1000;
 const KEEP_RECENT = 20;
 
 /** Files earlier versions kept here that nothing reads any more. */
-const RETIRED_FILES = new Set(["file-digests.json"]);
+const RETIRED_FILES = new Set(["file-digests.json", "file-digests.txt"]);
+const RETIRED_PREFIX = "folder-memo-";
 
 /** The staging root this process uses (see the module comment). */
 export function stagingRoot(): string {
@@ -104,7 +105,7 @@ const CONTEXT_ENTRY = /^([0-9a-f]{64})(?:\..+)?$/;
  * Removes old contexts: those unused for MAX_AGE_MS, and beyond the KEEP_RECENT most recently
  * used those older than MIN_AGE_MS, each with everything named after it (its folder, manifest,
  * usage marker and the files derived from it, e.g. the ACR build's archive and its sidecar);
- * also temporary folders of interrupted stagings, model folder memos unused for MAX_AGE_MS, and
+ * also temporary folders of interrupted stagings, input manifests unused for MAX_AGE_MS, and
  * files of earlier versions (RETIRED_FILES).
  * A context was last used when its manifest or usage marker was last touched (touchContext), or
  * else when its newest file changed. `keep` is never removed.
@@ -114,12 +115,12 @@ export function removeOldContexts(root: string, keep: string): void {
   const byContext = new Map<string, string[]>();
   for (const name of fs.readdirSync(root)) {
     const abs = path.join(root, name);
-    if (RETIRED_FILES.has(name)) {
+    if (RETIRED_FILES.has(name) || name.startsWith(RETIRED_PREFIX)) {
       fs.rmSync(abs, { force: true });
       continue;
     }
-    if (name.startsWith(FOLDER_MEMO_PREFIX)) {
-      // A model folder's memo (folder-memo.ts), touched whenever a synth uses it.
+    if (name.startsWith(INPUT_MANIFEST_PREFIX)) {
+      // An input's manifest (input-manifest.ts), touched whenever a synth uses it.
       try {
         if (now - fs.lstatSync(abs).mtimeMs > MAX_AGE_MS) fs.rmSync(abs, { force: true });
       } catch {

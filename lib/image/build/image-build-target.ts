@@ -1,0 +1,79 @@
+/**
+ * What a build mode sees of the deployment it binds to, and what it hands back. A build mode is
+ * an object the deployment binds (like a trigger): it creates the resources that turn the build
+ * context into `<registry>/<repository>:<fingerprint>` and says what the function app must wait
+ * for. It asks the context for the form it builds from: a staged folder or an archive, each put
+ * into the stack's assets.
+ */
+import { Construct } from "constructs";
+import { ITerraformDependable } from "cdktf";
+import type { NameClaim } from "../../naming";
+import type { IContainerRegistryRef } from "../../registry/scoring-registry";
+
+/** The scoring image's build context, walked and fingerprinted; staged or archived on request. */
+export interface BuildContext {
+  /** Content fingerprint, 64 hex digits: the image tag. */
+  readonly fingerprint: string;
+  /** Sorted relative posix paths of every file of the context (the model's small files are in `model-small-files.tar`). */
+  readonly files: readonly string[];
+  /**
+   * Stages the context as a folder named by its fingerprint (or reuses the one staged before,
+   * once it verifies) and adds it to the stack's assets under `scope` as `id`. Returns the
+   * asset's path relative to the stack folder.
+   */
+  addFolderAsset(scope: Construct, id: string): string;
+  /**
+   * Writes the context as one deterministic `.tar.gz` named by its fingerprint (or reuses the one
+   * written before, once it verifies) and adds it to the stack's assets under `scope` as `id`.
+   * Returns the archive's path relative to the stack folder.
+   */
+  addArchiveAsset(scope: Construct, id: string): string;
+}
+
+/** What a build mode sees of the deployment it binds to. */
+export interface ImageBuildTarget {
+  /** Construct description used in error messages, e.g. `AmlFunctionDeployment "churn"`. */
+  readonly owner: string;
+  readonly location: string;
+  readonly resourceGroupName: string;
+  readonly tags: { [key: string]: string };
+  /** Base of the deployment's resource names: lowercase letters, digits and hyphens. */
+  readonly baseName: string;
+  /** Stable 8-hex-digit suffix for globally unique names (derived from the construct path). */
+  readonly uniqueSuffix: string;
+  /** The registry the image goes to. */
+  readonly registry: IContainerRegistryRef;
+  /** Repository inside the registry, e.g. `aml/churn`. */
+  readonly repository: string;
+  /** Name for repository-scoped registry credentials (scope map, token). */
+  readonly credentialName: string;
+  /** The build context; its fingerprint is the image tag. */
+  readonly context: BuildContext;
+  readonly buildArgs: { readonly [name: string]: string };
+  /** Target platform, e.g. `linux/amd64`. */
+  readonly platform: string;
+}
+
+/** What a build mode hands back to the deployment after it bound. */
+export interface ImageBuildBinding {
+  /** Repository inside the registry (the function app's `image_name`, without host). */
+  readonly repository: string;
+  /** The tag: the build context's content fingerprint. */
+  readonly tag: string;
+  /** `<login server>/<repository>:<tag>`. */
+  readonly imageReference: string;
+  /** The image is in the registry once these exist: the function app depends on them. */
+  readonly dependencies: ITerraformDependable[];
+}
+
+/** A build mode: see {@link ImageBuild} for the ones this library offers. */
+export interface IImageBuild {
+  /**
+   * Names the build mode will create from the deployment's base name and suffix, claimed in the
+   * stack with the deployment's own so that two deployments cannot derive the same one.
+   * @default none
+   */
+  claimedNames?(baseName: string, uniqueSuffix: string): NameClaim[];
+  /** Creates the build-and-push resources under `scope`. Called once. */
+  bind(scope: Construct, target: ImageBuildTarget): ImageBuildBinding;
+}

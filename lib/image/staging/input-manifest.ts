@@ -1,0 +1,236 @@
+/**
+ * The one identity-keyed manifest of the build context's inputs: for each input (a folder that is
+ * walked, or a single file) what it held last time, each file with its identity and sha256, kept
+ * in the private staging root. A file whose identity is unchanged is not read again; an unchanged
+ * folder is not even listed again: its files are checked (one lstat each) and reused.
+ *
+ * Reusing a folder's listing is sound because a listing cannot change without the folder's own
+ * identity changing: creating, removing or renaming an entry sets the folder's mtime and ctime.
+ * Each folder's identity is taken before it is listed, so a change during the walk shows next
+ * time. The listing is kept for reuse only when nothing can fool that:
+ * - the walk met no symbolic link (a link's target can change without any folder changing);
+ * - every folder and file changed at least SETTLE_NS before the walk started (a change within the
+ *   same timestamp tick would leave the identity as it was);
+ * - the key holds everything else the walk depends on: the folder's real path, the destination
+ *   prefix, the walk's options, its own `.dockerignore`, the built-in exclude rules, this format
+ *   and the versions of this library and of the dockerignore matcher;
+ * - the folder is on a local file system (listingCanTrust): network and FUSE file systems may
+ *   report cached or made-up folder times, and their clock is not this machine's.
+ * Otherwise the folder is walked, and only files with a new identity are read. A digest is kept
+ * only for a file that was settled before the walk and unchanged while it was read.
+ *
+ * One file per input, `input-<hash of the key>.json`: the sha256 of the JSON, then the JSON (a
+ * manifest whose digest does not match is not used). Touched when used; unused for 7 days, it
+ * goes with the cleanup (staging-root.ts). A manifest that cannot be written (a full disk, no
+ * rights) is left out, silently: it is only a shortcut.
+ */
+import { createHash, randomBytes } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import type { ContextFile } from "./context-file";
+import { DEFAULT_EXCLUDES, SECRET_EXCLUDES } from "./excludes";
+import { hashFileContent, identityKey, nowNs, settledBefore, sizeInIdentityKey } from "./file-identity";
+import { under } from "./under";
+import { readOwnIgnore, walkFolder, WalkOptions } from "./walk";
+
+const FORMAT = "aml-function-deployment/input-manifest/v1";
+export const INPUT_MANIFEST_PREFIX = "input-";
+
+interface Stored {
+  readonly format: string;
+  readonly key: string;
+  /** Each listed folder with its identity before it was listed; absent when the listing may not stand for a walk. */
+  readonly folders?: Array<[string, string]>;
+  /** The files: path below the input (its real path; "" for a single-file input), identity, sha256 ("" when not known). */
+  readonly rels: string[];
+  readonly ids: string[];
+  readonly sha256s: string[];
+  readonly secretExcluded: string[];
+  readonly secretReincluded: string[];
+}
+
+/** The files of one input, hashed, and what the secret rules left out or let in. */
+export interface InputFiles {
+  readonly files: Array<ContextFile & { readonly sha256: string }>;
+  readonly secretExcluded: string[];
+  readonly secretReincluded: string[];
+}
+
+/**
+ * Linux file system types (statfs f_type) whose folder times and inode numbers are the disk's
+ * own: ext2/3/4, XFS, btrfs, tmpfs, overlayfs, ZFS, F2FS, bcachefs.
+ */
+const LOCAL_FILE_SYSTEMS = new Set([0xef53, 0x58465342, 0x9123683e, 0x01021994, 0x794c7630, 0x2fc12fc1, 0xf2f52010, 0xca451a4e]);
+
+/** Whether the listing of the folder at `realRoot` can stand for a walk (see the top). */
+function listingCanTrust(realRoot: string): boolean {
+  if (process.platform !== "linux") return false;
+  try {
+    return LOCAL_FILE_SYSTEMS.has(fs.statfsSync(realRoot).type);
+  } catch {
+    return false;
+  }
+}
+
+/** This library's version and the dockerignore matcher's: their rules decide what a walk finds. */
+let versions: string[] | undefined;
+
+function readVersions(): string[] {
+  const versionOf = (file: string | undefined): string => {
+    try {
+      return String((JSON.parse(fs.readFileSync(file!, "utf8")) as { version?: unknown }).version);
+    } catch {
+      return "unknown";
+    }
+  };
+  let matcher: string | undefined;
+  try {
+    matcher = require.resolve("@balena/dockerignore/package.json");
+  } catch {
+    // Not resolvable this way: the format and this library's version still key the manifest.
+  }
+  // lib/image/staging (sources) or dist/lib/image/staging (compiled) below the package root.
+  const own = [path.resolve(__dirname, "../../../package.json"), path.resolve(__dirname, "../../../../package.json")].find((f) => fs.existsSync(f));
+  return [versionOf(own), versionOf(matcher)];
+}
+
+function manifestFile(stagingRoot: string, key: string): string {
+  return path.join(stagingRoot, `${INPUT_MANIFEST_PREFIX}${createHash("sha256").update(key).digest("hex").slice(0, 32)}.json`);
+}
+
+function isWellFormed(s: Stored): boolean {
+  const strings = (a: unknown): boolean => Array.isArray(a) && a.every((x) => typeof x === "string");
+  return (
+    typeof s === "object" && s !== null && (s.folders === undefined || (Array.isArray(s.folders) && s.folders.every((f) => Array.isArray(f) && f.length === 2 && strings(f)))) &&
+    strings(s.rels) && strings(s.ids) && strings(s.sha256s) && s.rels.length === s.ids.length && s.rels.length === s.sha256s.length &&
+    s.sha256s.every((h) => h === "" || /^[0-9a-f]{64}$/.test(h)) && strings(s.secretExcluded) && strings(s.secretReincluded)
+  );
+}
+
+/** The manifest of `key`, when it is sealed, well formed and of this key. */
+function readManifest(file: string, key: string): Stored | undefined {
+  try {
+    const text = fs.readFileSync(file, "utf8");
+    const json = text.slice(65);
+    if (text.charCodeAt(64) !== 10 || createHash("sha256").update(json).digest("hex") !== text.slice(0, 64)) return undefined;
+    const stored = JSON.parse(json) as Stored;
+    return isWellFormed(stored) && stored.format === FORMAT && stored.key === key ? stored : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Marks the manifest as used now (for the cleanup). */
+function touch(file: string): void {
+  try {
+    const now = new Date();
+    fs.utimesSync(file, now, now);
+  } catch {
+    // Only the cleanup's clock.
+  }
+}
+
+/** Writes the manifest `file`. */
+function keep(file: string, stored: Stored): void {
+  const json = JSON.stringify(stored);
+  const temp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+  try {
+    fs.writeFileSync(temp, `${createHash("sha256").update(json).digest("hex")}\n${json}`, { mode: 0o600 });
+    fs.renameSync(temp, file);
+  } catch {
+    fs.rmSync(temp, { force: true });
+  }
+}
+
+/** What listing an input found: its files (real paths, and paths below the input) and folders. */
+interface Listing {
+  readonly realRoot: string;
+  readonly sources: readonly string[];
+  readonly rels: string[];
+  readonly folders?: Array<[string, string]>;
+  readonly sawLinks: boolean;
+  readonly secretExcluded: string[];
+  readonly secretReincluded: string[];
+  /** True when it is the manifest's own listing (nothing was walked, or a single file). */
+  readonly reused: boolean;
+}
+
+/**
+ * Hashes the files of one input, reusing the digests (and, for a folder, the listing) of its
+ * manifest in `stagingRoot` (none: every file is read). `prefix` is prepended to each file's path
+ * below the input.
+ */
+function hashInput(stagingRoot: string | undefined, key: string, prefix: string, list: (previous?: Stored) => Listing): InputFiles {
+  const file = stagingRoot === undefined ? undefined : manifestFile(stagingRoot, key);
+  const before = file === undefined ? undefined : readManifest(file, key);
+  const started = nowNs();
+  const listed = list(before);
+  const known = new Map<string, string>();
+  if (before !== undefined) for (let i = 0; i < before.ids.length; i++) if (before.sha256s[i] !== "") known.set(before.ids[i], before.sha256s[i]);
+  const { rels, sources } = listed;
+  const ids: string[] = [];
+  const sha256s: string[] = [];
+  const files: InputFiles["files"] = [];
+  let allTrusted = true;
+  // The manifest as it is, when its listing was reused and every file kept its identity.
+  let same = before !== undefined && listed.reused && before.rels.length === rels.length;
+  for (let i = 0; i < rels.length; i++) {
+    const source = sources[i];
+    const id = identityKey(source);
+    let sha256 = known.get(id);
+    let trusted = sha256 !== undefined;
+    if (sha256 === undefined) {
+      const read = hashFileContent(source, sizeInIdentityKey(id));
+      sha256 = read.sha256;
+      // Kept only when the file read is the one whose identity was taken, and settled.
+      trusted = read.identity === id && settledBefore(id, started);
+    }
+    allTrusted &&= trusted;
+    same &&= trusted && before!.ids[i] === id && before!.rels[i] === rels[i];
+    ids.push(id);
+    sha256s.push(trusted ? sha256 : "");
+    files.push({ dest: `${prefix}${rels[i]}`, size: sizeInIdentityKey(id), sha256, source, id });
+  }
+  const { folders, secretExcluded, secretReincluded } = listed;
+  const reusable = folders !== undefined && !listed.sawLinks && allTrusted && folders.every(([, id]) => settledBefore(id, started)) && listingCanTrust(listed.realRoot);
+  if (file === undefined || !sha256s.some((h) => h !== "")) return { files, secretExcluded, secretReincluded };
+  if (same && reusable === (before!.folders !== undefined)) touch(file);
+  else keep(file, { format: FORMAT, key, ...(reusable ? { folders } : {}), rels, ids, sha256s, secretExcluded, secretReincluded });
+  return { files, secretExcluded, secretReincluded };
+}
+
+/** A single input file (`realPath`, no link) as the context file `dest`. */
+export function fileInput(stagingRoot: string | undefined, dest: string, realPath: string): InputFiles {
+  const key = JSON.stringify([FORMAT, "file", realPath]);
+  return hashInput(stagingRoot, key, dest, () => ({ realRoot: realPath, sources: [realPath], rels: [""], sawLinks: false, secretExcluded: [], secretReincluded: [], reused: true }));
+}
+
+/**
+ * The files of a folder as the walk (walk.ts) finds them, or as its manifest recorded them when
+ * every folder and file still has its recorded identity.
+ */
+export function folderInput(stagingRoot: string | undefined, opts: WalkOptions): InputFiles {
+  const ownIgnore = opts.ownIgnore ?? readOwnIgnore(opts.root);
+  const realRoot = fs.realpathSync(opts.root);
+  const key = JSON.stringify([FORMAT, (versions ??= readVersions()), realRoot, opts.destPrefix, opts.only ?? null, opts.skip ?? null, ownIgnore, DEFAULT_EXCLUDES, SECRET_EXCLUDES]);
+  return hashInput(stagingRoot, key, opts.destPrefix, (previous) => {
+    if (previous?.folders !== undefined && listingCanTrust(realRoot)) {
+      const sources = unchangedListing(realRoot, previous);
+      if (sources !== undefined) return { realRoot, sources, rels: previous.rels, folders: previous.folders, sawLinks: false, secretExcluded: previous.secretExcluded, secretReincluded: previous.secretReincluded, reused: true };
+    }
+    const walked = walkFolder({ ...opts, ownIgnore });
+    const start = opts.destPrefix.length;
+    return { realRoot, sources: walked.entries.map((e) => e.source), rels: walked.entries.map((e) => e.dest.slice(start)), folders: walked.folders, sawLinks: walked.sawLinks, secretExcluded: walked.secretExcluded, secretReincluded: walked.secretReincluded, reused: false };
+  });
+}
+
+/** The recorded files' paths, when every recorded folder and file still has its identity. */
+function unchangedListing(realRoot: string, stored: Stored): string[] | undefined {
+  try {
+    for (const [rel, id] of stored.folders!) if (identityKey(under(realRoot, rel)) !== id) return undefined;
+    return stored.rels.map((rel) => under(realRoot, rel));
+  } catch {
+    // A folder gone.
+    return undefined;
+  }
+}
