@@ -4,7 +4,7 @@ import * as path from "path";
 import { spawnSync } from "child_process";
 import * as tar from "tar";
 import { PreparedBuildContext, prepareBuildContext, stagingRoot } from "../lib/image/build-context";
-import { ContextArchive, refreshArchiveIdentity, writeContextArchive } from "../lib/image/staging/context-archive";
+import { ContextArchive, writeContextArchive } from "../lib/image/staging/context-archive";
 import { ModelSource } from "../lib/model/model-source";
 import { resolveEntryScript } from "../lib/entry-script";
 import { REPO } from "./helpers";
@@ -224,7 +224,7 @@ describe("the context archive", () => {
     expect(unrefreshed.reused).toBe(false);
     fs.rmSync(link);
     fs.linkSync(unrefreshed.file, link);
-    refreshArchiveIdentity(unrefreshed);
+    unrefreshed.record.recordIdentities();
     const reused = archiveAt(context, "linked");
     expect(reused.reused).toBe(true);
     expect(fs.statSync(reused.file).ino).toBe(fs.statSync(link).ino);

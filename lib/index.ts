@@ -2,7 +2,7 @@
 export { AmlFunctionDeployment } from "./aml-function-deployment";
 export type { AmlFunctionDeploymentProps, IResourceGroupRef, ScalingOptions } from "./aml-function-deployment";
 export { ModelSource } from "./model/model-source";
-export type { IModelSource, ModelBinding, ModelTarget } from "./model/model-source";
+export type { IModelSource, ModelBinding, ModelTarget } from "./model/model-target";
 export type { LocalModelSource } from "./model/local-model-source";
 export type { AmlWorkspaceModelProps, AmlWorkspaceModelSource } from "./model/aml-workspace-model-source";
 export type { AmlRegistryModelProps, AmlRegistryModelSource } from "./model/aml-registry-model-source";

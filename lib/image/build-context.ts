@@ -30,10 +30,11 @@ import * as path from "path";
 import { Construct } from "constructs";
 import { invalid } from "../errors";
 import { ResolvedEntryScript } from "../entry-script";
-import { ResolvedModel } from "../model/local-model-source";
+import type { ResolvedModel } from "../model/model-target";
 import type { BuildContext } from "./build/image-build-target";
 import { stackAsset } from "./stack-asset";
-import { ContextArchive, refreshArchiveIdentity, writeContextArchive } from "./staging/context-archive";
+import { ContextArchive, writeContextArchive } from "./staging/context-archive";
+import type { OutputRecord } from "./staging/output-record";
 import type { ContextFile, StagedFile } from "./staging/context-file";
 import { DEFAULT_EXCLUDES, SECRET_EXCLUDES } from "./staging/excludes";
 import { refuseDangerousFolder } from "./staging/folder-guard";
@@ -112,20 +113,25 @@ export class PreparedBuildContext implements BuildContext {
 
   public addFolderAsset(scope: Construct, id: string): string {
     const folder = this.stageFolder();
-    return stackAsset(scope, id, {
-      path: folder.directory,
-      kind: "directory",
-      fingerprint: this.fingerprint,
-      files: this.files,
-      // The links changed the staged files' ctime: record it, so the next synth reuses them.
-      afterWrite: () => folder.recordIdentities(),
-      sourceVersion: () => folder.version(),
-    }).relativePath;
+    return this.asset(scope, id, folder.directory, "directory", folder.record);
   }
 
   public addArchiveAsset(scope: Construct, id: string): string {
     const archive = this.writeArchive();
-    return stackAsset(scope, id, { path: archive.file, kind: "file", fingerprint: this.fingerprint, afterWrite: () => refreshArchiveIdentity(archive) }).relativePath;
+    return this.asset(scope, id, archive.file, "file", archive.record);
+  }
+
+  /** The output at `output` as a stack asset, hard-linked where the file system allows: its path relative to the stack folder. */
+  private asset(scope: Construct, id: string, output: string, kind: "file" | "directory", record: OutputRecord): string {
+    return stackAsset(scope, id, {
+      path: output,
+      kind,
+      fingerprint: this.fingerprint,
+      files: this.files,
+      // The links changed the output's ctimes: record them, so the next synth trusts it again.
+      afterWrite: () => record.recordIdentities(),
+      sourceVersion: () => record.version(),
+    }).relativePath;
   }
 }
 

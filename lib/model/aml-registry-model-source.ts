@@ -6,7 +6,7 @@ import { AML_REGISTRY, parseResourceId } from "./azure-resource-id";
 import { validateAssetName, validateAssetVersion } from "./aml-asset";
 import { fetchSettings, validateArmEndpoint } from "./fetch-settings";
 import { ModelRole } from "./model-roles";
-import type { IModelSource, ModelBinding, ModelTarget } from "./model-source";
+import type { IModelSource, ModelBinding, ModelTarget } from "./model-target";
 
 /** Props of `ModelSource.fromAmlRegistry`. */
 export interface AmlRegistryModelProps {

@@ -8,7 +8,7 @@ import { AML_WORKSPACE, parseResourceId, STORAGE_ACCOUNT } from "./azure-resourc
 import { validateAssetName, validateAssetVersion } from "./aml-asset";
 import { fetchSettings, validateArmEndpoint } from "./fetch-settings";
 import { containerScope, ModelRole } from "./model-roles";
-import type { IModelSource, ModelBinding, ModelTarget } from "./model-source";
+import type { IModelSource, ModelBinding, ModelTarget } from "./model-target";
 
 /** Props of `ModelSource.fromAmlWorkspace`. */
 export interface AmlWorkspaceModelProps {

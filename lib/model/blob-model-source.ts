@@ -7,7 +7,7 @@ import { grantRole } from "../security/role-assignment";
 import { parseResourceId, STORAGE_ACCOUNT } from "./azure-resource-id";
 import { fetchSettings, validateStorageSuffix } from "./fetch-settings";
 import { blobPathCondition, containerScope, ModelRole } from "./model-roles";
-import type { IModelSource, ModelBinding, ModelTarget } from "./model-source";
+import type { IModelSource, ModelBinding, ModelTarget } from "./model-target";
 
 /** Props of `ModelSource.fromBlob`. */
 export interface BlobModelProps {

@@ -3,16 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Token } from "cdktf";
 import { invalid } from "../errors";
-import type { IModelSource, ModelBinding, ModelTarget } from "./model-source";
-
-/** A model resolved at synth time. */
-export interface ResolvedModel {
-  /** Absolute path of the model file or folder. */
-  readonly absolutePath: string;
-  readonly kind: "file" | "directory";
-  /** Name under `model/` in the image (and inside `AZUREML_MODEL_DIR`). */
-  readonly basename: string;
-}
+import type { IModelSource, ModelBinding, ModelTarget, ResolvedModel } from "./model-target";
 
 const ALLOWED = "a path (absolute, or relative to the current working directory) to an existing, readable model file or non-empty folder";
 

@@ -1,31 +1,25 @@
 /**
- * The build context as one deterministic `.tar.gz`, for builds that upload the context
- * (ImageBuild.acrTask()).
+ * The build context as one deterministic `.tar.gz`, for builds that upload it (ImageBuild.acrTask()).
  *
- * Deterministic: entries in the sorted order of the staged file list (relative paths, no directory
- * entries), written by tar.ts (mtime fixed at 1970-01-01, mode 0644, uid/gid 0, empty
- * uname/gname, no atime/ctime), gzip headers without timestamp and with a fixed OS byte. The same
- * staged files give the same bytes on any machine and from any checkout path (for the same zlib,
- * which Node bundles).
+ * Deterministic: entries in the sorted order of the staged file list (relative paths, no folder
+ * entries), written by tar.ts (mtime 1970-01-01, mode 0644, uid/gid 0, no owner names), gzip
+ * headers without timestamp and with a fixed OS byte: the same files give the same bytes on any
+ * machine and from any checkout path (for the same zlib, which Node bundles).
  *
- * Streamed: each file is read in 1 MiB chunks straight from the inputs the context was hashed
- * from, checked against their identities, and every compressed chunk is written to disk as it is
- * produced, so a 1 GiB model never sits in memory and the context is never copied into a staged
- * folder. The model's small-files pack (tar.ts) is written the same way, as one entry.
+ * Streamed straight from the inputs the context was hashed from (checked against their
+ * identities), 1 MiB at a time, so a 1 GiB model never sits in memory and is never copied into a
+ * staged folder. The model's small-files pack (tar.ts) is written the same way, as one entry.
  *
- * Compression, per file: models are mostly incompressible (float arrays, already-compressed
- * formats), and deflating incompressible bytes costs several times the time of storing them for
- * no smaller upload. So
- * the byte entropy of each file's first 64 KiB (estimated from 1,024 evenly spaced bytes) decides
- * (tar.ts): near-random files are stored (level 0), the others use ARCHIVE_GZIP_LEVEL. The
- * choice depends on content only, so the bytes stay deterministic. The gzip file is a series of
- * members (see MemberWriter).
+ * Compressed per file: models are mostly incompressible, and deflating those costs several times
+ * the time of storing them for no smaller upload, so the byte entropy of each file's first 64 KiB
+ * decides (tar.ts): near-random files are stored, the others use ARCHIVE_GZIP_LEVEL. The choice
+ * depends on content only. The gzip file is a series of members (see MemberWriter).
  */
 import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
 import type { StagedFile } from "./context-file";
-import { identityKey, sizeInIdentityKey } from "./file-identity";
+import { OutputRecord } from "./output-record";
 import { smallFilesPackSize, TarWriter, writeSmallFilesPack } from "./tar";
 
 /**
@@ -40,10 +34,7 @@ export const ARCHIVE_GZIP_LEVEL = 1;
  */
 const PACK_LEVEL = 0;
 
-/**
- * Bumped when the archive layout or the sidecar changes, so a cached archive of an older layout is
- * rewritten.
- */
+/** Bumped when the archive's bytes change, so a cached archive of an older layout is rewritten. */
 const ARCHIVE_FORMAT = "aml-function-deployment/context-archive/v6";
 
 /** What the archive of a context is and where it lies. */
@@ -54,37 +45,24 @@ export interface ContextArchive {
   readonly size: number;
   /** True when an existing, verified archive was reused instead of written. */
   readonly reused: boolean;
-}
-
-interface Sidecar {
-  readonly format: string;
-  readonly fingerprint: string;
-  readonly gzipLevel: number;
-  /** The archive file's identity (device, inode, size, mtime, ctime) right after it was written. */
-  readonly identity: string;
+  /** Its record (`<archive>.json`). */
+  readonly record: OutputRecord;
 }
 
 /**
  * Writes the archive of the context `files` (sorted) with content fingerprint `fingerprint` as
- * `file`, or reuses the one already written there for the same fingerprint. An existing archive
- * is reused only when its sidecar (`<archive>.json`) names the same format and fingerprint and
- * the archive file still has the identity recorded there (file-identity.ts); anything else is
- * rewritten. A truncated, edited or replaced archive therefore never goes to the build, even with
- * the same size and its mtime set back (ctime cannot be set back). Not a hash of the archive:
- * re-reading a 1 GiB archive on every synth would cost what the cache saves, and the fingerprint
- * already hashes the content. The archive is written to a temporary file and renamed into place,
- * and the sidecar is written last, so an interrupted write is never mistaken for a complete
- * archive. Hard-linking the archive (into the stack's assets) changes its ctime: call
- * {@link refreshArchiveIdentity} right after that. An input file that is not the one hashed any
- * more fails the write with InputChangedError (tar.ts).
+ * `file`, or reuses the one already written there for the same fingerprint, once its record
+ * (`<archive>.json`, output-record.ts) verifies: a truncated, edited or replaced archive never
+ * goes to the build. Not a hash of the archive: re-reading a 1 GiB archive on every synth would
+ * cost what the cache saves, and the fingerprint already hashes the content. The archive is
+ * written to a temporary file and renamed into place, and its record is written last, so an
+ * interrupted write is never mistaken for a complete archive. An input file that is not the one
+ * hashed any more fails the write with InputChangedError (tar.ts).
  */
 export function writeContextArchive(files: readonly StagedFile[], fingerprint: string, file: string): ContextArchive {
-  const gzipLevel = ARCHIVE_GZIP_LEVEL;
   const sidecarFile = `${file}.json`;
-  const cached = readSidecar(sidecarFile);
-  if (cached && cached.format === ARCHIVE_FORMAT && cached.fingerprint === fingerprint && cached.gzipLevel === gzipLevel && hasIdentity(file, cached.identity)) {
-    return { file, size: sizeInIdentityKey(cached.identity), reused: true };
-  }
+  const record = new OutputRecord(sidecarFile, ARCHIVE_FORMAT, fingerprint, file, [""]);
+  if (record.verify()) return { file, size: fs.statSync(file).size, reused: true, record };
 
   fs.rmSync(sidecarFile, { force: true });
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -100,13 +78,13 @@ export function writeContextArchive(files: readonly StagedFile[], fingerprint: s
   };
   const gzip = new MemberWriter(write);
   try {
-    const tar = new TarWriter(gzip, gzipLevel);
+    const tar = new TarWriter(gzip, ARCHIVE_GZIP_LEVEL);
     for (const f of files) {
       if ("pack" in f) {
         // The small-files pack, written as it is staged, straight into this entry.
         const packSize = smallFilesPackSize(f.pack);
         tar.beginFile(f.dest, packSize, PACK_LEVEL);
-        writeSmallFilesPack(new TarWriter(gzip, PACK_LEVEL, tar.readBuffer), f.pack);
+        writeSmallFilesPack(new TarWriter(gzip, PACK_LEVEL), f.pack);
         tar.pad(packSize);
       } else if (f.content !== undefined) {
         tar.content(f.dest, f.content);
@@ -123,27 +101,8 @@ export function writeContextArchive(files: readonly StagedFile[], fingerprint: s
   }
   fs.closeSync(fd);
   fs.renameSync(temp, file);
-  writeSidecar(sidecarFile, { format: ARCHIVE_FORMAT, fingerprint, gzipLevel, identity: identityKey(file) });
-  return { file, size, reused: false };
-}
-
-/**
- * Records the archive's current identity in its sidecar again. Hard-linking the archive changes
- * its ctime; this keeps that from making the next synth rewrite it. Call it only right after such
- * a link, in the same process that wrote or verified the archive (whatever the file holds then is
- * trusted from now on).
- */
-export function refreshArchiveIdentity(archive: ContextArchive): void {
-  const sidecarFile = `${archive.file}.json`;
-  const cached = readSidecar(sidecarFile);
-  if (cached === undefined) return;
-  writeSidecar(sidecarFile, { ...cached, identity: identityKey(archive.file) });
-}
-
-function writeSidecar(file: string, sidecar: Sidecar): void {
-  const temp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(temp, `${JSON.stringify(sidecar)}\n`);
-  fs.renameSync(temp, file);
+  record.recordIdentities();
+  return { file, size, reused: false, record };
 }
 
 /** Smallest output chunk for zlib (its default). */
@@ -203,22 +162,5 @@ class MemberWriter {
     const member = zlib.gzipSync(data, { level: this.level, chunkSize: Math.max(MIN_CHUNK, data.length + (data.length >> 10) + 1024) });
     member[9] = 255;
     this.out(member);
-  }
-}
-
-function readSidecar(file: string): Sidecar | undefined {
-  try {
-    return JSON.parse(fs.readFileSync(file, "utf8")) as Sidecar;
-  } catch {
-    return undefined;
-  }
-}
-
-function hasIdentity(file: string, recorded: string | undefined): boolean {
-  if (typeof recorded !== "string") return false;
-  try {
-    return identityKey(file) === recorded;
-  } catch {
-    return false;
   }
 }

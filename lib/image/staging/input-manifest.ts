@@ -1,28 +1,19 @@
 /**
  * The one identity-keyed manifest of the build context's inputs: for each input (a folder that is
- * walked, or a single file) what it held last time, each file with its identity and sha256, kept
- * in the private staging root. A file whose identity is unchanged is not read again; an unchanged
- * folder is not even listed again: its files are checked (one lstat each) and reused.
+ * walked, or a single file) its files with identity and sha256, kept in the private staging root
+ * as `input-<hash of the key>.json` (the sha256 of the JSON, then the JSON). A file whose identity
+ * is unchanged is not read again; an unchanged folder is not listed again either.
  *
- * Reusing a folder's listing is sound because a listing cannot change without the folder's own
- * identity changing: creating, removing or renaming an entry sets the folder's mtime and ctime.
- * Each folder's identity is taken before it is listed, so a change during the walk shows next
- * time. The listing is kept for reuse only when nothing can fool that:
- * - the walk met no symbolic link (a link's target can change without any folder changing);
- * - every folder and file changed at least SETTLE_NS before the walk started (a change within the
- *   same timestamp tick would leave the identity as it was);
- * - the key holds everything else the walk depends on: the folder's real path, the destination
- *   prefix, the walk's options, its own `.dockerignore`, the built-in exclude rules, this format
- *   and the versions of this library and of the dockerignore matcher;
- * - the folder is on a local file system (listingCanTrust): network and FUSE file systems may
- *   report cached or made-up folder times, and their clock is not this machine's.
- * Otherwise the folder is walked, and only files with a new identity are read. A digest is kept
- * only for a file that was settled before the walk and unchanged while it was read.
- *
- * One file per input, `input-<hash of the key>.json`: the sha256 of the JSON, then the JSON (a
- * manifest whose digest does not match is not used). Touched when used; unused for 7 days, it
- * goes with the cleanup (staging-root.ts). A manifest that cannot be written (a full disk, no
- * rights) is left out, silently: it is only a shortcut.
+ * A listing cannot change without the folder's own identity changing (creating, removing or
+ * renaming an entry sets its mtime and ctime), and each folder's identity is taken before it is
+ * listed. So a folder's listing stands for a walk when every listed folder still has its identity,
+ * provided nothing could fool that: the walk met no symbolic link (a target can change unseen),
+ * every folder and file had settled before the walk (SETTLE_NS), the folder is on a local file
+ * system (network and FUSE ones may report cached folder times), and the key holds everything
+ * else the walk depends on (real path, prefix, options, its `.dockerignore`, the built-in rules,
+ * this format and this library's version). A digest is kept only for a file that had settled and
+ * did not change while it was read. Touched when used; unused for 7 days, a manifest goes with the
+ * cleanup (staging-root.ts). One that cannot be written is left out: it is only a shortcut.
  */
 import { createHash, randomBytes } from "crypto";
 import * as fs from "fs";
@@ -72,26 +63,19 @@ function listingCanTrust(realRoot: string): boolean {
   }
 }
 
-/** This library's version and the dockerignore matcher's: their rules decide what a walk finds. */
-let versions: string[] | undefined;
+/** This library's version: its walk and rules decide what a walk finds (the dockerignore matcher is pinned). */
+let version: string | undefined;
 
-function readVersions(): string[] {
-  const versionOf = (file: string | undefined): string => {
-    try {
-      return String((JSON.parse(fs.readFileSync(file!, "utf8")) as { version?: unknown }).version);
-    } catch {
-      return "unknown";
-    }
-  };
-  let matcher: string | undefined;
-  try {
-    matcher = require.resolve("@balena/dockerignore/package.json");
-  } catch {
-    // Not resolvable this way: the format and this library's version still key the manifest.
-  }
+function readVersion(): string {
   // lib/image/staging (sources) or dist/lib/image/staging (compiled) below the package root.
-  const own = [path.resolve(__dirname, "../../../package.json"), path.resolve(__dirname, "../../../../package.json")].find((f) => fs.existsSync(f));
-  return [versionOf(own), versionOf(matcher)];
+  for (const up of ["../../..", "../../../.."]) {
+    try {
+      return String((JSON.parse(fs.readFileSync(path.resolve(__dirname, up, "package.json"), "utf8")) as { version?: unknown }).version);
+    } catch {
+      // Not there: one level up.
+    }
+  }
+  return "unknown";
 }
 
 function manifestFile(stagingRoot: string, key: string): string {
@@ -212,7 +196,7 @@ export function fileInput(stagingRoot: string | undefined, dest: string, realPat
 export function folderInput(stagingRoot: string | undefined, opts: WalkOptions): InputFiles {
   const ownIgnore = opts.ownIgnore ?? readOwnIgnore(opts.root);
   const realRoot = fs.realpathSync(opts.root);
-  const key = JSON.stringify([FORMAT, (versions ??= readVersions()), realRoot, opts.destPrefix, opts.only ?? null, opts.skip ?? null, ownIgnore, DEFAULT_EXCLUDES, SECRET_EXCLUDES]);
+  const key = JSON.stringify([FORMAT, (version ??= readVersion()), realRoot, opts.destPrefix, opts.only ?? null, opts.skip ?? null, ownIgnore, DEFAULT_EXCLUDES, SECRET_EXCLUDES]);
   return hashInput(stagingRoot, key, opts.destPrefix, (previous) => {
     if (previous?.folders !== undefined && listingCanTrust(realRoot)) {
       const sources = unchangedListing(realRoot, previous);

@@ -2,76 +2,36 @@
  * The build context staged as a folder, for builds that need its files (ImageBuild.localDocker()):
  * `<staging root>/<fingerprint>`, written to a temporary sibling and renamed into place (a reader
  * never sees a half-written context), every file mode 0644 and every folder 0755 whatever the
- * inputs had.
- *
- * Named by fingerprint and trusted after one check: its record (`<fingerprint>.manifest.json`)
- * holds every file and folder with the identity it had when it was written, and a staged folder
- * is reused only when all of them still have it, so a planted or edited file (even with its mtime
- * set back: ctime cannot be) makes the synth stage afresh. A file added or removed changes its
- * folder's identity, so folders stand in for listing their contents. The check costs one lstat
- * per staged file and folder (the model's small files are one pack); big files are never read.
+ * inputs had. Trusted after one check: its record (`<fingerprint>.manifest.json`,
+ * output-record.ts) names every file and folder with its identity.
  */
-import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import type { StagedFile } from "./context-file";
 import { copyFileEconomically } from "./copy-file";
 import { identityKey } from "./file-identity";
+import { OutputRecord } from "./output-record";
 import { manifestPath } from "./staging-root";
 import { InputChangedError, inputChanged, writeSmallFilesPackFile } from "./tar";
 import { under } from "./under";
 
-// v4: paths and identities side by side (v3 kept a digest of the path list).
-const FORMAT = "aml-function-deployment/staged-manifest/v4";
+// v4: one record format for the staged folder and the archive (output-record.ts).
+const FORMAT = "aml-function-deployment/staged-folder/v4";
 const FILE_MODE = 0o644;
 const DIR_MODE = 0o755;
-
-interface Manifest {
-  readonly format: string;
-  /** Context paths of the files, then of the folders ("" is the context itself), each with its identity. */
-  readonly files: string[];
-  readonly folders: string[];
-  readonly ids: string[];
-}
 
 /** A staged context folder. */
 export interface StagedFolder {
   /** Absolute path of the folder. */
   readonly directory: string;
-  /**
-   * Records the staged files' identities again. Hard-linking a staged file (into the stack's
-   * assets) changes its ctime; this keeps that from invalidating the folder on the next synth.
-   * Call it only right after such a link.
-   */
-  recordIdentities(): void;
-  /** A token that changes whenever the folder is written or its files are touched: the sha256 of its record. */
-  version(): string;
+  readonly record: OutputRecord;
 }
 
-function foldersOf(files: readonly string[]): string[] {
+/** The files' paths, then their folders' ("" is the context itself). */
+function pathsOf(files: readonly StagedFile[]): string[] {
   const dirs = new Set<string>([""]);
-  for (const f of files) for (let i = f.lastIndexOf("/"); i > 0 && !dirs.has(f.slice(0, i)); i = f.lastIndexOf("/", i - 1)) dirs.add(f.slice(0, i));
-  return [...dirs].sort();
-}
-
-function record(directory: string, files: readonly string[], manifestFile: string): void {
-  const folders = foldersOf(files);
-  const manifest: Manifest = { format: FORMAT, files: [...files], folders, ids: [...files, ...folders].map((f) => identityKey(under(directory, f))) };
-  const temp = `${manifestFile}.${process.pid}.tmp`;
-  fs.writeFileSync(temp, JSON.stringify(manifest), { mode: 0o600 });
-  fs.renameSync(temp, manifestFile);
-}
-
-/** True when `directory` holds exactly `files`, each file and folder with its recorded identity. */
-function verify(directory: string, files: readonly string[], manifestFile: string): boolean {
-  try {
-    const m = JSON.parse(fs.readFileSync(manifestFile, "utf8")) as Manifest;
-    if (m.format !== FORMAT || m.files.length !== files.length || files.some((f, i) => m.files[i] !== f)) return false;
-    const all = [...files, ...m.folders];
-    return m.ids.length === all.length && all.every((f, i) => identityKey(under(directory, f)) === m.ids[i]);
-  } catch {
-    return false;
-  }
+  for (const { dest } of files) for (let i = dest.lastIndexOf("/"); i > 0 && !dirs.has(dest.slice(0, i)); i = dest.lastIndexOf("/", i - 1)) dirs.add(dest.slice(0, i));
+  return [...files.map((f) => f.dest), ...[...dirs].sort()];
 }
 
 /**
@@ -82,13 +42,8 @@ function verify(directory: string, files: readonly string[], manifestFile: strin
 export function stageFolder(owner: string, root: string, fingerprint: string, files: readonly StagedFile[]): StagedFolder {
   const directory = path.join(root, fingerprint);
   const manifest = manifestPath(root, fingerprint);
-  const paths = files.map((f) => f.dest);
-  const staged: StagedFolder = {
-    directory,
-    recordIdentities: () => record(directory, paths, manifest),
-    version: () => createHash("sha256").update(fs.readFileSync(manifest)).digest("hex"),
-  };
-  if (fs.existsSync(directory) && verify(directory, paths, manifest)) return staged;
+  const record = new OutputRecord(manifest, FORMAT, fingerprint, directory, pathsOf(files));
+  if (fs.existsSync(directory) && record.verify()) return { directory, record };
   fs.rmSync(manifest, { force: true });
   fs.rmSync(directory, { recursive: true, force: true });
   const temp = fs.mkdtempSync(path.join(root, `.staging-${fingerprint.slice(0, 12)}-`));
@@ -102,7 +57,7 @@ export function stageFolder(owner: string, root: string, fingerprint: string, fi
       if (!(code === "EEXIST" || code === "ENOTEMPTY" || code === "EPERM") || !fs.existsSync(directory)) throw e;
       // Another synth of this user staged the same fingerprint at the same time. Its folder is
       // kept only if it verifies; otherwise ours replaces it.
-      if (!verify(directory, paths, manifest)) {
+      if (!record.verify()) {
         fs.rmSync(directory, { recursive: true, force: true });
         fs.renameSync(temp, directory);
       }
@@ -110,8 +65,8 @@ export function stageFolder(owner: string, root: string, fingerprint: string, fi
   } finally {
     fs.rmSync(temp, { recursive: true, force: true });
   }
-  if (!verify(directory, paths, manifest)) record(directory, paths, manifest);
-  return staged;
+  if (!record.verify()) record.recordIdentities();
+  return { directory, record };
 }
 
 function writeFiles(owner: string, dir: string, files: readonly StagedFile[]): void {

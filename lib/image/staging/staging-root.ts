@@ -113,34 +113,26 @@ const CONTEXT_ENTRY = /^([0-9a-f]{64})(?:\..+)?$/;
 export function removeOldContexts(root: string, keep: string): void {
   const now = Date.now();
   const byContext = new Map<string, string[]>();
+  const removeIfOlder = (abs: string, ms: number): void => {
+    try {
+      if (now - fs.lstatSync(abs).mtimeMs > ms) fs.rmSync(abs, { recursive: true, force: true });
+    } catch {
+      // Removed by another process meanwhile.
+    }
+  };
   for (const name of fs.readdirSync(root)) {
     const abs = path.join(root, name);
-    if (RETIRED_FILES.has(name) || name.startsWith(RETIRED_PREFIX)) {
-      fs.rmSync(abs, { force: true });
-      continue;
+    if (RETIRED_FILES.has(name) || name.startsWith(RETIRED_PREFIX)) fs.rmSync(abs, { force: true });
+    // An input's manifest is touched whenever a synth uses it (input-manifest.ts).
+    else if (name.startsWith(INPUT_MANIFEST_PREFIX)) removeIfOlder(abs, MAX_AGE_MS);
+    else if (name.startsWith(".staging-")) removeIfOlder(abs, MIN_AGE_MS);
+    else {
+      const match = CONTEXT_ENTRY.exec(name);
+      if (match === null || match[1] === keep) continue;
+      const names = byContext.get(match[1]);
+      if (names === undefined) byContext.set(match[1], [name]);
+      else names.push(name);
     }
-    if (name.startsWith(INPUT_MANIFEST_PREFIX)) {
-      // An input's manifest (input-manifest.ts), touched whenever a synth uses it.
-      try {
-        if (now - fs.lstatSync(abs).mtimeMs > MAX_AGE_MS) fs.rmSync(abs, { force: true });
-      } catch {
-        // Removed by another process meanwhile.
-      }
-      continue;
-    }
-    if (name.startsWith(".staging-")) {
-      try {
-        if (now - fs.lstatSync(abs).mtimeMs > MIN_AGE_MS) fs.rmSync(abs, { recursive: true, force: true });
-      } catch {
-        // Removed by another process meanwhile.
-      }
-      continue;
-    }
-    const match = CONTEXT_ENTRY.exec(name);
-    if (match === null || match[1] === keep) continue;
-    const names = byContext.get(match[1]);
-    if (names === undefined) byContext.set(match[1], [name]);
-    else names.push(name);
   }
   const mtimeOf = (file: string): number | undefined => {
     try {

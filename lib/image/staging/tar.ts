@@ -75,24 +75,14 @@ export class TarWriter {
   // Encoded into one reused, zeroed block (fields left unset stay zero): a fresh 512-byte buffer
   // per entry made the garbage collector the largest cost with 20,000 files.
   private readonly headerBlock = Buffer.alloc(BLOCK);
-  private readonly buffer: Buffer;
+  /** Read buffer, made when the first file is read. */
+  private buffer?: Buffer;
 
-  /**
-   * @param gzipLevel level of the files that compress; 0 stores everything (and skips the probe).
-   * @param buffer read buffer, shared with another writer on the same sink (a nested pack).
-   */
+  /** @param gzipLevel level of the files that compress; 0 stores everything (and skips the probe). */
   constructor(
     private readonly sink: TarSink,
     private readonly gzipLevel: number,
-    buffer?: Buffer,
-  ) {
-    this.buffer = buffer ?? Buffer.allocUnsafe(READ_BYTES);
-  }
-
-  /** The read buffer, for a writer nested in this one. */
-  public get readBuffer(): Buffer {
-    return this.buffer;
-  }
+  ) {}
 
   /** A folder entry (`rel` ends in "/"). */
   public directory(rel: string): void {
@@ -110,12 +100,11 @@ export class TarWriter {
 
   /**
    * A file entry read from `absolute` in READ_BYTES chunks (never whole in memory). `size` is
-   * what the file must hold (read with fstat when undefined); a file that turns out longer or
-   * shorter fails. With `identity`, the open file must still have it after the read: it is the
-   * file that was hashed, unchanged. `level` replaces the choice made from the file's first bytes.
+   * what the file must hold: a file that turns out longer or shorter fails. With `identity`, the
+   * open file must still have it after the read: it is the file that was hashed, unchanged.
    */
-  public file(rel: string, absolute: string, size: number | undefined, identity?: string, level?: number): void {
-    const buffer = this.buffer;
+  public file(rel: string, absolute: string, size: number, identity?: string): void {
+    const buffer = (this.buffer ??= Buffer.allocUnsafe(READ_BYTES));
     let fd: number;
     try {
       fd = fs.openSync(absolute, "r");
@@ -126,21 +115,20 @@ export class TarWriter {
       throw e;
     }
     try {
-      const entrySize = size ?? fs.fstatSync(fd).size;
       // A file that fits the buffer is read with one byte more asked for: getting it means the
       // file is longer than its recorded size.
-      let read = readSome(fd, buffer, Math.min(buffer.length, entrySize + 1), absolute, entrySize);
-      if (read > entrySize) throw new InputChangedError(absolute, `${absolute} became longer while it was archived`);
+      let read = readSome(fd, buffer, Math.min(buffer.length, size + 1), absolute, size);
+      if (read > size) throw new InputChangedError(absolute, `${absolute} became longer while it was archived`);
       // The level is decided on the file's first bytes, before any of its bytes are written.
-      this.sink.setLevel(level ?? this.levelFor(buffer.subarray(0, Math.min(read, PROBE_BYTES))));
-      this.writeHeader(rel, entrySize, "File", FILE_MODE);
-      let remaining = entrySize;
+      this.sink.setLevel(this.levelFor(buffer.subarray(0, Math.min(read, PROBE_BYTES))));
+      this.writeHeader(rel, size, "File", FILE_MODE);
+      let remaining = size;
       while (remaining > 0) {
         this.sink.write(buffer.subarray(0, read));
         remaining -= read;
         if (remaining > 0) read = readSome(fd, buffer, Math.min(buffer.length, remaining), absolute, remaining);
       }
-      this.pad(entrySize);
+      this.pad(size);
       // What was archived must be what was hashed: the file read, as it is after the read.
       if (identity !== undefined && identityKeyOfOpenFile(fd) !== identity) throw new InputChangedError(absolute, `${absolute} changed while the build context archive was written (run synth again)`);
     } finally {
@@ -196,7 +184,7 @@ export function headerSize(rel: string, size: number, type: "File" | "Directory"
   // An ASCII name of up to 100 bytes always fits the ustar name field.
   if (rel.length <= 100 && Buffer.byteLength(rel) === rel.length) return BLOCK;
   let bytes = 0;
-  const counter = new TarWriter({ write: (b) => (bytes += b.length), setLevel: () => undefined }, 0, Buffer.alloc(0));
+  const counter = new TarWriter({ write: (b) => (bytes += b.length), setLevel: () => undefined }, 0);
   if (type === "Directory") counter.directory(rel);
   else counter.beginFile(rel, size, 0);
   return bytes;
