@@ -87,7 +87,7 @@ function isWellFormed(s: Stored): boolean {
   return (
     typeof s === "object" && s !== null && (s.folders === undefined || (Array.isArray(s.folders) && s.folders.every((f) => Array.isArray(f) && f.length === 2 && strings(f)))) &&
     strings(s.rels) && strings(s.ids) && strings(s.sha256s) && s.rels.length === s.ids.length && s.rels.length === s.sha256s.length &&
-    s.sha256s.every((h) => h === "" || /^[0-9a-f]{64}$/.test(h)) && strings(s.secretExcluded) && strings(s.secretReincluded)
+    s.sha256s.every((h) => h.length === 64 || h === "") && strings(s.secretExcluded) && strings(s.secretReincluded)
   );
 }
 
@@ -149,31 +149,40 @@ function hashInput(stagingRoot: string | undefined, key: string, prefix: string,
   const before = file === undefined ? undefined : readManifest(file, key);
   const started = nowNs();
   const listed = list(before);
-  const known = new Map<string, string>();
-  if (before !== undefined) for (let i = 0; i < before.ids.length; i++) if (before.sha256s[i] !== "") known.set(before.ids[i], before.sha256s[i]);
   const { rels, sources } = listed;
+  // The manifest's own files, in its order, when its listing was reused.
+  const inOrder = listed.reused ? before : undefined;
+  let known: Map<string, string> | undefined;
   const ids: string[] = [];
   const sha256s: string[] = [];
   const files: InputFiles["files"] = [];
   let allTrusted = true;
   // The manifest as it is, when its listing was reused and every file kept its identity.
-  let same = before !== undefined && listed.reused && before.rels.length === rels.length;
+  let same = inOrder !== undefined && inOrder.rels.length === rels.length;
   for (let i = 0; i < rels.length; i++) {
     const source = sources[i];
     const id = identityKey(source);
-    let sha256 = known.get(id);
+    const size = sizeInIdentityKey(id);
+    let sha256 = inOrder !== undefined && inOrder.ids[i] === id && inOrder.rels[i] === rels[i] && inOrder.sha256s[i] !== "" ? inOrder.sha256s[i] : undefined;
+    if (sha256 === undefined) {
+      same = false;
+      if (known === undefined) {
+        known = new Map<string, string>();
+        if (before !== undefined) for (let j = 0; j < before.ids.length; j++) if (before.sha256s[j] !== "") known.set(before.ids[j], before.sha256s[j]);
+      }
+      sha256 = known.get(id);
+    }
     let trusted = sha256 !== undefined;
     if (sha256 === undefined) {
-      const read = hashFileContent(source, sizeInIdentityKey(id));
+      const read = hashFileContent(source, size);
       sha256 = read.sha256;
       // Kept only when the file read is the one whose identity was taken, and settled.
       trusted = read.identity === id && settledBefore(id, started);
     }
     allTrusted &&= trusted;
-    same &&= trusted && before!.ids[i] === id && before!.rels[i] === rels[i];
     ids.push(id);
     sha256s.push(trusted ? sha256 : "");
-    files.push({ dest: `${prefix}${rels[i]}`, size: sizeInIdentityKey(id), sha256, source, id });
+    files.push({ dest: `${prefix}${rels[i]}`, size, sha256, source, id });
   }
   const { folders, secretExcluded, secretReincluded } = listed;
   const reusable = folders !== undefined && !listed.sawLinks && allTrusted && folders.every(([, id]) => settledBefore(id, started)) && listingCanTrust(listed.realRoot);
@@ -203,6 +212,8 @@ export function folderInput(stagingRoot: string | undefined, opts: WalkOptions):
       if (sources !== undefined) return { realRoot, sources, rels: previous.rels, folders: previous.folders, sawLinks: false, secretExcluded: previous.secretExcluded, secretReincluded: previous.secretReincluded, reused: true };
     }
     const walked = walkFolder({ ...opts, ownIgnore });
+    // Sorted as the context will be: a listing reused later is then one sorted run of it.
+    walked.entries.sort((a, b) => (a.dest < b.dest ? -1 : a.dest > b.dest ? 1 : 0));
     const start = opts.destPrefix.length;
     return { realRoot, sources: walked.entries.map((e) => e.source), rels: walked.entries.map((e) => e.dest.slice(start)), folders: walked.folders, sawLinks: walked.sawLinks, secretExcluded: walked.secretExcluded, secretReincluded: walked.secretReincluded, reused: false };
   });
