@@ -409,13 +409,23 @@ describe("staging", () => {
     const fingerprint = computeFingerprint(spec(root));
     const target = path.join(stagingRoot(), fingerprint);
     const realRename = jest.requireActual("fs").renameSync as typeof fs.renameSync;
-    (fs.renameSync as jest.Mock).mockImplementationOnce((from: string, to: string) => {
+    let raced = false;
+    (fs.renameSync as jest.Mock).mockImplementation((from: string, to: string) => {
       // Simulate another process: it renamed its own (here: bogus) folder into place first.
-      fs.mkdirSync(path.join(to, "winner"), { recursive: true });
-      fs.writeFileSync(path.join(to, "winner", "x"), "x");
+      if (to === target && !raced) {
+        raced = true;
+        fs.mkdirSync(path.join(to, "winner"), { recursive: true });
+        fs.writeFileSync(path.join(to, "winner", "x"), "x");
+      }
       realRename(from, to);
     });
-    const staged = stageContext(spec(root));
+    let staged;
+    try {
+      staged = stageContext(spec(root));
+    } finally {
+      (fs.renameSync as jest.Mock).mockImplementation(realRename);
+    }
+    expect(raced).toBe(true);
     expect(staged.directory).toBe(target);
     expect(fs.existsSync(path.join(target, "winner"))).toBe(false);
     expect(Object.keys(readTree(target))).toEqual(staged.files);

@@ -1,17 +1,18 @@
 /**
- * The model's small-files pack (lib/image/staging/tar.ts): a tar that Python's
+ * The model's small-files pack (lib/image/staging/small-files-pack.ts): a tar that Python's
  * tarfile (what the real-worker test unpacks with) and GNU tar read as the files given, of the
  * size computed in advance, and a member that is not the file hashed any more fails the write.
  */
 import * as fs from "fs";
 import * as path from "path";
 import { spawnSync } from "child_process";
-import { prepareBuildContext } from "../lib/image/build-context";
+import { prepareBuildContext, stagingRoot } from "../lib/image/build-context";
 import type { ContextFile } from "../lib/image/staging/context-file";
 import { identityKey } from "../lib/image/staging/file-identity";
-import { InputChangedError, smallFilesPackSize, TarSink, TarWriter, writeSmallFilesPack } from "../lib/image/staging/tar";
+import { smallFilesPackSize, writeSmallFilesPack } from "../lib/image/staging/small-files-pack";
+import { InputChangedError, TarSink, TarWriter } from "../lib/image/staging/tar";
 import { useStagingSandbox } from "./staging-sandbox";
-import { packEntries } from "./context-view";
+import { imageView, packEntries } from "./context-view";
 import { modelProject } from "./model-project";
 
 const sandbox = useStagingSandbox("small-files-pack-test-");
@@ -115,13 +116,46 @@ describe("the small-files pack", () => {
 });
 
 describe("staging the pack", () => {
-  test("a small file edited after it was hashed fails the synth with the file named", () => {
+  // Digests are kept only for files changed 2 s before the synth: run "10 s later".
+  let clock: jest.SpyInstance | undefined;
+  beforeEach(() => {
+    const real = Date.now.bind(Date);
+    clock = jest.spyOn(Date, "now").mockImplementation(() => real() + 10_000);
+  });
+  afterEach(() => clock?.mockRestore());
+
+  const edit = (file: string): void => {
+    const { atime, mtime } = fs.statSync(file);
+    fs.writeFileSync(file, "abcdefghij");
+    fs.utimesSync(file, atime, mtime);
+  };
+
+  test("written while the files are hashed: a small file edited before staging is staged as it was hashed", () => {
+    const { model, spec } = modelProject(path.join(sandbox(), `hashed${counter++}`), { "a.bin": "a", "f.bin": "0123456789" });
+    const context = prepareBuildContext(spec);
+    edit(path.join(model, "f.bin"));
+    expect(imageView(context.stageFolder().directory)["model/m/f.bin"].toString("utf8")).toBe("0123456789");
+    expect(fs.readdirSync(stagingRoot()).filter((n) => n.startsWith(".staging-pack-"))).toEqual([]);
+  });
+
+  test("written from the files (their digests came from the manifest): a small file edited after it was hashed fails the synth with the file named", () => {
     const { model, spec } = modelProject(path.join(sandbox(), `edited${counter++}`), { "a.bin": "a", "f.bin": "0123456789" });
+    fs.rmSync(prepareBuildContext(spec).stageFolder().directory, { recursive: true });
     const context = prepareBuildContext(spec);
     const edited = path.join(model, "f.bin");
-    const { atime, mtime } = fs.statSync(edited);
-    fs.writeFileSync(edited, "abcdefghij");
-    fs.utimesSync(edited, atime, mtime);
+    edit(edited);
     expect(() => context.stageFolder()).toThrow(`Deployment: invalid buildContext ${JSON.stringify(fs.realpathSync(edited))}: the file changed while it was being staged`);
+  });
+
+  test("the pack written while hashing and the pack written from the files are the same bytes", () => {
+    const { spec } = modelProject(path.join(sandbox(), `same${counter++}`), { "a.txt": "a", "deep/er/b.json": "{}", "big.bin": Buffer.alloc(70 << 10, 5), "日本/c.txt": "unicode" });
+    const packOf = (dir: string): Buffer => fs.readFileSync(path.join(dir, "model-small-files.tar"));
+    const first = prepareBuildContext(spec).stageFolder().directory;
+    const whileHashing = packOf(first);
+    fs.rmSync(first, { recursive: true });
+    // The digests come from the manifest now: nothing is read while hashing.
+    const again = prepareBuildContext(spec).stageFolder().directory;
+    expect(packOf(again).equals(whileHashing)).toBe(true);
+    expect(packEntries(path.join(again, "model-small-files.tar"))).toEqual(["./", "m/", "m/a.txt", "m/deep/", "m/deep/er/", "m/deep/er/b.json", "m/日本/", "m/日本/c.txt"]);
   });
 });

@@ -35,13 +35,14 @@ import type { BuildContext } from "./build/image-build-target";
 import { stackAsset } from "./stack-asset";
 import { ContextArchive, writeContextArchive } from "./staging/context-archive";
 import type { OutputRecord } from "./staging/output-record";
-import type { ContextFile, StagedFile } from "./staging/context-file";
+import type { ContextFile, SmallFilesPack, StagedFile } from "./staging/context-file";
 import { DEFAULT_EXCLUDES, SECRET_EXCLUDES } from "./staging/excludes";
 import { refuseDangerousFolder } from "./staging/folder-guard";
 import { fileInput, folderInput, InputFiles } from "./staging/input-manifest";
 import { StagedFolder, stageFolder } from "./staging/stage-folder";
 import { preparePrivateRoot, removeOldContexts, stagingRoot, STAGING_DIR_ENV, touchContext } from "./staging/staging-root";
-import { InputChangedError, inputChanged, MODEL_PREFIX, PACK_FILE_MAX_BYTES, SMALL_FILES_PACK } from "./staging/tar";
+import { dropWrittenPack, MODEL_PREFIX, PACK_FILE_MAX_BYTES, PackWhileHashing, SMALL_FILES_PACK } from "./staging/small-files-pack";
+import { InputChangedError, inputChanged } from "./staging/tar";
 import { readOwnIgnore } from "./staging/walk";
 
 export { DEFAULT_EXCLUDES, SECRET_EXCLUDES, stagingRoot, STAGING_DIR_ENV };
@@ -68,7 +69,7 @@ export interface BuildContextSpec {
 /** A file of the context with the sha256 of its content. */
 type HashedFile = ContextFile & { readonly sha256: string };
 
-// v3: the model's small files in one pack (staging/tar.ts).
+// v3: the model's small files in one pack (staging/small-files-pack.ts).
 const FORMAT = "aml-function-deployment/build-context/v3";
 /**
  * In `model/` when every model file went into the pack: the Dockerfile's `COPY model/` needs the
@@ -98,7 +99,11 @@ export class PreparedBuildContext implements BuildContext {
 
   /** Stages the context as `<staging root>/<fingerprint>` (or reuses it once it verifies). */
   public stageFolder(): StagedFolder {
-    return stageFolder(this.owner, this.root, this.fingerprint, this.staged);
+    try {
+      return stageFolder(this.owner, this.root, this.fingerprint, this.staged);
+    } finally {
+      this.dropPack();
+    }
   }
 
   /** Writes the archive `file` (or reuses it once it verifies). */
@@ -108,7 +113,14 @@ export class PreparedBuildContext implements BuildContext {
     } catch (e) {
       if (e instanceof InputChangedError) inputChanged(this.owner, e.file, "while the build context archive was written", e.message);
       throw e;
+    } finally {
+      this.dropPack();
     }
+  }
+
+  /** The pack written while hashing is used once: by the first output written. */
+  private dropPack(): void {
+    for (const f of this.staged) if ("pack" in f) dropWrittenPack(f);
   }
 
   public addFolderAsset(scope: Construct, id: string): string {
@@ -159,7 +171,16 @@ function plan(spec: BuildContextSpec, owner: string, root: string, manifests?: s
   for (const name of Object.keys(spec.buildArgs)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) invalid(owner, "buildArgs", name, "not a valid build argument name", "letters, digits and underscores, not starting with a digit");
   }
-  const { files, secretExcluded, secretReincluded } = collect(spec, owner, root, manifests);
+  // A first synth reads the model's files anyway: the pack is written as they are read.
+  const pack = manifests === undefined ? undefined : new PackWhileHashing(manifests);
+  let collected: InputFiles;
+  try {
+    collected = collect(spec, owner, root, manifests, pack);
+  } catch (e) {
+    pack?.giveUp();
+    throw e;
+  }
+  const { files, secretExcluded, secretReincluded } = collected;
   const hash = createHash("sha256");
   hash.update(`${FORMAT}\0`);
   const args = Object.keys(spec.buildArgs).sort().map((k) => [k, spec.buildArgs[k]]);
@@ -175,7 +196,7 @@ function plan(spec: BuildContextSpec, owner: string, root: string, manifests?: s
     }
   }
   hash.update(pending);
-  return { fingerprint: hash.digest("hex"), staged: packSmallModelFiles(files), secretExcluded, secretReincluded };
+  return { fingerprint: hash.digest("hex"), staged: packSmallModelFiles(files, pack?.finish()), secretExcluded, secretReincluded };
 }
 
 function generated(dest: string, text: string): HashedFile {
@@ -200,7 +221,7 @@ function lowerBound(files: readonly HashedFile[], key: string): number {
 }
 
 /** Every file of the context, hashed and sorted by dest, and the secret rules' reports (sorted). */
-function collect(spec: BuildContextSpec, owner: string, root: string, manifests?: string): InputFiles {
+function collect(spec: BuildContextSpec, owner: string, root: string, manifests?: string, pack?: PackWhileHashing): InputFiles {
   const imageDir = path.resolve(spec.scoringImageDir);
   for (const required of ["Dockerfile", "requirements.txt"]) {
     if (!fs.existsSync(path.join(imageDir, required))) {
@@ -223,14 +244,15 @@ function collect(spec: BuildContextSpec, owner: string, root: string, manifests?
   add(folderInput(manifests, { owner, prop: "scoringImageDir", root: imageDir, destPrefix: "app/", only: ["aml_host", "adapters"] }));
 
   const model = spec.model;
+  const onModelFile = pack === undefined ? undefined : (f: ContextFile, bytes: Buffer | undefined): void => pack.add(f, bytes);
   if (model === undefined) {
     // Fetched at start: the image still needs the folder the Dockerfile copies.
     files.push(generated("model/.fetched-at-start", ""));
   } else if (model.kind === "file") {
-    add(fileInput(manifests, `${MODEL_PREFIX}${model.basename}`, fs.realpathSync(model.absolutePath)));
+    add(fileInput(manifests, `${MODEL_PREFIX}${model.basename}`, fs.realpathSync(model.absolutePath), onModelFile));
   } else {
     refuseDangerousFolder(owner, "model", model.absolutePath, root);
-    add(folderInput(manifests, { owner, prop: "model", root: model.absolutePath, destPrefix: `${MODEL_PREFIX}${model.basename}/`, ownIgnore: readOwnIgnore(model.absolutePath) }));
+    add(folderInput(manifests, { owner, prop: "model", root: model.absolutePath, destPrefix: `${MODEL_PREFIX}${model.basename}/`, ownIgnore: readOwnIgnore(model.absolutePath) }, onModelFile));
   }
 
   refuseDangerousFolder(owner, "entryScript", spec.entryScript.sourceDir, root, spec.entryScript.given ?? spec.entryScript.absolutePath);
@@ -279,7 +301,7 @@ function collect(spec: BuildContextSpec, owner: string, root: string, manifests?
  * SMALL_FILES_PACK entry (always there, so the Dockerfile's ADD has it), and `model/` gets a
  * placeholder when no model file is left in it. `files` is sorted by dest, and so is the result.
  */
-function packSmallModelFiles(files: readonly HashedFile[]): StagedFile[] {
+function packSmallModelFiles(files: readonly HashedFile[], written: SmallFilesPack["written"]): StagedFile[] {
   const pack: ContextFile[] = [];
   const staged: StagedFile[] = [];
   let modelFilesLeft = false;
@@ -296,7 +318,7 @@ function packSmallModelFiles(files: readonly HashedFile[]): StagedFile[] {
     }
     staged.push(f);
   }
-  staged.push({ dest: SMALL_FILES_PACK, pack });
+  staged.push(written === undefined ? { dest: SMALL_FILES_PACK, pack } : { dest: SMALL_FILES_PACK, pack, written });
   if (!modelFilesLeft) staged.push({ dest: `${MODEL_PREFIX}${placeholderTaken ? PACKED_PLACEHOLDER_OTHER : PACKED_PLACEHOLDER}`, size: 0, content: Buffer.alloc(0) });
   return staged.sort(byDest);
 }

@@ -11,12 +11,14 @@ export interface ContextFile {
   readonly content?: Buffer;
 }
 
-/** The model's small files, staged as one tar (tar.ts). */
+/** The model's small files, staged as one tar (small-files-pack.ts). */
 export interface SmallFilesPack {
   /** SMALL_FILES_PACK. */
   readonly dest: string;
   /** Sorted by dest, each below `model/`. */
   readonly pack: readonly ContextFile[];
+  /** The pack, written while the files were hashed (small-files-pack.ts), and its identity then. */
+  readonly written?: { readonly file: string; readonly identity: string };
 }
 
 /** One file of the staged context. */

@@ -59,24 +59,27 @@ export function nextReadSize(total: number, size: number, bufferLength: number):
 
 /**
  * sha256 of a file's content, read in 1 MiB chunks, and the identity the open file had after it
- * was read. `size` is the size the caller saw: reading stops at a short read that ends exactly
- * there (asking for a byte more saves the call that would find the end of each small file);
- * otherwise at the end of the file. A file of another size shows in `identity`.
+ * was read; `whole` is a view of its bytes when one read got them all (valid until the next call).
+ * `size` is the size the caller saw: reading stops at a short read that ends exactly there
+ * (asking for a byte more saves the call that would find the end of each small file); otherwise
+ * at the end of the file. A file of another size shows in `identity`.
  */
-export function hashFileContent(file: string, size = Number.MAX_SAFE_INTEGER): { sha256: string; identity: string } {
+export function hashFileContent(file: string, size = Number.MAX_SAFE_INTEGER): { sha256: string; identity: string; whole?: Buffer } {
   const hash = createHash("sha256");
   const fd = fs.openSync(file, "r");
   try {
     let total = 0;
+    let reads = 0;
     for (;;) {
       const asked = nextReadSize(total, size, buffer.length);
       const read = fs.readSync(fd, buffer, 0, asked, null);
       if (read === 0) break;
       hash.update(buffer.subarray(0, read));
       total += read;
+      reads++;
       if (read < asked && total === size) break;
     }
-    return { sha256: hash.digest("hex"), identity: identityKeyOfOpenFile(fd) };
+    return { sha256: hash.digest("hex"), identity: identityKeyOfOpenFile(fd), whole: reads <= 1 ? buffer.subarray(0, total) : undefined };
   } finally {
     fs.closeSync(fd);
   }

@@ -139,12 +139,15 @@ interface Listing {
   readonly reused: boolean;
 }
 
+/** Called with each file of an input, in order, and its bytes when it was read whole and unchanged (valid during the call). */
+export type OnFile = (file: ContextFile, bytes: Buffer | undefined) => void;
+
 /**
  * Hashes the files of one input, reusing the digests (and, for a folder, the listing) of its
  * manifest in `stagingRoot` (none: every file is read). `prefix` is prepended to each file's path
  * below the input.
  */
-function hashInput(stagingRoot: string | undefined, key: string, prefix: string, list: (previous?: Stored) => Listing): InputFiles {
+function hashInput(stagingRoot: string | undefined, key: string, prefix: string, list: (previous?: Stored) => Listing, onFile?: OnFile): InputFiles {
   const file = stagingRoot === undefined ? undefined : manifestFile(stagingRoot, key);
   const before = file === undefined ? undefined : readManifest(file, key);
   const started = nowNs();
@@ -173,16 +176,20 @@ function hashInput(stagingRoot: string | undefined, key: string, prefix: string,
       sha256 = known.get(id);
     }
     let trusted = sha256 !== undefined;
+    let bytes: Buffer | undefined;
     if (sha256 === undefined) {
       const read = hashFileContent(source, size);
       sha256 = read.sha256;
       // Kept only when the file read is the one whose identity was taken, and settled.
+      if (read.identity === id) bytes = read.whole;
       trusted = read.identity === id && settledBefore(id, started);
     }
     allTrusted &&= trusted;
     ids.push(id);
     sha256s.push(trusted ? sha256 : "");
-    files.push({ dest: `${prefix}${rels[i]}`, size, sha256, source, id });
+    const file = { dest: `${prefix}${rels[i]}`, size, sha256, source, id };
+    files.push(file);
+    onFile?.(file, bytes);
   }
   const { folders, secretExcluded, secretReincluded } = listed;
   const reusable = folders !== undefined && !listed.sawLinks && allTrusted && folders.every(([, id]) => settledBefore(id, started)) && listingCanTrust(listed.realRoot);
@@ -193,16 +200,16 @@ function hashInput(stagingRoot: string | undefined, key: string, prefix: string,
 }
 
 /** A single input file (`realPath`, no link) as the context file `dest`. */
-export function fileInput(stagingRoot: string | undefined, dest: string, realPath: string): InputFiles {
+export function fileInput(stagingRoot: string | undefined, dest: string, realPath: string, onFile?: OnFile): InputFiles {
   const key = JSON.stringify([FORMAT, "file", realPath]);
-  return hashInput(stagingRoot, key, dest, () => ({ realRoot: realPath, sources: [realPath], rels: [""], sawLinks: false, secretExcluded: [], secretReincluded: [], reused: true }));
+  return hashInput(stagingRoot, key, dest, () => ({ realRoot: realPath, sources: [realPath], rels: [""], sawLinks: false, secretExcluded: [], secretReincluded: [], reused: true }), onFile);
 }
 
 /**
  * The files of a folder as the walk (walk.ts) finds them, or as its manifest recorded them when
  * every folder and file still has its recorded identity.
  */
-export function folderInput(stagingRoot: string | undefined, opts: WalkOptions): InputFiles {
+export function folderInput(stagingRoot: string | undefined, opts: WalkOptions, onFile?: OnFile): InputFiles {
   const ownIgnore = opts.ownIgnore ?? readOwnIgnore(opts.root);
   const realRoot = fs.realpathSync(opts.root);
   const key = JSON.stringify([FORMAT, (version ??= readVersion()), realRoot, opts.destPrefix, opts.only ?? null, opts.skip ?? null, ownIgnore, DEFAULT_EXCLUDES, SECRET_EXCLUDES]);
@@ -216,7 +223,7 @@ export function folderInput(stagingRoot: string | undefined, opts: WalkOptions):
     walked.entries.sort((a, b) => (a.dest < b.dest ? -1 : a.dest > b.dest ? 1 : 0));
     const start = opts.destPrefix.length;
     return { realRoot, sources: walked.entries.map((e) => e.source), rels: walked.entries.map((e) => e.dest.slice(start)), folders: walked.folders, sawLinks: walked.sawLinks, secretExcluded: walked.secretExcluded, secretReincluded: walked.secretReincluded, reused: false };
-  });
+  }, onFile);
 }
 
 /** The recorded files' paths, when every recorded folder and file still has its identity. */

@@ -12,7 +12,8 @@ import { copyFileEconomically } from "./copy-file";
 import { identityKey } from "./file-identity";
 import { OutputRecord } from "./output-record";
 import { manifestPath } from "./staging-root";
-import { InputChangedError, inputChanged, writeSmallFilesPackFile } from "./tar";
+import { writeSmallFilesPackFile } from "./small-files-pack";
+import { InputChangedError, inputChanged } from "./tar";
 import { under } from "./under";
 
 // v4: one record format for the staged folder and the archive (output-record.ts).
@@ -83,7 +84,7 @@ function writeFiles(owner: string, dir: string, files: readonly StagedFile[]): v
     ensureDir(path.dirname(target));
     if ("pack" in f) {
       try {
-        writeSmallFilesPackFile(target, f.pack, FILE_MODE);
+        writeSmallFilesPackFile(target, f);
       } catch (e) {
         if (e instanceof InputChangedError) inputChanged(owner, e.file);
         throw e;

@@ -6,13 +6,11 @@
  * emitting it, and synth is synchronous.
  *
  * Two users: the context archive (context-archive.ts, a sink that compresses, with the level
- * decided per file from its first bytes) and the small-files pack of the model (below: written as
- * a plain file into the staged folder, or as one entry of the archive).
+ * decided per file from its first bytes) and the model's small-files pack (small-files-pack.ts).
  */
 import * as fs from "fs";
 import { Header, Pax } from "tar";
 import { invalid } from "../../errors";
-import type { ContextFile } from "./context-file";
 import { identityKeyOfOpenFile } from "./file-identity";
 
 /** An input file that is not the one expected any more (longer, shorter or another identity). */
@@ -102,8 +100,9 @@ export class TarWriter {
    * A file entry read from `absolute` in READ_BYTES chunks (never whole in memory). `size` is
    * what the file must hold: a file that turns out longer or shorter fails. With `identity`, the
    * open file must still have it after the read: it is the file that was hashed, unchanged.
+   * `level` replaces the choice made from the file's first bytes.
    */
-  public file(rel: string, absolute: string, size: number, identity?: string): void {
+  public file(rel: string, absolute: string, size: number, identity?: string, level?: number): void {
     const buffer = (this.buffer ??= Buffer.allocUnsafe(READ_BYTES));
     let fd: number;
     try {
@@ -120,7 +119,7 @@ export class TarWriter {
       let read = readSome(fd, buffer, Math.min(buffer.length, size + 1), absolute, size);
       if (read > size) throw new InputChangedError(absolute, `${absolute} became longer while it was archived`);
       // The level is decided on the file's first bytes, before any of its bytes are written.
-      this.sink.setLevel(this.levelFor(buffer.subarray(0, Math.min(read, PROBE_BYTES))));
+      this.sink.setLevel(level ?? this.levelFor(buffer.subarray(0, Math.min(read, PROBE_BYTES))));
       this.writeHeader(rel, size, "File", FILE_MODE);
       let remaining = size;
       while (remaining > 0) {
@@ -223,95 +222,3 @@ function looksCompressible(sample: Buffer): boolean {
 
 const COUNTS = new Uint32Array(256);
 const C_LOG2_C = Float64Array.from({ length: PROBE_SAMPLES + 1 }, (_, c) => (c === 0 ? 0 : c * Math.log2(c)));
-
-/**
- * The model's small files, packed into one uncompressed tar in the build context, which the
- * Dockerfile unpacks with `ADD` into the model folder. A model of 20,000 small files staged as
- * 20,000 files costs a create, a write and, on every later synth, an lstat per file (the staged
- * copies are checked because the stack asset shares their inodes); one tar is one file to write,
- * link and check. Big files stay files in `model/`: they are few, they are copied with
- * copy_file_range or kept sparse (copy-file.ts), and a tar would hold every byte.
- *
- * Layout: a `./` folder entry first (so the tar is never empty: Docker unpacks only what it
- * recognises as a tar archive, and an empty one is not), then for each packed file, in the sorted
- * order of the context, the folder entries it needs that are not yet written, then the file.
- * Paths are relative to the model folder in the image, e.g. `churn/model.joblib`.
- */
-export const SMALL_FILES_PACK = "model-small-files.tar";
-
-/** Model files of up to this many bytes go into the pack. */
-export const PACK_FILE_MAX_BYTES = 64 * 1024;
-
-/** Where the model's files are in the build context; the pack holds paths below it. */
-export const MODEL_PREFIX = "model/";
-
-/** The folder entries to write before the file `packPath`, given those already written. */
-function newFolders(packPath: string, written: Set<string>): string[] {
-  const out: string[] = [];
-  for (let i = packPath.indexOf("/"); i > 0; i = packPath.indexOf("/", i + 1)) {
-    const folder = packPath.slice(0, i + 1);
-    if (!written.has(folder)) {
-      written.add(folder);
-      out.push(folder);
-    }
-  }
-  return out;
-}
-
-/** Size in bytes of the pack of `members` (context files below `model/`, sorted). */
-export function smallFilesPackSize(members: readonly ContextFile[]): number {
-  const written = new Set<string>();
-  let size = BLOCK; // "./"
-  for (const m of members) {
-    const packPath = m.dest.slice(MODEL_PREFIX.length);
-    for (const folder of newFolders(packPath, written)) size += headerSize(folder, 0, "Directory");
-    size += headerSize(packPath, m.size) + paddedSize(m.size);
-  }
-  return size + 2 * BLOCK;
-}
-
-/**
- * Writes the pack of `members` (sorted) with `writer`, end marker included. An input file that
- * is not the one hashed any more (size or identity) fails the write with InputChangedError.
- */
-export function writeSmallFilesPack(writer: TarWriter, members: readonly ContextFile[]): void {
-  const written = new Set<string>();
-  writer.directory("./");
-  for (const m of members) {
-    const packPath = m.dest.slice(MODEL_PREFIX.length);
-    for (const folder of newFolders(packPath, written)) writer.directory(folder);
-    if (m.content !== undefined) writer.content(packPath, m.content);
-    else writer.file(packPath, m.source!, m.size, m.id);
-  }
-  writer.end();
-}
-
-/** Writes the pack of `members` as the new file `target` with `mode`, in 1 MiB writes. */
-export function writeSmallFilesPackFile(target: string, members: readonly ContextFile[], mode: number): void {
-  const fd = fs.openSync(target, "wx", mode);
-  try {
-    fs.fchmodSync(fd, mode);
-    const buffer = Buffer.allocUnsafe(1 << 20);
-    let used = 0;
-    const flush = (bytes: Buffer): void => {
-      let written = 0;
-      while (written < bytes.length) written += fs.writeSync(fd, bytes, written, bytes.length - written);
-    };
-    // Tar headers are small writes: collected into 1 MiB ones.
-    const sink: TarSink = {
-      setLevel: () => undefined,
-      write: (bytes) => {
-        if (used + bytes.length > buffer.length) {
-          flush(buffer.subarray(0, used));
-          used = 0;
-        }
-        if (bytes.length >= buffer.length) flush(bytes);
-        else used += bytes.copy(buffer, used);
-      },
-    };
-    writeSmallFilesPack(new TarWriter(sink, 0), members);
-    flush(buffer.subarray(0, used));
-  } finally {
-    fs.closeSync(fd);
-  }
-}
