@@ -19,7 +19,7 @@ jest.mock("fs", () => {
   return { ...actual, readdirSync: jest.fn(actual.readdirSync), statfsSync: jest.fn(actual.statfsSync), writeFileSync: jest.fn(actual.writeFileSync), openSync: jest.fn(actual.openSync) };
 });
 
-const sandbox = useStagingSandbox("folder-memo-test-");
+const sandbox = useStagingSandbox("input-manifest-test-");
 let counter = 0;
 
 // Files are trusted by identity only when they changed 2 s before the synth started (a change
@@ -37,10 +37,10 @@ function project(files: { [rel: string]: string } = { "d1/a.txt": "a", "d1/d2/b.
   return { root, model, spec };
 }
 
-const memos = (): string[] => fs.readdirSync(stagingRoot()).filter((n) => n.startsWith("input-"));
+const manifests = (): string[] => fs.readdirSync(stagingRoot()).filter((n) => n.startsWith("input-"));
 /** The manifest of the model folder `model` (the other inputs have theirs too). */
-const modelMemos = (model: string): string[] =>
-  memos().filter((n) => {
+const modelManifests = (model: string): string[] =>
+  manifests().filter((n) => {
     const text = fs.readFileSync(path.join(stagingRoot(), n), "utf8");
     return text.includes(fs.realpathSync(model)) && text.includes("model/m/");
   });
@@ -57,18 +57,18 @@ describe("the model folder's manifest", () => {
   test("an unchanged re-synth lists none of the model's folders and gives the same fingerprint, files and image", () => {
     const { model, spec } = project();
     const first = stageContext(spec);
-    expect(modelMemos(model)).toHaveLength(1);
+    expect(modelManifests(model)).toHaveLength(1);
     let again = first;
     expect(listingsOf(model, () => (again = stageContext(spec)))).toEqual([]);
     expect(again.fingerprint).toBe(first.fingerprint);
     expect(again.files).toEqual(first.files);
     expect(imageViewText(again.directory)).toEqual(imageViewText(first.directory));
     expect(imageViewText(again.directory)["model/m/d1/d2/b.txt"]).toBe("b");
-    // A walk without the memo agrees.
+    // A walk without the manifest agrees.
     expect(computeFingerprint(spec)).toBe(first.fingerprint);
   });
 
-  test("a context staged afresh from the memo (big files as files, small ones in the pack) is the one a walk stages", () => {
+  test("a context staged afresh from the manifest (big files as files, small ones in the pack) is the one a walk stages", () => {
     const big = "B".repeat(70 << 10);
     const { model, spec } = project({ "d1/a.txt": "a", "d1/big.bin": big, "c.txt": "c" });
     const first = stageContext(spec);
@@ -80,8 +80,8 @@ describe("the model folder's manifest", () => {
     expect(listingsOf(model, () => (again = stageContext(spec)))).toEqual([]);
     expect(again.files).toEqual(first.files);
     // The ACR build's archive, from the manifest's inputs, is the archive of the walk.
-    const memoArchive = again.context.writeArchive(path.join(sandbox(), `memo${counter++}.tar.gz`)).file;
-    expect(fs.readFileSync(memoArchive).equals(fs.readFileSync(walkedArchive))).toBe(true);
+    const manifestArchive = again.context.writeArchive(path.join(sandbox(), `manifest${counter++}.tar.gz`)).file;
+    expect(fs.readFileSync(manifestArchive).equals(fs.readFileSync(walkedArchive))).toBe(true);
     expect(imageViewText(again.directory)).toEqual(image);
     expect(image["model/m/d1/big.bin"]).toBe(big);
   });
@@ -96,7 +96,7 @@ describe("the model folder's manifest", () => {
   ])("%s: the next synth walks again and agrees with a fresh walk", (_, change) => {
     const { model, spec } = project();
     const first = stageContext(spec);
-    expect(modelMemos(model).length).toBeGreaterThan(0);
+    expect(modelManifests(model).length).toBeGreaterThan(0);
     change(model);
     let again = first;
     const listed = listingsOf(model, () => (again = stageContext(spec)));
@@ -123,7 +123,7 @@ describe("the model folder's manifest", () => {
     expect(imageViewText(again.directory)["model/m/d1/d2/b.txt"]).toBe("B");
   });
 
-  test("the changes that alter the model alter the fingerprint (the memo does not hide them)", () => {
+  test("the changes that alter the model alter the fingerprint (the manifest does not hide them)", () => {
     const { model, spec } = project();
     const first = stageContext(spec).fingerprint;
     fs.writeFileSync(path.join(model, "d1", "d2", "new.txt"), "new");
@@ -132,7 +132,7 @@ describe("the model folder's manifest", () => {
     expect(imageViewText(stageContext(spec).directory)["model/m/d1/d2/new.txt"]).toBe("new");
   });
 
-  test("the secrets a walk left out are reported again when the memo serves the synth", () => {
+  test("the secrets a walk left out are reported again when the manifest serves the synth", () => {
     const { model, spec } = project({ "a.txt": "a", ".env": "SECRET=1", "sub/id_rsa": "key" });
     const warn = jest.spyOn(console, "warn").mockImplementation(() => undefined);
     try {
@@ -147,7 +147,7 @@ describe("the model folder's manifest", () => {
     }
   });
 
-  test("a model folder given as a link to it is served by its memo too", () => {
+  test("a model folder given as a link to it is served by its manifest too", () => {
     const { root, model, spec } = project();
     const link = path.join(root, "models", "link");
     fs.symlinkSync(model, link);
@@ -168,7 +168,7 @@ describe("the model folder's manifest", () => {
     }
   });
 
-  test("a memo that cannot be written (a full disk) leaves the synth as it is, and no temporary file", () => {
+  test("a manifest that cannot be written (a full disk) leaves the synth as it is, and no temporary file", () => {
     const { model, spec } = project();
     const write = fs.writeFileSync as unknown as jest.Mock;
     const actual = jest.requireActual("fs").writeFileSync;
@@ -180,10 +180,10 @@ describe("the model folder's manifest", () => {
       return actual(file, ...rest);
     });
     try {
-      const before = memos();
+      const before = manifests();
       const first = stageContext(spec);
       expect(first.fingerprint).toBe(computeFingerprint(spec));
-      expect(memos()).toEqual(before);
+      expect(manifests()).toEqual(before);
       expect(listingsOf(model, () => stageContext(spec))).toContain(model);
     } finally {
       write.mockImplementation(actual);
@@ -197,7 +197,7 @@ describe("the model folder's manifest", () => {
     expect(listingsOf(model, () => expect(stageContext(spec).fingerprint).toBe(first.fingerprint))).toContain(model);
   });
 
-  test("files changed less than 2 s before the synth are not memoized", () => {
+  test("files changed less than 2 s before the synth: the listing is not kept for reuse", () => {
     clock!.mockRestore();
     clock = undefined;
     const { model, spec } = project();
@@ -205,36 +205,36 @@ describe("the model folder's manifest", () => {
     expect(listingsOf(model, () => expect(stageContext(spec).fingerprint).toBe(first.fingerprint))).toContain(model);
   });
 
-  test("a damaged or foreign memo is ignored", () => {
+  test("a damaged or foreign manifest is ignored", () => {
     const { model, spec } = project();
     const first = stageContext(spec);
     // This model's manifest (earlier tests left theirs in the same staging folder).
-    const [memo] = modelMemos(model).map((n) => path.join(stagingRoot(), n));
-    const stored = JSON.parse(fs.readFileSync(memo, "utf8").slice(65));
+    const [manifest] = modelManifests(model).map((n) => path.join(stagingRoot(), n));
+    const stored = JSON.parse(fs.readFileSync(manifest, "utf8").slice(65));
     const sealed = (value: unknown): string => `${createHash("sha256").update(JSON.stringify(value)).digest("hex")}\n${JSON.stringify(value)}`;
     const damaged: Array<[string, string]> = [
       ["not JSON", "{"],
       // Damaged: a file left out, its seal no longer matching.
-      ["a file missing", `${fs.readFileSync(memo, "utf8").slice(0, 65)}${JSON.stringify({ ...stored, rels: stored.rels.slice(1), ids: stored.ids.slice(1), sha256s: stored.sha256s.slice(1) })}`],
+      ["a file missing", `${fs.readFileSync(manifest, "utf8").slice(0, 65)}${JSON.stringify({ ...stored, rels: stored.rels.slice(1), ids: stored.ids.slice(1), sha256s: stored.sha256s.slice(1) })}`],
       // Sealed but wrong in themselves.
       ["a digest that is not one", sealed({ ...stored, sha256s: stored.sha256s.map(() => "0".repeat(63)) })],
       ["another key", sealed({ ...stored, key: "other" })],
       ["lists of other lengths", sealed({ ...stored, rels: stored.rels.slice(1) })],
     ];
     for (const [what, text] of damaged) {
-      fs.writeFileSync(memo, text);
+      fs.writeFileSync(manifest, text);
       expect([what, listingsOf(model, () => expect(stageContext(spec).fingerprint).toBe(first.fingerprint)).includes(model)]).toEqual([what, true]);
     }
   });
 
-  test("memos unused for 7 days are removed by the cleanup", () => {
+  test("manifests unused for 7 days are removed by the cleanup", () => {
     const { spec } = project();
     stageContext(spec);
-    const before = memos();
+    const before = manifests();
     expect(before.length).toBeGreaterThan(0);
     const old = new Date(Date.now() - 8 * 24 * 3600 * 1000);
     for (const n of before) fs.utimesSync(path.join(stagingRoot(), n), old, old);
     removeOldContexts(stagingRoot(), "0".repeat(64));
-    expect(memos()).toEqual([]);
+    expect(manifests()).toEqual([]);
   });
 });
