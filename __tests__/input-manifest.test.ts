@@ -215,11 +215,11 @@ describe("the model folder's manifest", () => {
     const damaged: Array<[string, string]> = [
       ["not JSON", "{"],
       // Damaged: a file left out, its seal no longer matching.
-      ["a file missing", `${fs.readFileSync(manifest, "utf8").slice(0, 65)}${JSON.stringify({ ...stored, rels: stored.rels.slice(1), ids: stored.ids.slice(1), sha256s: stored.sha256s.slice(1) })}`],
+      ["a file missing", `${fs.readFileSync(manifest, "utf8").slice(0, 65)}${JSON.stringify({ ...stored, dests: stored.dests.slice(1), ids: stored.ids.slice(1), sha256s: stored.sha256s.slice(1) })}`],
       // Sealed but wrong in themselves.
       ["a digest that is not one", sealed({ ...stored, sha256s: stored.sha256s.map(() => "0".repeat(63)) })],
       ["another key", sealed({ ...stored, key: "other" })],
-      ["lists of other lengths", sealed({ ...stored, rels: stored.rels.slice(1) })],
+      ["lists of other lengths", sealed({ ...stored, dests: stored.dests.slice(1) })],
     ];
     for (const [what, text] of damaged) {
       fs.writeFileSync(manifest, text);

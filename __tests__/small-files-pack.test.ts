@@ -1,7 +1,7 @@
 /**
  * The model's small-files pack (lib/image/staging/small-files-pack.ts): a tar that Python's
- * tarfile (what the real-worker test unpacks with) and GNU tar read as the files given, of the
- * size computed in advance, and a member that is not the file hashed any more fails the write.
+ * tarfile (what the real-worker test unpacks with) and GNU tar read as the files given, also in
+ * the ACR archive, and a member that is not the file hashed any more fails the write.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -9,11 +9,16 @@ import { spawnSync } from "child_process";
 import { prepareBuildContext, stagingRoot } from "../lib/image/build-context";
 import type { ContextFile } from "../lib/image/staging/context-file";
 import { identityKey } from "../lib/image/staging/file-identity";
-import { smallFilesPackSize, writeSmallFilesPack } from "../lib/image/staging/small-files-pack";
-import { InputChangedError, TarSink, TarWriter } from "../lib/image/staging/tar";
+import { SMALL_FILES_PACK, writeSmallFilesPackFile } from "../lib/image/staging/small-files-pack";
+import { InputChangedError } from "../lib/image/staging/tar";
 import { useStagingSandbox } from "./staging-sandbox";
 import { imageView, packEntries } from "./context-view";
 import { modelProject } from "./model-project";
+
+jest.mock("fs", () => {
+  const actual = jest.requireActual("fs");
+  return { ...actual, openSync: jest.fn(actual.openSync) };
+});
 
 const sandbox = useStagingSandbox("small-files-pack-test-");
 let counter = 0;
@@ -23,10 +28,13 @@ type PackMember = ContextFile;
 
 /** The pack of `members` as bytes. */
 function pack(members: readonly PackMember[]): Buffer {
-  const chunks: Buffer[] = [];
-  const sink: TarSink = { write: (b) => chunks.push(Buffer.from(b)), setLevel: () => undefined };
-  writeSmallFilesPack(new TarWriter(sink, 0), members);
-  return Buffer.concat(chunks);
+  const file = path.join(sandbox(), `pack${counter++}.tar`);
+  try {
+    writeSmallFilesPackFile(file, { dest: SMALL_FILES_PACK, pack: members });
+    return fs.readFileSync(file);
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
 }
 
 const text = (p: string, s: string): PackMember => ({ dest: `model/${p}`, size: Buffer.byteLength(s), content: Buffer.from(s) });
@@ -72,15 +80,42 @@ describe("the small-files pack", () => {
     expect(gnu.stdout.split("\n").filter(Boolean)).toContain(`m/${long}`);
   });
 
-  test("its size is known before it is written, long paths (pax headers) included", () => {
-    expect(pack(members).length).toBe(smallFilesPackSize(members));
-    expect(pack([]).length).toBe(smallFilesPackSize([]));
+  test("in the ACR archive, a pack with long and non-ASCII paths (pax headers) is whole, both as written while hashing and as written from the files", () => {
+    const files: { [rel: string]: string } = { "a.txt": "a", "日本/é 1.txt": "unicode" };
     // The pax record holds the size too: for some path lengths its digits push the record over a
-    // block boundary. Every length from 90 to 620, with a 5-digit size.
-    const bytes = Buffer.alloc(10_000, 3);
-    for (let n = 90; n <= 620; n++) {
-      const one: PackMember[] = [{ dest: `model/m/${"p".repeat(n)}`, size: bytes.length, content: bytes }];
-      expect([n, pack(one).length]).toEqual([n, smallFilesPackSize(one)]);
+    // block boundary. Lengths around 100 and 512, with a 5-digit size.
+    for (const n of [98, 99, 100, 101, 155, 156, 255, 256, 470, 500, 511, 512, 513]) {
+      // Folders of 99 characters (a name holds 255 bytes at most), then the file's own name.
+      const rel = `${"d".repeat(99)}/`.repeat(Math.floor((n - 10) / 100)) + `f${n}`;
+      files[`${rel}${"p".repeat(n - rel.length - 4)}.bin`] = "x".repeat(10_000 + n);
+    }
+    const { spec } = modelProject(path.join(sandbox(), `long${counter++}`), files);
+    const unpackedPack = (context: ReturnType<typeof prepareBuildContext>): { [rel: string]: string } => {
+      const archive = context.writeArchive(path.join(sandbox(), `long${counter++}.tar.gz`)).file;
+      const out = fs.mkdtempSync(path.join(sandbox(), "x-"));
+      expect(spawnSync("python3", ["-m", "tarfile", "-e", archive, out]).status).toBe(0);
+      const listed = pythonList(path.join(out, SMALL_FILES_PACK)).filter(([, type]) => type === "file");
+      return Object.fromEntries(listed.map(([name, , , , , , content]) => [name, content]));
+    };
+    const expected = Object.fromEntries(Object.entries(files).map(([rel, text]) => [`m/${rel}`, text]));
+    // Digests are kept only for files changed 2 s before the synth: run "10 s later".
+    const real = Date.now.bind(Date);
+    const clock = jest.spyOn(Date, "now").mockImplementation(() => real() + 10_000);
+    const open = fs.openSync as unknown as jest.Mock;
+    open.mockClear();
+    const readsA = (): boolean => open.mock.calls.some((c) => String(c[0]).endsWith(`${path.sep}a.txt`));
+    try {
+      const first = prepareBuildContext(spec);
+      expect(readsA()).toBe(true);
+      expect(unpackedPack(first)).toEqual(expected);
+      // The digests come from the manifest now: the pack is written from the files.
+      open.mockClear();
+      const again = prepareBuildContext(spec);
+      expect(readsA()).toBe(false);
+      expect(unpackedPack(again)).toEqual(expected);
+      expect(readsA()).toBe(true);
+    } finally {
+      clock.mockRestore();
     }
   });
 

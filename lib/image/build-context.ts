@@ -35,7 +35,7 @@ import type { BuildContext } from "./build/image-build-target";
 import { stackAsset } from "./stack-asset";
 import { ContextArchive, writeContextArchive } from "./staging/context-archive";
 import type { OutputRecord } from "./staging/output-record";
-import type { ContextFile, SmallFilesPack, StagedFile } from "./staging/context-file";
+import type { ContextFile, StagedFile } from "./staging/context-file";
 import { DEFAULT_EXCLUDES, SECRET_EXCLUDES } from "./staging/excludes";
 import { refuseDangerousFolder } from "./staging/folder-guard";
 import { fileInput, folderInput, InputFiles } from "./staging/input-manifest";
@@ -186,17 +186,37 @@ function plan(spec: BuildContextSpec, owner: string, root: string, manifests?: s
   const args = Object.keys(spec.buildArgs).sort().map((k) => [k, spec.buildArgs[k]]);
   // The pack's rule is part of the layout: the pack itself follows from the files hashed below.
   hash.update(`${JSON.stringify({ buildArgs: args, platform: spec.platform, smallFilesPack: { name: SMALL_FILES_PACK, fileMaxBytes: PACK_FILE_MAX_BYTES } })}\0`);
-  // The per-file records are hashed in batches: one update call per file costs more than hashing.
+  // One pass over the (possibly 200,000) files: their records, in batches (one update call per
+  // file costs more than hashing), and the files as staged: the model's input files of up to
+  // PACK_FILE_MAX_BYTES move into one SMALL_FILES_PACK entry (always there, so the Dockerfile's
+  // ADD has it), and `model/` gets a placeholder when no model file is left in it.
   let pending = "";
+  const members: ContextFile[] = [];
+  const staged: StagedFile[] = [];
+  let modelFilesLeft = false;
+  let placeholderTaken = false;
   for (const f of files) {
     pending += `${f.dest}\0${f.size}\0${f.sha256}\0`;
     if (pending.length >= 1 << 16) {
       hash.update(pending);
       pending = "";
     }
+    if (f.dest.startsWith(MODEL_PREFIX)) {
+      if (f.source !== undefined && f.size <= PACK_FILE_MAX_BYTES) {
+        const packPath = f.dest.slice(MODEL_PREFIX.length);
+        placeholderTaken ||= packPath === PACKED_PLACEHOLDER || packPath.startsWith(`${PACKED_PLACEHOLDER}/`);
+        members.push(f);
+        continue;
+      }
+      modelFilesLeft = true;
+    }
+    staged.push(f);
   }
   hash.update(pending);
-  return { fingerprint: hash.digest("hex"), staged: packSmallModelFiles(files, pack?.finish()), secretExcluded, secretReincluded };
+  const written = pack?.finish();
+  staged.push(written === undefined ? { dest: SMALL_FILES_PACK, pack: members } : { dest: SMALL_FILES_PACK, pack: members, written });
+  if (!modelFilesLeft) staged.push({ dest: `${MODEL_PREFIX}${placeholderTaken ? PACKED_PLACEHOLDER_OTHER : PACKED_PLACEHOLDER}`, size: 0, content: Buffer.alloc(0) });
+  return { fingerprint: hash.digest("hex"), staged: staged.sort(byDest), secretExcluded, secretReincluded };
 }
 
 function generated(dest: string, text: string): HashedFile {
@@ -228,45 +248,57 @@ function collect(spec: BuildContextSpec, owner: string, root: string, manifests?
       invalid(owner, "scoringImageDir", spec.scoringImageDir, `${required} is missing`, "the scoring-image folder with Dockerfile, requirements.txt, aml_host/ and adapters/");
     }
   }
-  const files: HashedFile[] = [];
+  // Single files, and the runs of the walked folders: each run sorted, and each before the next
+  // (`app/`, `model/<name>/`, `source/`), so merging the few single files into them sorts all.
+  const singles: HashedFile[] = [];
+  const runs: HashedFile[][] = [];
   const secretExcluded: string[] = [];
   const secretReincluded: string[] = [];
-  const add = (r: InputFiles): void => {
+  const add = (r: InputFiles, to: "run" | "singles"): void => {
+    if (to === "run") runs.push(r.files);
+    else singles.push(...r.files);
     // One push per item: spreading 200,000 arguments would overflow the call stack.
-    for (const f of r.files) files.push(f);
-    for (const s of r.secretExcluded) secretExcluded.push(s);
-    for (const s of r.secretReincluded) secretReincluded.push(s);
+    for (const x of r.secretExcluded) secretExcluded.push(x);
+    for (const x of r.secretReincluded) secretReincluded.push(x);
   };
   // Real paths, like the walked files: a link's own identity would not be the file's.
-  add(fileInput(manifests, "Dockerfile", fs.realpathSync(path.join(imageDir, "Dockerfile"))));
-  add(fileInput(manifests, "host-requirements.txt", fs.realpathSync(path.join(imageDir, "requirements.txt"))));
-  files.push(generated("requirements.txt", spec.requirementsTxt));
-  add(folderInput(manifests, { owner, prop: "scoringImageDir", root: imageDir, destPrefix: "app/", only: ["aml_host", "adapters"] }));
+  add(fileInput(manifests, "Dockerfile", fs.realpathSync(path.join(imageDir, "Dockerfile"))), "singles");
+  add(fileInput(manifests, "host-requirements.txt", fs.realpathSync(path.join(imageDir, "requirements.txt"))), "singles");
+  singles.push(generated("requirements.txt", spec.requirementsTxt));
+  add(folderInput(manifests, { owner, prop: "scoringImageDir", root: imageDir, destPrefix: "app/", only: ["aml_host", "adapters"] }), "run");
 
   const model = spec.model;
   const onModelFile = pack === undefined ? undefined : (f: ContextFile, bytes: Buffer | undefined): void => pack.add(f, bytes);
   if (model === undefined) {
     // Fetched at start: the image still needs the folder the Dockerfile copies.
-    files.push(generated("model/.fetched-at-start", ""));
+    singles.push(generated("model/.fetched-at-start", ""));
   } else if (model.kind === "file") {
-    add(fileInput(manifests, `${MODEL_PREFIX}${model.basename}`, fs.realpathSync(model.absolutePath), onModelFile));
+    add(fileInput(manifests, `${MODEL_PREFIX}${model.basename}`, fs.realpathSync(model.absolutePath), onModelFile), "singles");
   } else {
     refuseDangerousFolder(owner, "model", model.absolutePath, root);
-    add(folderInput(manifests, { owner, prop: "model", root: model.absolutePath, destPrefix: `${MODEL_PREFIX}${model.basename}/`, ownIgnore: readOwnIgnore(model.absolutePath) }, onModelFile));
+    add(folderInput(manifests, { owner, prop: "model", root: model.absolutePath, destPrefix: `${MODEL_PREFIX}${model.basename}/`, ownIgnore: readOwnIgnore(model.absolutePath) }, onModelFile), "run");
   }
 
   refuseDangerousFolder(owner, "entryScript", spec.entryScript.sourceDir, root, spec.entryScript.given ?? spec.entryScript.absolutePath);
   const skip = model === undefined ? [] : [fs.realpathSync(model.absolutePath)];
-  add(folderInput(manifests, { owner, prop: "entryScript", root: spec.entryScript.sourceDir, destPrefix: "source/", skip }));
+  add(folderInput(manifests, { owner, prop: "entryScript", root: spec.entryScript.sourceDir, destPrefix: "source/", skip }), "run");
 
   for (const rel of Object.keys(spec.generatedFiles)) {
     if (rel === "" || rel.startsWith("/") || rel.includes("\\") || rel.split("/").some((s) => s === "" || s === "." || s === "..")) {
       invalid(owner, "generatedFiles", rel, "not a normalized relative path", "relative posix paths without '.', '..' or empty segments, e.g. \"app/score/function.json\"");
     }
-    files.push(generated(rel, spec.generatedFiles[rel]));
+    singles.push(generated(rel, spec.generatedFiles[rel]));
   }
 
-  files.sort(byDest);
+  singles.sort(byDest);
+  const walked = ([] as HashedFile[]).concat(...runs);
+  const files: HashedFile[] = [];
+  let next = 0;
+  for (const single of singles) {
+    for (const at = lowerBound(walked, single.dest); next < at; next++) files.push(walked[next]);
+    files.push(single);
+  }
+  while (next < walked.length) files.push(walked[next++]);
   const modelDirPrefix = `${MODEL_DIR_IN_SOURCE}/`;
   for (let i = 0; i < files.length; i++) {
     const dest = files[i].dest;
@@ -282,7 +314,7 @@ function collect(spec: BuildContextSpec, owner: string, root: string, manifests?
   // checked, both ways, each by binary search in the sorted list (the paths below a folder are
   // one run of it, starting where `<folder>/` would be).
   const clash = (parent: string, child: string): never => invalid(owner, "generatedFiles", parent, `it is a file but ${child} needs it to be a folder`, NOT_USED);
-  for (const p of files.filter((f) => f.source === undefined || !f.dest.includes("/"))) {
+  for (const p of singles.filter((f) => f.source === undefined || !f.dest.includes("/"))) {
     const prefix = `${p.dest}/`;
     const below = lowerBound(files, prefix);
     if (below < files.length && files[below].dest.startsWith(prefix)) clash(p.dest, files[below].dest);
@@ -294,33 +326,6 @@ function collect(spec: BuildContextSpec, owner: string, root: string, manifests?
     }
   }
   return { files, secretExcluded: secretExcluded.sort(), secretReincluded: secretReincluded.sort() };
-}
-
-/**
- * The files as staged: the model's input files of up to PACK_FILE_MAX_BYTES move into one
- * SMALL_FILES_PACK entry (always there, so the Dockerfile's ADD has it), and `model/` gets a
- * placeholder when no model file is left in it. `files` is sorted by dest, and so is the result.
- */
-function packSmallModelFiles(files: readonly HashedFile[], written: SmallFilesPack["written"]): StagedFile[] {
-  const pack: ContextFile[] = [];
-  const staged: StagedFile[] = [];
-  let modelFilesLeft = false;
-  let placeholderTaken = false;
-  for (const f of files) {
-    if (f.dest.startsWith(MODEL_PREFIX)) {
-      if (f.source !== undefined && f.size <= PACK_FILE_MAX_BYTES) {
-        const packPath = f.dest.slice(MODEL_PREFIX.length);
-        placeholderTaken ||= packPath === PACKED_PLACEHOLDER || packPath.startsWith(`${PACKED_PLACEHOLDER}/`);
-        pack.push(f);
-        continue;
-      }
-      modelFilesLeft = true;
-    }
-    staged.push(f);
-  }
-  staged.push(written === undefined ? { dest: SMALL_FILES_PACK, pack } : { dest: SMALL_FILES_PACK, pack, written });
-  if (!modelFilesLeft) staged.push({ dest: `${MODEL_PREFIX}${placeholderTaken ? PACKED_PLACEHOLDER_OTHER : PACKED_PLACEHOLDER}`, size: 0, content: Buffer.alloc(0) });
-  return staged.sort(byDest);
 }
 
 /**

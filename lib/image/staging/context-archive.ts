@@ -20,7 +20,7 @@ import * as path from "path";
 import * as zlib from "zlib";
 import type { StagedFile } from "./context-file";
 import { OutputRecord } from "./output-record";
-import { smallFilesPackSize, writeSmallFilesPack, writtenPack } from "./small-files-pack";
+import { usePackFile } from "./small-files-pack";
 import { TarWriter } from "./tar";
 
 /**
@@ -82,17 +82,7 @@ export function writeContextArchive(files: readonly StagedFile[], fingerprint: s
     const tar = new TarWriter(gzip, ARCHIVE_GZIP_LEVEL);
     for (const f of files) {
       if ("pack" in f) {
-        // The small-files pack: the one written while hashing, or written from its members
-        // straight into this entry.
-        const packSize = smallFilesPackSize(f.pack);
-        const written = writtenPack(f);
-        if (written !== undefined) {
-          tar.file(f.dest, written, packSize, f.written!.identity, PACK_LEVEL);
-          continue;
-        }
-        tar.beginFile(f.dest, packSize, PACK_LEVEL);
-        writeSmallFilesPack(new TarWriter(gzip, PACK_LEVEL), f.pack);
-        tar.pad(packSize);
+        usePackFile(f, path.dirname(file), (pack) => tar.file(f.dest, pack, fs.statSync(pack).size, undefined, PACK_LEVEL));
       } else if (f.content !== undefined) {
         tar.content(f.dest, f.content);
       } else {

@@ -32,8 +32,8 @@ interface Stored {
   readonly key: string;
   /** Each listed folder with its identity before it was listed; absent when the listing may not stand for a walk. */
   readonly folders?: Array<[string, string]>;
-  /** The files: path below the input (its real path; "" for a single-file input), identity, sha256 ("" when not known). */
-  readonly rels: string[];
+  /** The files: context path (the input's prefix, then the path below it), identity, sha256 ("" when not known). */
+  readonly dests: string[];
   readonly ids: string[];
   readonly sha256s: string[];
   readonly secretExcluded: string[];
@@ -86,7 +86,7 @@ function isWellFormed(s: Stored): boolean {
   const strings = (a: unknown): boolean => Array.isArray(a) && a.every((x) => typeof x === "string");
   return (
     typeof s === "object" && s !== null && (s.folders === undefined || (Array.isArray(s.folders) && s.folders.every((f) => Array.isArray(f) && f.length === 2 && strings(f)))) &&
-    strings(s.rels) && strings(s.ids) && strings(s.sha256s) && s.rels.length === s.ids.length && s.rels.length === s.sha256s.length &&
+    strings(s.dests) && strings(s.ids) && strings(s.sha256s) && s.dests.length === s.ids.length && s.dests.length === s.sha256s.length &&
     s.sha256s.every((h) => h.length === 64 || h === "") && strings(s.secretExcluded) && strings(s.secretReincluded)
   );
 }
@@ -126,11 +126,11 @@ function keep(file: string, stored: Stored): void {
   }
 }
 
-/** What listing an input found: its files (real paths, and paths below the input) and folders. */
+/** What listing an input found: its files (real paths, and context paths) and folders. */
 interface Listing {
   readonly realRoot: string;
   readonly sources: readonly string[];
-  readonly rels: string[];
+  readonly dests: string[];
   readonly folders?: Array<[string, string]>;
   readonly sawLinks: boolean;
   readonly secretExcluded: string[];
@@ -144,16 +144,15 @@ export type OnFile = (file: ContextFile, bytes: Buffer | undefined) => void;
 
 /**
  * Hashes the files of one input, reusing the digests (and, for a folder, the listing) of its
- * manifest in `stagingRoot` (none: every file is read). `prefix` is prepended to each file's path
- * below the input.
+ * manifest in `stagingRoot` (none: every file is read).
  */
-function hashInput(stagingRoot: string | undefined, key: string, prefix: string, list: (previous?: Stored) => Listing, onFile?: OnFile): InputFiles {
+function hashInput(stagingRoot: string | undefined, key: string, list: (previous?: Stored) => Listing, onFile?: OnFile): InputFiles {
   const file = stagingRoot === undefined ? undefined : manifestFile(stagingRoot, key);
   const before = file === undefined ? undefined : readManifest(file, key);
   const started = nowNs();
   const listed = list(before);
-  const { rels, sources } = listed;
-  // The manifest's own files, in its order, when its listing was reused.
+  const { dests, sources } = listed;
+  // The manifest's own files, in its order (`dests` are its), when its listing was reused.
   const inOrder = listed.reused ? before : undefined;
   let known: Map<string, string> | undefined;
   const ids: string[] = [];
@@ -161,12 +160,14 @@ function hashInput(stagingRoot: string | undefined, key: string, prefix: string,
   const files: InputFiles["files"] = [];
   let allTrusted = true;
   // The manifest as it is, when its listing was reused and every file kept its identity.
-  let same = inOrder !== undefined && inOrder.rels.length === rels.length;
-  for (let i = 0; i < rels.length; i++) {
+  let same = inOrder !== undefined && inOrder.dests.length === dests.length;
+  for (let i = 0; i < dests.length; i++) {
     const source = sources[i];
-    const id = identityKey(source);
+    let id = identityKey(source);
+    // The manifest's own string when it is the same: the one just made is then short-lived.
+    if (inOrder !== undefined && inOrder.ids[i] === id) id = inOrder.ids[i];
     const size = sizeInIdentityKey(id);
-    let sha256 = inOrder !== undefined && inOrder.ids[i] === id && inOrder.rels[i] === rels[i] && inOrder.sha256s[i] !== "" ? inOrder.sha256s[i] : undefined;
+    let sha256 = inOrder !== undefined && inOrder.ids[i] === id && inOrder.sha256s[i] !== "" ? inOrder.sha256s[i] : undefined;
     if (sha256 === undefined) {
       same = false;
       if (known === undefined) {
@@ -187,7 +188,7 @@ function hashInput(stagingRoot: string | undefined, key: string, prefix: string,
     allTrusted &&= trusted;
     ids.push(id);
     sha256s.push(trusted ? sha256 : "");
-    const file = { dest: `${prefix}${rels[i]}`, size, sha256, source, id };
+    const file = { dest: dests[i], size, sha256, source, id };
     files.push(file);
     onFile?.(file, bytes);
   }
@@ -195,14 +196,14 @@ function hashInput(stagingRoot: string | undefined, key: string, prefix: string,
   const reusable = folders !== undefined && !listed.sawLinks && allTrusted && folders.every(([, id]) => settledBefore(id, started)) && listingCanTrust(listed.realRoot);
   if (file === undefined || !sha256s.some((h) => h !== "")) return { files, secretExcluded, secretReincluded };
   if (same && reusable === (before!.folders !== undefined)) touch(file);
-  else keep(file, { format: FORMAT, key, ...(reusable ? { folders } : {}), rels, ids, sha256s, secretExcluded, secretReincluded });
+  else keep(file, { format: FORMAT, key, ...(reusable ? { folders } : {}), dests, ids, sha256s, secretExcluded, secretReincluded });
   return { files, secretExcluded, secretReincluded };
 }
 
 /** A single input file (`realPath`, no link) as the context file `dest`. */
 export function fileInput(stagingRoot: string | undefined, dest: string, realPath: string, onFile?: OnFile): InputFiles {
   const key = JSON.stringify([FORMAT, "file", realPath]);
-  return hashInput(stagingRoot, key, dest, () => ({ realRoot: realPath, sources: [realPath], rels: [""], sawLinks: false, secretExcluded: [], secretReincluded: [], reused: true }), onFile);
+  return hashInput(stagingRoot, key, () => ({ realRoot: realPath, sources: [realPath], dests: [dest], sawLinks: false, secretExcluded: [], secretReincluded: [], reused: true }), onFile);
 }
 
 /**
@@ -213,24 +214,23 @@ export function folderInput(stagingRoot: string | undefined, opts: WalkOptions, 
   const ownIgnore = opts.ownIgnore ?? readOwnIgnore(opts.root);
   const realRoot = fs.realpathSync(opts.root);
   const key = JSON.stringify([FORMAT, (version ??= readVersion()), realRoot, opts.destPrefix, opts.only ?? null, opts.skip ?? null, ownIgnore, DEFAULT_EXCLUDES, SECRET_EXCLUDES]);
-  return hashInput(stagingRoot, key, opts.destPrefix, (previous) => {
+  return hashInput(stagingRoot, key, (previous) => {
     if (previous?.folders !== undefined && listingCanTrust(realRoot)) {
-      const sources = unchangedListing(realRoot, previous);
-      if (sources !== undefined) return { realRoot, sources, rels: previous.rels, folders: previous.folders, sawLinks: false, secretExcluded: previous.secretExcluded, secretReincluded: previous.secretReincluded, reused: true };
+      const sources = unchangedListing(realRoot, opts.destPrefix.length, previous);
+      if (sources !== undefined) return { realRoot, sources, dests: previous.dests, folders: previous.folders, sawLinks: false, secretExcluded: previous.secretExcluded, secretReincluded: previous.secretReincluded, reused: true };
     }
     const walked = walkFolder({ ...opts, ownIgnore });
     // Sorted as the context will be: a listing reused later is then one sorted run of it.
     walked.entries.sort((a, b) => (a.dest < b.dest ? -1 : a.dest > b.dest ? 1 : 0));
-    const start = opts.destPrefix.length;
-    return { realRoot, sources: walked.entries.map((e) => e.source), rels: walked.entries.map((e) => e.dest.slice(start)), folders: walked.folders, sawLinks: walked.sawLinks, secretExcluded: walked.secretExcluded, secretReincluded: walked.secretReincluded, reused: false };
+    return { realRoot, sources: walked.entries.map((e) => e.source), dests: walked.entries.map((e) => e.dest), folders: walked.folders, sawLinks: walked.sawLinks, secretExcluded: walked.secretExcluded, secretReincluded: walked.secretReincluded, reused: false };
   }, onFile);
 }
 
-/** The recorded files' paths, when every recorded folder and file still has its identity. */
-function unchangedListing(realRoot: string, stored: Stored): string[] | undefined {
+/** The recorded files' paths (below their `prefixLength` characters of prefix), when every recorded folder still has its identity. */
+function unchangedListing(realRoot: string, prefixLength: number, stored: Stored): string[] | undefined {
   try {
     for (const [rel, id] of stored.folders!) if (identityKey(under(realRoot, rel)) !== id) return undefined;
-    return stored.rels.map((rel) => under(realRoot, rel));
+    return stored.dests.map((dest) => under(realRoot, dest.slice(prefixLength)));
   } catch {
     // A folder gone.
     return undefined;

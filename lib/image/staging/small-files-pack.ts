@@ -17,7 +17,7 @@ import * as fs from "fs";
 import * as path from "path";
 import type { ContextFile, SmallFilesPack } from "./context-file";
 import { identityKey } from "./file-identity";
-import { BLOCK, headerSize, paddedSize, TarSink, TarWriter } from "./tar";
+import { TarSink, TarWriter } from "./tar";
 
 export const SMALL_FILES_PACK = "model-small-files.tar";
 
@@ -42,52 +42,14 @@ function newFolders(packPath: string, written: Set<string>): string[] {
   return out;
 }
 
-/** Size in bytes of the pack of `members` (context files below `model/`, sorted). */
-export function smallFilesPackSize(members: readonly ContextFile[]): number {
-  const written = new Set<string>();
-  let size = BLOCK; // "./"
-  for (const m of members) {
-    const packPath = m.dest.slice(MODEL_PREFIX.length);
-    for (const folder of newFolders(packPath, written)) size += headerSize(folder, 0, "Directory");
-    size += headerSize(packPath, m.size) + paddedSize(m.size);
-  }
-  return size + 2 * BLOCK;
-}
-
-/** Writes the pack's entries with `writer`, one member at a time, in the pack's order. */
-class PackEntries {
-  private readonly written = new Set<string>();
-
-  constructor(private readonly writer: TarWriter) {
-    writer.directory("./");
-  }
-
-  /** A member, from `bytes` or else read from its source, which must still be the file hashed (InputChangedError). */
-  public add(m: ContextFile, bytes = m.content): void {
-    const packPath = m.dest.slice(MODEL_PREFIX.length);
-    for (const folder of newFolders(packPath, this.written)) this.writer.directory(folder);
-    if (bytes !== undefined) this.writer.content(packPath, bytes);
-    else this.writer.file(packPath, m.source!, m.size, m.id);
-  }
-
-  public end(): void {
-    this.writer.end();
-  }
-}
-
-/** Writes the pack of `members` (sorted) with `writer`, end marker included. */
-export function writeSmallFilesPack(writer: TarWriter, members: readonly ContextFile[]): void {
-  const pack = new PackEntries(writer);
-  for (const m of members) pack.add(m);
-  pack.end();
-}
-
-/** The pack as a new file (mode 0644), written one member at a time in 1 MiB writes. */
+/** The pack as a new file (mode 0644), written one member at a time, in the pack's order, in 1 MiB writes. */
 class PackFile {
   private readonly fd: number;
   private readonly buffer = Buffer.allocUnsafe(1 << 20);
   private used = 0;
-  private readonly entries: PackEntries;
+  private readonly writer: TarWriter;
+  /** Folder entries written so far. */
+  private readonly folders = new Set<string>();
 
   constructor(readonly file: string) {
     this.fd = fs.openSync(file, "wx", FILE_MODE);
@@ -101,18 +63,23 @@ class PackFile {
         else this.used += bytes.copy(this.buffer, this.used);
       },
     };
-    this.entries = new PackEntries(new TarWriter(sink, 0));
+    this.writer = new TarWriter(sink, 0);
+    this.writer.directory("./");
   }
 
-  public add(m: ContextFile, bytes?: Buffer): void {
-    this.entries.add(m, bytes);
+  /** A member, from `bytes` or else read from its source, which must still be the file hashed (InputChangedError). */
+  public add(m: ContextFile, bytes = m.content): void {
+    const packPath = m.dest.slice(MODEL_PREFIX.length);
+    for (const folder of newFolders(packPath, this.folders)) this.writer.directory(folder);
+    if (bytes !== undefined) this.writer.content(packPath, bytes);
+    else this.writer.file(packPath, m.source!, m.size, m.id);
   }
 
   /** Ends the pack and closes the file; removes it instead when `complete` is false. */
   public close(complete: boolean): void {
     try {
       if (complete) {
-        this.entries.end();
+        this.writer.end();
         this.flush();
       }
     } finally {
@@ -133,7 +100,7 @@ class PackFile {
 }
 
 /** The file of the pack written while hashing, when there is one and it is still the file written. */
-export function writtenPack(pack: SmallFilesPack): string | undefined {
+function writtenPack(pack: SmallFilesPack): string | undefined {
   try {
     return pack.written !== undefined && identityKey(pack.written.file) === pack.written.identity ? pack.written.file : undefined;
   } catch {
@@ -146,7 +113,6 @@ export function writeSmallFilesPackFile(target: string, pack: SmallFilesPack): v
   const written = writtenPack(pack);
   if (written !== undefined) {
     fs.renameSync(written, target);
-    unclaimed.delete(written);
     return;
   }
   const file = new PackFile(target);
@@ -159,21 +125,30 @@ export function writeSmallFilesPackFile(target: string, pack: SmallFilesPack): v
   }
 }
 
-/** Pack files written while hashing and not taken yet: removed when the process ends. */
-const unclaimed = new Set<string>();
-let removeAtExit = false;
+/** Calls `use` with a file that holds the pack: the one written while hashing, or one written now in `dir` (removed after). */
+export function usePackFile(pack: SmallFilesPack, dir: string, use: (file: string) => void): void {
+  const written = writtenPack(pack);
+  if (written !== undefined) return use(written);
+  const made = path.join(dir, `.staging-pack-${process.pid}-${randomBytes(6).toString("hex")}.tar`);
+  try {
+    writeSmallFilesPackFile(made, pack);
+    use(made);
+  } finally {
+    fs.rmSync(made, { force: true });
+  }
+}
 
 /** Removes the pack written while hashing, unless it was taken. */
 export function dropWrittenPack(pack: SmallFilesPack): void {
   if (pack.written === undefined) return;
   fs.rmSync(pack.written.file, { force: true });
-  unclaimed.delete(pack.written.file);
 }
 
 /**
  * The pack, written while the model's files are hashed (a first synth reads them anyway, and
  * reading 20,000 small files again costs more than the synth budgets leave): to a temporary file
- * in the staging root, which staging moves into the folder or the archive copies into its entry.
+ * in the staging root, which staging moves into the folder or the archive copies into its entry
+ * (one not used is removed with the staging root's other leftovers, staging-root.ts).
  * Given up as soon as a small file's bytes are not at hand (its digest came from an input's
  * manifest): the pack is then written from the files when it is needed.
  */
@@ -208,11 +183,6 @@ export class PackWhileHashing {
     if (this.given || this.file === undefined) return undefined;
     const { file } = this.file;
     this.file.close(true);
-    if (!removeAtExit) {
-      removeAtExit = true;
-      process.once("exit", () => unclaimed.forEach((f) => fs.rmSync(f, { force: true })));
-    }
-    unclaimed.add(file);
     return { file, identity: identityKey(file) };
   }
 }

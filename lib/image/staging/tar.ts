@@ -40,7 +40,7 @@ export interface TarSink {
 }
 
 /** tar block size. */
-export const BLOCK = 512;
+const BLOCK = 512;
 /** Padding and the end-of-archive marker (two zero blocks). */
 const ZERO_BLOCKS = Buffer.alloc(2 * BLOCK);
 /** Bytes read from a file at a time. */
@@ -59,11 +59,6 @@ const COMPRESSIBLE_BELOW_BITS = 7.5;
 const PROBE_SAMPLES = 1024;
 /** Files shorter than this are deflated without a probe (too few bytes to tell; cheap anyway). */
 const MIN_PROBE_BYTES = 256;
-
-/** Bytes a file entry of `size` bytes takes after its header: the content padded to whole blocks. */
-export function paddedSize(size: number): number {
-  return Math.ceil(size / BLOCK) * BLOCK;
-}
 
 export class TarWriter {
   // One Header for all entries, only path, size, type and mode set per entry: its constructor
@@ -135,18 +130,9 @@ export class TarWriter {
     }
   }
 
-  /**
-   * The header of a file entry whose `size` bytes the caller writes next into the sink (e.g. a
-   * nested tar) at `level`, followed by a call to `pad(size)`.
-   */
-  public beginFile(rel: string, size: number, level: number): void {
-    this.sink.setLevel(level);
-    this.writeHeader(rel, size, "File", FILE_MODE);
-  }
-
   /** Zero bytes up to the next block after an entry of `size` bytes. */
-  public pad(size: number): void {
-    const padding = paddedSize(size) - size;
+  private pad(size: number): void {
+    const padding = Math.ceil(size / BLOCK) * BLOCK - size;
     if (padding > 0) this.sink.write(ZERO_BLOCKS.subarray(0, padding));
   }
 
@@ -172,21 +158,6 @@ export class TarWriter {
     if (header.encode(this.headerBlock, 0)) this.sink.write(new Pax({ path: rel, size, mtime: EPOCH }).encode());
     this.sink.write(this.headerBlock);
   }
-}
-
-/**
- * Bytes of the header(s) of an entry named `rel` of `size` bytes: one block, or more with a pax
- * header (a path over 100 bytes or not ASCII; the pax record holds the size too, so its length
- * depends on it).
- */
-export function headerSize(rel: string, size: number, type: "File" | "Directory" = "File"): number {
-  // An ASCII name of up to 100 bytes always fits the ustar name field.
-  if (rel.length <= 100 && Buffer.byteLength(rel) === rel.length) return BLOCK;
-  let bytes = 0;
-  const counter = new TarWriter({ write: (b) => (bytes += b.length), setLevel: () => undefined }, 0);
-  if (type === "Directory") counter.directory(rel);
-  else counter.beginFile(rel, size, 0);
-  return bytes;
 }
 
 /**
