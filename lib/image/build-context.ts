@@ -186,36 +186,32 @@ function plan(spec: BuildContextSpec, owner: string, root: string, manifests?: s
   const args = Object.keys(spec.buildArgs).sort().map((k) => [k, spec.buildArgs[k]]);
   // The pack's rule is part of the layout: the pack itself follows from the files hashed below.
   hash.update(`${JSON.stringify({ buildArgs: args, platform: spec.platform, smallFilesPack: { name: SMALL_FILES_PACK, fileMaxBytes: PACK_FILE_MAX_BYTES } })}\0`);
-  // One pass over the (possibly 200,000) files: their records, in batches (one update call per
-  // file costs more than hashing), and the files as staged: the model's input files of up to
-  // PACK_FILE_MAX_BYTES move into one SMALL_FILES_PACK entry (always there, so the Dockerfile's
-  // ADD has it), and `model/` gets a placeholder when no model file is left in it.
+  // The per-file records are hashed in batches: one update call per file costs more than hashing.
+  // Then the files as staged: the model's input files of up to PACK_FILE_MAX_BYTES move into one
+  // SMALL_FILES_PACK entry (always there, so the Dockerfile's ADD has it), and `model/` gets a
+  // placeholder when no model file is left in it.
   let pending = "";
-  const members: ContextFile[] = [];
-  const staged: StagedFile[] = [];
-  let modelFilesLeft = false;
-  let placeholderTaken = false;
   for (const f of files) {
     pending += `${f.dest}\0${f.size}\0${f.sha256}\0`;
     if (pending.length >= 1 << 16) {
       hash.update(pending);
       pending = "";
     }
-    if (f.dest.startsWith(MODEL_PREFIX)) {
-      if (f.source !== undefined && f.size <= PACK_FILE_MAX_BYTES) {
-        const packPath = f.dest.slice(MODEL_PREFIX.length);
-        placeholderTaken ||= packPath === PACKED_PLACEHOLDER || packPath.startsWith(`${PACKED_PLACEHOLDER}/`);
-        members.push(f);
-        continue;
-      }
-      modelFilesLeft = true;
-    }
-    staged.push(f);
   }
   hash.update(pending);
+  // The model's files are one run of the sorted list ("/" sorts just before "0").
+  const from = lowerBound(files, MODEL_PREFIX);
+  const to = lowerBound(files, "model0");
+  const inPack = (f: HashedFile): boolean => f.content === undefined && f.size <= PACK_FILE_MAX_BYTES;
+  const left = files.slice(from, to).filter((f) => !inPack(f));
+  const members = left.length === 0 ? files.slice(from, to) : files.slice(from, to).filter(inPack);
+  // The placeholder's name, unless a packed path is (or is below) it.
+  const placeholder = `${MODEL_PREFIX}${PACKED_PLACEHOLDER}`;
+  const taken = members.some((f) => f.dest.startsWith(placeholder) && (f.dest.length === placeholder.length || f.dest[placeholder.length] === "/"));
+  const staged: StagedFile[] = ([] as StagedFile[]).concat(files.slice(0, from), left, files.slice(to));
   const written = pack?.finish();
   staged.push(written === undefined ? { dest: SMALL_FILES_PACK, pack: members } : { dest: SMALL_FILES_PACK, pack: members, written });
-  if (!modelFilesLeft) staged.push({ dest: `${MODEL_PREFIX}${placeholderTaken ? PACKED_PLACEHOLDER_OTHER : PACKED_PLACEHOLDER}`, size: 0, content: Buffer.alloc(0) });
+  if (left.length === 0) staged.push({ dest: `${MODEL_PREFIX}${taken ? PACKED_PLACEHOLDER_OTHER : PACKED_PLACEHOLDER}`, size: 0, content: Buffer.alloc(0) });
   return { fingerprint: hash.digest("hex"), staged: staged.sort(byDest), secretExcluded, secretReincluded };
 }
 
@@ -292,13 +288,15 @@ function collect(spec: BuildContextSpec, owner: string, root: string, manifests?
 
   singles.sort(byDest);
   const walked = ([] as HashedFile[]).concat(...runs);
-  const files: HashedFile[] = [];
+  const parts: HashedFile[][] = [];
   let next = 0;
   for (const single of singles) {
-    for (const at = lowerBound(walked, single.dest); next < at; next++) files.push(walked[next]);
-    files.push(single);
+    const at = lowerBound(walked, single.dest);
+    parts.push(walked.slice(next, at), [single]);
+    next = at;
   }
-  while (next < walked.length) files.push(walked[next++]);
+  parts.push(walked.slice(next));
+  const files = ([] as HashedFile[]).concat(...parts);
   const modelDirPrefix = `${MODEL_DIR_IN_SOURCE}/`;
   for (let i = 0; i < files.length; i++) {
     const dest = files[i].dest;
@@ -314,7 +312,7 @@ function collect(spec: BuildContextSpec, owner: string, root: string, manifests?
   // checked, both ways, each by binary search in the sorted list (the paths below a folder are
   // one run of it, starting where `<folder>/` would be).
   const clash = (parent: string, child: string): never => invalid(owner, "generatedFiles", parent, `it is a file but ${child} needs it to be a folder`, NOT_USED);
-  for (const p of singles.filter((f) => f.source === undefined || !f.dest.includes("/"))) {
+  for (const p of singles.filter((f) => f.content !== undefined || !f.dest.includes("/"))) {
     const prefix = `${p.dest}/`;
     const below = lowerBound(files, prefix);
     if (below < files.length && files[below].dest.startsWith(prefix)) clash(p.dest, files[below].dest);

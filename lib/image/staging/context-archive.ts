@@ -18,7 +18,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
-import type { StagedFile } from "./context-file";
+import { sourceOf, StagedFile } from "./context-file";
 import { OutputRecord } from "./output-record";
 import { usePackFile } from "./small-files-pack";
 import { TarWriter } from "./tar";
@@ -86,7 +86,7 @@ export function writeContextArchive(files: readonly StagedFile[], fingerprint: s
       } else if (f.content !== undefined) {
         tar.content(f.dest, f.content);
       } else {
-        tar.file(f.dest, f.source!, f.size, f.id);
+        tar.file(f.dest, sourceOf(f), f.size, f.id);
       }
     }
     tar.end();

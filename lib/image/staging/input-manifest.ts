@@ -126,11 +126,12 @@ function keep(file: string, stored: Stored): void {
   }
 }
 
-/** What listing an input found: its files (real paths, and context paths) and folders. */
+/** What listing an input found: its files (context paths, and real paths or the folder they are below) and folders. */
 interface Listing {
   readonly realRoot: string;
-  readonly sources: readonly string[];
   readonly dests: string[];
+  readonly sources?: readonly string[];
+  readonly from?: ContextFile["from"];
   readonly folders?: Array<[string, string]>;
   readonly sawLinks: boolean;
   readonly secretExcluded: string[];
@@ -151,7 +152,7 @@ function hashInput(stagingRoot: string | undefined, key: string, list: (previous
   const before = file === undefined ? undefined : readManifest(file, key);
   const started = nowNs();
   const listed = list(before);
-  const { dests, sources } = listed;
+  const { dests, sources, from } = listed;
   // The manifest's own files, in its order (`dests` are its), when its listing was reused.
   const inOrder = listed.reused ? before : undefined;
   let known: Map<string, string> | undefined;
@@ -162,7 +163,7 @@ function hashInput(stagingRoot: string | undefined, key: string, list: (previous
   // The manifest as it is, when its listing was reused and every file kept its identity.
   let same = inOrder !== undefined && inOrder.dests.length === dests.length;
   for (let i = 0; i < dests.length; i++) {
-    const source = sources[i];
+    const source = sources !== undefined ? sources[i] : under(from!.root, dests[i].slice(from!.prefixLength));
     let id = identityKey(source);
     // The manifest's own string when it is the same: the one just made is then short-lived.
     if (inOrder !== undefined && inOrder.ids[i] === id) id = inOrder.ids[i];
@@ -188,7 +189,7 @@ function hashInput(stagingRoot: string | undefined, key: string, list: (previous
     allTrusted &&= trusted;
     ids.push(id);
     sha256s.push(trusted ? sha256 : "");
-    const file = { dest: dests[i], size, sha256, source, id };
+    const file = sources !== undefined ? { dest: dests[i], size, sha256, source, id } : { dest: dests[i], size, sha256, from, id };
     files.push(file);
     onFile?.(file, bytes);
   }
@@ -216,8 +217,7 @@ export function folderInput(stagingRoot: string | undefined, opts: WalkOptions, 
   const key = JSON.stringify([FORMAT, (version ??= readVersion()), realRoot, opts.destPrefix, opts.only ?? null, opts.skip ?? null, ownIgnore, DEFAULT_EXCLUDES, SECRET_EXCLUDES]);
   return hashInput(stagingRoot, key, (previous) => {
     if (previous?.folders !== undefined && listingCanTrust(realRoot)) {
-      const sources = unchangedListing(realRoot, opts.destPrefix.length, previous);
-      if (sources !== undefined) return { realRoot, sources, dests: previous.dests, folders: previous.folders, sawLinks: false, secretExcluded: previous.secretExcluded, secretReincluded: previous.secretReincluded, reused: true };
+      if (unchangedFolders(realRoot, previous)) return { realRoot, from: { root: realRoot, prefixLength: opts.destPrefix.length }, dests: previous.dests, folders: previous.folders, sawLinks: false, secretExcluded: previous.secretExcluded, secretReincluded: previous.secretReincluded, reused: true };
     }
     const walked = walkFolder({ ...opts, ownIgnore });
     // Sorted as the context will be: a listing reused later is then one sorted run of it.
@@ -226,13 +226,12 @@ export function folderInput(stagingRoot: string | undefined, opts: WalkOptions, 
   }, onFile);
 }
 
-/** The recorded files' paths (below their `prefixLength` characters of prefix), when every recorded folder still has its identity. */
-function unchangedListing(realRoot: string, prefixLength: number, stored: Stored): string[] | undefined {
+/** True when every recorded folder still has its recorded identity. */
+function unchangedFolders(realRoot: string, stored: Stored): boolean {
   try {
-    for (const [rel, id] of stored.folders!) if (identityKey(under(realRoot, rel)) !== id) return undefined;
-    return stored.dests.map((dest) => under(realRoot, dest.slice(prefixLength)));
+    return stored.folders!.every(([rel, id]) => identityKey(under(realRoot, rel)) === id);
   } catch {
     // A folder gone.
-    return undefined;
+    return false;
   }
 }

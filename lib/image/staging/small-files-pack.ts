@@ -15,7 +15,7 @@
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import type { ContextFile, SmallFilesPack } from "./context-file";
+import { ContextFile, SmallFilesPack, sourceOf } from "./context-file";
 import { identityKey } from "./file-identity";
 import { TarSink, TarWriter } from "./tar";
 
@@ -72,7 +72,7 @@ class PackFile {
     const packPath = m.dest.slice(MODEL_PREFIX.length);
     for (const folder of newFolders(packPath, this.folders)) this.writer.directory(folder);
     if (bytes !== undefined) this.writer.content(packPath, bytes);
-    else this.writer.file(packPath, m.source!, m.size, m.id);
+    else this.writer.file(packPath, sourceOf(m), m.size, m.id);
   }
 
   /** Ends the pack and closes the file; removes it instead when `complete` is false. */

@@ -7,7 +7,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import type { StagedFile } from "./context-file";
+import { sourceOf, StagedFile } from "./context-file";
 import { copyFileEconomically } from "./copy-file";
 import { identityKey } from "./file-identity";
 import { OutputRecord } from "./output-record";
@@ -98,7 +98,7 @@ function writeFiles(owner: string, dir: string, files: readonly StagedFile[]): v
         fs.closeSync(fd);
       }
     } else {
-      const source = f.source!;
+      const source = sourceOf(f);
       try {
         copyFileEconomically(source, target, FILE_MODE);
       } catch (e) {
