@@ -20,9 +20,10 @@
  * secret rules left out, and those a `!` line re-included, are printed at synth. A model or source
  * folder that is `/`, a home folder or holds the cdktf project is refused (staging/folder-guard.ts).
  *
- * Staged and archived files are read again from the inputs, which must still be the files hashed
- * (same identity), so the folder or archive always matches its fingerprint; a file changed in
- * between fails the synth by name.
+ * The folder or archive always matches its fingerprint: the model's small files go into their
+ * pack as they are read for their digest (staging/small-files-pack.ts), and every other file is
+ * read again from its input, which must still be the file hashed (same identity); a file changed
+ * in between fails the synth by name.
  */
 import { createHash } from "crypto";
 import * as fs from "fs";
