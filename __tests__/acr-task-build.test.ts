@@ -455,7 +455,7 @@ describe("values that would break the task YAML", () => {
       owner: 'AmlFunctionDeployment "churn"', location: "westeurope", resourceGroupName: "rg", tags: {}, baseName: "churn", uniqueSuffix: "0123abcd",
       registry, repository: "aml/churn", credentialName: "churn-push", platform: "linux/amd64",
       // Refused before the context is asked for an archive.
-      context: { fingerprint: "f".repeat(64), files: [], addFolderAsset: notReached, addArchiveAsset: notReached },
+      context: { prepare: () => ({ fingerprint: "f".repeat(64), files: [] }), addFolderAsset: notReached, addArchiveAsset: notReached },
       buildArgs: { AZUREML_ENTRY_SCRIPT: "{{.Run.ID}}.py", PYTHON_VERSION: "3.11" },
     };
     expect(() => ImageBuild.acrTask().bind(stack, target)).toThrow(/AmlFunctionDeployment "churn": invalid build argument AZUREML_ENTRY_SCRIPT "\{\{\.Run\.ID\}\}\.py": ACR task YAML treats \{\{ and \}\} as template markers/);

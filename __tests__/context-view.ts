@@ -67,8 +67,8 @@ export interface StagedContext {
   readonly context: PreparedBuildContext;
 }
 
-/** Prepares the context of `spec` and stages it as a folder. */
+/** Prepares the context of `spec` for a folder (as the local build does) and stages it. */
 export function stageContext(spec: BuildContextSpec): StagedContext {
-  const context = prepareBuildContext(spec);
+  const context = prepareBuildContext(spec, { folder: true });
   return { fingerprint: context.fingerprint, files: context.files, secretExcluded: context.secretExcluded, directory: context.stageFolder().directory, context };
 }

@@ -21,7 +21,8 @@ class RecordingBuild implements IImageBuild {
   public context?: BuildContext;
   bind(_scope: Construct, target: ImageBuildTarget): ImageBuildBinding {
     this.context = target.context;
-    return { repository: target.repository, tag: target.context.fingerprint, imageReference: `r/${target.repository}:${target.context.fingerprint}`, dependencies: [] };
+    const { fingerprint } = target.context.prepare();
+    return { repository: target.repository, tag: fingerprint, imageReference: `r/${target.repository}:${fingerprint}`, dependencies: [] };
   }
 }
 
@@ -159,9 +160,9 @@ describe("no model in the image; the model reference is not part of the image fi
   test("the build context holds only the model/.fetched-at-start marker", () => {
     const build = new RecordingBuild();
     deploy(ModelSource.fromAmlWorkspace({ workspaceId: WS, name: "churn", version: "3" }), build);
-    expect(build.context!.files.filter((f) => f.startsWith("model/"))).toEqual(["model/.fetched-at-start"]);
+    expect(build.context!.prepare().files.filter((f) => f.startsWith("model/"))).toEqual(["model/.fetched-at-start"]);
     // The downloader ships in the image with the rest of the hosting code.
-    expect(build.context!.files).toEqual(expect.arrayContaining(["app/aml_host/model_fetch/__init__.py", "app/aml_host/model_fetch/blob_store.py"]));
+    expect(build.context!.prepare().files).toEqual(expect.arrayContaining(["app/aml_host/model_fetch/__init__.py", "app/aml_host/model_fetch/blob_store.py"]));
   });
 
   test("a new version changes the app setting, not the image tag", () => {

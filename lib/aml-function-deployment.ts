@@ -23,7 +23,7 @@ import { createSecureStorageAccount } from "./security/secure-storage-account";
 import { BuiltInRole, grantRole } from "./security/role-assignment";
 import { ITrigger, ITriggerTarget, TriggerBinding, TriggerIdentity } from "./triggers/trigger";
 import { functionDefinitionFiles, HEALTH_CHECK_EVICTION_TIME_IN_MIN, HEALTH_CHECK_PATH } from "./image/function-definitions";
-import { prepareBuildContext } from "./image/build-context";
+import { ImageBuildContext } from "./image/build-context";
 import { ImageBuild, isImageBuild } from "./image/build/image-build";
 import type { IImageBuild, ImageBuildBinding } from "./image/build/image-build-target";
 import { scoringImageDir } from "./image/scoring-image-dir";
@@ -318,7 +318,8 @@ export class AmlFunctionDeployment extends Construct {
     const imageDir = scoringImageDir();
     const baseHostJson = JSON.parse(fs.readFileSync(path.join(imageDir, "host.json"), "utf8")) as Record<string, unknown>;
     const buildArgs = { AZUREML_ENTRY_SCRIPT: entryScript.relativePath, PYTHON_VERSION: pythonVersion.version };
-    const context = prepareBuildContext({
+    // Walked and hashed when the build mode asks for it, in the form it asks for.
+    const context = new ImageBuildContext({
       owner,
       scoringImageDir: imageDir,
       model: modelBinding.bakedModel,

@@ -32,14 +32,15 @@ import { Construct } from "constructs";
 import { invalid } from "../errors";
 import { ResolvedEntryScript } from "../entry-script";
 import type { ResolvedModel } from "../model/model-target";
-import type { BuildContext } from "./build/image-build-target";
+import type { BuildContext, ContextAsset, PreparedContext } from "./build/image-build-target";
 import { stackAsset } from "./stack-asset";
 import { ContextArchive, writeContextArchive } from "./staging/context-archive";
 import type { OutputRecord } from "./staging/output-record";
 import type { ContextFile, StagedFile } from "./staging/context-file";
 import { DEFAULT_EXCLUDES, SECRET_EXCLUDES } from "./staging/excludes";
 import { refuseDangerousFolder } from "./staging/folder-guard";
-import { fileInput, folderInput, InputFiles } from "./staging/input-manifest";
+import { BACKGROUND_COPY_MIN_BYTES, BackgroundCopies } from "./staging/background-copy";
+import { fileInput, folderInput, InputFiles, InputObserver } from "./staging/input-manifest";
 import { StagedFolder, stageFolder } from "./staging/stage-folder";
 import { preparePrivateRoot, removeOldContexts, stagingRoot, STAGING_DIR_ENV, touchContext } from "./staging/staging-root";
 import { dropWrittenPack, MODEL_PREFIX, PACK_FILE_MAX_BYTES, PackWhileHashing, SMALL_FILES_PACK } from "./staging/small-files-pack";
@@ -83,8 +84,37 @@ const PACKED_PLACEHOLDER_OTHER = ".packed-placeholder";
 const MODEL_DIR_IN_SOURCE = "source/azureml-models";
 const NOT_USED = "paths not used by the scoring image, model or source files";
 
+/** The build context of `spec` as a build mode gets it (ImageBuildTarget.context): read when it asks. */
+export class ImageBuildContext implements BuildContext {
+  private prepared?: PreparedBuildContext;
+
+  constructor(private readonly spec: BuildContextSpec) {}
+
+  public prepare(): PreparedContext {
+    return (this.prepared ??= prepareBuildContext(this.spec));
+  }
+
+  public addFolderAsset(scope: Construct, id: string): ContextAsset {
+    const context = (this.prepared ??= prepareBuildContext(this.spec, { folder: true }));
+    const folder = context.stageFolder();
+    return context.asset(scope, id, folder.directory, "directory", folder.record);
+  }
+
+  public addArchiveAsset(scope: Construct, id: string): ContextAsset {
+    const context = (this.prepared ??= prepareBuildContext(this.spec));
+    const archive = context.writeArchive();
+    return context.asset(scope, id, archive.file, "file", archive.record);
+  }
+}
+
+/** Copies of big model files made while they are hashed, by context path. */
+interface Copies {
+  readonly copies: BackgroundCopies;
+  readonly jobs: Map<string, number>;
+}
+
 /** The context of `spec`, walked and fingerprinted: stage it or archive it with its methods. */
-export class PreparedBuildContext implements BuildContext {
+export class PreparedBuildContext implements PreparedContext {
   public readonly files: readonly string[];
 
   /** @param staged the files as staged, sorted; `secretExcluded` the context paths the secret rules left out. */
@@ -94,16 +124,21 @@ export class PreparedBuildContext implements BuildContext {
     public readonly fingerprint: string,
     private readonly staged: readonly StagedFile[],
     public readonly secretExcluded: readonly string[],
+    private readonly copies?: Copies,
   ) {
     this.files = staged.map((f) => f.dest);
   }
 
   /** Stages the context as `<staging root>/<fingerprint>` (or reuses it once it verifies). */
   public stageFolder(): StagedFolder {
+    const copies = this.copies;
     try {
-      return stageFolder(this.owner, this.root, this.fingerprint, this.staged);
+      return stageFolder(this.owner, this.root, this.fingerprint, this.staged, (dest) => {
+        const job = copies?.jobs.get(dest);
+        return job === undefined ? undefined : copies!.copies.take(job).file;
+      });
     } finally {
-      this.dropPack();
+      this.done();
     }
   }
 
@@ -115,28 +150,13 @@ export class PreparedBuildContext implements BuildContext {
       if (e instanceof InputChangedError) inputChanged(this.owner, e.file, "while the build context archive was written", e.message);
       throw e;
     } finally {
-      this.dropPack();
+      this.done();
     }
   }
 
-  /** The pack written while hashing is used once: by the first output written. */
-  private dropPack(): void {
-    for (const f of this.staged) if ("pack" in f) dropWrittenPack(f);
-  }
-
-  public addFolderAsset(scope: Construct, id: string): string {
-    const folder = this.stageFolder();
-    return this.asset(scope, id, folder.directory, "directory", folder.record);
-  }
-
-  public addArchiveAsset(scope: Construct, id: string): string {
-    const archive = this.writeArchive();
-    return this.asset(scope, id, archive.file, "file", archive.record);
-  }
-
-  /** The output at `output` as a stack asset, hard-linked where the file system allows: its path relative to the stack folder. */
-  private asset(scope: Construct, id: string, output: string, kind: "file" | "directory", record: OutputRecord): string {
-    return stackAsset(scope, id, {
+  /** The output at `output` as a stack asset, hard-linked where the file system allows. */
+  public asset(scope: Construct, id: string, output: string, kind: "file" | "directory", record: OutputRecord): ContextAsset {
+    const relativePath = stackAsset(scope, id, {
       path: output,
       kind,
       fingerprint: this.fingerprint,
@@ -145,6 +165,13 @@ export class PreparedBuildContext implements BuildContext {
       afterWrite: () => record.recordIdentities(),
       sourceVersion: () => record.version(),
     }).relativePath;
+    return { fingerprint: this.fingerprint, relativePath };
+  }
+
+  /** What was made while hashing is used once, by the first output written: the rest goes. */
+  private done(): void {
+    for (const f of this.staged) if ("pack" in f) dropWrittenPack(f);
+    this.copies?.copies.close();
   }
 }
 
@@ -152,14 +179,21 @@ export class PreparedBuildContext implements BuildContext {
  * Walks and hashes the context `spec` describes, in the private staging root (created if needed),
  * prints what the secret rules left out, and marks the fingerprint as used (older contexts go).
  */
-export function prepareBuildContext(spec: BuildContextSpec): PreparedBuildContext {
+export function prepareBuildContext(spec: BuildContextSpec, options: { readonly folder?: boolean } = {}): PreparedBuildContext {
   const owner = spec.owner ?? "BuildContext";
   const root = preparePrivateRoot(owner);
-  const { fingerprint, staged, secretExcluded, secretReincluded } = plan(spec, owner, root, root);
-  warnSecretExclusions(owner, secretExcluded, secretReincluded);
-  touchContext(root, fingerprint);
-  removeOldContexts(root, fingerprint);
-  return new PreparedBuildContext(owner, root, fingerprint, staged, secretExcluded);
+  // For a folder, big model files are copied on another thread while they are hashed.
+  const copies = options.folder === true ? { copies: new BackgroundCopies(root), jobs: new Map<string, number>() } : undefined;
+  try {
+    const { fingerprint, staged, secretExcluded, secretReincluded } = plan(spec, owner, root, root, copies);
+    warnSecretExclusions(owner, secretExcluded, secretReincluded);
+    touchContext(root, fingerprint);
+    removeOldContexts(root, fingerprint);
+    return new PreparedBuildContext(owner, root, fingerprint, staged, secretExcluded, copies);
+  } catch (e) {
+    copies?.copies.close();
+    throw e;
+  }
 }
 
 /** The fingerprint of the context `spec` describes, from a fresh walk that reads every file. */
@@ -167,16 +201,28 @@ export function computeFingerprint(spec: BuildContextSpec): string {
   return plan(spec, spec.owner ?? "BuildContext", stagingRoot()).fingerprint;
 }
 
-/** @param manifests where the inputs' manifests are kept, when they are used. */
-function plan(spec: BuildContextSpec, owner: string, root: string, manifests?: string): { fingerprint: string; staged: StagedFile[]; secretExcluded: string[]; secretReincluded: string[] } {
+/** @param manifests where the inputs' manifests are kept, when they are used; `copies` where big model files are copied to while they are hashed. */
+function plan(spec: BuildContextSpec, owner: string, root: string, manifests?: string, copies?: Copies): { fingerprint: string; staged: StagedFile[]; secretExcluded: string[]; secretReincluded: string[] } {
   for (const name of Object.keys(spec.buildArgs)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) invalid(owner, "buildArgs", name, "not a valid build argument name", "letters, digits and underscores, not starting with a digit");
   }
   // A first synth reads the model's files anyway: the pack is written as they are read.
   const pack = manifests === undefined ? undefined : new PackWhileHashing(manifests);
+  let copying: number | undefined;
+  const model: InputObserver = {
+    reading: (source, size) => {
+      // Dense files only: a copy that keeps holes is made at staging (copy-file.ts).
+      if (copies !== undefined && size >= BACKGROUND_COPY_MIN_BYTES && fs.statSync(source).blocks * 512 >= size) copying = copies.copies.start(source);
+    },
+    hashed: (f, bytes) => {
+      pack?.add(f, bytes);
+      if (copying !== undefined) copies!.jobs.set(f.dest, copying);
+      copying = undefined;
+    },
+  };
   let collected: InputFiles;
   try {
-    collected = collect(spec, owner, root, manifests, pack);
+    collected = collect(spec, owner, root, manifests, model);
   } catch (e) {
     pack?.giveUp();
     throw e;
@@ -238,7 +284,7 @@ function lowerBound(files: readonly HashedFile[], key: string): number {
 }
 
 /** Every file of the context, hashed and sorted by dest, and the secret rules' reports (sorted). */
-function collect(spec: BuildContextSpec, owner: string, root: string, manifests?: string, pack?: PackWhileHashing): InputFiles {
+function collect(spec: BuildContextSpec, owner: string, root: string, manifests: string | undefined, model: InputObserver): InputFiles {
   const imageDir = path.resolve(spec.scoringImageDir);
   for (const required of ["Dockerfile", "requirements.txt"]) {
     if (!fs.existsSync(path.join(imageDir, required))) {
@@ -264,20 +310,19 @@ function collect(spec: BuildContextSpec, owner: string, root: string, manifests?
   singles.push(generated("requirements.txt", spec.requirementsTxt));
   add(folderInput(manifests, { owner, prop: "scoringImageDir", root: imageDir, destPrefix: "app/", only: ["aml_host", "adapters"] }), "run");
 
-  const model = spec.model;
-  const onModelFile = pack === undefined ? undefined : (f: ContextFile, bytes: Buffer | undefined): void => pack.add(f, bytes);
-  if (model === undefined) {
+  const { model: resolved } = spec;
+  if (resolved === undefined) {
     // Fetched at start: the image still needs the folder the Dockerfile copies.
     singles.push(generated("model/.fetched-at-start", ""));
-  } else if (model.kind === "file") {
-    add(fileInput(manifests, `${MODEL_PREFIX}${model.basename}`, fs.realpathSync(model.absolutePath), onModelFile), "singles");
+  } else if (resolved.kind === "file") {
+    add(fileInput(manifests, `${MODEL_PREFIX}${resolved.basename}`, fs.realpathSync(resolved.absolutePath), model), "singles");
   } else {
-    refuseDangerousFolder(owner, "model", model.absolutePath, root);
-    add(folderInput(manifests, { owner, prop: "model", root: model.absolutePath, destPrefix: `${MODEL_PREFIX}${model.basename}/`, ownIgnore: readOwnIgnore(model.absolutePath) }, onModelFile), "run");
+    refuseDangerousFolder(owner, "model", resolved.absolutePath, root);
+    add(folderInput(manifests, { owner, prop: "model", root: resolved.absolutePath, destPrefix: `${MODEL_PREFIX}${resolved.basename}/`, ownIgnore: readOwnIgnore(resolved.absolutePath) }, model), "run");
   }
 
   refuseDangerousFolder(owner, "entryScript", spec.entryScript.sourceDir, root, spec.entryScript.given ?? spec.entryScript.absolutePath);
-  const skip = model === undefined ? [] : [fs.realpathSync(model.absolutePath)];
+  const skip = resolved === undefined ? [] : [fs.realpathSync(resolved.absolutePath)];
   add(folderInput(manifests, { owner, prop: "entryScript", root: spec.entryScript.sourceDir, destPrefix: "source/", skip }), "run");
 
   for (const rel of Object.keys(spec.generatedFiles)) {

@@ -125,7 +125,7 @@ export class AcrTaskBuild implements IImageBuild {
 
   public bind(scope: Construct, target: ImageBuildTarget): ImageBuildBinding {
     const { registry, repository, context } = target;
-    const tag = context.fingerprint;
+    const tag = context.prepare().fingerprint;
     for (const [name, value] of Object.entries(target.buildArgs)) {
       // ACR renders the task YAML as a Go template first.
       if (value.includes("{{") || value.includes("}}")) invalid(target.owner, `build argument ${name}`, value, "ACR task YAML treats {{ and }} as template markers", "values without {{ or }} (rename the entry script or its folder)");
@@ -170,7 +170,7 @@ export class AcrTaskBuild implements IImageBuild {
 
     // The archive, hard-linked from the staging root into the stack's assets where the file
     // system allows (no second copy, nothing rewritten while the archive is unchanged).
-    const archivePath = context.addArchiveAsset(scope, "context-archive");
+    const archivePath = context.addArchiveAsset(scope, "context-archive").relativePath;
     const blob = new StorageBlob(scope, "context-blob", {
       name: blobName,
       storageAccountName: storage.name,

@@ -10,24 +10,40 @@ import { ITerraformDependable } from "cdktf";
 import type { NameClaim } from "../../naming";
 import type { IContainerRegistryRef } from "../../registry/scoring-registry";
 
-/** The scoring image's build context, walked and fingerprinted; staged or archived on request. */
+/**
+ * The scoring image's build context. Nothing is read until a build mode asks: it is walked and
+ * hashed once, by whichever method is called first.
+ */
 export interface BuildContext {
+  /** Walks and hashes the context: its fingerprint and files. */
+  prepare(): PreparedContext;
+  /**
+   * Stages the context as a folder named by its fingerprint (or reuses the one staged before,
+   * once it verifies) and adds it to the stack's assets under `scope` as `id`. Called before
+   * anything else, it copies big model files while they are hashed.
+   */
+  addFolderAsset(scope: Construct, id: string): ContextAsset;
+  /**
+   * Writes the context as one deterministic `.tar.gz` named by its fingerprint (or reuses the one
+   * written before, once it verifies) and adds it to the stack's assets under `scope` as `id`.
+   */
+  addArchiveAsset(scope: Construct, id: string): ContextAsset;
+}
+
+/** The build context, walked and hashed. */
+export interface PreparedContext {
   /** Content fingerprint, 64 hex digits: the image tag. */
   readonly fingerprint: string;
   /** Sorted relative posix paths of every file of the context (the model's small files are in `model-small-files.tar`). */
   readonly files: readonly string[];
-  /**
-   * Stages the context as a folder named by its fingerprint (or reuses the one staged before,
-   * once it verifies) and adds it to the stack's assets under `scope` as `id`. Returns the
-   * asset's path relative to the stack folder.
-   */
-  addFolderAsset(scope: Construct, id: string): string;
-  /**
-   * Writes the context as one deterministic `.tar.gz` named by its fingerprint (or reuses the one
-   * written before, once it verifies) and adds it to the stack's assets under `scope` as `id`.
-   * Returns the archive's path relative to the stack folder.
-   */
-  addArchiveAsset(scope: Construct, id: string): string;
+}
+
+/** The build context in the stack's assets. */
+export interface ContextAsset {
+  /** Content fingerprint, 64 hex digits: the image tag. */
+  readonly fingerprint: string;
+  /** Path of the asset relative to the stack folder (`${path.module}/` at apply time). */
+  readonly relativePath: string;
 }
 
 /** What a build mode sees of the deployment it binds to. */

@@ -18,7 +18,9 @@ import type { IImageBuild, ImageBuildBinding, ImageBuildTarget } from "./image-b
 export class LocalDockerBuild implements IImageBuild {
   public bind(scope: Construct, target: ImageBuildTarget): ImageBuildBinding {
     const { registry, repository, context } = target;
-    const tag = context.fingerprint;
+    // The staged context, hard-linked into the stack's assets (no second copy of the model).
+    const asset = context.addFolderAsset(scope, "context");
+    const tag = asset.fingerprint;
     const imageReference = `${registry.loginServer}/${repository}:${tag}`;
 
     const scopeMap = new ContainerRegistryScopeMap(scope, "push-scope", {
@@ -46,9 +48,7 @@ export class LocalDockerBuild implements IImageBuild {
       password1: {},
     });
 
-    // The staged context, hard-linked into the stack's assets (no second copy of the model).
-    const assetPath = context.addFolderAsset(scope, "context");
-    const triggers = { fingerprint: context.fingerprint };
+    const triggers = { fingerprint: tag };
 
     const image = new Image(scope, "image", {
       name: imageReference,
@@ -56,7 +56,7 @@ export class LocalDockerBuild implements IImageBuild {
       triggers,
       buildAttribute: {
         // Absolute at apply time: relative paths would resolve against Terraform's working dir.
-        context: `\${abspath(path.module)}/${assetPath}`,
+        context: `\${abspath(path.module)}/${asset.relativePath}`,
         dockerfile: "Dockerfile",
         platform: target.platform,
         buildArgs: { ...target.buildArgs },

@@ -140,14 +140,19 @@ interface Listing {
   readonly reused: boolean;
 }
 
-/** Called with each file of an input, in order, and its bytes when it was read whole and unchanged (valid during the call). */
-export type OnFile = (file: ContextFile, bytes: Buffer | undefined) => void;
+/** Told about the files of an input as they are hashed. */
+export interface InputObserver {
+  /** A file about to be read for its digest (not one whose digest is known). */
+  reading?(source: string, size: number): void;
+  /** Each file, in order, with its bytes when it was read whole and unchanged (valid during the call). */
+  hashed?(file: ContextFile, bytes: Buffer | undefined): void;
+}
 
 /**
  * Hashes the files of one input, reusing the digests (and, for a folder, the listing) of its
  * manifest in `stagingRoot` (none: every file is read).
  */
-function hashInput(stagingRoot: string | undefined, key: string, list: (previous?: Stored) => Listing, onFile?: OnFile): InputFiles {
+function hashInput(stagingRoot: string | undefined, key: string, list: (previous?: Stored) => Listing, observer?: InputObserver): InputFiles {
   const file = stagingRoot === undefined ? undefined : manifestFile(stagingRoot, key);
   const before = file === undefined ? undefined : readManifest(file, key);
   const started = nowNs();
@@ -180,6 +185,7 @@ function hashInput(stagingRoot: string | undefined, key: string, list: (previous
     let trusted = sha256 !== undefined;
     let bytes: Buffer | undefined;
     if (sha256 === undefined) {
+      observer?.reading?.(source, size);
       const read = hashFileContent(source, size);
       sha256 = read.sha256;
       // Kept only when the file read is the one whose identity was taken, and settled.
@@ -191,7 +197,7 @@ function hashInput(stagingRoot: string | undefined, key: string, list: (previous
     sha256s.push(trusted ? sha256 : "");
     const file = sources !== undefined ? { dest: dests[i], size, sha256, source, id } : { dest: dests[i], size, sha256, from, id };
     files.push(file);
-    onFile?.(file, bytes);
+    observer?.hashed?.(file, bytes);
   }
   const { folders, secretExcluded, secretReincluded } = listed;
   const reusable = folders !== undefined && !listed.sawLinks && allTrusted && folders.every(([, id]) => settledBefore(id, started)) && listingCanTrust(listed.realRoot);
@@ -202,16 +208,16 @@ function hashInput(stagingRoot: string | undefined, key: string, list: (previous
 }
 
 /** A single input file (`realPath`, no link) as the context file `dest`. */
-export function fileInput(stagingRoot: string | undefined, dest: string, realPath: string, onFile?: OnFile): InputFiles {
+export function fileInput(stagingRoot: string | undefined, dest: string, realPath: string, observer?: InputObserver): InputFiles {
   const key = JSON.stringify([FORMAT, "file", realPath]);
-  return hashInput(stagingRoot, key, () => ({ realRoot: realPath, sources: [realPath], dests: [dest], sawLinks: false, secretExcluded: [], secretReincluded: [], reused: true }), onFile);
+  return hashInput(stagingRoot, key, () => ({ realRoot: realPath, sources: [realPath], dests: [dest], sawLinks: false, secretExcluded: [], secretReincluded: [], reused: true }), observer);
 }
 
 /**
  * The files of a folder as the walk (walk.ts) finds them, or as its manifest recorded them when
  * every folder and file still has its recorded identity.
  */
-export function folderInput(stagingRoot: string | undefined, opts: WalkOptions, onFile?: OnFile): InputFiles {
+export function folderInput(stagingRoot: string | undefined, opts: WalkOptions, observer?: InputObserver): InputFiles {
   const ownIgnore = opts.ownIgnore ?? readOwnIgnore(opts.root);
   const realRoot = fs.realpathSync(opts.root);
   const key = JSON.stringify([FORMAT, (version ??= readVersion()), realRoot, opts.destPrefix, opts.only ?? null, opts.skip ?? null, ownIgnore, DEFAULT_EXCLUDES, SECRET_EXCLUDES]);
@@ -223,7 +229,7 @@ export function folderInput(stagingRoot: string | undefined, opts: WalkOptions, 
     // Sorted as the context will be: a listing reused later is then one sorted run of it.
     walked.entries.sort((a, b) => (a.dest < b.dest ? -1 : a.dest > b.dest ? 1 : 0));
     return { realRoot, sources: walked.entries.map((e) => e.source), dests: walked.entries.map((e) => e.dest), folders: walked.folders, sawLinks: walked.sawLinks, secretExcluded: walked.secretExcluded, secretReincluded: walked.secretReincluded, reused: false };
-  }, onFile);
+  }, observer);
 }
 
 /** True when every recorded folder still has its recorded identity. */

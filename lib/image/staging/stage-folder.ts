@@ -40,7 +40,7 @@ function pathsOf(files: readonly StagedFile[]): string[] {
  * folder staged before when it verifies, else written afresh. An input that is not the file
  * hashed any more fails the synth (inputChanged).
  */
-export function stageFolder(owner: string, root: string, fingerprint: string, files: readonly StagedFile[]): StagedFolder {
+export function stageFolder(owner: string, root: string, fingerprint: string, files: readonly StagedFile[], copied?: (dest: string) => string | undefined): StagedFolder {
   const directory = path.join(root, fingerprint);
   const manifest = manifestPath(root, fingerprint);
   const record = new OutputRecord(manifest, FORMAT, fingerprint, directory, pathsOf(files));
@@ -49,7 +49,7 @@ export function stageFolder(owner: string, root: string, fingerprint: string, fi
   fs.rmSync(directory, { recursive: true, force: true });
   const temp = fs.mkdtempSync(path.join(root, `.staging-${fingerprint.slice(0, 12)}-`));
   try {
-    writeFiles(owner, temp, files);
+    writeFiles(owner, temp, files, copied);
     fs.chmodSync(temp, DIR_MODE);
     try {
       fs.renameSync(temp, directory);
@@ -70,7 +70,7 @@ export function stageFolder(owner: string, root: string, fingerprint: string, fi
   return { directory, record };
 }
 
-function writeFiles(owner: string, dir: string, files: readonly StagedFile[]): void {
+function writeFiles(owner: string, dir: string, files: readonly StagedFile[], copied?: (dest: string) => string | undefined): void {
   const made = new Set<string>([dir]);
   const ensureDir = (d: string): void => {
     if (made.has(d)) return;
@@ -99,13 +99,20 @@ function writeFiles(owner: string, dir: string, files: readonly StagedFile[]): v
       }
     } else {
       const source = sourceOf(f);
-      try {
-        copyFileEconomically(source, target, FILE_MODE);
-      } catch (e) {
-        // Gone or unreadable since it was hashed.
-        const { code, path: failed } = e as NodeJS.ErrnoException;
-        if (failed === source && (code === "ENOENT" || code === "EACCES" || code === "EPERM")) inputChanged(owner, source, undefined, code);
-        throw e;
+      // Copied while it was hashed (background-copy.ts): moved into place; else copied now.
+      const copy = copied?.(f.dest);
+      if (copy !== undefined) {
+        fs.chmodSync(copy, FILE_MODE);
+        fs.renameSync(copy, target);
+      } else {
+        try {
+          copyFileEconomically(source, target, FILE_MODE);
+        } catch (e) {
+          // Gone or unreadable since it was hashed.
+          const { code, path: failed } = e as NodeJS.ErrnoException;
+          if (failed === source && (code === "ENOENT" || code === "EACCES" || code === "EPERM")) inputChanged(owner, source, undefined, code);
+          throw e;
+        }
       }
       // What was copied must be what was hashed.
       if (f.id !== undefined && identityKey(source) !== f.id) inputChanged(owner, source);
