@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as tar from "tar";
+import { BuildContextSpec, PreparedBuildContext, prepareBuildContext } from "../lib/image/build-context";
 
 const PACK = "model-small-files.tar";
 
@@ -54,4 +55,20 @@ export function imageView(contextDir: string): { [rel: string]: Buffer } {
 /** `imageView` with the bytes as UTF-8 text. */
 export function imageViewText(contextDir: string): { [rel: string]: string } {
   return Object.fromEntries(Object.entries(imageView(contextDir)).map(([k, v]) => [k, v.toString("utf8")]));
+}
+
+/** A context prepared and staged as a folder, as the local build does. */
+export interface StagedContext {
+  readonly fingerprint: string;
+  readonly files: readonly string[];
+  readonly secretExcluded: readonly string[];
+  /** The staged folder. */
+  readonly directory: string;
+  readonly context: PreparedBuildContext;
+}
+
+/** Prepares the context of `spec` for a folder (as the local build does) and stages it. */
+export function stageContext(spec: BuildContextSpec): StagedContext {
+  const context = prepareBuildContext(spec, { folder: true });
+  return { fingerprint: context.fingerprint, files: context.files, secretExcluded: context.secretExcluded, directory: context.stageFolder().directory, context };
 }

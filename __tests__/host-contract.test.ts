@@ -6,6 +6,7 @@ import {
 } from "../lib";
 import { hostContract, hostContractPath, hostSetting } from "../lib/host-contract";
 import { ModelSourceSpec } from "../lib/model/fetch-settings";
+import type { PreparedBuildContext } from "../lib/image/build-context";
 import { newStack, REPO, resourcesOf, sampleProps, synthJson } from "./helpers";
 
 /** The file itself, read here without the library's loader. */
@@ -24,12 +25,11 @@ class RecordingBuild implements IImageBuild {
   public readonly files: string[] = [];
   public readonly generated = new Map<string, string>();
   bind(_scope: Construct, target: ImageBuildTarget): ImageBuildBinding {
-    const c = target.context;
+    const c = target.context.prepare() as PreparedBuildContext;
     this.files.push(...c.files);
-    (c.inputs ?? []).forEach((input, i) => {
-      if ("content" in input) this.generated.set(c.files[i], Buffer.from(input.content).toString("utf8"));
-      else if ("path" in input && c.files[i].startsWith("app/")) this.generated.set(c.files[i], fs.readFileSync(input.path, "utf8"));
-    });
+    // The app/ files as the image gets them (generated or copied): read from the staged folder.
+    const dir = c.stageFolder().directory;
+    for (const f of c.files) if (f.startsWith("app/")) this.generated.set(f, fs.readFileSync(path.join(dir, f), "utf8"));
     return { repository: target.repository, tag: c.fingerprint, imageReference: `r/${target.repository}:${c.fingerprint}`, dependencies: [] };
   }
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Cost of writing the ACR build's context archive (lib/image/build/context-archive.ts) against
+// Cost of writing the ACR build's context archive (lib/image/staging/context-archive.ts) against
 // `tar cf` of the same files, in the same run: a 1 GiB random model (incompressible, like most
 // model weights) and a 20,000-file model. Medians of 5 (3 with --quick). Budget: the archive takes
 // at most 2x `tar cf`. Exits 1 when a budget fails. Also prints the peak RSS of the archive writer
@@ -50,14 +50,13 @@ function fixture(root, kind) {
 // The archive writer runs in a child process per measurement (like a synth does), so its peak
 // RSS is measurable and each run starts cold in the same way as `tar`.
 const WRITER = `
-const { writeContextArchive } = require(${JSON.stringify(path.join(ROOT, "dist/lib/image/build/context-archive.js"))});
+const { writeContextArchive } = require(${JSON.stringify(path.join(ROOT, "dist/lib/image/staging/context-archive.js"))});
 const [dir, list, out] = process.argv.slice(1);
 const rows = require("fs").readFileSync(list, "utf8").split("\\n").filter(Boolean).map((l) => l.split("\\t"));
-const files = rows.map((r) => r[0]);
-// The sizes a synth passes along from its plan (StagedBuildContext.sizes).
-const sizes = rows.map((r) => Number(r[1]));
+// The files as a synth passes them along from its plan: context path, size, input file.
+const files = rows.map((r) => ({ dest: r[0], size: Number(r[1]), source: require("path").join(dir, r[0]) }));
 const t0 = process.hrtime.bigint();
-writeContextArchive({ directory: dir, fingerprint: String(Date.now()), files, sizes }, { file: out });
+writeContextArchive(files, String(Date.now()), out);
 const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
 process.stdout.write(JSON.stringify({ seconds, rss: process.resourceUsage().maxRSS * 1024 }));
 `;

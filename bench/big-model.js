@@ -52,8 +52,8 @@ const EXAMPLE_MODEL = path.join(ROOT, "examples/churn/models/churn");
 const EXAMPLE_SCRIPT = path.join(ROOT, "examples/churn/scoring/score.py");
 
 // ---- Floor mode: the per-file work an unchanged re-synth cannot avoid, in a bare Node process
-// (no synth): list each folder and take one lstat per file (the identity check of the digest
-// cache or the folder memo; for the local build also of each staged copy of a big file, which
+// (no synth): list each folder and take one lstat per file (the identity check of the
+// manifest of its input; for the local build also of each staged copy of a big file, which
 // #7's planted-code check needs).
 if (process.argv[2] === "--floor") {
   for (const root of process.argv.slice(3)) {
@@ -191,7 +191,7 @@ try {
     makeGiB(path.join(gibDir, "model.bin"));
     const manyDir = path.join(work, "many");
     makeFiles(manyDir, 20_000, 4096);
-    // Files changed in the last 2 s are always re-hashed (digest cache): let the data settle.
+    // Files changed in the last 2 s are always re-hashed (input manifests): let the data settle.
     sleep(2500);
 
 

@@ -7,8 +7,8 @@
 //   node bench/staging-cpu.js [--runs N] [--repo DIR ...]
 //
 // Each --repo is a checkout with `dist/` built (default: this one); runs alternate between them.
-// Per run: a new staging folder (empty digest cache), then the local build's staged folder
-// (`directory`) or the ACR build's archive (`writeContextArchive`). The model lives in
+// Per run: a new staging folder (no input manifests), then the local build's staged folder
+// (`stageFolder()`) or the ACR build's archive (`writeArchive()`). The model lives in
 // /dev/shm when it exists (a file system without ext4's allocator history, see big-model.js).
 const { spawnSync } = require("child_process");
 const crypto = require("crypto");
@@ -20,20 +20,27 @@ const { median } = require("./median");
 if (process.argv[2] === "--child") {
   const [, , , repo, mode, model, staging] = process.argv;
   process.env.AML_FUNCTION_STAGING_DIR = staging;
-  const { stageBuildContext } = require(path.join(repo, "dist/lib/image/build-context"));
-  const { writeContextArchive } = require(path.join(repo, "dist/lib/image/build/context-archive"));
+  const buildContext = require(path.join(repo, "dist/lib/image/build-context"));
   const { ModelSource } = require(path.join(repo, "dist/lib/model/model-source"));
   const { resolveEntryScript } = require(path.join(repo, "dist/lib/entry-script"));
   const script = resolveEntryScript("bench", path.join(repo, "examples/churn/scoring/score.py"));
-  const before = process.cpuUsage();
-  const context = stageBuildContext({
+  const spec = {
     owner: "bench", scoringImageDir: path.join(repo, "scoring-image"), model: ModelSource.fromLocalPath(model).resolve("bench"),
     entryScript: script, requirementsTxt: "scikit-learn==1.2.1\n", generatedFiles: {}, buildArgs: {}, platform: "linux/amd64",
-    // As the local build asks for it (older checkouts ignore the option).
+    // As the local build of checkouts before the one pipeline asked for it.
     packWhileHashing: mode === "local",
-  });
-  if (mode === "local") void context.directory;
-  else writeContextArchive(context);
+  };
+  const before = process.cpuUsage();
+  if (buildContext.prepareBuildContext !== undefined) {
+    const context = buildContext.prepareBuildContext(spec);
+    if (mode === "local") context.stageFolder();
+    else context.writeArchive();
+  } else {
+    // Checkouts before the one pipeline: staged when `directory` is read, archived by a function of its own.
+    const context = buildContext.stageBuildContext(spec);
+    if (mode === "local") void context.directory;
+    else require(path.join(repo, "dist/lib/image/build/context-archive")).writeContextArchive(context);
+  }
   const used = process.cpuUsage(before);
   process.stdout.write(String((used.user + used.system) / 1000));
   process.exit(0);

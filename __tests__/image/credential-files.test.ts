@@ -6,14 +6,14 @@
 import { createHash, randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { BuildContextSpec, SECRET_EXCLUDES, stageBuildContext } from "../../lib/image/build-context";
-import { DigestCache } from "../../lib/image/staging/digest-cache";
-import { findCredential } from "../../lib/image/staging/credential-scan";
+import { BuildContextSpec, SECRET_EXCLUDES } from "../../lib/image/build-context";
+import { folderInput } from "../../lib/image/staging/input-manifest";
+import { findCredential, SCAN_VERSION } from "../../lib/image/staging/credential-scan";
 import { resolveEntryScript } from "../../lib/entry-script";
 import { ModelSource } from "../../lib/model/model-source";
 import { ValidationError } from "../../lib/errors";
 import { useStagingSandbox } from "../staging-sandbox";
-import { imageView } from "../context-view";
+import { imageView, stageContext } from "../context-view";
 import { REPO, SAMPLE_MODEL, SAMPLE_SCRIPT } from "../helpers";
 
 const sandbox = useStagingSandbox("credential-files-");
@@ -135,7 +135,7 @@ describe("credential files by name", () => {
 
   test.each(["src", "models/bundle"])("each one in %s is left out of the image and reported", (folder) => {
     const root = project(Object.fromEntries(NAMED.map((f) => [`${folder}/${f}`, "not a secret, a name the rules know\n"])));
-    const staged = stageBuildContext(spec(root));
+    const staged = stageContext(spec(root));
     const prefix = folder === "src" ? "source/" : "model/bundle/";
     const inImage = Object.keys(imageView(staged.directory)).filter((f) => f.startsWith(prefix));
     expect(inImage).toEqual([folder === "src" ? "source/score.py" : "model/bundle/weights.bin"]);
@@ -175,7 +175,7 @@ describe("credentials by content in the entry script's folder", () => {
 
   test.each(CASES)("%s in %s is refused at synth, naming the file and how to leave it out", (what, name, content) => {
     const root = project({ [`src/sub/${name}`]: content });
-    const m = errorOf(() => stageBuildContext(spec(root)));
+    const m = errorOf(() => stageContext(spec(root)));
     expect(m).toContain(`invalid entryScript "${path.join(root, "src", "sub", name)}"`);
     expect(m).toContain(`sub/${name} in the entry script's folder holds what looks like ${what}`);
     expect(m).toContain(`a line \`sub/${name}\` in ${path.join(root, "src", ".dockerignore")}`);
@@ -189,7 +189,7 @@ describe("credentials by content in the entry script's folder", () => {
 
   test("a line in the folder's .dockerignore leaves the file out, and the synth goes on", () => {
     const root = project({ "src/sub/settings.json": CASES[0][2], "src/.dockerignore": "sub/settings.json\n" });
-    const staged = stageBuildContext(spec(root));
+    const staged = stageContext(spec(root));
     expect(staged.files.filter((f) => f.startsWith("source/"))).toEqual(["source/score.py"]);
   });
 
@@ -197,7 +197,7 @@ describe("credentials by content in the entry script's folder", () => {
     const root = project({ "src/sub/settings.json": CASES[0][2], "src/.dockerignore": "!sub/settings.json\n" });
     for (let i = 0; i < 2; i++) {
       warn.mockClear();
-      const staged = stageBuildContext(spec(root));
+      const staged = stageContext(spec(root));
       expect(staged.files).toContain("source/sub/settings.json");
       expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([
         "Deployment: in the image although they look like secrets, because a `!` line of a .dockerignore names them: source/sub/settings.json (holds what looks like an Azure Storage account key (as in a connection string or Functions' local.settings.json)).",
@@ -205,12 +205,12 @@ describe("credentials by content in the entry script's folder", () => {
     }
     // Only a line naming the file counts, not one for its folder or for everything.
     const folderOnly = project({ "src/sub/settings.json": CASES[0][2], "src/.dockerignore": "*\n!score.py\n!sub\n" });
-    expect(errorOf(() => stageBuildContext(spec(folderOnly)))).toContain("sub/settings.json in the entry script's folder holds what looks like");
+    expect(errorOf(() => stageContext(spec(folderOnly)))).toContain("sub/settings.json in the entry script's folder holds what looks like");
   });
 
   test("a normal project is unaffected: the sample, and text that only mentions credentials", () => {
     const sample: BuildContextSpec = { ...spec(project()), model: ModelSource.fromLocalPath(SAMPLE_MODEL).resolve("T"), entryScript: resolveEntryScript("T", SAMPLE_SCRIPT), scoringImageDir: path.join(REPO, "scoring-image") };
-    expect(() => stageBuildContext(sample)).not.toThrow();
+    expect(() => stageContext(sample)).not.toThrow();
     const lookalikes = [
       // Code that reads connection strings, placeholders, references to the environment.
       "parts = dict(p.split('=', 1) for p in conn.split(';'))\nkey = parts['AccountKey']\nassert 'AccountKey=' in conn\n",
@@ -223,7 +223,7 @@ describe("credentials by content in the entry script's folder", () => {
       "UseDevelopmentStorage=true\n",
     ];
     const root = project(Object.fromEntries(lookalikes.map((text, i) => [`src/docs/note${i}.txt`, text])));
-    const staged = stageBuildContext(spec(root));
+    const staged = stageContext(spec(root));
     expect(staged.files.filter((f) => f.startsWith("source/docs/"))).toHaveLength(lookalikes.length);
     expect(warn).not.toHaveBeenCalled();
   });
@@ -231,14 +231,29 @@ describe("credentials by content in the entry script's folder", () => {
   test("files over 1 MiB are not scanned (a big file is not a configuration file; scanning it would mean reading it again)", () => {
     const big = `${"x".repeat((1 << 20) + 10)}\nAccountKey=${storageKey}\n`;
     const root = project({ "src/data/big.txt": big });
-    expect(() => stageBuildContext(spec(root))).not.toThrow();
+    expect(() => stageContext(spec(root))).not.toThrow();
   });
 });
 
 describe("the content check costs no read on an unchanged re-synth", () => {
   const sha = (bytes: Buffer | string): string => createHash("sha256").update(bytes).digest("hex");
   /** A clock 2.1 s ahead, so files written just now count as settled (cacheable). */
-  const later = (): bigint => BigInt(Date.now()) * 1_000_000n + 2_100_000_000n;
+  let clock: jest.SpyInstance | undefined;
+  beforeEach(() => {
+    const real = Date.now.bind(Date);
+    clock = jest.spyOn(Date, "now").mockImplementation(() => real() + 2_100);
+  });
+  afterEach(() => clock?.mockRestore());
+  /**
+   * The files of `dir` hashed with their input manifest in `manifests`: as the entry script's
+   * folder (scanned) or as a model folder (not). The files read, and the findings.
+   */
+  const hashFolder = (dir: string, manifests: string, scanned: boolean): { reads: number; files: Array<{ dest: string; sha256: string }>; findings: Array<{ dest: string; marker: string }> } => {
+    let reads = 0;
+    const scan = scanned ? { version: SCAN_VERSION, scan: findCredential } : undefined;
+    const r = folderInput(manifests, { owner: "T", prop: scanned ? "entryScript" : "model", root: dir, destPrefix: "source/" }, { reading: () => reads++ }, scan);
+    return { reads, files: r.files, findings: (r.findings ?? []).map((f) => ({ dest: f.dest, marker: f.finding.marker })) };
+  };
 
   test("a clean file is read and scanned once, then answered from the cache; a file with a finding is read (and reported) every time", () => {
     const dir = path.join(sandbox(), "cache-case");
@@ -247,13 +262,12 @@ describe("the content check costs no read on an unchanged re-synth", () => {
     const dirty = path.join(dir, "dirty.json");
     fs.writeFileSync(clean, "print('hi')\n");
     fs.writeFileSync(dirty, `AccountKey=${base64(64)}`);
-    const file = path.join(dir, "digests.txt");
+    const manifests = path.join(sandbox(), "cache-case-manifests");
+    fs.mkdirSync(manifests);
     const round = (): { reads: number; finding?: string } => {
-      const cache = new DigestCache(file, { now: later });
-      expect(cache.digestScanned(clean, findCredential).sha256).toBe(sha(fs.readFileSync(clean)));
-      const d = cache.digestScanned(dirty, findCredential);
-      cache.save();
-      return { reads: cache.hashedFiles, finding: d.finding?.marker };
+      const r = hashFolder(dir, manifests, true);
+      expect(r.files.find((f) => f.dest === "source/clean.py")?.sha256).toBe(sha(fs.readFileSync(clean)));
+      return { reads: r.reads, finding: r.findings.find((f) => f.dest === "source/dirty.json")?.marker };
     };
     expect(round()).toEqual({ reads: 2, finding: "AccountKey=" });
     expect(round()).toEqual({ reads: 1, finding: "AccountKey=" });
@@ -265,14 +279,9 @@ describe("the content check costs no read on an unchanged re-synth", () => {
     fs.mkdirSync(dir);
     const f = path.join(dir, "shared.txt");
     fs.writeFileSync(f, "plain\n");
-    const file = path.join(dir, "digests.txt");
-    const ask = (scanned: boolean): number => {
-      const cache = new DigestCache(file, { now: later });
-      if (scanned) cache.digestScanned(f, findCredential);
-      else cache.digest(f);
-      cache.save();
-      return cache.hashedFiles;
-    };
+    const manifests = path.join(sandbox(), "cache-roles-manifests");
+    fs.mkdirSync(manifests);
+    const ask = (scanned: boolean): number => hashFolder(dir, manifests, scanned).reads;
     expect(ask(false)).toBe(1);
     expect(ask(false)).toBe(0);
     expect(ask(true)).toBe(1);

@@ -5,7 +5,7 @@ import { Construct } from "constructs";
 import { App, LocalBackend, TerraformStack, TerraformVariable, Testing } from "cdktf";
 import { MachineLearningWorkspace } from "@cdktf/provider-azurerm/lib/machine-learning-workspace";
 import { AmlFunctionDeployment, IImageBuild, ImageBuildBinding, ImageBuildTarget, IModelSource, ModelSource } from "../../lib";
-import { StagedBuildContext } from "../../lib/image/build-context";
+import type { BuildContext } from "../../lib/image/build/image-build-target";
 import { message } from "../error-message";
 import { tempDir } from "../temp-dirs";
 import { newStack, resourcesOf, sampleProps, synthJson } from "../helpers";
@@ -18,10 +18,11 @@ const SA = `/subscriptions/${SUB}/resourceGroups/rg-data/providers/Microsoft.Sto
 
 /** An image build that records the staged context instead of building it. */
 class RecordingBuild implements IImageBuild {
-  public context?: StagedBuildContext;
+  public context?: BuildContext;
   bind(_scope: Construct, target: ImageBuildTarget): ImageBuildBinding {
     this.context = target.context;
-    return { repository: target.repository, tag: target.context.fingerprint, imageReference: `r/${target.repository}:${target.context.fingerprint}`, dependencies: [] };
+    const { fingerprint } = target.context.prepare();
+    return { repository: target.repository, tag: fingerprint, imageReference: `r/${target.repository}:${fingerprint}`, dependencies: [] };
   }
 }
 
@@ -186,9 +187,9 @@ describe("no model in the image; the model reference is not part of the image fi
   test("the build context holds only the model/.fetched-at-start marker", () => {
     const build = new RecordingBuild();
     deploy(ModelSource.fromAmlWorkspace({ workspaceId: WS, name: "churn", version: "3" }), build);
-    expect(build.context!.files.filter((f) => f.startsWith("model/"))).toEqual(["model/.fetched-at-start"]);
+    expect(build.context!.prepare().files.filter((f) => f.startsWith("model/"))).toEqual(["model/.fetched-at-start"]);
     // The downloader ships in the image with the rest of the hosting code.
-    expect(build.context!.files).toEqual(expect.arrayContaining(["app/aml_host/model_fetch/__init__.py", "app/aml_host/model_fetch/blob_store.py"]));
+    expect(build.context!.prepare().files).toEqual(expect.arrayContaining(["app/aml_host/model_fetch/__init__.py", "app/aml_host/model_fetch/blob_store.py"]));
   });
 
   test("a new version changes the app setting, not the image tag", () => {

@@ -6,8 +6,7 @@
  * Why not cdktf's TerraformAsset: it deletes and copies the whole asset on every synth (a
  * 1 GiB model is written again each time, and twice on disk). Here files are hard-linked from
  * the source where the file system allows (no bytes written; a copy, sparse-aware, otherwise), and
- * an asset whose folder already holds the same files (same inodes, or written for the same
- * `sourceVersion`) is left as it is.
+ * an asset already written for the same `sourceVersion` is left as it is.
  *
  * Only public cdktf API is used: `TerraformStack.synthesizer` is wrapped so the asset is written
  * after the stack's own synthesis, into `session.outdir` + `session.manifest.forStack(stack)
@@ -33,9 +32,8 @@ export interface StackAssetOptions {
    */
   readonly fingerprint: string;
   /**
-   * For a folder: its files as relative posix paths, when the caller knows them (saves walking
-   * the folder at synth).
-   * @default the folder is listed at synth
+   * For a folder: its files as relative posix paths (required for a folder).
+   * @default none (a file)
    */
   readonly files?: readonly string[];
   /**
@@ -48,8 +46,7 @@ export interface StackAssetOptions {
    * A token that changes whenever the source's files are replaced (e.g. a digest of their
    * recorded identities), read after `afterWrite`. When the asset was written for the same token
    * it is kept without looking at each file (the stack folder is this user's own output).
-   * Without it, every file of the asset is compared with the source (same inode).
-   * @default compare every file
+   * @default the asset is written on every synth
    */
   readonly sourceVersion?: () => string;
 }
@@ -70,42 +67,6 @@ const ASSETS = "assets";
 const REGISTRY = Symbol.for("aml-function-deployment/stack-assets");
 
 type WithAssets = TerraformStack & { [REGISTRY]?: Registered[] };
-
-/** Every file below `dir` as relative posix paths, without recursion. */
-function listFiles(dir: string): string[] {
-  const out: string[] = [];
-  const pending: Array<[string, string]> = [[dir, ""]];
-  while (pending.length > 0) {
-    const [abs, rel] = pending.pop()!;
-    for (const d of fs.readdirSync(abs, { withFileTypes: true })) {
-      const r = rel === "" ? d.name : `${rel}/${d.name}`;
-      if (d.isDirectory()) pending.push([path.join(abs, d.name), r]);
-      else out.push(r);
-    }
-  }
-  return out.sort();
-}
-
-function sameInode(a: string, b: string): boolean {
-  try {
-    const x = fs.lstatSync(a, { bigint: true });
-    const y = fs.lstatSync(b, { bigint: true });
-    return x.isFile() && y.isFile() && x.dev === y.dev && x.ino === y.ino;
-  } catch {
-    return false;
-  }
-}
-
-/** The asset is current when it holds exactly the source's files as hard links of them. */
-function isCurrent(source: string, target: string, files: readonly string[]): boolean {
-  if (!fs.existsSync(target)) return false;
-  for (const f of files) if (!sameInode(path.join(source, ...f.split("/")), path.join(target, ...f.split("/")))) return false;
-  try {
-    return listFiles(target).length === files.length;
-  } catch {
-    return false;
-  }
-}
 
 function writeFolder(source: string, into: string, files: readonly string[]): void {
   const made = new Set<string>([into]);
@@ -146,13 +107,9 @@ export function materializeAsset(outdir: string, stackDir: string, asset: Regist
     if (name !== asset.fingerprint) fs.rmSync(path.join(parent, name), { recursive: true, force: true });
   }
   const source = asset.kind === "file" ? path.dirname(asset.path) : asset.path;
-  const files = asset.kind === "file" ? [path.basename(asset.path)] : (asset.files ?? listFiles(asset.path));
+  const files = asset.kind === "file" ? [path.basename(asset.path)] : asset.files!;
   const marker = markerPath(outdir, stackDir, asset);
-  if (asset.sourceVersion !== undefined) {
-    if (fs.existsSync(target) && readMarker(marker) === `${asset.fingerprint}\n${asset.sourceVersion()}`) return;
-  } else if (isCurrent(source, target, files)) {
-    return;
-  }
+  if (asset.sourceVersion !== undefined && fs.existsSync(target) && readMarker(marker) === `${asset.fingerprint}\n${asset.sourceVersion()}`) return;
   fs.rmSync(marker, { force: true });
   fs.rmSync(target, { recursive: true, force: true });
   const temp = path.join(parent, `.${asset.fingerprint}.${process.pid}.tmp`);
@@ -221,6 +178,7 @@ export function stackAsset(scope: Construct, id: string, options: StackAssetOpti
   if (options.kind === "file" ? !stat.isFile() : !stat.isDirectory()) {
     invalid(owner, "path", options.path, `it is not a ${options.kind === "file" ? "regular file" : "folder"}`, `an existing ${options.kind}`);
   }
+  if (options.kind === "directory" && options.files === undefined) invalid(owner, "files", options.files, "a folder's files are not given", "the folder's files as relative posix paths");
   const stack = TerraformStack.of(scope);
   const folder = path.posix.join(ASSETS, stack.getLogicalId(node.node));
   registryOf(stack).push({ ...options, folder });

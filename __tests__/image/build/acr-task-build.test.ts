@@ -470,6 +470,9 @@ describe("the layer cache keeps the output deterministic", () => {
     expect(a).toContain("--cache-from {{.Run.Registry}}/aml/churn:buildcache");
   });
 });
+const notReached = (): never => {
+  throw new Error("not reached");
+};
 
 describe("values that would break the task YAML", () => {
   test("a build argument with {{ or }} is refused (ACR renders the YAML as a Go template)", () => {
@@ -478,7 +481,8 @@ describe("values that would break the task YAML", () => {
     const target = {
       ...fakeTarget, owner: 'AmlFunctionDeployment "churn"', location: "westeurope", resourceGroupName: "rg", tags: {}, baseName: "churn", uniqueSuffix: "0123abcd",
       registry, repository: "aml/churn", credentialName: "churn-push", platform: "linux/amd64",
-      context: { directory: tempDir("acr-tpl-"), fingerprint: "f".repeat(64), files: [] },
+      // Refused before the context is asked for an archive.
+      context: { prepare: () => ({ fingerprint: "f".repeat(64), files: [] }), addFolderAsset: notReached, addArchiveAsset: notReached },
       buildArgs: { AZUREML_ENTRY_SCRIPT: "{{.Run.ID}}.py", PYTHON_VERSION: "3.11" },
     };
     expect(() => ImageBuild.acrTask().bind(stack, target)).toThrow(/AmlFunctionDeployment "churn": invalid build argument AZUREML_ENTRY_SCRIPT "\{\{\.Run\.ID\}\}\.py": ACR task YAML treats \{\{ and \}\} as template markers/);

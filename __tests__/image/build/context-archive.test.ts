@@ -3,8 +3,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { spawnSync } from "child_process";
 import * as tar from "tar";
-import { stageBuildContext, StagedBuildContext } from "../../../lib/image/build-context";
-import { refreshArchiveIdentity, writeContextArchive } from "../../../lib/image/build/context-archive";
+import { PreparedBuildContext, prepareBuildContext, stagingRoot } from "../../../lib/image/build-context";
+import { ContextArchive, writeContextArchive } from "../../../lib/image/staging/context-archive";
 import { ModelSource } from "../../../lib/model/model-source";
 import { resolveEntryScript } from "../../../lib/entry-script";
 import { REPO } from "../../helpers";
@@ -30,8 +30,8 @@ function checkout(root: string, extraSourceFiles: { [rel: string]: string } = {}
   return root;
 }
 
-function stage(root: string): StagedBuildContext {
-  return stageBuildContext({
+function stage(root: string): PreparedBuildContext {
+  return prepareBuildContext({
     owner: "T",
     scoringImageDir: path.join(root, "scoring-image"),
     model: ModelSource.fromLocalPath(path.join(root, "examples", "churn", "models", "churn")).resolve("T"),
@@ -57,15 +57,26 @@ function filesUnder(dir: string): Map<string, Buffer> {
   return out;
 }
 
-function archiveAt(context: StagedBuildContext, name: string) {
-  return writeContextArchive(context, { file: path.join(work, name, "context.tar.gz") });
+function archiveAt(context: PreparedBuildContext, name: string): ContextArchive {
+  return context.writeArchive(path.join(work, name, "context.tar.gz"));
+}
+
+/** The archive of the files `files` (relative posix paths) of the folder `dir`, as `file`. */
+function archiveOfFolder(dir: string, files: readonly string[], fingerprint: string, file: string): ContextArchive {
+  return writeContextArchive(files.map((f) => ({ dest: f, size: fs.statSync(path.join(dir, f)).size, source: path.join(dir, f) })), fingerprint, file);
 }
 
 describe("the context archive", () => {
-  test("same staged inputs give the same bytes, written twice and from two checkout paths", () => {
+  test("same staged inputs give the same bytes, written twice and from two checkout paths with other mtimes and modes", () => {
     const a = stage(checkout(path.join(work, "checkout-a")));
-    const b = stage(checkout(path.join(work, "somewhere", "else", "checkout-b")));
-    expect(b.fingerprint).toBe(a.fingerprint);
+    const b = checkout(path.join(work, "somewhere", "else", "checkout-b"));
+    for (const [rel] of filesUnder(b)) {
+      const p = path.join(b, rel);
+      fs.utimesSync(p, new Date("2031-05-06T07:08:09Z"), new Date("2031-05-06T07:08:09Z"));
+      fs.chmodSync(p, 0o755);
+    }
+    const fromB = stage(b);
+    expect(fromB.fingerprint).toBe(a.fingerprint);
 
     const first = archiveAt(a, "first");
     const firstBytes = fs.readFileSync(first.file);
@@ -73,17 +84,7 @@ describe("the context archive", () => {
     const again = archiveAt(a, "first");
     expect(again.reused).toBe(false);
     expect(fs.readFileSync(again.file).equals(firstBytes)).toBe(true);
-
-    // The staged folder copied to another path, with other mtimes and modes: same bytes.
-    const moved = path.join(work, "moved", "deeper", "context");
-    fs.cpSync(a.directory, moved, { recursive: true });
-    for (const [rel] of filesUnder(moved)) {
-      const p = path.join(moved, rel);
-      fs.utimesSync(p, new Date("2031-05-06T07:08:09Z"), new Date("2031-05-06T07:08:09Z"));
-      fs.chmodSync(p, 0o755);
-    }
-    const fromMoved = writeContextArchive({ ...a, directory: moved }, { file: path.join(work, "moved.tar.gz") });
-    expect(fs.readFileSync(fromMoved.file).equals(firstBytes)).toBe(true);
+    expect(fs.readFileSync(archiveAt(fromB, "moved").file).equals(firstBytes)).toBe(true);
   });
 
   test("holds exactly the staged files, with their bytes, mode 0644, mtime 0, uid/gid 0 and no owner names", async () => {
@@ -101,7 +102,7 @@ describe("the context archive", () => {
     const out = path.join(work, "extracted-node");
     fs.mkdirSync(out);
     await tar.x({ file: archive.file, cwd: out });
-    expect(filesUnder(out)).toEqual(filesUnder(context.directory));
+    expect(filesUnder(out)).toEqual(filesUnder(context.stageFolder().directory));
   });
 
   test("Python's tarfile (what the ACR task unpacks with) extracts the same files", () => {
@@ -111,7 +112,7 @@ describe("the context archive", () => {
     const r = spawnSync("python3", ["-m", "tarfile", "-e", archive.file, out], { encoding: "utf8" });
     expect(r.stderr.replace(/.*DeprecationWarning.*\n?/g, "")).toBe("");
     expect(r.status).toBe(0);
-    expect(filesUnder(out)).toEqual(filesUnder(context.directory));
+    expect(filesUnder(out)).toEqual(filesUnder(context.stageFolder().directory));
   });
 
   test(".dockerignore and the default excludes of the source folder are honoured", async () => {
@@ -135,12 +136,12 @@ describe("the context archive", () => {
     const dir = path.join(work, "long-src");
     fs.mkdirSync(path.join(dir, path.dirname(long)), { recursive: true });
     fs.writeFileSync(path.join(dir, long), "w");
-    const archive = writeContextArchive({ directory: dir, fingerprint: "long", files: [long] }, { file: path.join(work, "long.tar.gz") });
+    const archive = archiveOfFolder(dir, [long], "long", path.join(work, "long.tar.gz"));
     const out = path.join(work, "long-out");
     fs.mkdirSync(out);
     await tar.x({ file: archive.file, cwd: out });
     expect(fs.readFileSync(path.join(out, long), "utf8")).toBe("w");
-    const again = writeContextArchive({ directory: dir, fingerprint: "long", files: [long] }, { file: path.join(work, "long2.tar.gz") });
+    const again = archiveOfFolder(dir, [long], "long", path.join(work, "long2.tar.gz"));
     expect(fs.readFileSync(again.file).equals(fs.readFileSync(archive.file))).toBe(true);
   });
 
@@ -150,8 +151,8 @@ describe("the context archive", () => {
     const noise = randomBytes(4 << 20);
     fs.writeFileSync(path.join(dir, "noise.bin"), noise);
     fs.writeFileSync(path.join(dir, "text.txt"), "the same line again\n".repeat(200_000));
-    const onlyNoise = writeContextArchive({ directory: dir, fingerprint: "n", files: ["noise.bin"] }, { file: path.join(work, "noise.tar.gz") });
-    const onlyText = writeContextArchive({ directory: dir, fingerprint: "t", files: ["text.txt"] }, { file: path.join(work, "text.tar.gz") });
+    const onlyNoise = archiveOfFolder(dir, ["noise.bin"], "n", path.join(work, "noise.tar.gz"));
+    const onlyText = archiveOfFolder(dir, ["text.txt"], "t", path.join(work, "text.tar.gz"));
     // Stored: the data plus tar blocks and a few bytes of gzip framing per MiB, never more.
     expect(onlyNoise.size).toBeGreaterThan(noise.length);
     expect(onlyNoise.size).toBeLessThan(noise.length + 4096);
@@ -175,7 +176,7 @@ describe("the context archive", () => {
     fs.rmSync(`${first.file}.json`);
     expect(archiveAt(context, "cache").reused).toBe(false);
     // Another fingerprint at the same path is never taken for this one.
-    expect(writeContextArchive({ ...context, fingerprint: "other" }, { file: first.file }).reused).toBe(false);
+    expect(archiveOfFolder(work, [], "other", first.file).reused).toBe(false);
   });
 
   test("an archive replaced or edited with bytes of the same size is rewritten, even with its mtime set back", () => {
@@ -223,57 +224,49 @@ describe("the context archive", () => {
     expect(unrefreshed.reused).toBe(false);
     fs.rmSync(link);
     fs.linkSync(unrefreshed.file, link);
-    refreshArchiveIdentity(unrefreshed);
+    unrefreshed.record.recordIdentities();
     const reused = archiveAt(context, "linked");
     expect(reused.reused).toBe(true);
     expect(fs.statSync(reused.file).ino).toBe(fs.statSync(link).ino);
   });
 
-  test("the sizes from the plan give the same bytes as asking the file system; a staged file of another size fails", () => {
-    const context = stage(checkout(path.join(work, "checkout-s")));
-    expect(context.sizes).toEqual(context.files.map((f) => fs.statSync(path.join(context.directory, ...f.split("/"))).size));
-    const planned = archiveAt(context, "sized");
-    const statted = archiveAt({ directory: context.directory, fingerprint: context.fingerprint, files: context.files }, "statted");
-    expect(fs.readFileSync(planned.file).equals(fs.readFileSync(statted.file))).toBe(true);
-    const i = context.files.indexOf("source/score.py");
-    const longer = [...context.sizes!];
-    longer[i] -= 1;
-    expect(() => writeContextArchive({ ...context, directory: context.directory, sizes: longer, inputs: undefined }, { file: path.join(work, "longer", "c.tar.gz") })).toThrow(/source\/score\.py became longer while it was archived/);
-    const shorter = [...context.sizes!];
-    shorter[i] += 1;
-    expect(() => writeContextArchive({ ...context, directory: context.directory, sizes: shorter, inputs: undefined }, { file: path.join(work, "shorter", "c.tar.gz") })).toThrow(/source\/score\.py became shorter while it was archived/);
+  test("a file found longer or shorter than the size it was hashed with fails the write", () => {
+    const dir = path.join(work, "sized");
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, "score.py"), "print(1)\n");
+    const file = (size: number) => [{ dest: "source/score.py", size, source: path.join(dir, "score.py") }];
+    expect(() => writeContextArchive(file(8), "l", path.join(work, "longer", "c.tar.gz"))).toThrow(/score\.py became longer while it was archived/);
+    expect(() => writeContextArchive(file(10), "s", path.join(work, "shorter", "c.tar.gz"))).toThrow(/score\.py became shorter while it was archived/);
+    expect(fs.existsSync(path.join(work, "longer", "c.tar.gz"))).toBe(false);
   });
 
-  test("written straight from the inputs: the same bytes as from the staged folder, and the folder is never staged", () => {
+  test("written straight from the inputs: the files of the staged folder, and the folder is never staged", async () => {
     // A file of its own, so no other test staged this fingerprint as a folder.
     const root = checkout(path.join(work, "checkout-i"), { "only-here.txt": "archived from the inputs\n" });
     const context = stage(root);
-    expect(context.inputs).toHaveLength(context.files.length);
     const fromInputs = archiveAt(context, "from-inputs");
-    // Not read: the context was not staged as a folder.
-    expect(fs.existsSync(context.location!)).toBe(false);
-    const fromFolder = archiveAt({ ...context, inputs: undefined }, "from-folder");
-    expect(fs.existsSync(context.location!)).toBe(true);
-    expect(fs.readFileSync(fromInputs.file).equals(fs.readFileSync(fromFolder.file))).toBe(true);
+    // Not staged: the archive did not need the folder.
+    const folder = path.join(stagingRoot(), context.fingerprint);
+    expect(fs.existsSync(folder)).toBe(false);
+    const out = path.join(work, "from-inputs-out");
+    fs.mkdirSync(out);
+    await tar.x({ file: fromInputs.file, cwd: out });
+    expect(filesUnder(out)).toEqual(filesUnder(context.stageFolder().directory));
   });
 
-  test("a small input changed after it was hashed: the archive holds the bytes that were hashed", async () => {
+  test("a small input changed after it was hashed fails the write, even with its size and mtime kept", () => {
     const root = checkout(path.join(work, "checkout-k"));
     const script = path.join(root, "examples", "churn", "scoring", "score.py");
-    const hashed = fs.readFileSync(script);
     const context = stage(root);
     const { atime, mtime, size } = fs.statSync(script);
     fs.writeFileSync(script, "x".repeat(size));
     fs.utimesSync(script, atime, mtime);
-    const archive = archiveAt(context, "kept");
-    const out = path.join(work, "kept-out");
-    fs.mkdirSync(out);
-    await tar.x({ file: archive.file, cwd: out });
-    expect(fs.readFileSync(path.join(out, "source", "score.py")).equals(hashed)).toBe(true);
+    const file = path.join(work, "kept", "c.tar.gz");
+    expect(() => context.writeArchive(file)).toThrow(/invalid buildContext ".*score\.py": the file changed while the build context archive was written \(.*score\.py changed while the build context archive was written \(run synth again\)\)/);
+    expect(fs.existsSync(file)).toBe(false);
   });
 
-  test("an input read again (too big to be kept) and changed after it was hashed fails the write, even with its size and mtime kept", () => {
-    // Bigger than the bytes kept from hashing (staging/kept-bytes.ts), so the archive reads the file.
+  test("a big input changed after it was hashed fails the write, even with its size and mtime kept", () => {
     const root = checkout(path.join(work, "checkout-c"), { "big.bin": "b".repeat(100 << 10) });
     const big = path.join(root, "examples", "churn", "scoring", "big.bin");
     const context = stage(root);
@@ -281,16 +274,8 @@ describe("the context archive", () => {
     fs.writeFileSync(big, "x".repeat(size));
     fs.utimesSync(big, atime, mtime);
     const file = path.join(work, "changed", "c.tar.gz");
-    expect(() => writeContextArchive(context, { file })).toThrow(/big\.bin changed while the build context archive was written \(run synth again\)/);
+    expect(() => context.writeArchive(file)).toThrow(/big\.bin changed while the build context archive was written \(run synth again\)/);
     expect(fs.existsSync(file)).toBe(false);
   });
 
-  test("inputs without sizes, or with generated bytes of another size, are refused", () => {
-    const context = stage(checkout(path.join(work, "checkout-r")));
-    expect(() => writeContextArchive({ ...context, sizes: undefined }, { file: path.join(work, "r1", "c.tar.gz") })).toThrow(/inputs need a size each/);
-    const i = context.inputs!.findIndex((input) => "content" in input);
-    const sizes = [...context.sizes!];
-    sizes[i] += 1;
-    expect(() => writeContextArchive({ ...context, sizes }, { file: path.join(work, "r2", "c.tar.gz") })).toThrow(/bytes given for a size of/);
-  });
 });

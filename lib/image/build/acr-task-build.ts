@@ -11,10 +11,6 @@ import { DerivedNames, deriveNames } from "../../naming";
 import { createSecureStorageAccount } from "../../security/secure-storage-account";
 import { RegistrySku } from "../../skus";
 import { BuiltInRole, grantRole } from "../../security/role-assignment";
-import { ContextArchive, refreshArchiveIdentity, writeContextArchive } from "./context-archive";
-import { InputChangedError } from "./tar-writer";
-import { inputChanged, type StagedBuildContext } from "../build-context";
-import { stackAsset } from "../stack-asset";
 import { buildTaskYaml, CLIENT_ID_VALUE } from "./task-yaml";
 import type { IImageBuild, ImageBuildBinding, ImageBuildTarget } from "./image-build-target";
 
@@ -123,7 +119,7 @@ export class AcrTaskBuild implements IImageBuild {
 
   public bind(scope: Construct, target: ImageBuildTarget): ImageBuildBinding {
     const { registry, repository, context } = target;
-    const tag = context.fingerprint;
+    const tag = context.prepare().fingerprint;
     for (const [name, value] of Object.entries(target.buildArgs)) {
       // ACR renders the task YAML as a Go template first.
       if (value.includes("{{") || value.includes("}}")) invalid(target.owner, `build argument ${name}`, value, "ACR task YAML treats {{ and }} as template markers", "values without {{ or }} (rename the entry script or its folder)");
@@ -171,14 +167,16 @@ export class AcrTaskBuild implements IImageBuild {
       description: "Upload of the image build context by the principal that runs terraform apply",
     });
 
-    const archive = archiveOrExplain(target.owner, context);
+    // The archive, hard-linked from the staging root into the stack's assets where the file
+    // system allows (no second copy, nothing rewritten while the archive is unchanged).
+    const archivePath = context.addArchiveAsset(scope, "context-archive").relativePath;
     const blob = new StorageBlob(scope, "context-blob", {
       name: blobName,
       storageAccountName: storage.name,
       storageContainerName: container.name,
       type: "Block",
       contentType: "application/gzip",
-      source: contextArchiveAssetPath(scope, archive, tag),
+      source: `\${path.module}/${archivePath}`,
       dependsOn: [deployerGrant],
     });
 
@@ -278,33 +276,4 @@ const TASK_NAME_FINGERPRINT_CHARS = 12;
 /** `build-<base>-<suffix>-<fingerprint prefix>`: at most 6 + 20 + 1 + 8 + 1 + 12 = 48 characters. */
 export function taskName(baseName: string, uniqueSuffix: string, fingerprint: string): string {
   return `build-${baseName}-${uniqueSuffix}-${fingerprint.slice(0, TASK_NAME_FINGERPRINT_CHARS)}`;
-}
-
-/**
- * The archive as a stack asset, as a path relative to the stack folder (Terraform's working
- * directory): `assets/<id>/<fingerprint>/<fingerprint>.tar.gz`, hard-linked from the staging root
- * where the file system allows (no second copy, nothing rewritten while the archive is unchanged).
- */
-function contextArchiveAssetPath(scope: Construct, archive: ContextArchive, fingerprint: string): string {
-  const asset = stackAsset(scope, "context-archive", {
-    path: archive.file,
-    kind: "file",
-    fingerprint,
-    // The link changed the archive's ctime: record it, so the next synth reuses the archive.
-    afterWrite: () => refreshArchiveIdentity(archive),
-  });
-  return `\${path.module}/${asset.relativePath}`;
-}
-
-/**
- * The context archive; an input that changed, vanished or became unreadable since it was hashed
- * is reported as bad input of the build context (synth again), not as an error from inside.
- */
-function archiveOrExplain(owner: string, context: StagedBuildContext): ContextArchive {
-  try {
-    return writeContextArchive(context);
-  } catch (e) {
-    if (e instanceof InputChangedError) inputChanged(owner, e.file, "while the build context archive was written", e.message);
-    throw e;
-  }
 }

@@ -5,8 +5,6 @@ import { ContainerRegistryTokenPassword } from "@cdktf/provider-azurerm/lib/cont
 import { Image } from "@cdktf/provider-docker/lib/image";
 import { RegistryImage } from "@cdktf/provider-docker/lib/registry-image";
 import type { IImageBuild, ImageBuildBinding, ImageBuildTarget } from "./image-build-target";
-import { refreshStagedManifest, stagedContextVersion } from "../build-context";
-import { stackAsset } from "../stack-asset";
 
 /**
  * `ImageBuild.localDocker()`: builds the scoring image from the staged context with the Docker
@@ -18,12 +16,11 @@ import { stackAsset } from "../stack-asset";
  * that can write to this one repository only (scope map), never the registry's admin user.
  */
 export class LocalDockerBuild implements IImageBuild {
-  /** Its stack asset is the staged context folder. */
-  public readonly stagesContextFolder = true;
-
   public bind(scope: Construct, target: ImageBuildTarget): ImageBuildBinding {
     const { registry, repository, context } = target;
-    const tag = context.fingerprint;
+    // The staged context, hard-linked into the stack's assets (no second copy of the model).
+    const asset = context.addFolderAsset(scope, "context");
+    const tag = asset.fingerprint;
     const imageReference = `${registry.loginServer}/${repository}:${tag}`;
 
     const scopeMap = new ContainerRegistryScopeMap(scope, "push-scope", {
@@ -51,16 +48,7 @@ export class LocalDockerBuild implements IImageBuild {
       password1: {},
     });
 
-    // The staged context, hard-linked into the stack's assets (no second copy of the model).
-    const asset = stackAsset(scope, "context", {
-      path: context.directory,
-      kind: "directory",
-      fingerprint: context.fingerprint,
-      files: context.files,
-      afterWrite: () => refreshStagedManifest(context),
-      sourceVersion: () => stagedContextVersion(context),
-    });
-    const triggers = { fingerprint: context.fingerprint };
+    const triggers = { fingerprint: tag };
 
     const image = new Image(scope, "image", {
       name: imageReference,

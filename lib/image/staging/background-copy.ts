@@ -1,8 +1,8 @@
 /**
- * Copies of big files made on a worker thread while the main thread hashes them: for a local
- * build, a 1 GiB model costs its hash (~0.7 s) and its staged copy (~0.3 s, the kernel's
- * copy_file_range) one after the other, more than issue 8's first-synth budget leaves beside
- * the synth's fixed cost; on a second core the copy runs during the hash.
+ * Copies of big files made on a worker thread while the main thread hashes them, for a context
+ * that is to be staged as a folder: a big model's hash and its staged copy (the kernel's
+ * copy_file_range) one after the other take more than the local build's first-synth budget
+ * leaves beside the synth's fixed cost; on a second core the copy runs during the hash.
  *
  * Synth is synchronous, so the main thread waits with Atomics.wait on a counter the worker bumps
  * after each copy, and reads the results with receiveMessageOnPort (no event loop needed). The
@@ -11,7 +11,7 @@
  *
  * Copies go to a temporary folder in the staging root (`.staging-copy-*`, removed when done, or
  * by the cleanup after an hour if a synth dies) and are moved into the staged context; the
- * source's identity is checked after the copy, as for any staged file (build-context.ts).
+ * source's identity is checked after the copy, as for any staged file (stage-folder.ts).
  */
 import { randomBytes } from "crypto";
 import * as fs from "fs";

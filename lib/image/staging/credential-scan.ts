@@ -16,8 +16,14 @@
  * credential.
  */
 
-/** Files up to this size are scanned (the digest cache reads them in one call). */
+/** Files up to this size are scanned (the read that hashes them gets them in one call). */
 export const SCAN_MAX_BYTES = 1 << 20;
+
+/**
+ * The version of these rules, in the key of the manifest of each scanned input: when the rules
+ * change it goes up, so every file is scanned again under the new rules.
+ */
+export const SCAN_VERSION = "scan1";
 
 /** What a file holds that looks like a credential (never the credential itself). */
 export interface CredentialFinding {

@@ -12,7 +12,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { FOLDER_MEMO_PREFIX } from "./folder-memo";
+import { INPUT_MANIFEST_PREFIX } from "./input-manifest";
 import { invalid } from "../../errors";
 
 export const STAGING_DIR_ENV = "AML_FUNCTION_STAGING_DIR";
@@ -25,7 +25,8 @@ const MAX_AGE_MS = 7 * 24 * 60 * 60 * 1000;
 const KEEP_RECENT = 20;
 
 /** Files earlier versions kept here that nothing reads any more. */
-const RETIRED_FILES = new Set(["file-digests.json"]);
+const RETIRED_FILES = new Set(["file-digests.json", "file-digests.txt"]);
+const RETIRED_PREFIX = "folder-memo-";
 
 /** The staging root this process uses (see the module comment). */
 export function stagingRoot(): string {
@@ -104,7 +105,7 @@ const CONTEXT_ENTRY = /^([0-9a-f]{64})(?:\..+)?$/;
  * Removes old contexts: those unused for MAX_AGE_MS, and beyond the KEEP_RECENT most recently
  * used those older than MIN_AGE_MS, each with everything named after it (its folder, manifest,
  * usage marker and the files derived from it, e.g. the ACR build's archive and its sidecar);
- * also temporary folders of interrupted stagings, model folder memos unused for MAX_AGE_MS, and
+ * also temporary folders of interrupted stagings, input manifests unused for MAX_AGE_MS, and
  * files of earlier versions (RETIRED_FILES).
  * A context was last used when its manifest or usage marker was last touched (touchContext), or
  * else when its newest file changed. `keep` is never removed.
@@ -112,34 +113,26 @@ const CONTEXT_ENTRY = /^([0-9a-f]{64})(?:\..+)?$/;
 export function removeOldContexts(root: string, keep: string): void {
   const now = Date.now();
   const byContext = new Map<string, string[]>();
+  const removeIfOlder = (abs: string, ms: number): void => {
+    try {
+      if (now - fs.lstatSync(abs).mtimeMs > ms) fs.rmSync(abs, { recursive: true, force: true });
+    } catch {
+      // Removed by another process meanwhile.
+    }
+  };
   for (const name of fs.readdirSync(root)) {
     const abs = path.join(root, name);
-    if (RETIRED_FILES.has(name)) {
-      fs.rmSync(abs, { force: true });
-      continue;
+    if (RETIRED_FILES.has(name) || name.startsWith(RETIRED_PREFIX)) fs.rmSync(abs, { force: true });
+    // An input's manifest is touched whenever a synth uses it (input-manifest.ts).
+    else if (name.startsWith(INPUT_MANIFEST_PREFIX)) removeIfOlder(abs, MAX_AGE_MS);
+    else if (name.startsWith(".staging-")) removeIfOlder(abs, MIN_AGE_MS);
+    else {
+      const match = CONTEXT_ENTRY.exec(name);
+      if (match === null || match[1] === keep) continue;
+      const names = byContext.get(match[1]);
+      if (names === undefined) byContext.set(match[1], [name]);
+      else names.push(name);
     }
-    if (name.startsWith(FOLDER_MEMO_PREFIX)) {
-      // A model folder's memo (folder-memo.ts), touched whenever a synth uses it.
-      try {
-        if (now - fs.lstatSync(abs).mtimeMs > MAX_AGE_MS) fs.rmSync(abs, { force: true });
-      } catch {
-        // Removed by another process meanwhile.
-      }
-      continue;
-    }
-    if (name.startsWith(".staging-")) {
-      try {
-        if (now - fs.lstatSync(abs).mtimeMs > MIN_AGE_MS) fs.rmSync(abs, { recursive: true, force: true });
-      } catch {
-        // Removed by another process meanwhile.
-      }
-      continue;
-    }
-    const match = CONTEXT_ENTRY.exec(name);
-    if (match === null || match[1] === keep) continue;
-    const names = byContext.get(match[1]);
-    if (names === undefined) byContext.set(match[1], [name]);
-    else names.push(name);
   }
   const mtimeOf = (file: string): number | undefined => {
     try {

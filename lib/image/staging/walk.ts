@@ -29,8 +29,11 @@ import { under } from "./under";
 const BUILTIN = compileAnywherePatterns([...DEFAULT_EXCLUDES, ...SECRET_EXCLUDES]);
 const SECRET = compileAnywherePatterns(SECRET_EXCLUDES);
 
-/** A file of the context: copied from disk or written from memory. */
-export type Entry = { readonly dest: string; readonly source: string } | { readonly dest: string; readonly content: Buffer };
+/** A file of the context found by a walk: its context path and its real path. */
+export interface Entry {
+  readonly dest: string;
+  readonly source: string;
+}
 
 export interface WalkOptions {
   readonly owner: string;
@@ -64,7 +67,7 @@ export interface WalkResult {
   /**
    * Every folder listed (relative posix path, "" for the folder itself) with its identityKey
    * taken before it was listed: a folder whose identity is unchanged has the same entries
-   * (staging/folder-memo.ts).
+   * (input-manifest.ts).
    */
   readonly folders: Array<[string, string]>;
   /** True when the walk met a symbolic link (followed or left out). */

@@ -6,13 +6,12 @@
  * emitting it, and synth is synchronous.
  *
  * Two users: the context archive (context-archive.ts, a sink that compresses, with the level
- * decided per file from its first bytes) and the small-files pack of the model
- * (staging/small-files-pack.ts, written as a plain file into the staged context, or as one entry
- * of the archive).
+ * decided per file from its first bytes) and the model's small-files pack (small-files-pack.ts).
  */
 import * as fs from "fs";
 import { Header, Pax } from "tar";
-import { identityKeyOfOpenFile } from "../staging/file-identity";
+import { invalid } from "../../errors";
+import { identityKeyOfOpenFile } from "./file-identity";
 
 /** An input file that is not the one expected any more (longer, shorter or another identity). */
 export class InputChangedError extends Error {
@@ -25,6 +24,14 @@ export class InputChangedError extends Error {
   }
 }
 
+/**
+ * Refuses the synth for an input that is not the file hashed any more (changed, gone or
+ * unreadable since): `while_` says what was being written, `detail` adds the cause.
+ */
+export function inputChanged(owner: string, file: string, while_ = "while it was being staged", detail?: string): never {
+  return invalid(owner, "buildContext", file, `the file changed ${while_}${detail === undefined ? "" : ` (${detail})`}`, "files that do not change during synth (run synth again)");
+}
+
 /** Where the bytes go; `setLevel` sets the compression of the bytes written next. */
 export interface TarSink {
   write(bytes: Buffer): void;
@@ -33,7 +40,7 @@ export interface TarSink {
 }
 
 /** tar block size. */
-export const BLOCK = 512;
+const BLOCK = 512;
 /** Padding and the end-of-archive marker (two zero blocks). */
 const ZERO_BLOCKS = Buffer.alloc(2 * BLOCK);
 /** Bytes read from a file at a time. */
@@ -53,11 +60,6 @@ const PROBE_SAMPLES = 1024;
 /** Files shorter than this are deflated without a probe (too few bytes to tell; cheap anyway). */
 const MIN_PROBE_BYTES = 256;
 
-/** Bytes a file entry of `size` bytes takes after its header: the content padded to whole blocks. */
-export function paddedSize(size: number): number {
-  return Math.ceil(size / BLOCK) * BLOCK;
-}
-
 export class TarWriter {
   // One Header for all entries, only path, size, type and mode set per entry: its constructor
   // copies the fields through Object.entries/fromEntries/assign, which cost more per file than
@@ -66,24 +68,14 @@ export class TarWriter {
   // Encoded into one reused, zeroed block (fields left unset stay zero): a fresh 512-byte buffer
   // per entry made the garbage collector the largest cost with 20,000 files.
   private readonly headerBlock = Buffer.alloc(BLOCK);
-  private readonly buffer: Buffer;
+  /** Read buffer, made when the first file is read. */
+  private buffer?: Buffer;
 
-  /**
-   * @param gzipLevel level of the files that compress; 0 stores everything (and skips the probe).
-   * @param buffer read buffer, shared with another writer on the same sink (a nested pack).
-   */
+  /** @param gzipLevel level of the files that compress; 0 stores everything (and skips the probe). */
   constructor(
     private readonly sink: TarSink,
     private readonly gzipLevel: number,
-    buffer?: Buffer,
-  ) {
-    this.buffer = buffer ?? Buffer.allocUnsafe(READ_BYTES);
-  }
-
-  /** The read buffer, for a writer nested in this one. */
-  public get readBuffer(): Buffer {
-    return this.buffer;
-  }
+  ) {}
 
   /** A folder entry (`rel` ends in "/"). */
   public directory(rel: string): void {
@@ -101,12 +93,12 @@ export class TarWriter {
 
   /**
    * A file entry read from `absolute` in READ_BYTES chunks (never whole in memory). `size` is
-   * what the file must hold (read with fstat when undefined); a file that turns out longer or
-   * shorter fails. With `identity`, the open file must still have it after the read: it is the
-   * file that was hashed, unchanged. `level` replaces the choice made from the file's first bytes.
+   * what the file must hold: a file that turns out longer or shorter fails. With `identity`, the
+   * open file must still have it after the read: it is the file that was hashed, unchanged.
+   * `level` replaces the choice made from the file's first bytes.
    */
-  public file(rel: string, absolute: string, size: number | undefined, identity?: string, level?: number): void {
-    const buffer = this.buffer;
+  public file(rel: string, absolute: string, size: number, identity?: string, level?: number): void {
+    const buffer = (this.buffer ??= Buffer.allocUnsafe(READ_BYTES));
     let fd: number;
     try {
       fd = fs.openSync(absolute, "r");
@@ -117,21 +109,20 @@ export class TarWriter {
       throw e;
     }
     try {
-      const entrySize = size ?? fs.fstatSync(fd).size;
       // A file that fits the buffer is read with one byte more asked for: getting it means the
       // file is longer than its recorded size.
-      let read = readSome(fd, buffer, Math.min(buffer.length, entrySize + 1), absolute, entrySize);
-      if (read > entrySize) throw new InputChangedError(absolute, `${absolute} became longer while it was archived`);
+      let read = readSome(fd, buffer, Math.min(buffer.length, size + 1), absolute, size);
+      if (read > size) throw new InputChangedError(absolute, `${absolute} became longer while it was archived`);
       // The level is decided on the file's first bytes, before any of its bytes are written.
       this.sink.setLevel(level ?? this.levelFor(buffer.subarray(0, Math.min(read, PROBE_BYTES))));
-      this.writeHeader(rel, entrySize, "File", FILE_MODE);
-      let remaining = entrySize;
+      this.writeHeader(rel, size, "File", FILE_MODE);
+      let remaining = size;
       while (remaining > 0) {
         this.sink.write(buffer.subarray(0, read));
         remaining -= read;
         if (remaining > 0) read = readSome(fd, buffer, Math.min(buffer.length, remaining), absolute, remaining);
       }
-      this.pad(entrySize);
+      this.pad(size);
       // What was archived must be what was hashed: the file read, as it is after the read.
       if (identity !== undefined && identityKeyOfOpenFile(fd) !== identity) throw new InputChangedError(absolute, `${absolute} changed while the build context archive was written (run synth again)`);
     } finally {
@@ -139,18 +130,9 @@ export class TarWriter {
     }
   }
 
-  /**
-   * The header of a file entry whose `size` bytes the caller writes next into the sink (e.g. a
-   * nested tar) at `level`, followed by a call to `pad(size)`.
-   */
-  public beginFile(rel: string, size: number, level: number): void {
-    this.sink.setLevel(level);
-    this.writeHeader(rel, size, "File", FILE_MODE);
-  }
-
   /** Zero bytes up to the next block after an entry of `size` bytes. */
-  public pad(size: number): void {
-    const padding = paddedSize(size) - size;
+  private pad(size: number): void {
+    const padding = Math.ceil(size / BLOCK) * BLOCK - size;
     if (padding > 0) this.sink.write(ZERO_BLOCKS.subarray(0, padding));
   }
 
@@ -176,21 +158,6 @@ export class TarWriter {
     if (header.encode(this.headerBlock, 0)) this.sink.write(new Pax({ path: rel, size, mtime: EPOCH }).encode());
     this.sink.write(this.headerBlock);
   }
-}
-
-/**
- * Bytes of the header(s) of an entry named `rel` of `size` bytes: one block, or more with a pax
- * header (a path over 100 bytes or not ASCII; the pax record holds the size too, so its length
- * depends on it).
- */
-export function headerSize(rel: string, size: number, type: "File" | "Directory" = "File"): number {
-  // An ASCII name of up to 100 bytes always fits the ustar name field.
-  if (rel.length <= 100 && Buffer.byteLength(rel) === rel.length) return BLOCK;
-  let bytes = 0;
-  const counter = new TarWriter({ write: (b) => (bytes += b.length), setLevel: () => undefined }, 0, Buffer.alloc(0));
-  if (type === "Directory") counter.directory(rel);
-  else counter.beginFile(rel, size, 0);
-  return bytes;
 }
 
 /**
