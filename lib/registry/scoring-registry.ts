@@ -59,8 +59,8 @@ export interface ScoringRegistryProps {
  * (ABAC "repository permissions" with the Container Registry Repository Reader role and a
  * repository condition) needs the registry's role-assignment mode set to ABAC, which
  * `azurerm_container_registry` cannot express in azurerm 4.55 (no such argument), and an AcrPull
- * assignment is not narrowed by conditions on a registry in the default mode. See the README,
- * "Security baseline and documented exceptions".
+ * assignment is not narrowed by conditions on a registry in the default mode. See docs/security.md,
+ * "Defaults a scanner will still flag".
  */
 export class ScoringRegistry extends Construct implements IContainerRegistryRef {
   /** The underlying azurerm resource, for settings this construct does not expose. */

@@ -42,7 +42,7 @@ export interface AcrTaskBuildOptions {
   /**
    * A dedicated ACR agent pool (`azurerm_container_registry_agent_pool`, Premium registries) to run
    * on, e.g. for a registry or storage behind a firewall: the Azure-hosted pool cannot reach them
-   * with a user-assigned identity (README, "Building the image"). Refused at synth when the
+   * with a user-assigned identity (docs/image-build.md, "How the ACR build works"). Refused at synth when the
    * registry is a ScoringRegistry (also the deployment's own) that is not Premium.
    * @default the Azure-hosted pool
    */
@@ -261,7 +261,7 @@ export class AcrTaskBuild implements IImageBuild {
 /**
  * The task identity's two roles: read the context container, push to the registry (registry-wide:
  * registries in azurerm 4.55 have RBAC-only permissions, where AcrPush cannot be scoped to a
- * repository; README, "Building the image": the trade-off and the alternatives).
+ * repository; docs/image-build.md, "How the ACR build works": the trade-off and the alternatives).
  */
 function grantBuildRoles(scope: Construct, containerId: string, registryId: string, principalId: string): [RoleAssignment, RoleAssignment] {
   return [
