@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { spawnSync } from "child_process";
 import * as tar from "tar";
+import { gunzipSync } from "zlib";
 import { PreparedBuildContext, prepareBuildContext, stagingRoot } from "../../../lib/image/build-context";
 import { ContextArchive, writeContextArchive } from "../../../lib/image/staging/context-archive";
 import { ModelSource } from "../../../lib/model/model-source";
@@ -156,6 +157,13 @@ describe("the context archive", () => {
     // Stored: the data plus tar blocks and a few bytes of gzip framing per MiB, never more.
     expect(onlyNoise.size).toBeGreaterThan(noise.length);
     expect(onlyNoise.size).toBeLessThan(noise.length + 4096);
+    // Its stored members (framed by the writer, not by zlib) are valid gzip: gzip's own check
+    // passes, and the tar inside holds the file's bytes.
+    const check = spawnSync("gzip", ["-t", onlyNoise.file], { encoding: "utf8" });
+    expect(check.stderr).toBe("");
+    expect(check.status).toBe(0);
+    const tarBytes = gunzipSync(fs.readFileSync(onlyNoise.file));
+    expect(tarBytes.subarray(512, 512 + noise.length).equals(noise)).toBe(true);
     // Deflated: 4 MB of repeated text shrinks to a small fraction.
     expect(onlyText.size).toBeLessThan(4_000_000 / 20);
   });
