@@ -58,19 +58,24 @@ export function nextReadSize(total: number, size: number, bufferLength: number):
 }
 
 /**
- * sha256 of a file's content, read in 1 MiB chunks, and the identity the open file had after it
- * was read; `whole` is a view of its bytes when one read got them all (valid until the next call).
- * `size` is the size the caller saw: reading stops at a short read that ends exactly there
- * (asking for a byte more saves the call that would find the end of each small file); otherwise
- * at the end of the file. A file of another size shows in `identity`.
+ * sha256 of a file's content, read in 1 MiB chunks, with the identity of the open file taken
+ * before the read (the inode read, whatever the path names by now) and `whole`, a view of its bytes
+ * when one read got them all (valid until the next call). `beforeRead` is told the size first.
+ * A write during the read leaves that identity behind: the digest is then trusted under an
+ * identity the file never has again, and a copy checked against it fails (stage-folder.ts, tar.ts).
+ * A file whose size changed during the read gets the identity it has after it.
  */
-export function hashFileContent(file: string, size = Number.MAX_SAFE_INTEGER): { sha256: string; identity: string; whole?: Buffer } {
+export function hashFileContent(file: string, beforeRead?: (size: number) => void): { sha256: string; identity: string; whole?: Buffer } {
   const hash = createHash("sha256");
   const fd = fs.openSync(file, "r");
   try {
+    let identity = identityKeyOfOpenFile(fd);
+    const size = sizeInIdentityKey(identity);
+    beforeRead?.(size);
     let total = 0;
     let reads = 0;
     for (;;) {
+      // A short read that ends at the size seen is the end: no call to find it.
       const asked = nextReadSize(total, size, buffer.length);
       const read = fs.readSync(fd, buffer, 0, asked, null);
       if (read === 0) break;
@@ -79,7 +84,8 @@ export function hashFileContent(file: string, size = Number.MAX_SAFE_INTEGER): {
       reads++;
       if (read < asked && total === size) break;
     }
-    return { sha256: hash.digest("hex"), identity: identityKeyOfOpenFile(fd), whole: reads <= 1 ? buffer.subarray(0, total) : undefined };
+    if (total !== size) identity = identityKeyOfOpenFile(fd);
+    return { sha256: hash.digest("hex"), identity, whole: reads <= 1 ? buffer.subarray(0, total) : undefined };
   } finally {
     fs.closeSync(fd);
   }

@@ -187,28 +187,29 @@ function hashInput(stagingRoot: string | undefined, key: string, list: (previous
   let same = inOrder !== undefined && inOrder.dests.length === dests.length;
   for (let i = 0; i < dests.length; i++) {
     const source = sources !== undefined ? sources[i] : under(from!.root, dests[i].slice(from!.prefixLength));
-    let id = identityKey(source);
+    // With a manifest, the identity first: a file that kept it is not read. Without one, the
+    // read takes it from the open file.
+    let id = before === undefined ? undefined : identityKey(source);
     // The manifest's own string when it is the same: the one just made is then short-lived.
     if (inOrder !== undefined && inOrder.ids[i] === id) id = inOrder.ids[i];
-    const size = sizeInIdentityKey(id);
     let sha256 = inOrder !== undefined && inOrder.ids[i] === id && inOrder.sha256s[i] !== "" ? inOrder.sha256s[i] : undefined;
-    if (sha256 === undefined) {
+    if (sha256 === undefined && id !== undefined) {
       same = false;
       if (known === undefined) {
         known = new Map<string, string>();
-        if (before !== undefined) for (let j = 0; j < before.ids.length; j++) if (before.sha256s[j] !== "") known.set(before.ids[j], before.sha256s[j]);
+        for (let j = 0; j < before!.ids.length; j++) if (before!.sha256s[j] !== "") known.set(before!.ids[j], before!.sha256s[j]);
       }
       sha256 = known.get(id);
     }
     let trusted = sha256 !== undefined;
     let bytes: Buffer | undefined;
     if (sha256 === undefined) {
-      observer?.reading?.(source, size);
-      const read = hashFileContent(source, size);
+      const read = hashFileContent(source, (size) => observer?.reading?.(source, size));
       sha256 = read.sha256;
-      // Kept only when the file read is the one whose identity was taken, and settled.
-      if (read.identity === id) bytes = read.whole;
-      trusted = read.identity === id && settledBefore(id, started);
+      bytes = read.whole;
+      // Kept only for a file that had settled, and is the one whose identity was taken.
+      trusted = (id === undefined || read.identity === id) && settledBefore(read.identity, started);
+      id = read.identity;
       // Scanned in the bytes just read; a file with a finding keeps no digest (see the top).
       const finding = scan !== undefined && bytes !== undefined ? scan.scan(bytes) : undefined;
       if (finding !== undefined) {
@@ -216,8 +217,9 @@ function hashInput(stagingRoot: string | undefined, key: string, list: (previous
         trusted = false;
       }
     }
+    const size = sizeInIdentityKey(id!);
     allTrusted &&= trusted;
-    ids.push(id);
+    ids.push(id!);
     sha256s.push(trusted ? sha256 : "");
     const file = sources !== undefined ? { dest: dests[i], size, sha256, source, id } : { dest: dests[i], size, sha256, from, id };
     files.push(file);
