@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Synth cost of big models (issue 8): medians of 5, side by side in one run.
+// Synth cost of big models (issue 8): medians of 5 runs, interleaved with the reference commands
+// they are compared with (see interleave).
 //
 //   node bench/big-model.js            1 GiB model, 20,000-file model, the tiny example model
 //   node bench/big-model.js --huge     also one first synth of a 200,000-file model (no budget)
@@ -24,8 +25,8 @@
 // thousands makes the kernel's inode allocator skip every recently deleted inode
 // (`recently_deleted` in `find_inode_bit`), and each round of delete-then-create got slower (cp -r
 // of the 20,000 files: 0.8, 3.6, 5.9, 10.8, 14.0 s; `perf` showed 60% of the time there). That
-// measures the file system's history, not the code. Runs with the 1 GiB file delete the last
-// run's copy first (one inode; keeping five copies of 1 GiB made later writes slower instead).
+// measures the file system's history, not the code. Copies of the 1 GiB file are removed after
+// each round (one inode; keeping five copies of 1 GiB made later writes slower instead).
 //
 // Add a build mode by adding an entry to MODES (name -> code that makes the IImageBuild) and to
 // FIRST_SYNTH_BUDGET.
@@ -122,27 +123,54 @@ function run(cmd, args, env = {}) {
   return { seconds, rss };
 }
 
+const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
 const results = [];
-/** `cmd` is a command, or a function giving [cmd, args, env] for each run (after `prepare`). */
-function measure(label, runs, prepare, cmd, args, env) {
-  const times = [];
-  let rss = 0;
-  for (let i = 0; i < runs; i++) {
-    if (prepare) prepare();
-    const [c, a, e] = typeof cmd === "function" ? cmd() : [cmd, args, env];
-    // Write back what earlier runs (and `prepare`) left dirty, so it is not charged to this run.
-    spawnSync("sync");
-    const r = run(c, a, e);
-    times.push(r.seconds);
-    rss = Math.max(rss, r.rss);
-  }
+/** Prints one series' median, peak memory and runs, and keeps it. */
+function report(label, times, rss) {
   const m = median(times);
   console.log(`${label.padEnd(52)} median ${m.toFixed(3).padStart(7)} s  peak ${(rss / 1024).toFixed(0).padStart(5)} MiB  (${times.map((t) => t.toFixed(2)).join(", ")})`);
   results.push({ label, median: m, rss });
   return m;
 }
 
-const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+/**
+ * Runs the series round-robin, `runs` rounds of one run each, and returns their medians by label.
+ * Interleaved because this machine's disk has slow spells of several seconds (a 1 GiB `cp` took
+ * 0.2 s and 2 s minutes apart): run one series after the other and a spell lands on a budget's
+ * synth but not on its reference commands, or the other way round. A series is { label, cmd:
+ * () => [cmd, args, env], prepare?, cleanup? }. What a round wrote is removed after the round, not
+ * before a run: this disk is mounted with `discard`, and freeing 1 GiB right before a run slowed
+ * that run's own writes (a synth of the 1 GiB model took 1.4 s alone, 2.6 s right after).
+ */
+function interleave(runs, series) {
+  const times = series.map(() => []);
+  const rss = series.map(() => 0);
+  for (let i = 0; i < runs; i++) {
+    series.forEach((s, k) => {
+      if (s.prepare) s.prepare();
+      const [c, a, e] = s.cmd();
+      // Write back what earlier runs (and `prepare`) left dirty, so it is not charged to this run.
+      spawnSync("sync");
+      const r = run(c, a, e);
+      times[k].push(r.seconds);
+      rss[k] = Math.max(rss[k], r.rss);
+    });
+    if (series.some((s) => s.cleanup)) {
+      for (const s of series) if (s.cleanup) s.cleanup();
+      spawnSync("sync");
+      sleep(1000);
+    }
+  }
+  const medians = {};
+  series.forEach((s, k) => (medians[s.label] = report(s.label, times[k], rss[k])));
+  return medians;
+}
+
+/** One series measured on its own (`cmd` as in interleave). */
+function measure(label, runs, prepare, cmd) {
+  return interleave(runs, [{ label, cmd, prepare }])[label];
+}
 
 function makeGiB(file) {
   const fd = fs.openSync(file, "w");
@@ -164,27 +192,23 @@ const budgets = [];
 /** Not budgets: what the per-file work costs at least (printed with the budgets). */
 const floors = [];
 try {
-  console.log(`Machine: ${os.cpus().length} cores, ${os.cpus()[0].model}, node ${process.version}; runs: ${RUNS}; peak memory via ${HAS_TIME ? "/usr/bin/time -v (commands), child maxRSS (synth)" : "child maxRSS"}`);
+  console.log(`Machine: ${os.cpus().length} cores, ${os.cpus()[0].model}, node ${process.version}; runs: ${RUNS}, interleaved; peak memory via ${HAS_TIME ? "/usr/bin/time -v (commands), child maxRSS (synth)" : "child maxRSS"}`);
   const build = spawnSync("npm", ["run", "--silent", "build"], { cwd: ROOT, encoding: "utf8" });
   if (build.status !== 0) throw new Error(`build failed: ${build.stdout}${build.stderr}`);
 
   const hugeOnly = process.argv.includes("--huge-only");
-  // The staging folder and cdktf.out in use; `fresh` moves on to new empty ones (see the top).
+  // Staging folders and cdktf.out folders: `fresh(name)` gives new empty ones (see the top).
   let generation = 0;
-  let staging = "";
-  let env = {};
-  let out = "";
-  const fresh = (removeLast = false) => {
-    if (removeLast) {
-      fs.rmSync(staging, { recursive: true, force: true });
-      fs.rmSync(out, { recursive: true, force: true });
-    }
+  const fresh = (name) => {
     generation += 1;
-    staging = path.join(work, `staging-${generation}`);
-    out = path.join(work, `out-${generation}`);
-    env = { AML_FUNCTION_STAGING_DIR: staging };
+    const staging = path.join(work, `staging-${name}-${generation}`);
+    return { staging, out: path.join(work, `out-${name}-${generation}`), env: { AML_FUNCTION_STAGING_DIR: staging } };
   };
-  fresh();
+  const remove = (dirs) => {
+    fs.rmSync(dirs.staging, { recursive: true, force: true });
+    fs.rmSync(dirs.out, { recursive: true, force: true });
+  };
+  const child = (model, mode, dirs) => [process.execPath, [__filename, "--child", model, mode, dirs.out], dirs.env];
   if (!hugeOnly) {
     const gibDir = path.join(work, "gib");
     fs.mkdirSync(gibDir);
@@ -194,51 +218,85 @@ try {
     // Files changed in the last 2 s are always re-hashed (input manifests): let the data settle.
     sleep(2500);
 
-
-    measure("synth of the example (node dist/main.js)", RUNS, () => fs.rmSync(out, { recursive: true, force: true }), () => ["node", ["dist/main.js"], { ...env, CDKTF_OUTDIR: out }]);
+    const example = fresh("example");
+    measure("synth of the example (node dist/main.js)", RUNS, () => fs.rmSync(example.out, { recursive: true, force: true }), () => ["node", ["dist/main.js"], { ...example.env, CDKTF_OUTDIR: example.out }]);
 
     const data = [
       { name: "1 GiB model (1 file, random)", model: gibDir, files: [path.join(gibDir, "model.bin")] },
       { name: "20,000-file model (4 KiB each)", model: manyDir },
     ];
     const refs = {};
+    const firsts = {};
+    /** The folders of the last first synth, per data set and mode: the unchanged re-synths use them. */
+    const warm = {};
     for (const d of data) {
-      console.log(`\n${d.name}: reference`);
+      console.log(`\n${d.name}: references and first synths, interleaved`);
       const hashCmd = d.files ? ["openssl", ["dgst", "-sha256", ...d.files]] : ["sh", ["-c", `find "${d.model}" -type f -exec openssl dgst -sha256 {} + > /dev/null`]];
-      const copy = path.join(work, "copy");
+      // New files and folders for every run; a round's are removed after it (see interleave).
       let copies = 0;
-      const hash = measure("  openssl dgst -sha256", RUNS, null, hashCmd[0], hashCmd[1]);
-      // A new folder per run for the many small files; the same one, emptied, for the big file.
-      const target = () => (d.files ? `${copy}-gib` : `${copy}-many-${++copies}`);
-      const cp = measure("  cp -r", RUNS, () => d.files && fs.rmSync(`${copy}-gib`, { recursive: true, force: true }), () => ["cp", ["-r", d.model, target()]]);
-      fs.rmSync(`${copy}-gib`, { recursive: true, force: true });
-      const tar = measure("  tar cf", RUNS, () => fs.rmSync(`${copy}.tar`, { force: true }), "tar", ["cf", `${copy}.tar`, "-C", d.model, "."]);
-      fs.rmSync(`${copy}.tar`, { force: true });
-      refs[d.name] = { hash, cp, tar };
+      const copy = () => path.join(work, `copy-${++copies}`);
+      const made = [];
+      const written = (p) => (made.push(p), p);
+      const series = [
+        { label: "  openssl dgst -sha256", cmd: () => hashCmd },
+        { label: "  cp -r", cmd: () => ["cp", ["-r", d.model, written(copy())]] },
+        { label: "  tar cf", cmd: () => ["tar", ["cf", written(`${copy()}.tar`), "-C", d.model, "."]] },
+      ];
+      const old = [];
+      for (const mode of Object.keys(MODES)) {
+        series.push({
+          label: `  ${mode}: first synth`,
+          prepare: () => {
+            if (warm[`${d.name}/${mode}`]) old.push(warm[`${d.name}/${mode}`]);
+            warm[`${d.name}/${mode}`] = fresh(mode);
+          },
+          cmd: () => child(d.model, mode, warm[`${d.name}/${mode}`]),
+        });
+      }
+      // The copies of the many small files stay until the data set is done (see the top).
+      const cleanup = (all) => {
+        if (all || d.files) for (const p of made.splice(0)) fs.rmSync(p, { recursive: true, force: true });
+        for (const dirs of old.splice(0)) remove(dirs);
+      };
+      series[0].cleanup = () => cleanup(false);
+      const m = interleave(RUNS, series);
+      cleanup(true);
+      refs[d.name] = { hash: m["  openssl dgst -sha256"], cp: m["  cp -r"], tar: m["  tar cf"] };
+      for (const mode of Object.keys(MODES)) firsts[`${d.name}/${mode}`] = m[`  ${mode}: first synth`];
     }
 
     for (const mode of Object.keys(MODES)) {
-      console.log(`\nbuild mode: ${mode}`);
-      const child = (model) => () => [process.execPath, [__filename, "--child", model, mode, out], env];
-      fresh();
-      const tiny = measure(`  tiny model (example), unchanged re-synth`, RUNS, null, child(EXAMPLE_MODEL));
+      console.log(`\nbuild mode: ${mode}, unchanged re-synths, interleaved`);
+      const tinyDirs = fresh(`${mode}-tiny`);
+      // The tiny model's first synth, so that every series below is an unchanged re-synth.
+      run(...child(EXAMPLE_MODEL, mode, tinyDirs));
+      const tinyLabel = "  tiny model (example), unchanged re-synth";
+      const m = interleave(RUNS, [
+        { label: tinyLabel, cmd: () => child(EXAMPLE_MODEL, mode, tinyDirs) },
+        ...data.map((d) => ({ label: `  ${d.name}: unchanged re-synth`, cmd: () => child(d.model, mode, warm[`${d.name}/${mode}`]) })),
+      ]);
+      const tiny = m[tinyLabel];
       for (const d of data) {
-        const first = measure(`  ${d.name}: first synth`, RUNS, () => fresh(Boolean(d.files)), child(d.model));
+        const first = firsts[`${d.name}/${mode}`];
+        const again = m[`  ${d.name}: unchanged re-synth`];
         const r = refs[d.name];
         // The design's own floor: every file hashed once and written once, a big file as a copy
         // (cp -r), many small ones into one pack or archive (tar cf); the asset is a hard link.
         const write = d.files ? ["cp -r", r.cp] : ["tar cf", r.tar];
         floors.push(`${mode}, ${d.name}: first synth ${first.toFixed(3)} s; design floor tiny synth + openssl + ${write[0]} = ${(tiny + r.hash + write[1]).toFixed(3)} s (the budget ${FIRST_SYNTH_BUDGET[mode](r).text} counts the synth's fixed cost too)`);
-        const again = measure(`  ${d.name}: unchanged re-synth`, RUNS, null, child(d.model));
         if (!d.files) {
           // What no implementation can avoid (see --floor), as a share of the tiny synth.
+          const { staging } = warm[`${d.name}/${mode}`];
           const staged = fs.readdirSync(staging).filter((n) => /^[0-9a-f]{64}$/.test(n)).map((n) => path.join(staging, n, "model", path.basename(d.model))).find((p) => fs.existsSync(p));
           const roots = mode === "local" && staged !== undefined ? [d.model, staged] : [d.model];
-          const floor = measure(`  ${d.name}: floor (list + lstat per file${roots.length > 1 ? ", model and staged copies" : ""}, bare node)`, RUNS, null, () => [process.execPath, [__filename, "--floor", ...roots]]);
-          const startup = measure("  bare node start (subtracted from the floor)", RUNS, null, () => [process.execPath, ["-e", "0"]]);
+          const f = interleave(RUNS, [
+            { label: `  ${d.name}: floor (list + lstat per file${roots.length > 1 ? ", model and staged copies" : ""}, bare node)`, cmd: () => [process.execPath, [__filename, "--floor", ...roots]] },
+            { label: "  bare node start (subtracted from the floor)", cmd: () => [process.execPath, ["-e", "0"]] },
+          ]);
+          const [floor, startup] = Object.values(f);
           floors.push(`${mode}, ${d.name}: per-file floor ${(floor - startup).toFixed(3)} s = ${((floor - startup) / tiny).toFixed(2)} × tiny (the budget leaves ${(0.5 * tiny).toFixed(3)} s = 0.5 × tiny for everything per file)`);
         }
-        const budget = FIRST_SYNTH_BUDGET[mode](refs[d.name]);
+        const budget = FIRST_SYNTH_BUDGET[mode](r);
         budgets.push([`${mode}, ${d.name}: unchanged re-synth ${again.toFixed(3)} s ≤ 1.5 × tiny ${tiny.toFixed(3)} s = ${(1.5 * tiny).toFixed(3)} s`, again <= 1.5 * tiny]);
         budgets.push([`${mode}, ${d.name}: first synth ${first.toFixed(3)} s ≤ ${budget.text} = ${budget.seconds.toFixed(3)} s`, first <= budget.seconds]);
       }
@@ -257,9 +315,9 @@ try {
     fs.writeSync(fd, Buffer.alloc(1 << 20, 7), 0, 1 << 20, 1024 ** 3);
     fs.closeSync(fd);
     sleep(2500);
-    fresh();
-    measure("  local: first synth", 1, null, process.execPath, [__filename, "--child", sparseDir, "local", out], env);
-    const du = spawnSync("du", ["-sk", staging, out], { encoding: "utf8" });
+    const dirs = fresh("sparse");
+    measure("  local: first synth", 1, null, () => child(sparseDir, "local", dirs));
+    const du = spawnSync("du", ["-sk", dirs.staging, dirs.out], { encoding: "utf8" });
     const kib = du.stdout.trim().split("\n").reduce((sum, line) => sum + Number(line.split("\t")[0]), 0);
     console.log(`  allocated in staging folder + cdktf.out (du, hard links once): ${(kib / 1024).toFixed(1)} MiB`);
     budgets.push([`sparse 3 GB model: ${(kib / 1024).toFixed(1)} MiB allocated ≤ 64 MiB`, kib <= 64 * 1024]);
@@ -272,9 +330,9 @@ try {
     makeFiles(hugeDir, 200_000, 16);
     sleep(2500);
     for (const mode of Object.keys(MODES)) {
-      fresh();
-      measure(`  ${mode}: first synth`, 1, null, process.execPath, [__filename, "--child", hugeDir, mode, out], env);
-      measure(`  ${mode}: unchanged re-synth`, 1, null, process.execPath, [__filename, "--child", hugeDir, mode, out], env);
+      const dirs = fresh(`${mode}-huge`);
+      measure(`  ${mode}: first synth`, 1, null, () => child(hugeDir, mode, dirs));
+      measure(`  ${mode}: unchanged re-synth`, 1, null, () => child(hugeDir, mode, dirs));
     }
   }
 } finally {
