@@ -138,7 +138,10 @@ function report(label, times, rss) {
  * Runs the series round-robin, `runs` rounds of one run each, and returns their medians by label.
  * Interleaved because this machine's disk has slow spells of several seconds (a 1 GiB `cp` took
  * 0.2 s and 2 s minutes apart): run one series after the other and a spell lands on a budget's
- * synth but not on its reference commands, or the other way round. A series is { label, cmd:
+ * synth but not on its reference commands, or the other way round. The order rotates too: a
+ * run late in a round that wrote several GiB wrote its own data several times slower here (`tar
+ * cf` of the 1 GiB model: 0.87 s first, 2.5 s after a copy, a tar and a synth of it), whichever
+ * program it was. A series is { label, cmd:
  * () => [cmd, args, env], prepare?, cleanup? }. What a round wrote is removed after the round, not
  * before a run: this disk is mounted with `discard`, and freeing 1 GiB right before a run slowed
  * that run's own writes (a synth of the 1 GiB model took 1.4 s alone, 2.6 s right after).
@@ -147,7 +150,10 @@ function interleave(runs, series) {
   const times = series.map(() => []);
   const rss = series.map(() => 0);
   for (let i = 0; i < runs; i++) {
-    series.forEach((s, k) => {
+    // Each round starts one series later, so every series runs as often first as last.
+    series.forEach((_, j) => {
+      const k = (j + i) % series.length;
+      const s = series[k];
       if (s.prepare) s.prepare();
       const [c, a, e] = s.cmd();
       // Write back what earlier runs (and `prepare`) left dirty, so it is not charged to this run.
