@@ -8,7 +8,7 @@ import { deriveNames, DerivedNames, uniqueSuffix } from "./naming";
 import type { IContainerRegistryRef } from "./registry/scoring-registry";
 import { registryNeeds } from "./registry/registry-use";
 import type { IServicePlanRef } from "./plan/scoring-plan";
-import { functionDefinitionFiles } from "./image/function-definitions";
+import { functionDefinitionFiles } from "./triggers/function-definitions";
 import { ImageBuildContext } from "./image/build-context";
 import type { ImageBuildBinding } from "./image/build/image-build-target";
 import { scoringImageDir } from "./image/scoring-image-dir";

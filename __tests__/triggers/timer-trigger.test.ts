@@ -9,7 +9,7 @@ import * as path from "path";
 import { App, TerraformStack } from "cdktf";
 import { AmlFunctionDeployment, HttpTrigger, ImageBuild } from "../../lib";
 import type { TriggerBinding } from "../../lib";
-import { functionDefinitionFiles } from "../../lib/image/function-definitions";
+import { functionDefinitionFiles } from "../../lib/triggers/function-definitions";
 import { triggerAdapterPath } from "../../lib/triggers/trigger-adapter";
 import { TimerTrigger } from "../fixtures/timer-trigger/timer-trigger";
 import { message } from "../error-message";

@@ -9,7 +9,7 @@ import { LinuxFunctionApp, LinuxFunctionAppAuthSettingsV2 } from "@cdktf/provide
 import type { StorageAccount } from "@cdktf/provider-azurerm/lib/storage-account";
 import type { UserAssignedIdentity } from "@cdktf/provider-azurerm/lib/user-assigned-identity";
 import type { ImageBuildBinding } from "../image/build/image-build-target";
-import { HEALTH_CHECK_EVICTION_TIME_IN_MIN, HEALTH_CHECK_PATH } from "../image/function-definitions";
+import { HEALTH_CHECK_EVICTION_TIME_IN_MIN, HEALTH_CHECK_PATH } from "../triggers/function-definitions";
 import { failedRequestsAlert, healthCheckAlert, http5xxAlert } from "../monitoring/alerts";
 import { FUNCTION_APP_CATEGORIES } from "../monitoring/diagnostic-settings";
 import type { NetworkOptions } from "../network/network-options";

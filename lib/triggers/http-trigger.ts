@@ -4,7 +4,7 @@ import { checkPropsObject, invalid } from "../errors";
 import { ITrigger, ITriggerTarget, TriggerBinding } from "./trigger";
 import { validateFunctionName } from "./function-name";
 import { EntraIdOptions, entraIdAuthSettings, validateEntraIdOptions } from "./entra-id";
-import { HEALTH_CHECK_PATH } from "../image/function-definitions";
+import { HEALTH_CHECK_PATH } from "./function-definitions";
 import { coerce, memberNamed } from "../validation/enum-like";
 
 /** Who may call the HTTP scoring function (the Functions `authLevel`). */

@@ -1,6 +1,6 @@
 import { invalid } from "../errors";
-import { TriggerBinding } from "../triggers/trigger";
-import { resolveAdapter } from "../triggers/trigger-adapter";
+import { TriggerBinding } from "./trigger";
+import { resolveAdapter } from "./trigger-adapter";
 
 /** Deterministic JSON: object keys sorted, two-space indent, trailing newline. */
 export function stableJson(value: unknown): string {

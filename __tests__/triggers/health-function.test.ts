@@ -4,7 +4,7 @@ import { App, TerraformStack } from "cdktf";
 import { AmlFunctionDeployment, HttpTrigger, ImageBuild } from "../../lib";
 import { BlobTrigger } from "../../lib/triggers/blob-trigger";
 import { ITrigger } from "../../lib/triggers/trigger";
-import { HEALTH_CHECK_EVICTION_TIME_IN_MIN, HEALTH_CHECK_PATH } from "../../lib/image/function-definitions";
+import { HEALTH_CHECK_EVICTION_TIME_IN_MIN, HEALTH_CHECK_PATH } from "../../lib/triggers/function-definitions";
 import { message } from "../error-message";
 import { tempDir } from "../temp-dirs";
 import { newStack, onlyResource, sampleProps, stagedContextDir, synthJson } from "../helpers";
