@@ -25,8 +25,8 @@
 // thousands makes the kernel's inode allocator skip every recently deleted inode
 // (`recently_deleted` in `find_inode_bit`), and each round of delete-then-create got slower (cp -r
 // of the 20,000 files: 0.8, 3.6, 5.9, 10.8, 14.0 s; `perf` showed 60% of the time there). That
-// measures the file system's history, not the code. Copies of the 1 GiB file are removed after
-// each round (one inode; keeping five copies of 1 GiB made later writes slower instead).
+// measures the file system's history, not the code. What the 1 GiB runs write is removed right
+// after each run (one inode each; see interleave).
 //
 // Add a build mode by adding an entry to MODES (name -> code that makes the IImageBuild) and to
 // FIRST_SYNTH_BUDGET.
@@ -136,21 +136,23 @@ function report(label, times, rss) {
 
 /**
  * Runs the series round-robin, `runs` rounds of one run each, and returns their medians by label.
- * Interleaved because this machine's disk has slow spells of several seconds (a 1 GiB `cp` took
- * 0.2 s and 2 s minutes apart): run one series after the other and a spell lands on a budget's
- * synth but not on its reference commands, or the other way round. The order rotates too: a
- * run late in a round that wrote several GiB wrote its own data several times slower here (`tar
- * cf` of the 1 GiB model: 0.87 s first, 2.5 s after a copy, a tar and a synth of it), whichever
- * program it was. A series is { label, cmd:
- * () => [cmd, args, env], prepare?, cleanup? }. What a round wrote is removed after the round, not
- * before a run: this disk is mounted with `discard`, and freeing 1 GiB right before a run slowed
- * that run's own writes (a synth of the 1 GiB model took 1.4 s alone, 2.6 s right after).
+ * Interleaved because this machine's disk has slow spells (a 1 GiB `cp` took 0.2 s and 2 s
+ * minutes apart): run one series after the other and a spell lands on a budget's synth but not on
+ * its reference commands, or the other way round. The order rotates, so every series runs as
+ * often early in a round as late. A series is { label, cmd: () => [cmd, args, env], prepare?,
+ * after? }; `after(last)` runs right after each run, untimed, to remove what it wrote (see below).
+ *
+ * What a run writes reaches the disk only if it is still there at the next `sync`: here, every
+ * GiB written back made the writes of the next runs slower, several times over (`tar cf` of the
+ * 1 GiB model: 0.87 s first in a round, 2.5 s after a copy, a tar and a synth of it were synced,
+ * whichever program wrote). So the 1 GiB runs' outputs are removed before the next `sync` (ext4
+ * then drops their pages unwritten), and each run is measured writing into memory, as the
+ * references' figures on a quiet disk are.
  */
 function interleave(runs, series) {
   const times = series.map(() => []);
   const rss = series.map(() => 0);
   for (let i = 0; i < runs; i++) {
-    // Each round starts one series later, so every series runs as often first as last.
     series.forEach((_, j) => {
       const k = (j + i) % series.length;
       const s = series[k];
@@ -159,14 +161,10 @@ function interleave(runs, series) {
       // Write back what earlier runs (and `prepare`) left dirty, so it is not charged to this run.
       spawnSync("sync");
       const r = run(c, a, e);
+      if (s.after) s.after(i === runs - 1);
       times[k].push(r.seconds);
       rss[k] = Math.max(rss[k], r.rss);
     });
-    if (series.some((s) => s.cleanup)) {
-      for (const s of series) if (s.cleanup) s.cleanup();
-      spawnSync("sync");
-      sleep(1000);
-    }
   }
   const medians = {};
   series.forEach((s, k) => (medians[s.label] = report(s.label, times[k], rss[k])));
@@ -238,35 +236,31 @@ try {
     for (const d of data) {
       console.log(`\n${d.name}: references and first synths, interleaved`);
       const hashCmd = d.files ? ["openssl", ["dgst", "-sha256", ...d.files]] : ["sh", ["-c", `find "${d.model}" -type f -exec openssl dgst -sha256 {} + > /dev/null`]];
-      // New files and folders for every run; a round's are removed after it (see interleave).
+      // New files and folders for every run. The 1 GiB model's are removed right after the run
+      // (see interleave); the many small files' copies stay until the data set is done (see the
+      // top), as does the last first synth of each mode, which the re-synths below use.
       let copies = 0;
-      const copy = () => path.join(work, `copy-${++copies}`);
+      let last = "";
+      const copy = () => (last = path.join(work, `copy-${++copies}`));
       const made = [];
-      const written = (p) => (made.push(p), p);
+      const drop = () => (d.files ? fs.rmSync(last, { recursive: true, force: true }) : made.push(last));
       const series = [
         { label: "  openssl dgst -sha256", cmd: () => hashCmd },
-        { label: "  cp -r", cmd: () => ["cp", ["-r", d.model, written(copy())]] },
-        { label: "  tar cf", cmd: () => ["tar", ["cf", written(`${copy()}.tar`), "-C", d.model, "."]] },
+        { label: "  cp -r", cmd: () => ["cp", ["-r", d.model, copy()]], after: drop },
+        { label: "  tar cf", cmd: () => ["tar", ["cf", `${copy()}.tar`, "-C", d.model, "."]], after: () => fs.rmSync(`${last}.tar`, { force: true }) },
       ];
-      const old = [];
       for (const mode of Object.keys(MODES)) {
+        const key = `${d.name}/${mode}`;
         series.push({
           label: `  ${mode}: first synth`,
-          prepare: () => {
-            if (warm[`${d.name}/${mode}`]) old.push(warm[`${d.name}/${mode}`]);
-            warm[`${d.name}/${mode}`] = fresh(mode);
-          },
-          cmd: () => child(d.model, mode, warm[`${d.name}/${mode}`]),
+          prepare: () => (warm[key] = fresh(mode)),
+          cmd: () => child(d.model, mode, warm[key]),
+          after: (lastRound) => lastRound || remove(warm[key]),
         });
       }
-      // The copies of the many small files stay until the data set is done (see the top).
-      const cleanup = (all) => {
-        if (all || d.files) for (const p of made.splice(0)) fs.rmSync(p, { recursive: true, force: true });
-        for (const dirs of old.splice(0)) remove(dirs);
-      };
-      series[0].cleanup = () => cleanup(false);
       const m = interleave(RUNS, series);
-      cleanup(true);
+      for (const p of made) fs.rmSync(p, { recursive: true, force: true });
+      spawnSync("sync");
       refs[d.name] = { hash: m["  openssl dgst -sha256"], cp: m["  cp -r"], tar: m["  tar cf"] };
       for (const mode of Object.keys(MODES)) firsts[`${d.name}/${mode}`] = m[`  ${mode}: first synth`];
     }
