@@ -111,10 +111,10 @@ function isWellFormed(s: Stored): boolean {
 /** The manifest of `key`, when it is sealed, well formed and of this key. */
 function readManifest(file: string, key: string): Stored | undefined {
   try {
-    const text = fs.readFileSync(file, "utf8");
-    const json = text.slice(65);
-    if (text.charCodeAt(64) !== 10 || createHash("sha256").update(json).digest("hex") !== text.slice(0, 64)) return undefined;
-    const stored = JSON.parse(json) as Stored;
+    // The seal is checked on the bytes as read: hashing the decoded text would encode it again.
+    const bytes = fs.readFileSync(file);
+    if (bytes[64] !== 10 || createHash("sha256").update(bytes.subarray(65)).digest("hex") !== bytes.toString("latin1", 0, 64)) return undefined;
+    const stored = JSON.parse(bytes.toString("utf8", 65)) as Stored;
     return isWellFormed(stored) && stored.format === FORMAT && stored.key === key ? stored : undefined;
   } catch {
     return undefined;
@@ -133,10 +133,10 @@ function touch(file: string): void {
 
 /** Writes the manifest `file`. */
 function keep(file: string, stored: Stored): void {
-  const json = JSON.stringify(stored);
+  const json = Buffer.from(JSON.stringify(stored), "utf8");
   const temp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
   try {
-    fs.writeFileSync(temp, `${createHash("sha256").update(json).digest("hex")}\n${json}`, { mode: 0o600 });
+    fs.writeFileSync(temp, Buffer.concat([Buffer.from(`${createHash("sha256").update(json).digest("hex")}\n`), json]), { mode: 0o600 });
     fs.renameSync(temp, file);
   } catch {
     fs.rmSync(temp, { force: true });
