@@ -3,9 +3,9 @@ import * as fs from "fs";
 import * as path from "path";
 import { spawnSync } from "child_process";
 import * as tar from "tar";
-import { gunzipSync } from "zlib";
+import * as zlib from "zlib";
 import { PreparedBuildContext, prepareBuildContext, stagingRoot } from "../../../lib/image/build-context";
-import { ContextArchive, writeContextArchive } from "../../../lib/image/staging/context-archive";
+import { ContextArchive, storedGzipMember, writeContextArchive } from "../../../lib/image/staging/context-archive";
 import { ModelSource } from "../../../lib/model/model-source";
 import { resolveEntryScript } from "../../../lib/entry-script";
 import { REPO } from "../../helpers";
@@ -162,10 +162,22 @@ describe("the context archive", () => {
     const check = spawnSync("gzip", ["-t", onlyNoise.file], { encoding: "utf8" });
     expect(check.stderr).toBe("");
     expect(check.status).toBe(0);
-    const tarBytes = gunzipSync(fs.readFileSync(onlyNoise.file));
+    const tarBytes = zlib.gunzipSync(fs.readFileSync(onlyNoise.file));
     expect(tarBytes.subarray(512, 512 + noise.length).equals(noise)).toBe(true);
     // Deflated: 4 MB of repeated text shrinks to a small fraction.
     expect(onlyText.size).toBeLessThan(4_000_000 / 20);
+  });
+
+  test("a stored member framed by the writer is byte for byte zlib's level 0 (what Node before 20.15 writes)", () => {
+    for (const size of [0, 1, 100, 65_535, 65_536, 200_000, 1 << 20, (1 << 20) + 5]) {
+      const data = randomBytes(size);
+      // With one output chunk for the whole member, as the writer calls zlib (zlib's block sizes
+      // follow its output space).
+      const zlibs = zlib.gzipSync(data, { level: 0, chunkSize: Math.max(16 * 1024, size + (size >> 10) + 1024) });
+      // The writer sets the OS byte of every member to 255, zlib's own members included.
+      zlibs[9] = 255;
+      expect([size, storedGzipMember(data).equals(zlibs)]).toEqual([size, true]);
+    }
   });
 
   test("a verified archive of the same fingerprint is reused; a damaged one or a missing sidecar is rewritten", () => {

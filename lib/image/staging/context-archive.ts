@@ -36,7 +36,7 @@ export const ARCHIVE_GZIP_LEVEL = 1;
 const PACK_LEVEL = 0;
 
 /** Bumped when the archive's bytes change, so a cached archive of an older layout is rewritten. */
-const ARCHIVE_FORMAT = "aml-function-deployment/context-archive/v7";
+const ARCHIVE_FORMAT = "aml-function-deployment/context-archive/v6";
 
 /** What the archive of a context is and where it lies. */
 export interface ContextArchive {
@@ -156,40 +156,46 @@ class MemberWriter {
   }
 
   private member(data: Buffer): void {
-    if (this.level === 0 && typeof zlib.crc32 === "function") return this.out(this.storedMember(data));
+    if (this.level === 0 && typeof zlib.crc32 === "function") {
+      const size = storedMemberSize(data.length);
+      if (this.stored.length < size) this.stored = Buffer.allocUnsafe(size);
+      return this.out(storedGzipMember(data, this.stored.subarray(0, size)));
+    }
     // One output chunk that fits the member (stored data grows by 5 bytes per 64 KiB block plus
     // the gzip framing): zlib's default 16 KiB chunks would be copied once more into one buffer.
     const member = zlib.gzipSync(data, { level: this.level, chunkSize: Math.max(MIN_CHUNK, data.length + (data.length >> 10) + 1024) });
     member[9] = 255;
     this.out(member);
   }
-
-  /**
-   * A member of stored deflate blocks (RFC 1951 3.2.4), framed here rather than by zlib: for
-   * incompressible models, most of an archive's bytes, zlib's level 0 costs several times the
-   * CRC (zlib.crc32, Node 20.15 and later) and one copy that this takes.
-   */
-  private storedMember(data: Buffer): Buffer {
-    const blocks = Math.max(1, Math.ceil(data.length / STORED_BLOCK_BYTES));
-    const size = GZIP_HEADER.length + data.length + 5 * blocks + 8;
-    if (this.stored.length < size) this.stored = Buffer.allocUnsafe(size);
-    const out = this.stored.subarray(0, size);
-    let at = GZIP_HEADER.copy(out, 0);
-    for (let b = 0; b < blocks; b++) {
-      const chunk = data.subarray(b * STORED_BLOCK_BYTES, (b + 1) * STORED_BLOCK_BYTES);
-      // BFINAL on the last block, BTYPE 00 (stored), then LEN and its ones' complement.
-      out[at] = b === blocks - 1 ? 1 : 0;
-      out.writeUInt16LE(chunk.length, at + 1);
-      out.writeUInt16LE(chunk.length ^ 0xffff, at + 3);
-      at += 5 + chunk.copy(out, at + 5);
-    }
-    out.writeUInt32LE(zlib.crc32(data) >>> 0, at);
-    out.writeUInt32LE(data.length >>> 0, at + 4);
-    return out;
-  }
 }
 
 /** Most bytes a stored deflate block holds. */
 const STORED_BLOCK_BYTES = 0xffff;
-/** gzip header: deflate, no flags, no timestamp, no extra flags, OS 255 ("unknown"), as the zlib members get. */
-const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255]);
+/** gzip header: deflate, no flags, no timestamp, extra flags 4 (as zlib writes for its fastest levels), OS 255 ("unknown"). */
+const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 4, 255]);
+
+function storedMemberSize(length: number): number {
+  return GZIP_HEADER.length + length + 5 * Math.max(1, Math.ceil(length / STORED_BLOCK_BYTES)) + 8;
+}
+
+/**
+ * `data` as a gzip member of stored deflate blocks (RFC 1951 3.2.4), framed here, into `out`
+ * (of storedMemberSize bytes): the bytes zlib's level 0 gives, at a fraction of its cost for
+ * incompressible models, most of an archive's bytes (zlib copies the data through its window
+ * and computes the CRC; here one copy and zlib.crc32, Node 20.15 and later).
+ */
+export function storedGzipMember(data: Buffer, out: Buffer = Buffer.allocUnsafe(storedMemberSize(data.length))): Buffer {
+  const blocks = Math.max(1, Math.ceil(data.length / STORED_BLOCK_BYTES));
+  let at = GZIP_HEADER.copy(out, 0);
+  for (let b = 0; b < blocks; b++) {
+    const chunk = data.subarray(b * STORED_BLOCK_BYTES, (b + 1) * STORED_BLOCK_BYTES);
+    // BFINAL on the last block, BTYPE 00 (stored), then LEN and its ones' complement.
+    out[at] = b === blocks - 1 ? 1 : 0;
+    out.writeUInt16LE(chunk.length, at + 1);
+    out.writeUInt16LE(chunk.length ^ 0xffff, at + 3);
+    at += 5 + chunk.copy(out, at + 5);
+  }
+  out.writeUInt32LE(zlib.crc32(data) >>> 0, at);
+  out.writeUInt32LE(data.length >>> 0, at + 4);
+  return out;
+}
