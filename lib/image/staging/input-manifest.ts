@@ -11,9 +11,11 @@
  * every folder and file had settled before the walk (SETTLE_NS), the folder is on a local file
  * system (network and FUSE ones may report cached folder times), and the key holds everything
  * else the walk depends on (real path, prefix, options, its `.dockerignore`, the built-in rules,
- * this format and this library's version). A digest is kept only for a file that had settled and
- * did not change while it was read. Touched when used; unused for 7 days, a manifest goes with the
- * cleanup (staging-root.ts). One that cannot be written is left out: it is only a shortcut.
+ * this format and this library's version). A digest is kept only for a file that had settled
+ * before it was read, under the identity it had then: a file written while it was read has
+ * another identity from then on, so that digest is never used. Touched when used; unused for 7
+ * days, a manifest goes with the cleanup (staging-root.ts). One that cannot be written is left
+ * out: it is only a shortcut.
  *
  * An input whose files are also checked by content (the entry script's folder: credential-scan.ts)
  * is scanned in the read that hashes each file, and its manifest's key holds the scan's version: a
