@@ -12,23 +12,17 @@ import { ValidationError } from "../../lib/errors";
 import { useStagingSandbox } from "../staging-sandbox";
 import { contextSpec } from "./context-spec";
 import { imageView, packEntries, stageContext } from "../context-view";
+import { writeFiles } from "../model-project";
 
 const SCRIPT = "def init():\n    pass\n\ndef run(data):\n    return data\n";
 
 const sandbox = useStagingSandbox("build-context-hardening-");
 
 let counter = 0;
-function writeTree(root: string, files: { [rel: string]: string }): void {
-  for (const [rel, text] of Object.entries(files)) {
-    const p = path.join(root, ...rel.split("/"));
-    fs.mkdirSync(path.dirname(p), { recursive: true });
-    fs.writeFileSync(p, text);
-  }
-}
 
 function project(extra: { [rel: string]: string } = {}): string {
   const root = path.join(sandbox(), `p${counter++}`);
-  writeTree(root, {
+  writeFiles(root, {
     "scoring-image/Dockerfile": "FROM python\n",
     "scoring-image/requirements.txt": "azure-functions\n",
     "scoring-image/aml_host/server.py": "print('host')\n",
@@ -238,7 +232,7 @@ describe("secret exclusions", () => {
   test("an entry script folder with local Terraform state next to it: state left out, fingerprint stable across applies", () => {
     const root = project({ "src/terraform.tfstate": "{\"serial\": 1}" });
     const before = computeFingerprint(contextSpec(root));
-    writeTree(root, { "src/terraform.tfstate": "{\"serial\": 2, \"password\": \"p\"}", "src/terraform.tfstate.backup": "{\"serial\": 1}" });
+    writeFiles(root, { "src/terraform.tfstate": "{\"serial\": 2, \"password\": \"p\"}", "src/terraform.tfstate.backup": "{\"serial\": 1}" });
     expect(computeFingerprint(contextSpec(root))).toBe(before);
   });
 });
@@ -286,7 +280,7 @@ describe("dangerous folders are refused", () => {
   test("without a cdktf.json, the folder with package.json is the project root (an app run with plain node)", () => {
     const root = project();
     const app = path.join(sandbox(), `node-app-${counter++}`);
-    writeTree(app, { "package.json": "{}", "score.py": SCRIPT, "scoring/score.py": SCRIPT });
+    writeFiles(app, { "package.json": "{}", "score.py": SCRIPT, "scoring/score.py": SCRIPT });
     const before = process.cwd();
     process.chdir(app);
     try {

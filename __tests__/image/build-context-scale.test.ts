@@ -13,6 +13,7 @@ import { ModelSource } from "../../lib/model/model-source";
 import { TerraformOutput, TerraformStack, Testing } from "cdktf";
 import { useStagingSandbox } from "../staging-sandbox";
 import { imageView, packEntries, stageContext } from "../context-view";
+import { writeFiles } from "../model-project";
 
 jest.setTimeout(180_000);
 
@@ -20,15 +21,12 @@ const sandbox = useStagingSandbox("build-context-scale-");
 
 function project(name: string): string {
   const root = path.join(sandbox(), name);
-  for (const [rel, text] of Object.entries({
+  writeFiles(root, {
     "scoring-image/Dockerfile": "FROM python\n",
     "scoring-image/requirements.txt": "azure-functions\n",
     "scoring-image/aml_host/server.py": "print('host')\n",
     "src/score.py": "def init():\n    pass\n\ndef run(data):\n    return data\n",
-  })) {
-    fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
-    fs.writeFileSync(path.join(root, rel), text);
-  }
+  });
   return root;
 }
 

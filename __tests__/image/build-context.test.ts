@@ -9,6 +9,7 @@ import { compileAnywherePatterns } from "../../lib/image/staging/patterns";
 import { SECRET_EXCLUDES } from "../../lib/image/staging/excludes";
 import { tempDir } from "../temp-dirs";
 import { imageViewText, packEntries, stageContext } from "../context-view";
+import { writeFiles } from "../model-project";
 
 jest.mock("fs", () => {
   const actual = jest.requireActual("fs");
@@ -25,18 +26,10 @@ afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
 let counter = 0;
 
-function writeTree(root: string, files: { [rel: string]: string }): void {
-  for (const [rel, text] of Object.entries(files)) {
-    const p = path.join(root, ...rel.split("/"));
-    fs.mkdirSync(path.dirname(p), { recursive: true });
-    fs.writeFileSync(p, text);
-  }
-}
-
 /** A fresh project: fake scoring-image folder, a model folder and a source folder. */
 function project(): string {
   const root = path.join(work, `p${counter++}`);
-  writeTree(root, {
+  writeFiles(root, {
     "scoring-image/Dockerfile": "ARG PYTHON_VERSION\nFROM python\n",
     "scoring-image/requirements.txt": "azure-functions\n",
     "scoring-image/host.json": "{}",
@@ -159,7 +152,7 @@ describe("layout", () => {
 
   test("a model file lands at model/<basename>", () => {
     const root = project();
-    writeTree(root, { "models/model.pkl": "pickle" });
+    writeFiles(root, { "models/model.pkl": "pickle" });
     const staged = stageContext(spec(root, { model: ModelSource.fromLocalPath(path.join(root, "models", "model.pkl")).resolve("T") }));
     expect(staged.files.filter((f) => f.startsWith("model"))).toEqual(["model-small-files.tar", "model/.packed"]);
     expect(packEntries(path.join(staged.directory, "model-small-files.tar"))).toEqual(["./", "model.pkl"]);
@@ -168,7 +161,7 @@ describe("layout", () => {
 
   test("a model inside the source folder is not copied twice", () => {
     const root = project();
-    writeTree(root, { "src/model.pkl": "pickle" });
+    writeFiles(root, { "src/model.pkl": "pickle" });
     const staged = stageContext(spec(root, { model: ModelSource.fromLocalPath(path.join(root, "src", "model.pkl")).resolve("T") }));
     expect(Object.keys(imageViewText(staged.directory))).toContain("model/model.pkl");
     expect(staged.files).not.toContain("source/model.pkl");
@@ -208,17 +201,17 @@ describe("fingerprint", () => {
     const b = project();
     // Create the same files in b in another order.
     fs.rmSync(path.join(b, "models", "bundle"), { recursive: true });
-    writeTree(b, { "models/bundle/config.json": "{\"a\": 1}" });
-    writeTree(b, { "models/bundle/weights.bin": "0123456789" });
+    writeFiles(b, { "models/bundle/config.json": "{\"a\": 1}" });
+    writeFiles(b, { "models/bundle/weights.bin": "0123456789" });
     expect(computeFingerprint(spec(b))).toBe(computeFingerprint(spec(a)));
   });
 
   const changes: Array<[string, (root: string) => Partial<BuildContextSpec>]> = [
-    ["a model byte", (r) => (writeTree(r, { "models/bundle/weights.bin": "0123456788" }), {})],
-    ["an entry script byte", (r) => (writeTree(r, { "src/score.py": SCRIPT.replace("data", "date") }), {})],
-    ["a source helper byte", (r) => (writeTree(r, { "src/util/helpers.py": "X = 2\n" }), {})],
-    ["a scoring-image byte", (r) => (writeTree(r, { "scoring-image/aml_host/server.py": "print('Host')\n" }), {})],
-    ["the Dockerfile", (r) => (writeTree(r, { "scoring-image/Dockerfile": "FROM python:3\n" }), {})],
+    ["a model byte", (r) => (writeFiles(r, { "models/bundle/weights.bin": "0123456788" }), {})],
+    ["an entry script byte", (r) => (writeFiles(r, { "src/score.py": SCRIPT.replace("data", "date") }), {})],
+    ["a source helper byte", (r) => (writeFiles(r, { "src/util/helpers.py": "X = 2\n" }), {})],
+    ["a scoring-image byte", (r) => (writeFiles(r, { "scoring-image/aml_host/server.py": "print('Host')\n" }), {})],
+    ["the Dockerfile", (r) => (writeFiles(r, { "scoring-image/Dockerfile": "FROM python:3\n" }), {})],
     ["the requirements", () => ({ requirementsTxt: "numpy==1.26.5\n" })],
     ["a generated file", (r) => ({ generatedFiles: { ...spec(r).generatedFiles, "app/score/aml.json": "{ }" } })],
     ["a build arg value", () => ({ buildArgs: { PYTHON_VERSION: "3.12", AZUREML_ENTRY_SCRIPT: "source/score.py" } })],
@@ -226,7 +219,7 @@ describe("fingerprint", () => {
     ["the platform", () => ({ platform: "linux/arm64" })],
     ["a renamed model file", (r) => (fs.renameSync(path.join(r, "models/bundle/weights.bin"), path.join(r, "models/bundle/weights2.bin")), {})],
     ["a renamed source file", (r) => (fs.renameSync(path.join(r, "src/util/helpers.py"), path.join(r, "src/util/helper.py")), {})],
-    ["a new source file", (r) => (writeTree(r, { "src/extra.py": "" }), {})],
+    ["a new source file", (r) => (writeFiles(r, { "src/extra.py": "" }), {})],
   ];
 
   test.each(changes)("changes when %s changes", (_label, change) => {
@@ -274,7 +267,7 @@ describe("excludes", () => {
   test("files excluded by defaults or .dockerignore neither appear nor change the fingerprint", () => {
     const root = project();
     const before = stageContext(spec(root));
-    writeTree(root, {
+    writeFiles(root, {
       "src/__pycache__/score.cpython-311.pyc": "x",
       "src/util/old.pyc": "x",
       "src/.git/HEAD": "ref",
@@ -287,7 +280,7 @@ describe("excludes", () => {
     });
     // More ignored files later: still the same fingerprint.
     const withIgnore = computeFingerprint(spec(root));
-    writeTree(root, { "src/data/other.csv": "4\n", "src/debug.log": "more" });
+    writeFiles(root, { "src/data/other.csv": "4\n", "src/debug.log": "more" });
     expect(computeFingerprint(spec(root))).toBe(withIgnore);
     const staged = stageContext(spec(root));
     expect(staged.files).toEqual(before.files);
@@ -298,7 +291,7 @@ describe("excludes", () => {
 
   test("a ! exception in .dockerignore re-includes a file", () => {
     const root = project();
-    writeTree(root, { "src/.dockerignore": "*.json\n!keep.json\n", "src/keep.json": "{}", "src/drop.json": "{}" });
+    writeFiles(root, { "src/.dockerignore": "*.json\n!keep.json\n", "src/keep.json": "{}", "src/drop.json": "{}" });
     const staged = stageContext(spec(root));
     expect(staged.files).toContain("source/keep.json");
     expect(staged.files).not.toContain("source/drop.json");
@@ -306,7 +299,7 @@ describe("excludes", () => {
 
   test("a ! exception can re-include a file inside an excluded folder", () => {
     const root = project();
-    writeTree(root, { "models/bundle/.dockerignore": "extras\n!extras/needed.txt\n", "models/bundle/extras/needed.txt": "n", "models/bundle/extras/other.txt": "o" });
+    writeFiles(root, { "models/bundle/.dockerignore": "extras\n!extras/needed.txt\n", "models/bundle/extras/needed.txt": "n", "models/bundle/extras/other.txt": "o" });
     const staged = stageContext(spec(root));
     const image = Object.keys(imageViewText(staged.directory));
     expect(image).toContain("model/bundle/extras/needed.txt");
@@ -315,7 +308,7 @@ describe("excludes", () => {
 
   test("scoring-image/.dockerignore applies to aml_host and adapters", () => {
     const root = project();
-    writeTree(root, { "scoring-image/.dockerignore": "**/tests\nadapters/blob.py\n", "scoring-image/adapters/blob.py": "x" });
+    writeFiles(root, { "scoring-image/.dockerignore": "**/tests\nadapters/blob.py\n", "scoring-image/adapters/blob.py": "x" });
     const staged = stageContext(spec(root));
     expect(staged.files).not.toContain("app/adapters/blob.py");
     expect(staged.files).not.toContain("app/aml_host/tests/test_server.py");
@@ -335,7 +328,7 @@ describe("symbolic links", () => {
 
   test("a link pointing outside its folder is rejected", () => {
     const root = project();
-    writeTree(root, { "secret.txt": "s" });
+    writeFiles(root, { "secret.txt": "s" });
     fs.symlinkSync(path.join(root, "secret.txt"), path.join(root, "src", "secret.txt"));
     expect(() => computeFingerprint(spec(root))).toThrow(/invalid entryScript .*: symbolic link secret\.txt points outside its folder .*Allowed: symbolic links to files and folders inside/);
   });
@@ -380,7 +373,7 @@ describe("validation", () => {
 describe("staging", () => {
   test("an existing staged folder is reused; one with a file missing or added is rebuilt", () => {
     const root = project();
-    writeTree(root, { "src/unique.txt": `${Date.now()}-${Math.random()}` });
+    writeFiles(root, { "src/unique.txt": `${Date.now()}-${Math.random()}` });
     const first = stageContext(spec(root));
     const scoreIno = fs.statSync(path.join(first.directory, "source", "score.py")).ino;
     // Reused: the very same file is still there.
@@ -397,7 +390,7 @@ describe("staging", () => {
 
   test("leaves no temporary staging folders behind", () => {
     const root = project();
-    writeTree(root, { "src/unique.txt": `${Date.now()}-${Math.random()}` });
+    writeFiles(root, { "src/unique.txt": `${Date.now()}-${Math.random()}` });
     const staged = stageContext(spec(root));
     const leftovers = fs.readdirSync(path.dirname(staged.directory)).filter((n) => n.startsWith(`.staging-${staged.fingerprint.slice(0, 12)}`));
     expect(leftovers).toEqual([]);
@@ -405,7 +398,7 @@ describe("staging", () => {
 
   test("a concurrent writer's unverified folder is replaced by a verified one", () => {
     const root = project();
-    writeTree(root, { "src/unique.txt": `${Date.now()}-${Math.random()}` });
+    writeFiles(root, { "src/unique.txt": `${Date.now()}-${Math.random()}` });
     const fingerprint = computeFingerprint(spec(root));
     const target = path.join(stagingRoot(), fingerprint);
     const realRename = jest.requireActual("fs").renameSync as typeof fs.renameSync;

@@ -17,6 +17,7 @@ import { ServiceBusCardinality, ServiceBusTrigger } from "../../lib/triggers/ser
 import { sampleProps, stagedContextDir } from "../helpers";
 import { tempDir } from "../temp-dirs";
 import { realWorkerTest, runHarness } from "../real-worker";
+import { writeFiles } from "../model-project";
 
 // An inference-schema style entry script (the package is a minimal stand-in with the same
 // registry the host reads), so that deeply nested JSON is parsed by the host, as in the issue.
@@ -59,13 +60,6 @@ def input_schema(param_name, param_type=None, convert_to_provided_type=True):
     return decorate
 `;
 
-function writeTree(root: string, files: { [rel: string]: string }): void {
-  for (const [rel, content] of Object.entries(files)) {
-    const target = path.join(root, ...rel.split("/"));
-    fs.mkdirSync(path.dirname(target), { recursive: true });
-    fs.writeFileSync(target, content);
-  }
-}
 
 describe("the hostile Service Bus batch in the real Functions worker", () => {
   let tmp: string;
@@ -76,7 +70,7 @@ describe("the hostile Service Bus batch in the real Functions worker", () => {
     if (missing !== undefined) throw new Error(missing);
     tmp = tempDir("sb-worker-");
     const project = path.join(tmp, "project");
-    writeTree(project, {
+    writeFiles(project, {
       "scoring/score.py": SCORE_PY,
       "scoring/inference_schema/__init__.py": "",
       "scoring/inference_schema/schema_util.py": SCHEMA_UTIL,
